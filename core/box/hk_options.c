@@ -1,0 +1,65 @@
+/* hk_options.c: reading the HAKMEM_* option table (see hk_options.h). */
+#include "hk_options.h"
+
+#include <stdlib.h>
+
+#include "hk_log.h"
+
+const hk_option_desc hk_option_descs[HK_OPT_COUNT] = {
+#define HK_OPT_DESC(id, name, def, lo, hi, help) {name, def, lo, hi, help},
+    HK_OPTION_TABLE(HK_OPT_DESC)
+#undef HK_OPT_DESC
+};
+
+long hk_opt_values[HK_OPT_COUNT] = {
+#define HK_OPT_DEF(id, name, def, lo, hi, help) def,
+    HK_OPTION_TABLE(HK_OPT_DEF)
+#undef HK_OPT_DEF
+};
+
+bool hk_option_parse(hk_opt_id id, const char *s, long *out)
+{
+    const hk_option_desc *d = &hk_option_descs[id];
+    if (!s)
+        return false;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    bool neg = false;
+    if (*s == '-' || *s == '+')
+        neg = (*s++ == '-');
+    if (*s < '0' || *s > '9')
+        return false;
+    long v = 0;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        if (v > (d->hi + 9) / 10 + 1000000)
+            return false; /* far out of range: stop before overflow */
+        v = v * 10 + (*s - '0');
+    }
+    while (*s == ' ' || *s == '\t')
+        s++;
+    if (*s)
+        return false;
+    if (neg)
+        v = -v;
+    if (v < d->lo || v > d->hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+void hk_options_init(void)
+{
+    for (int i = 0; i < HK_OPT_COUNT; i++) {
+        const hk_option_desc *d = &hk_option_descs[i];
+        const char *s = getenv(d->name);
+        long v = d->def;
+        if (s && !hk_option_parse((hk_opt_id)i, s, &v)) {
+            hk_warn("%s=\"%s\" is not a number in %ld..%ld; using the default %ld", d->name, s,
+                    d->lo, d->hi, d->def);
+            v = d->def;
+        }
+        hk_opt_values[i] = v;
+    }
+}
+
+void hk_option_set(hk_opt_id id, long value) { hk_opt_values[id] = value; }

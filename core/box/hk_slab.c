@@ -1,0 +1,542 @@
+/* hk_slab.c: the slow paths of the block engine (see hk_slab.h for the layout).
+ *
+ * Call tree of an allocation that misses the thread cache:
+ *   hk_slab_alloc_slow(cls)
+ *     -> tcache_setup()             first use in this thread (registers the exit destructor)
+ *     -> refill(cls)                own shard, then the other shards (trylock), then
+ *          -> page_acquire(box)      a fresh page from the box's current segment,
+ *               -> segment_commit()  a fresh 4 MiB segment of the arena,
+ *          -> carve(page)            every block marked FREE and linked in address order.
+ *   NULL means the box cannot serve: the router falls back to the mmap box.
+ */
+#include "hk_slab.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "hk_init.h"
+#include "hk_log.h"
+
+HK_TLS hk_tcache hk_tc;
+uintptr_t hk_arena_base;
+size_t hk_arena_size;
+_Atomic uint8_t *hk_state;
+uint8_t *hk_pagecls;
+hk_class_info hk_classes[HK_NCLASSES];
+
+typedef struct {
+    pthread_mutex_t lock;
+    void *head;
+    uint32_t count;
+} HK_ALIGNED_CL hk_shard;
+
+typedef struct {
+    pthread_mutex_t lock;
+    uintptr_t cur, end; /* bump range inside the box's current segment */
+} HK_ALIGNED_CL hk_boxheap;
+
+static hk_shard central[HK_NCLASSES][HK_NSHARDS];
+static hk_boxheap boxheaps[HAK_BOX_COUNT];
+static pthread_mutex_t arena_lock = PTHREAD_MUTEX_INITIALIZER;
+static size_t arena_used; /* committed prefix of the arena, in bytes (under arena_lock) */
+static atomic_int inject_failures;
+
+/* Thread caches alive now (for statistics and fork), and the counts of exited threads. */
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static hk_tcache *registry;
+static _Atomic uint64_t retired_nalloc[HK_NCLASSES], retired_nfree[HK_NCLASSES];
+static atomic_uint shard_counter;
+static pthread_key_t exit_key;
+
+static void tcache_destructor(void *arg);
+
+/* ---------------------------------------------------------------- arena and pages */
+
+bool hk_slab_init(size_t arena_bytes)
+{
+    for (unsigned c = 0; c < HK_NCLASSES; c++)
+        for (unsigned s = 0; s < HK_NSHARDS; s++)
+            pthread_mutex_init(&central[c][s].lock, NULL);
+    for (unsigned b = 0; b < HAK_BOX_COUNT; b++)
+        pthread_mutex_init(&boxheaps[b].lock, NULL);
+    if (pthread_key_create(&exit_key, tcache_destructor) != 0)
+        hk_warn("pthread_key_create failed: thread caches are not returned at thread exit");
+
+    arena_bytes &= ~(HK_SEG_SIZE - 1);
+    for (; arena_bytes >= ((size_t)1 << 30); arena_bytes /= 2) {
+        void *r = mmap(NULL, arena_bytes + HK_SEG_SIZE, PROT_NONE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (r == MAP_FAILED)
+            continue;
+        uintptr_t base = hk_align_up((uintptr_t)r, HK_SEG_SIZE);
+        /* Give back the unaligned head and tail of the reservation. */
+        if (base > (uintptr_t)r)
+            munmap(r, base - (uintptr_t)r);
+        uintptr_t tail = base + arena_bytes, rend = (uintptr_t)r + arena_bytes + HK_SEG_SIZE;
+        if (rend > tail)
+            munmap((void *)tail, rend - tail);
+        void *st = mmap(NULL, arena_bytes >> HK_GRAN_SHIFT, PROT_NONE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        void *pc = mmap(NULL, arena_bytes >> HK_PCLS_SHIFT, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (st == MAP_FAILED || pc == MAP_FAILED) {
+            if (st != MAP_FAILED)
+                munmap(st, arena_bytes >> HK_GRAN_SHIFT);
+            if (pc != MAP_FAILED)
+                munmap(pc, arena_bytes >> HK_PCLS_SHIFT);
+            munmap((void *)base, arena_bytes);
+            continue;
+        }
+        hk_state = st;
+        hk_pagecls = pc;
+        hk_arena_base = base;
+        hk_arena_size = arena_bytes; /* last: from here on pointers are recognised */
+        return true;
+    }
+    hk_warn("could not reserve address space for the small boxes; every allocation will use "
+            "the mmap box");
+    return false;
+}
+
+void hk_slab_define_class(unsigned cls, hak_box_t box, uint32_t bsize, unsigned page_shift)
+{
+    hk_assert(cls > 0 && cls < HK_NCLASSES && bsize >= HK_MIN_ALIGN && bsize % 16 == 0);
+    hk_assert(((size_t)1 << page_shift) >= bsize && page_shift <= HK_SEG_SHIFT);
+    hk_class_info *ci = &hk_classes[cls];
+    ci->bsize = bsize;
+    ci->box = (uint8_t)box;
+    ci->page_shift = (uint8_t)page_shift;
+    /* Cache up to 256 KiB per class per thread, between 1 and 128 blocks. */
+    uint32_t m = (uint32_t)((256u * 1024u) / bsize);
+    ci->tc_max = (uint16_t)(m < 1 ? 1 : m > 128 ? 128 : m);
+    ci->batch = (uint16_t)(ci->tc_max / 2 ? ci->tc_max / 2 : 1);
+}
+
+void hk_slab_inject_page_failures(int n) { atomic_store(&inject_failures, n); }
+
+/* Commit the next 4 MiB segment of the arena. Returns its address or 0. */
+static uintptr_t segment_commit(void)
+{
+    uintptr_t seg = 0;
+    pthread_mutex_lock(&arena_lock);
+    if (arena_used + HK_SEG_SIZE <= hk_arena_size) {
+        uintptr_t s = hk_arena_base + arena_used;
+        uint8_t *st = (uint8_t *)hk_state + (arena_used >> HK_GRAN_SHIFT);
+        if (mprotect((void *)s, HK_SEG_SIZE, PROT_READ | PROT_WRITE) == 0 &&
+            mprotect(st, HK_SEG_SIZE >> HK_GRAN_SHIFT, PROT_READ | PROT_WRITE) == 0) {
+            arena_used += HK_SEG_SIZE;
+            seg = s;
+        }
+    }
+    pthread_mutex_unlock(&arena_lock);
+    return seg;
+}
+
+static uintptr_t page_acquire(hak_box_t box, size_t psize)
+{
+    int inj = atomic_load_explicit(&inject_failures, memory_order_relaxed);
+    while (HK_UNLIKELY(inj > 0)) {
+        if (atomic_compare_exchange_weak(&inject_failures, &inj, inj - 1))
+            return 0;
+    }
+    hk_boxheap *h = &boxheaps[box];
+    uintptr_t page = 0;
+    pthread_mutex_lock(&h->lock);
+    if (h->cur + psize > h->end) {
+        uintptr_t seg = segment_commit();
+        if (seg) {
+            h->cur = seg;
+            h->end = seg + HK_SEG_SIZE;
+        }
+    }
+    if (h->cur + psize <= h->end) {
+        page = h->cur;
+        h->cur += psize;
+    }
+    pthread_mutex_unlock(&h->lock);
+    return page;
+}
+
+/* Carve a fresh page of class cls: all blocks FREE, linked in address order. Returns the
+ * first block; *tail and *n describe the chain. */
+static void *carve(unsigned cls, uintptr_t page, void **tail, uint32_t *n)
+{
+    const hk_class_info *ci = &hk_classes[cls];
+    size_t psize = (size_t)1 << ci->page_shift;
+    uint32_t nb = (uint32_t)(psize / ci->bsize);
+    uintptr_t off = page - hk_arena_base;
+    for (size_t u = 0; u < psize >> HK_PCLS_SHIFT; u++)
+        hk_pagecls[(off >> HK_PCLS_SHIFT) + u] = (uint8_t)cls;
+    uintptr_t b = page;
+    for (uint32_t i = 0; i < nb; i++, b += ci->bsize) {
+        atomic_store_explicit(&hk_state[(b - hk_arena_base) >> HK_GRAN_SHIFT], HK_ST_FREE,
+                              memory_order_relaxed);
+        *(void **)b = (i + 1 < nb) ? (void *)(b + ci->bsize) : NULL;
+    }
+    *tail = (void *)(b - ci->bsize);
+    *n = nb;
+    return (void *)page;
+}
+
+bool hk_slab_refill_page(unsigned cls, unsigned shard)
+{
+    const hk_class_info *ci = &hk_classes[cls];
+    if (ci->bsize == 0 || hk_arena_size == 0)
+        return false;
+    uintptr_t page = page_acquire((hak_box_t)ci->box, (size_t)1 << ci->page_shift);
+    if (!page)
+        return false;
+    void *tail;
+    uint32_t n;
+    void *head = carve(cls, page, &tail, &n);
+    hk_shard *s = &central[cls][shard % HK_NSHARDS];
+    pthread_mutex_lock(&s->lock);
+    *(void **)tail = s->head;
+    s->head = head;
+    s->count += n;
+    pthread_mutex_unlock(&s->lock);
+    return true;
+}
+
+/* ---------------------------------------------------------------- central shards */
+
+/* Take up to want blocks from shard s (caller holds its lock). */
+static void *shard_take(hk_shard *s, uint32_t want, uint32_t *got)
+{
+    void *head = s->head, *p = head;
+    uint32_t n = 0;
+    if (!head) {
+        *got = 0;
+        return NULL;
+    }
+    while (n + 1 < want && *(void **)p) {
+        p = *(void **)p;
+        n++;
+    }
+    n++;
+    s->head = *(void **)p;
+    *(void **)p = NULL;
+    s->count -= n;
+    *got = n;
+    return head;
+}
+
+static void shard_put(unsigned cls, unsigned shard, void *head, void *tail, uint32_t n)
+{
+    hk_shard *s = &central[cls][shard];
+    pthread_mutex_lock(&s->lock);
+    *(void **)tail = s->head;
+    s->head = head;
+    s->count += n;
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* A chain of up to want FREE blocks of class cls, or NULL when the box cannot serve. */
+static void *refill(unsigned cls, unsigned shard, uint32_t want, uint32_t *got)
+{
+    void *head;
+    hk_shard *own = &central[cls][shard];
+    pthread_mutex_lock(&own->lock);
+    head = shard_take(own, want, got);
+    pthread_mutex_unlock(&own->lock);
+    if (head)
+        return head;
+    for (unsigned i = 1; i < HK_NSHARDS; i++) {
+        hk_shard *o = &central[cls][(shard + i) % HK_NSHARDS];
+        if (!o->head || pthread_mutex_trylock(&o->lock) != 0)
+            continue;
+        head = shard_take(o, want, got);
+        pthread_mutex_unlock(&o->lock);
+        if (head)
+            return head;
+    }
+    if (!hk_slab_refill_page(cls, shard))
+        return NULL;
+    pthread_mutex_lock(&own->lock);
+    head = shard_take(own, want, got);
+    pthread_mutex_unlock(&own->lock);
+    return head;
+}
+
+/* ---------------------------------------------------------------- thread caches */
+
+static bool tcache_setup(void)
+{
+    if (hk_tc.state == 1)
+        return true;
+    if (hk_tc.state == 2)
+        return false; /* exiting thread: no caching */
+    hk_init();
+    if (!hk_ready())
+        return false; /* called from inside init: caller falls back */
+    for (unsigned c = 1; c < HK_NCLASSES; c++)
+        hk_tc.bins[c].max = hk_classes[c].tc_max;
+    hk_tc.shard = atomic_fetch_add(&shard_counter, 1) % HK_NSHARDS;
+    pthread_mutex_lock(&registry_lock);
+    hk_tc.prev = NULL;
+    hk_tc.next = registry;
+    if (registry)
+        registry->prev = &hk_tc;
+    registry = &hk_tc;
+    pthread_mutex_unlock(&registry_lock);
+    hk_tc.state = 1;
+    pthread_setspecific(exit_key, &hk_tc);
+    return true;
+}
+
+/* Move all but `keep` blocks of bin cls back to the central shard. */
+static void flush_bin(unsigned cls, uint32_t keep)
+{
+    hk_bin *b = &hk_tc.bins[cls];
+    if (b->count <= keep)
+        return;
+    uint32_t n = b->count - keep;
+    void *head = b->head, *tail = head;
+    for (uint32_t i = 1; i < n; i++)
+        tail = *(void **)tail;
+    b->head = *(void **)tail;
+    b->count = keep;
+    shard_put(cls, hk_tc.shard, head, tail, n);
+}
+
+static void tcache_retire(void)
+{
+    if (hk_tc.state != 1)
+        return;
+    for (unsigned c = 1; c < HK_NCLASSES; c++) {
+        flush_bin(c, 0);
+        hk_tc.bins[c].max = 0;
+    }
+    pthread_mutex_lock(&registry_lock);
+    for (unsigned c = 1; c < HK_NCLASSES; c++) {
+        atomic_fetch_add_explicit(&retired_nalloc[c], hk_tc.bins[c].nalloc, memory_order_relaxed);
+        atomic_fetch_add_explicit(&retired_nfree[c], hk_tc.bins[c].nfree, memory_order_relaxed);
+        hk_tc.bins[c].nalloc = hk_tc.bins[c].nfree = 0;
+    }
+    if (hk_tc.prev)
+        hk_tc.prev->next = hk_tc.next;
+    else
+        registry = hk_tc.next;
+    if (hk_tc.next)
+        hk_tc.next->prev = hk_tc.prev;
+    pthread_mutex_unlock(&registry_lock);
+    hk_tc.state = 2;
+}
+
+static void tcache_destructor(void *arg)
+{
+    (void)arg;
+    tcache_retire();
+}
+
+void hk_slab_thread_exit(void) { tcache_retire(); }
+
+void *hk_slab_alloc_slow(unsigned cls)
+{
+    hk_bin *b = &hk_tc.bins[cls];
+    uint32_t got;
+    if (HK_UNLIKELY(!tcache_setup())) {
+        /* No cache (exiting thread): one block straight from the central lists. */
+        if (!hk_ready())
+            return NULL;
+        void *p = refill(cls, 0, 1, &got);
+        if (!p)
+            return NULL;
+        atomic_fetch_add_explicit(&retired_nalloc[cls], 1, memory_order_relaxed);
+        atomic_store_explicit(&hk_state[((uintptr_t)p - hk_arena_base) >> HK_GRAN_SHIFT],
+                              HK_ST_ALLOC, memory_order_relaxed);
+        return p;
+    }
+    if (b->head)
+        return hk_slab_alloc(cls); /* setup only: the bin already has blocks */
+    void *head = refill(cls, hk_tc.shard, hk_classes[cls].batch, &got);
+    if (!head)
+        return NULL;
+    b->head = head;
+    b->count = got;
+    return hk_slab_alloc(cls);
+}
+
+/* ---------------------------------------------------------------- free */
+
+/* Validate p as something free() may be given; returns its block start and class. */
+static void *checked_block(const void *p, unsigned *clsp, const char *op)
+{
+    uintptr_t off = (uintptr_t)p - hk_arena_base;
+    unsigned cls = hk_pagecls[off >> HK_PCLS_SHIFT];
+    if (cls == 0)
+        hk_fatal("%s: invalid pointer %p (inside hakmem's arena but not an allocation); "
+                 "aborting (fail-closed)", op, p);
+    if (off & (HK_MIN_ALIGN - 1))
+        hk_fatal("%s: invalid pointer %p (misaligned, %s block); aborting (fail-closed)", op, p,
+                 hak_box_name((hak_box_t)hk_classes[cls].box));
+    unsigned st = atomic_load_explicit(&hk_state[off >> HK_GRAN_SHIFT], memory_order_relaxed);
+    const char *box = hak_box_name((hak_box_t)hk_classes[cls].box);
+    if (st == HK_ST_ALLOC) {
+        *clsp = cls;
+        return (void *)p;
+    }
+    if (st == HK_ST_FREE)
+        hk_fatal("%s: double free of %p (%s block of %u bytes); aborting (fail-closed)", op, p,
+                 box, hk_classes[cls].bsize);
+    if (st == HK_ST_ALIGNED) {
+        size_t psize = (size_t)1 << hk_classes[cls].page_shift;
+        uintptr_t page = off & ~(psize - 1);
+        uintptr_t blk = page + ((off - page) / hk_classes[cls].bsize) * hk_classes[cls].bsize;
+        if (atomic_load_explicit(&hk_state[blk >> HK_GRAN_SHIFT], memory_order_relaxed) !=
+            HK_ST_ALLOC)
+            hk_fatal("%s: corrupted aligned block at %p; aborting (fail-closed)", op, p);
+        *clsp = cls;
+        return (void *)(hk_arena_base + blk);
+    }
+    hk_fatal("%s: invalid pointer %p (not the start of a %s block: interior or never "
+             "allocated); aborting (fail-closed)", op, p, box);
+}
+
+void hk_slab_free_slow(void *p)
+{
+    unsigned cls;
+    void *blk = checked_block(p, &cls, "free()");
+    if (blk != p) /* aligned interior pointer: forget it, then free its block */
+        atomic_store_explicit(&hk_state[((uintptr_t)p - hk_arena_base) >> HK_GRAN_SHIFT],
+                              HK_ST_UNUSED, memory_order_relaxed);
+    if (!tcache_setup()) {
+        atomic_store_explicit(&hk_state[((uintptr_t)blk - hk_arena_base) >> HK_GRAN_SHIFT],
+                              HK_ST_FREE, memory_order_relaxed);
+        atomic_fetch_add_explicit(&retired_nfree[cls], 1, memory_order_relaxed);
+        *(void **)blk = NULL;
+        shard_put(cls, 0, blk, blk, 1);
+        return;
+    }
+    hk_bin *b = &hk_tc.bins[cls];
+    if (b->count >= b->max)
+        flush_bin(cls, b->max - hk_classes[cls].batch);
+    hk_slab_free(blk);
+}
+
+/* ---------------------------------------------------------------- queries */
+
+hak_box_t hk_slab_box_of(const void *p)
+{
+    uintptr_t off = (uintptr_t)p - hk_arena_base;
+    unsigned cls = hk_pagecls[off >> HK_PCLS_SHIFT];
+    if (cls == 0 || (off & (HK_MIN_ALIGN - 1)))
+        return HAK_BOX_NONE;
+    unsigned st = atomic_load_explicit(&hk_state[off >> HK_GRAN_SHIFT], memory_order_relaxed);
+    return (st == HK_ST_ALLOC || st == HK_ST_ALIGNED) ? (hak_box_t)hk_classes[cls].box
+                                                     : HAK_BOX_NONE;
+}
+
+size_t hk_slab_usable(const void *p)
+{
+    unsigned cls;
+    uintptr_t blk = (uintptr_t)checked_block(p, &cls, "malloc_usable_size()");
+    return blk + hk_classes[cls].bsize - (uintptr_t)p;
+}
+
+void hk_slab_mark_aligned(void *block, void *q)
+{
+    if (q != block)
+        atomic_store_explicit(&hk_state[((uintptr_t)q - hk_arena_base) >> HK_GRAN_SHIFT],
+                              HK_ST_ALIGNED, memory_order_relaxed);
+}
+
+void hk_slab_class_counts(unsigned cls, uint64_t *nalloc, uint64_t *nfree)
+{
+    uint64_t a = atomic_load(&retired_nalloc[cls]), f = atomic_load(&retired_nfree[cls]);
+    pthread_mutex_lock(&registry_lock);
+    for (hk_tcache *t = registry; t; t = t->next) {
+        a += t->bins[cls].nalloc;
+        f += t->bins[cls].nfree;
+    }
+    pthread_mutex_unlock(&registry_lock);
+    *nalloc = a;
+    *nfree = f;
+}
+
+size_t hk_slab_committed_bytes(void)
+{
+    pthread_mutex_lock(&arena_lock);
+    size_t n = arena_used;
+    pthread_mutex_unlock(&arena_lock);
+    return n;
+}
+
+/* ---------------------------------------------------------------- fork and trim */
+
+void hk_slab_atfork_prepare(void)
+{
+    pthread_mutex_lock(&registry_lock);
+    pthread_mutex_lock(&arena_lock);
+    for (unsigned b = 0; b < HAK_BOX_COUNT; b++)
+        pthread_mutex_lock(&boxheaps[b].lock);
+    for (unsigned c = 0; c < HK_NCLASSES; c++)
+        for (unsigned s = 0; s < HK_NSHARDS; s++)
+            pthread_mutex_lock(&central[c][s].lock);
+}
+
+void hk_slab_atfork_parent(void)
+{
+    for (unsigned c = 0; c < HK_NCLASSES; c++)
+        for (unsigned s = 0; s < HK_NSHARDS; s++)
+            pthread_mutex_unlock(&central[c][s].lock);
+    for (unsigned b = 0; b < HAK_BOX_COUNT; b++)
+        pthread_mutex_unlock(&boxheaps[b].lock);
+    pthread_mutex_unlock(&arena_lock);
+    pthread_mutex_unlock(&registry_lock);
+}
+
+void hk_slab_atfork_child(void)
+{
+    /* Only the forking thread survives: its cache stays registered, the others' blocks are
+     * unreachable in the child (as in every thread-caching allocator). */
+    for (unsigned c = 0; c < HK_NCLASSES; c++)
+        for (unsigned s = 0; s < HK_NSHARDS; s++)
+            pthread_mutex_init(&central[c][s].lock, NULL);
+    for (unsigned b = 0; b < HAK_BOX_COUNT; b++)
+        pthread_mutex_init(&boxheaps[b].lock, NULL);
+    pthread_mutex_init(&arena_lock, NULL);
+    for (hk_tcache *t = registry; t; t = t->next) {
+        if (t == &hk_tc)
+            continue;
+        for (unsigned c = 1; c < HK_NCLASSES; c++) {
+            retired_nalloc[c] += t->bins[c].nalloc;
+            retired_nfree[c] += t->bins[c].nfree; /* its cached blocks are stranded, not live */
+        }
+    }
+    registry = NULL;
+    if (hk_tc.state == 1) {
+        hk_tc.prev = hk_tc.next = NULL;
+        registry = &hk_tc;
+    }
+    pthread_mutex_init(&registry_lock, NULL);
+}
+
+size_t hk_slab_trim(void)
+{
+    /* Return the calling thread's cache, then give the pages inside every free block of a
+     * page or more back to the OS (the first page keeps the free-list link). */
+    if (hk_tc.state == 1)
+        for (unsigned c = 1; c < HK_NCLASSES; c++)
+            flush_bin(c, 0);
+    size_t released = 0;
+    const size_t pg = 4096;
+    for (unsigned c = 1; c < HK_NCLASSES; c++) {
+        if (hk_classes[c].bsize < 2 * pg)
+            continue;
+        for (unsigned s = 0; s < HK_NSHARDS; s++) {
+            hk_shard *sh = &central[c][s];
+            pthread_mutex_lock(&sh->lock);
+            for (void *p = sh->head; p; p = *(void **)p) {
+                uintptr_t lo = hk_align_up((uintptr_t)p + sizeof(void *), pg);
+                uintptr_t hi = ((uintptr_t)p + hk_classes[c].bsize) & ~(pg - 1);
+                if (hi > lo && madvise((void *)lo, hi - lo, MADV_DONTNEED) == 0)
+                    released += hi - lo;
+            }
+            pthread_mutex_unlock(&sh->lock);
+        }
+    }
+    return released;
+}

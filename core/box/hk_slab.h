@@ -1,0 +1,144 @@
+/* hk_slab.h: the block engine under the Tiny, Pool, Mid and L25 boxes.
+ *
+ * One engine, four boxes: each box defines its size classes (hk_slab_define_class) and the
+ * engine gives every class a per-thread cache, a sharded central free list and pages carved
+ * from one reserved arena. The boxes decide sizes; the engine moves blocks.
+ *
+ * Memory layout (this is what makes free's owner lookup O(1) and lock-free):
+ *   - one arena of address space is reserved at init (PROT_NONE), and committed 4 MiB
+ *     segment by segment; a pointer is ours iff (p - hk_arena_base) < hk_arena_size;
+ *   - hk_pagecls[off >> 16] names the class of every 64 KiB of the arena (0: not carved);
+ *   - hk_state[off >> 4] is one byte per 16-byte granule: FREE or ALLOC at each block start,
+ *     ALIGNED at an interior pointer handed out by memalign, UNUSED elsewhere. A byte per
+ *     block (not a bit) so that two threads freeing neighbours never race on one word.
+ *   Metadata sits outside the blocks, so an overflowing program cannot corrupt it.
+ *
+ * Fast paths (static inline below): a pop or push on the thread's cache bin plus one state
+ * byte store; no lock, no atomic read-modify-write. Everything else is in hk_slab.c.
+ */
+#ifndef HK_SLAB_H
+#define HK_SLAB_H
+
+#include <stdatomic.h>
+
+#include "hk_internal.h"
+
+#define HK_SEG_SHIFT 22 /* 4 MiB segments */
+#define HK_SEG_SIZE ((size_t)1 << HK_SEG_SHIFT)
+#define HK_GRAN_SHIFT 4   /* state granule: 16 B */
+#define HK_PCLS_SHIFT 16  /* class map granule: 64 KiB, the smallest page */
+#define HK_NSHARDS 4      /* central free-list shards per class */
+
+/* Global class ids: 0 is "no class"; each box owns a contiguous range. */
+enum {
+    HK_TINY_NCLASSES = 20,
+    HK_POOL_NCLASSES = 7,
+    HK_MID_NCLASSES = 8,
+    HK_L25_NCLASSES = 6,
+    HK_CLS_TINY0 = 1,
+    HK_CLS_POOL0 = HK_CLS_TINY0 + HK_TINY_NCLASSES,
+    HK_CLS_MID0 = HK_CLS_POOL0 + HK_POOL_NCLASSES,
+    HK_CLS_L250 = HK_CLS_MID0 + HK_MID_NCLASSES,
+    HK_NCLASSES = HK_CLS_L250 + HK_L25_NCLASSES,
+};
+
+enum { HK_ST_UNUSED = 0, HK_ST_FREE = 1, HK_ST_ALLOC = 2, HK_ST_ALIGNED = 3 };
+
+typedef struct {
+    uint32_t bsize;     /* block size */
+    uint8_t box;        /* hak_box_t */
+    uint8_t page_shift; /* log2 of the page this class carves */
+    uint16_t tc_max;    /* thread-cache capacity (blocks) */
+    uint16_t batch;     /* blocks moved per refill / flush */
+} hk_class_info;
+
+typedef struct {
+    void *head;
+    uint32_t count, max;
+    uint64_t nalloc, nfree; /* per-thread statistics, merged at thread exit */
+} hk_bin;
+
+typedef struct hk_tcache {
+    hk_bin bins[HK_NCLASSES];
+    uint32_t shard;
+    uint32_t state; /* 0 new, 1 live, 2 retired (thread exiting: caching off) */
+    struct hk_tcache *next, *prev;
+} hk_tcache;
+
+extern HK_TLS hk_tcache hk_tc;
+extern uintptr_t hk_arena_base;
+extern size_t hk_arena_size;
+extern _Atomic uint8_t *hk_state;
+extern uint8_t *hk_pagecls;
+extern hk_class_info hk_classes[HK_NCLASSES];
+
+/* Reserve the arena (once, from hakmem's init). Returns false when no address space at all
+ * could be reserved: every small box then falls back to the mmap box. */
+bool hk_slab_init(size_t arena_bytes);
+void hk_slab_define_class(unsigned cls, hak_box_t box, uint32_t bsize, unsigned page_shift);
+
+void *hk_slab_alloc_slow(unsigned cls);
+void hk_slab_free_slow(void *p);
+
+/* Carve one fresh page of class `cls` into central shard `shard`. True only on success: the
+ * caller counts successes (Pool prewarm). */
+bool hk_slab_refill_page(unsigned cls, unsigned shard);
+/* Test hook: the next n page acquisitions fail as if the arena were exhausted. */
+void hk_slab_inject_page_failures(int n);
+
+/* Owner queries for a pointer inside the arena. */
+hak_box_t hk_slab_box_of(const void *p);   /* HAK_BOX_NONE unless a live block (or aligned ptr) */
+size_t hk_slab_usable(const void *p);      /* aborts on an invalid pointer */
+/* memalign support: p (a live block start) is handed out as q, an aligned address inside it. */
+void hk_slab_mark_aligned(void *block, void *q);
+
+/* Thread cache lifecycle, fork and trim. */
+void hk_slab_thread_exit(void);
+void hk_slab_atfork_prepare(void);
+void hk_slab_atfork_parent(void);
+void hk_slab_atfork_child(void);
+size_t hk_slab_trim(void);
+/* Statistics: per-class allocation and free counts over all threads, live or exited. */
+void hk_slab_class_counts(unsigned cls, uint64_t *nalloc, uint64_t *nfree);
+size_t hk_slab_committed_bytes(void);
+
+HK_INLINE bool hk_slab_owns(const void *p)
+{
+    return (uintptr_t)p - hk_arena_base < hk_arena_size;
+}
+
+HK_INLINE void *hk_slab_alloc(unsigned cls)
+{
+    hk_bin *b = &hk_tc.bins[cls];
+    void *p = b->head;
+    if (HK_LIKELY(p != NULL)) {
+        b->head = *(void **)p;
+        b->count--;
+        b->nalloc++;
+        atomic_store_explicit(&hk_state[((uintptr_t)p - hk_arena_base) >> HK_GRAN_SHIFT],
+                              HK_ST_ALLOC, memory_order_relaxed);
+        return p;
+    }
+    return hk_slab_alloc_slow(cls);
+}
+
+/* p must satisfy hk_slab_owns(p). */
+HK_INLINE void hk_slab_free(void *p)
+{
+    uintptr_t off = (uintptr_t)p - hk_arena_base;
+    hk_bin *b = &hk_tc.bins[hk_pagecls[off >> HK_PCLS_SHIFT]];
+    _Atomic uint8_t *st = &hk_state[off >> HK_GRAN_SHIFT];
+    /* bins[0] (uncarved memory) has max 0, so the state byte is read only for carved pages. */
+    if (HK_LIKELY((off & (HK_MIN_ALIGN - 1)) == 0 && b->count < b->max &&
+                  atomic_load_explicit(st, memory_order_relaxed) == HK_ST_ALLOC)) {
+        atomic_store_explicit(st, HK_ST_FREE, memory_order_relaxed);
+        *(void **)p = b->head;
+        b->head = p;
+        b->count++;
+        b->nfree++;
+        return;
+    }
+    hk_slab_free_slow(p);
+}
+
+#endif

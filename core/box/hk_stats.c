@@ -1,0 +1,58 @@
+/* hk_stats.c: collecting and printing hakmem's statistics (see hk_stats.h). */
+#include "hk_stats.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#include "hk_log.h"
+#include "hk_slab.h"
+#include "os.h"
+
+_Atomic uint64_t hk_counters[HK_CTR_COUNT];
+
+void hk_stats_collect(hk_box_stats out[HAK_BOX_COUNT])
+{
+    memset(out, 0, sizeof(hk_box_stats) * HAK_BOX_COUNT);
+    for (unsigned c = 1; c < HK_NCLASSES; c++) {
+        const hk_class_info *ci = &hk_classes[c];
+        if (!ci->bsize)
+            continue;
+        uint64_t a, f;
+        hk_slab_class_counts(c, &a, &f);
+        hk_box_stats *s = &out[ci->box];
+        s->allocs += a;
+        s->frees += f;
+        s->bytes += a * ci->bsize;
+        s->live_bytes += (a > f ? a - f : 0) * ci->bsize;
+    }
+    for (int b = HAK_BOX_TINY; b <= HAK_BOX_L25; b++)
+        out[b].fallbacks = hk_counter((hk_counter_id)(HK_CTR_FALLBACK_TINY + (b - HAK_BOX_TINY)));
+    hk_os_stats os;
+    hk_os_get_stats(&os);
+    out[HAK_BOX_MMAP].allocs = os.allocs;
+    out[HAK_BOX_MMAP].frees = os.frees;
+    out[HAK_BOX_MMAP].bytes = os.bytes_total;
+    out[HAK_BOX_MMAP].live_bytes = os.bytes_mapped_now;
+}
+
+void hk_stats_report(int fd)
+{
+    hk_box_stats s[HAK_BOX_COUNT];
+    hk_stats_collect(s);
+    hk_dprintf(fd, "hakmem stats (pid %d)\n", (int)getpid());
+    hk_dprintf(fd, "  %-5s %14s %14s %16s %16s %10s\n", "box", "allocs", "frees", "bytes",
+               "live_bytes", "fallbacks");
+    for (int b = HAK_BOX_TINY; b < HAK_BOX_COUNT; b++)
+        hk_dprintf(fd, "  %-5s %14llu %14llu %16llu %16llu %10llu\n", hak_box_name((hak_box_t)b),
+                   (unsigned long long)s[b].allocs, (unsigned long long)s[b].frees,
+                   (unsigned long long)s[b].bytes, (unsigned long long)s[b].live_bytes,
+                   (unsigned long long)s[b].fallbacks);
+    hk_os_stats os;
+    hk_os_get_stats(&os);
+    hk_dprintf(fd,
+               "  arena committed %zu bytes; mmap box: %llu bytes mapped now, %llu cached, "
+               "%llu regions reused; ENOMEM %llu\n",
+               hk_slab_committed_bytes(), (unsigned long long)os.bytes_mapped_now,
+               (unsigned long long)os.bytes_cached, (unsigned long long)os.reused,
+               (unsigned long long)hk_counter(HK_CTR_ENOMEM));
+}

@@ -1,0 +1,50 @@
+/* hk_stats.h: hakmem's counters, declared once.
+ *
+ * Per-class allocation and free counts live in the thread caches (hk_slab.h, plain
+ * increments on the fast path, merged when read); the mmap box counts its own regions
+ * (os.h). The rare events counted here (fallbacks, ENOMEM) are relaxed atomic adds on slow
+ * paths only. hk_stats_report() writes everything with write(2).
+ */
+#ifndef HK_STATS_H
+#define HK_STATS_H
+
+#include <stdatomic.h>
+
+#include "hk_internal.h"
+
+#define HK_COUNTER_TABLE(X)                                                                       \
+    X(FALLBACK_TINY, "tiny requests served by the mmap box (fallback)")                           \
+    X(FALLBACK_POOL, "pool requests served by the mmap box (fallback)")                           \
+    X(FALLBACK_MID, "mid requests served by the mmap box (fallback)")                             \
+    X(FALLBACK_L25, "l25 requests served by the mmap box (fallback)")                             \
+    X(ENOMEM, "requests that returned NULL with ENOMEM")
+
+typedef enum {
+#define HK_CTR_ENUM(id, help) HK_CTR_##id,
+    HK_COUNTER_TABLE(HK_CTR_ENUM)
+#undef HK_CTR_ENUM
+        HK_CTR_COUNT
+} hk_counter_id;
+
+extern _Atomic uint64_t hk_counters[HK_CTR_COUNT];
+
+HK_INLINE void hk_count(hk_counter_id id)
+{
+    atomic_fetch_add_explicit(&hk_counters[id], 1, memory_order_relaxed);
+}
+HK_INLINE uint64_t hk_counter(hk_counter_id id) { return atomic_load(&hk_counters[id]); }
+/* The fallback counter of a small box (TINY, POOL, MID or L25). */
+HK_INLINE void hk_count_fallback(hak_box_t box)
+{
+    hk_count((hk_counter_id)(HK_CTR_FALLBACK_TINY + (box - HAK_BOX_TINY)));
+}
+
+typedef struct {
+    uint64_t allocs, frees, bytes, live_bytes, fallbacks;
+} hk_box_stats;
+
+/* Per-box totals over every thread (live or exited). */
+void hk_stats_collect(hk_box_stats out[HAK_BOX_COUNT]);
+void hk_stats_report(int fd);
+
+#endif

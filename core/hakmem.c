@@ -1,0 +1,341 @@
+/* hakmem.c: the front door. Process init (options, arena, boxes, prewarm, fork handlers),
+ * the executor that carries out routing decisions, the hak_* API and the malloc family's
+ * semantics (glibc's, edge cases included). The exported malloc symbols are in malloc_wrap.c.
+ *
+ * Init is lazy and re-entrant: the first allocation may come from the dynamic loader before
+ * constructors run; a nested allocation during init is served by the mmap box.
+ */
+#define _GNU_SOURCE
+#include "hakmem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hk_front.h"
+#include "hk_init.h"
+#include "hk_log.h"
+#include "hk_options.h"
+#include "hk_stats.h"
+#include "l25.h"
+#include "mid.h"
+#include "os.h"
+#include "pool.h"
+#include "tiny.h"
+
+#define HK_PAGE ((size_t)4096)
+
+atomic_bool hk_initialized;
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+static HK_TLS bool in_init;
+/* HAKMEM_STATS=1 reports here at exit: a duplicate of stderr taken at init, because many
+ * programs (coreutils among them) close stderr in their own atexit handlers. */
+static int stats_fd = -1;
+
+static void atfork_prepare(void)
+{
+    pthread_mutex_lock(&init_lock);
+    hk_slab_atfork_prepare();
+    hk_os_atfork_prepare();
+}
+static void atfork_parent(void)
+{
+    hk_os_atfork_parent();
+    hk_slab_atfork_parent();
+    pthread_mutex_unlock(&init_lock);
+}
+static void atfork_child(void)
+{
+    hk_os_atfork_child();
+    hk_slab_atfork_child();
+    pthread_mutex_init(&init_lock, NULL);
+}
+
+void hk_init(void)
+{
+    if (HK_LIKELY(hk_ready()) || in_init)
+        return;
+    pthread_mutex_lock(&init_lock);
+    if (!hk_ready()) {
+        in_init = true;
+        hk_options_init();
+        hk_tiny_init();
+        hk_mid_init();
+        hk_l25_init();
+        hk_slab_init((size_t)hk_opt(HK_OPT_ARENA_GB) << 30);
+        hk_pool_init(); /* defines the Pool classes, then prewarms the Bridge classes */
+        pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+        if (hk_opt(HK_OPT_STATS))
+            stats_fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
+        in_init = false;
+        atomic_store_explicit(&hk_initialized, true, memory_order_release);
+    }
+    pthread_mutex_unlock(&init_lock);
+}
+
+__attribute__((constructor)) static void hk_constructor(void) { hk_init(); }
+
+__attribute__((destructor)) static void hk_destructor(void)
+{
+    if (hk_ready() && hk_opt(HK_OPT_STATS))
+        hk_stats_report(stats_fd >= 0 ? stats_fd : 2);
+}
+
+hk_knobs hk_knobs_get(void)
+{
+    return (hk_knobs){hk_opt(HK_OPT_ACE_ENABLED) != 0, hk_opt(HK_OPT_WRAP_L2) != 0};
+}
+
+void *hk_execute(hk_decision d, size_t size)
+{
+    void *p;
+    switch (d.box) {
+    case HAK_BOX_TINY: p = hk_tiny_alloc(d.cls); break;
+    case HAK_BOX_POOL: p = hk_pool_alloc(d.cls); break;
+    case HAK_BOX_MID: p = hk_mid_alloc(d.cls); break;
+    case HAK_BOX_L25: p = hk_l25_alloc(d.cls); break;
+    default: p = NULL; break;
+    }
+    if (HK_LIKELY(p != NULL))
+        return p;
+    if (d.box != HAK_BOX_MMAP)
+        hk_count_fallback(d.box);
+    p = hk_os_alloc_dirty(size, HK_MIN_ALIGN);
+    if (!p) {
+        hk_count(HK_CTR_ENOMEM);
+        errno = ENOMEM;
+    }
+    return p;
+}
+
+/* ---------------------------------------------------------------- free and queries */
+
+void hk_free_slow(void *p)
+{
+    if (!hk_os_free(p))
+        hk_fatal("free(): invalid pointer %p (not allocated by hakmem, or already freed); "
+                 "aborting (fail-closed)", p);
+}
+
+static size_t usable_size(const void *p, const char *op)
+{
+    if (hk_slab_owns(p))
+        return hk_slab_usable(p);
+    size_t u = hk_os_usable(p);
+    if (!u)
+        hk_fatal("%s: invalid pointer %p (not allocated by hakmem, or already freed); "
+                 "aborting (fail-closed)", op, p);
+    return u;
+}
+
+hak_box_t hak_box_of(const void *p)
+{
+    if (!p)
+        return HAK_BOX_NONE;
+    if (hk_slab_owns(p))
+        return hk_slab_box_of(p);
+    return hk_os_owns(p) ? HAK_BOX_MMAP : HAK_BOX_NONE;
+}
+
+const char *hak_box_name(hak_box_t box)
+{
+    static const char *const names[HAK_BOX_COUNT] = {"none", "tiny", "pool", "mid", "l25",
+                                                     "mmap"};
+    return (unsigned)box < HAK_BOX_COUNT ? names[box] : "none";
+}
+
+/* ---------------------------------------------------------------- the family */
+
+static void *enomem(void)
+{
+    hk_count(HK_CTR_ENOMEM);
+    errno = ENOMEM;
+    return NULL;
+}
+
+void *hk_calloc_at(size_t n, size_t size, hak_callsite_t site)
+{
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total))
+        return enomem();
+    void *p = hk_front_malloc(total, site);
+    if (p && (hk_slab_owns(p) || !hk_os_fresh(p))) /* fresh mappings are already zero */
+        memset(p, 0, total);
+    return p;
+}
+
+void *hk_realloc_at(void *p, size_t size, hak_callsite_t site)
+{
+    if (!p)
+        return hk_front_malloc(size, site);
+    if (size == 0) { /* glibc: free and return NULL */
+        hk_front_free(p);
+        return NULL;
+    }
+    if (size > HK_MAX_REQUEST) {
+        (void)usable_size(p, "realloc()");
+        return enomem();
+    }
+    size_t usable = usable_size(p, "realloc()");
+    if (hk_slab_owns(p)) {
+        if (size <= usable && (size > usable / 2 || usable <= 64))
+            return p; /* fits, and not wastefully: keep it */
+    } else if (size >= HK_MMAP_MIN) {
+        void *q = hk_os_resize(p, size); /* in place or mremap, no copy */
+        if (q)
+            return q;
+    }
+    void *q = hk_front_malloc(size, site);
+    if (!q)
+        return NULL; /* p stays valid, errno is ENOMEM */
+    memcpy(q, p, size < usable ? size : usable);
+    hk_front_free(p);
+    return q;
+}
+
+void *hk_reallocarray_at(void *p, size_t n, size_t size, hak_callsite_t site)
+{
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total))
+        return enomem();
+    return hk_realloc_at(p, total, site);
+}
+
+void *hk_memalign_at(size_t align, size_t size, hak_callsite_t site)
+{
+    if (align <= HK_MIN_ALIGN)
+        return hk_front_malloc(size, site);
+    if (!hk_is_pow2(align)) { /* glibc rounds a non-power-of-two alignment up */
+        if (align > ((size_t)1 << 62)) {
+            errno = EINVAL;
+            return NULL;
+        }
+        align = (size_t)1 << (64 - __builtin_clzll((unsigned long long)align));
+    }
+    if (size > HK_MAX_REQUEST || align > HK_MAX_REQUEST)
+        return enomem();
+    size_t total = size + align;
+    if (hk_legacy_decide(total, HK_ENTRY_WRAP, hk_knobs_get()).box == HAK_BOX_MMAP) {
+        void *p = hk_os_alloc_dirty(size, align);
+        return p ? p : enomem();
+    }
+    void *p = hk_front_malloc(total, site);
+    if (!p || ((uintptr_t)p & (align - 1)) == 0)
+        return p;
+    if (hk_slab_owns(p)) {
+        void *q = (void *)hk_align_up((uintptr_t)p, align);
+        hk_slab_mark_aligned(p, q);
+        return q;
+    }
+    /* A fallback to the mmap box: allocate it aligned there instead. */
+    hk_os_free(p);
+    p = hk_os_alloc_dirty(size, align);
+    return p ? p : enomem();
+}
+
+int hk_posix_memalign_at(void **out, size_t align, size_t size, hak_callsite_t site)
+{
+    if (align < sizeof(void *) || !hk_is_pow2(align))
+        return EINVAL;
+    int saved = errno;
+    void *p = hk_memalign_at(align, size, site);
+    if (!p)
+        return ENOMEM;
+    errno = saved;
+    *out = p;
+    return 0;
+}
+
+void *hk_aligned_alloc_at(size_t align, size_t size, hak_callsite_t site)
+{
+    if (!hk_is_pow2(align)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return hk_memalign_at(align, size, site);
+}
+
+void *hk_valloc_at(size_t size, hak_callsite_t site) { return hk_memalign_at(HK_PAGE, size, site); }
+
+void *hk_pvalloc_at(size_t size, hak_callsite_t site)
+{
+    if (size > HK_MAX_REQUEST)
+        return enomem();
+    return hk_memalign_at(HK_PAGE, hk_align_up(size ? size : 1, HK_PAGE), site);
+}
+
+/* ---------------------------------------------------------------- the hak_* API */
+
+void *hak_alloc_at(size_t size, hak_callsite_t site)
+{
+    return hk_legacy_alloc(size, site, HK_ENTRY_API);
+}
+void hak_free(void *p) { hk_front_free(p); }
+void *hak_malloc(size_t size) { return hk_front_malloc(size, HK_CALLER); }
+void *hak_calloc(size_t n, size_t size) { return hk_calloc_at(n, size, HK_CALLER); }
+void *hak_realloc(void *p, size_t size) { return hk_realloc_at(p, size, HK_CALLER); }
+void *hak_reallocarray(void *p, size_t n, size_t size)
+{
+    return hk_reallocarray_at(p, n, size, HK_CALLER);
+}
+int hak_posix_memalign(void **out, size_t align, size_t size)
+{
+    return hk_posix_memalign_at(out, align, size, HK_CALLER);
+}
+void *hak_aligned_alloc(size_t align, size_t size)
+{
+    return hk_aligned_alloc_at(align, size, HK_CALLER);
+}
+void *hak_memalign(size_t align, size_t size) { return hk_memalign_at(align, size, HK_CALLER); }
+void *hak_valloc(size_t size) { return hk_valloc_at(size, HK_CALLER); }
+void *hak_pvalloc(size_t size) { return hk_pvalloc_at(size, HK_CALLER); }
+
+size_t hak_malloc_usable_size(const void *p)
+{
+    return p ? usable_size(p, "malloc_usable_size()") : 0;
+}
+void hak_free_sized(void *p, size_t size)
+{
+    (void)size;
+    hk_front_free(p);
+}
+void hak_free_aligned_sized(void *p, size_t align, size_t size)
+{
+    (void)align;
+    (void)size;
+    hk_front_free(p);
+}
+
+int hak_malloc_trim(size_t pad)
+{
+    (void)pad;
+    hk_init();
+    size_t released = hk_slab_trim();
+    released += hk_os_trim();
+    return released > 0;
+}
+
+struct mallinfo2 hak_mallinfo2(void)
+{
+    struct mallinfo2 mi;
+    memset(&mi, 0, sizeof mi);
+    hk_box_stats s[HAK_BOX_COUNT];
+    hk_stats_collect(s);
+    size_t live = 0;
+    for (int b = HAK_BOX_TINY; b <= HAK_BOX_L25; b++)
+        live += s[b].live_bytes;
+    mi.arena = hk_slab_committed_bytes();
+    mi.hblks = s[HAK_BOX_MMAP].allocs - s[HAK_BOX_MMAP].frees;
+    mi.hblkhd = s[HAK_BOX_MMAP].live_bytes;
+    mi.uordblks = live;
+    mi.fordblks = mi.arena > live ? mi.arena - live : 0;
+    return mi;
+}
+
+void hak_stats_print(int fd)
+{
+    hk_init();
+    hk_stats_report(fd);
+}

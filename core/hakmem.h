@@ -1,0 +1,67 @@
+/* hakmem.h: the public API of hakmem, a size-routed memory allocator.
+ *
+ * This is the only installed header. Link with -lhakmem (pkg-config hakmem) to call the hak_*
+ * functions directly; LD_PRELOAD=libhakmem.so replaces the process's malloc family instead.
+ */
+#ifndef HAKMEM_H
+#define HAKMEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <malloc.h> /* struct mallinfo2 */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define HAK_API __attribute__((visibility("default")))
+#else
+#define HAK_API
+#endif
+
+/* A call site: any value that identifies where an allocation comes from (the malloc wrapper
+ * passes its caller's return address). */
+typedef uintptr_t hak_callsite_t;
+
+/* The boxes that own memory. HAK_BOX_NONE: not a live hakmem allocation. */
+typedef enum hak_box {
+    HAK_BOX_NONE = 0,
+    HAK_BOX_TINY,
+    HAK_BOX_POOL,
+    HAK_BOX_MID,
+    HAK_BOX_L25,
+    HAK_BOX_MMAP,
+    HAK_BOX_COUNT
+} hak_box_t;
+
+/* The hak_alloc_api entry: allocate size bytes on behalf of call site `site`. */
+HAK_API void *hak_alloc_at(size_t size, hak_callsite_t site);
+HAK_API void hak_free(void *ptr);
+
+/* The malloc family with glibc's semantics (these are what the LD_PRELOAD wrapper calls). */
+HAK_API void *hak_malloc(size_t size);
+HAK_API void *hak_calloc(size_t n, size_t size);
+HAK_API void *hak_realloc(void *ptr, size_t size);
+HAK_API void *hak_reallocarray(void *ptr, size_t n, size_t size);
+HAK_API int hak_posix_memalign(void **out, size_t alignment, size_t size);
+HAK_API void *hak_aligned_alloc(size_t alignment, size_t size);
+HAK_API void *hak_memalign(size_t alignment, size_t size);
+HAK_API void *hak_valloc(size_t size);
+HAK_API void *hak_pvalloc(size_t size);
+HAK_API size_t hak_malloc_usable_size(const void *ptr);
+HAK_API void hak_free_sized(void *ptr, size_t size);
+HAK_API void hak_free_aligned_sized(void *ptr, size_t alignment, size_t size);
+HAK_API int hak_malloc_trim(size_t pad);
+HAK_API struct mallinfo2 hak_mallinfo2(void);
+
+/* Introspection. */
+HAK_API hak_box_t hak_box_of(const void *ptr);
+HAK_API const char *hak_box_name(hak_box_t box);
+/* Write the statistics report (what HAKMEM_STATS=1 prints at exit) to file descriptor fd. */
+HAK_API void hak_stats_print(int fd);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HAKMEM_H */

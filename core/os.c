@@ -1,0 +1,328 @@
+/* os.c: the mmap box (see os.h).
+ *
+ * Layout of a region: [header page(s) | user memory], the user pointer page-aligned (or
+ * aligned as asked), the header at the mapping's start. The registry is a fixed array of
+ * buckets (static storage: usable before init, and it never allocates), each chained through
+ * the headers themselves; 256 locks stripe it, so no global lock is ever taken.
+ */
+#define _GNU_SOURCE
+#include "os.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
+#include <string.h>
+#include <unistd.h>
+
+#define HK_OS_MAGIC 0x686b6d6d61702121ULL /* "hkmmap!!" */
+#define HK_OS_PAGE ((size_t)4096)
+#define HK_OS_NBUCKETS 65536
+#define HK_OS_NSTRIPES 256
+
+typedef struct hk_os_hdr {
+    uint64_t magic;
+    struct hk_os_hdr *next;
+    uintptr_t user;
+    size_t map_size;
+    bool fresh; /* straight from mmap: still zero-filled */
+} hk_os_hdr;
+
+/* Freed regions kept for reuse, so that a program cycling through multi-MiB blocks does not
+ * pay mmap, munmap and a page fault per page every time. Bounded (HK_OS_CACHE_BYTES, 16
+ * regions, none above 16 MiB); malloc_trim empties it. */
+#define HK_OS_CACHE_SLOTS 16
+#define HK_OS_CACHE_BYTES ((size_t)64 << 20)
+#define HK_OS_CACHE_MAX_REGION ((size_t)16 << 20)
+typedef struct {
+    uintptr_t base;
+    size_t size;
+} hk_os_cached;
+static hk_os_cached cache[HK_OS_CACHE_SLOTS];
+static int cache_n;
+static size_t cache_bytes;
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static hk_os_hdr *buckets[HK_OS_NBUCKETS];
+static pthread_mutex_t stripes[HK_OS_NSTRIPES];
+static pthread_once_t stripes_once = PTHREAD_ONCE_INIT;
+static _Atomic uint64_t st_allocs, st_frees, st_bytes_now, st_bytes_total, st_reused;
+
+static void stripes_init(void)
+{
+    for (int i = 0; i < HK_OS_NSTRIPES; i++)
+        pthread_mutex_init(&stripes[i], NULL);
+}
+
+static inline size_t bucket_of(uintptr_t p)
+{
+    uint64_t h = (uint64_t)p * 0x9E3779B97F4A7C15ULL;
+    return (size_t)(h >> (64 - 16));
+}
+static inline pthread_mutex_t *stripe_of(size_t b) { return &stripes[b % HK_OS_NSTRIPES]; }
+
+static void registry_insert(hk_os_hdr *h)
+{
+    size_t b = bucket_of(h->user);
+    pthread_mutex_lock(stripe_of(b));
+    h->next = buckets[b];
+    buckets[b] = h;
+    pthread_mutex_unlock(stripe_of(b));
+}
+
+/* Remove and return the header of user pointer p, or NULL. */
+static hk_os_hdr *registry_remove(uintptr_t p)
+{
+    size_t b = bucket_of(p);
+    pthread_once(&stripes_once, stripes_init);
+    pthread_mutex_lock(stripe_of(b));
+    hk_os_hdr **pp = &buckets[b], *h;
+    while ((h = *pp) && h->user != p)
+        pp = &h->next;
+    if (h)
+        *pp = h->next;
+    pthread_mutex_unlock(stripe_of(b));
+    return h;
+}
+
+static hk_os_hdr *registry_find(uintptr_t p, size_t *usable)
+{
+    size_t b = bucket_of(p);
+    pthread_once(&stripes_once, stripes_init);
+    pthread_mutex_lock(stripe_of(b));
+    hk_os_hdr *h = buckets[b];
+    while (h && h->user != p)
+        h = h->next;
+    if (h && usable)
+        *usable = (uintptr_t)h + h->map_size - p;
+    pthread_mutex_unlock(stripe_of(b));
+    return h;
+}
+
+/* Best fit from the cache for a default-aligned region of `need` bytes; *got is its size
+ * (the excess is unmapped when the region is more than twice what is needed). */
+static uintptr_t cache_take(size_t need, size_t *got)
+{
+    uintptr_t base = 0;
+    size_t have = 0;
+    pthread_mutex_lock(&cache_lock);
+    int best = -1;
+    for (int i = 0; i < cache_n; i++)
+        if (cache[i].size >= need && (best < 0 || cache[i].size < cache[best].size))
+            best = i;
+    if (best >= 0) {
+        base = cache[best].base;
+        have = cache[best].size;
+        cache_bytes -= have;
+        cache[best] = cache[--cache_n];
+    }
+    pthread_mutex_unlock(&cache_lock);
+    if (base && have > 2 * need) {
+        munmap((void *)(base + need), have - need);
+        have = need;
+    }
+    *got = have;
+    return base;
+}
+
+/* Keep a freed region for reuse; false when it does not fit the cache's bounds. */
+static bool cache_put(uintptr_t base, size_t size)
+{
+    if (size > HK_OS_CACHE_MAX_REGION)
+        return false;
+    hk_os_cached evict[HK_OS_CACHE_SLOTS];
+    int nevict = 0;
+    pthread_mutex_lock(&cache_lock);
+    while (cache_n > 0 && (cache_n == HK_OS_CACHE_SLOTS || cache_bytes + size > HK_OS_CACHE_BYTES)) {
+        evict[nevict++] = cache[0]; /* the oldest */
+        cache_bytes -= cache[0].size;
+        for (int i = 1; i < cache_n; i++)
+            cache[i - 1] = cache[i];
+        cache_n--;
+    }
+    cache[cache_n++] = (hk_os_cached){base, size};
+    cache_bytes += size;
+    pthread_mutex_unlock(&cache_lock);
+    for (int i = 0; i < nevict; i++)
+        munmap((void *)evict[i].base, evict[i].size);
+    return true;
+}
+
+size_t hk_os_trim(void)
+{
+    size_t released = 0;
+    for (;;) {
+        pthread_mutex_lock(&cache_lock);
+        hk_os_cached c = cache_n ? cache[--cache_n] : (hk_os_cached){0, 0};
+        cache_bytes -= c.size;
+        pthread_mutex_unlock(&cache_lock);
+        if (!c.base)
+            return released;
+        munmap((void *)c.base, c.size);
+        released += c.size;
+    }
+}
+
+void *hk_os_alloc(size_t size, size_t align)
+{
+    void *p = hk_os_alloc_dirty(size, align);
+    if (p && !hk_os_fresh(p))
+        memset(p, 0, size);
+    return p;
+}
+
+bool hk_os_fresh(const void *p)
+{
+    hk_os_hdr *h = (hk_os_hdr *)((uintptr_t)p - HK_OS_PAGE);
+    return h->fresh;
+}
+
+void *hk_os_alloc_dirty(size_t size, size_t align)
+{
+    pthread_once(&stripes_once, stripes_init);
+    if (align < HK_OS_PAGE)
+        align = HK_OS_PAGE;
+    if (size > HK_MAX_REQUEST || align > HK_MAX_REQUEST) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    /* The header needs one page before the user pointer. */
+    size_t need = hk_align_up(size, HK_OS_PAGE) + HK_OS_PAGE;
+    size_t map = need + (align > HK_OS_PAGE ? align : 0);
+    size_t got = 0;
+    uintptr_t cached = align == HK_OS_PAGE ? cache_take(need, &got) : 0;
+    if (cached) {
+        hk_os_hdr *h = (hk_os_hdr *)cached;
+        need = got;
+        h->magic = HK_OS_MAGIC;
+        h->user = cached + HK_OS_PAGE;
+        h->map_size = need;
+        h->fresh = false;
+        registry_insert(h);
+        atomic_fetch_add_explicit(&st_allocs, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&st_reused, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&st_bytes_now, need, memory_order_relaxed);
+        atomic_fetch_add_explicit(&st_bytes_total, need, memory_order_relaxed);
+        return (void *)h->user;
+    }
+    void *m = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) {
+        hk_os_trim(); /* the cache may hold what the kernel refused; try once more */
+        m = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    }
+    if (m == MAP_FAILED) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    uintptr_t base = (uintptr_t)m;
+    if (align > HK_OS_PAGE) {
+        /* Trim so that base + one page is aligned. */
+        uintptr_t user = hk_align_up(base + HK_OS_PAGE, align);
+        uintptr_t nbase = user - HK_OS_PAGE;
+        if (nbase > base)
+            munmap(m, nbase - base);
+        uintptr_t end = nbase + need, mend = base + map;
+        if (mend > end)
+            munmap((void *)end, mend - end);
+        base = nbase;
+        map = need;
+    }
+    hk_os_hdr *h = (hk_os_hdr *)base;
+    h->magic = HK_OS_MAGIC;
+    h->user = base + HK_OS_PAGE;
+    h->map_size = map;
+    h->fresh = true;
+    registry_insert(h);
+    atomic_fetch_add_explicit(&st_allocs, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&st_bytes_now, map, memory_order_relaxed);
+    atomic_fetch_add_explicit(&st_bytes_total, map, memory_order_relaxed);
+    return (void *)h->user;
+}
+
+bool hk_os_owns(const void *p) { return registry_find((uintptr_t)p, NULL) != NULL; }
+
+size_t hk_os_usable(const void *p)
+{
+    size_t u = 0;
+    return registry_find((uintptr_t)p, &u) ? u : 0;
+}
+
+bool hk_os_free(void *p)
+{
+    hk_os_hdr *h = registry_remove((uintptr_t)p);
+    if (!h)
+        return false;
+    hk_assert(h->magic == HK_OS_MAGIC);
+    size_t map = h->map_size;
+    h->magic = 0;
+    /* Only default-aligned regions (header one page before the user pointer) are cached. */
+    if (!cache_put((uintptr_t)h, map))
+        munmap(h, map);
+    atomic_fetch_add_explicit(&st_frees, 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&st_bytes_now, map, memory_order_relaxed);
+    return true;
+}
+
+void *hk_os_resize(void *p, size_t size)
+{
+    if (size > HK_MAX_REQUEST)
+        return NULL;
+    size_t need = hk_align_up(size, HK_OS_PAGE) + HK_OS_PAGE;
+    hk_os_hdr *h = registry_remove((uintptr_t)p);
+    if (!h)
+        return NULL;
+    size_t old = h->map_size;
+    if (need <= old && need >= old / 2) {
+        registry_insert(h); /* fits and not much too big: keep it */
+        return p;
+    }
+    void *m = mremap(h, old, need, MREMAP_MAYMOVE);
+    if (m == MAP_FAILED) {
+        registry_insert(h);
+        return NULL;
+    }
+    h = m;
+    h->map_size = need;
+    h->user = (uintptr_t)m + HK_OS_PAGE;
+    registry_insert(h);
+    if (need > old) {
+        atomic_fetch_add_explicit(&st_bytes_now, need - old, memory_order_relaxed);
+        atomic_fetch_add_explicit(&st_bytes_total, need - old, memory_order_relaxed);
+    } else {
+        atomic_fetch_sub_explicit(&st_bytes_now, old - need, memory_order_relaxed);
+    }
+    return (void *)h->user;
+}
+
+void hk_os_get_stats(hk_os_stats *o)
+{
+    o->allocs = atomic_load(&st_allocs);
+    o->frees = atomic_load(&st_frees);
+    o->bytes_mapped_now = atomic_load(&st_bytes_now);
+    o->bytes_total = atomic_load(&st_bytes_total);
+    o->reused = atomic_load(&st_reused);
+    pthread_mutex_lock(&cache_lock);
+    o->bytes_cached = cache_bytes;
+    pthread_mutex_unlock(&cache_lock);
+}
+
+void hk_os_atfork_prepare(void)
+{
+    pthread_once(&stripes_once, stripes_init);
+    pthread_mutex_lock(&cache_lock);
+    for (int i = 0; i < HK_OS_NSTRIPES; i++)
+        pthread_mutex_lock(&stripes[i]);
+}
+
+void hk_os_atfork_parent(void)
+{
+    pthread_mutex_unlock(&cache_lock);
+    for (int i = 0; i < HK_OS_NSTRIPES; i++)
+        pthread_mutex_unlock(&stripes[i]);
+}
+
+void hk_os_atfork_child(void)
+{
+    pthread_mutex_init(&cache_lock, NULL);
+    stripes_init();
+}

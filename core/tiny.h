@@ -1,0 +1,29 @@
+/* tiny.h: the Tiny box, blocks of 0 to 1024 bytes in 20 classes (four per doubling above 128).
+ *
+ * class  size  worst-case internal waste (request that wastes most)
+ *   0-7   16..128 step 16   15 B (size 1 in 16: 94%; from 17 B on at most 15/17 = 47%,
+ *                                 from 113 B on at most 15/113 = 13%)
+ *   8-11  160 192 224 256   31 B (129 in 160: 19.4%)
+ *  12-15  320 384 448 512   63 B (257 in 320: 19.6%)
+ *  16-19  640 768 896 1024 127 B (513 in 640: 19.8%)
+ * malloc(0) gets a unique 16-byte block. Pages of 64 KiB are carved into one class each;
+ * per-thread caches sit in front (hk_slab.h). A block freed by another thread goes into that
+ * thread's cache and back to the central lists from there, so it is reused, never lost.
+ */
+#ifndef HK_TINY_H
+#define HK_TINY_H
+
+#include "hk_route.h"
+#include "hk_slab.h"
+
+#define HK_TINY_PAGE_SHIFT 16
+
+extern const uint8_t hk_tiny_lookup[(HK_TINY_MAX >> 4) + 1];
+extern const uint16_t hk_tiny_sizes[HK_TINY_NCLASSES];
+
+/* Class of a size <= HK_TINY_MAX. */
+HK_INLINE int hk_tiny_class(size_t size) { return hk_tiny_lookup[(size + 15) >> 4]; }
+HK_INLINE void *hk_tiny_alloc(int cls) { return hk_slab_alloc(HK_CLS_TINY0 + (unsigned)cls); }
+void hk_tiny_init(void);
+
+#endif

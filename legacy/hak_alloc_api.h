@@ -1,0 +1,34 @@
+/* hak_alloc_api.h: the legacy routing path's primary router, at the hak_alloc_api entry.
+ *
+ * Rules (sizes in bytes, both ends inclusive):
+ *   0 .. 1024            Tiny            (exactly 1024 is Tiny)
+ *   1025 .. 8192         -> ACE (hkm_ace.h): Pool classes 0-4, or mmap per the knobs
+ *   8193 .. 32768        Mid             (exactly 8 KiB is Pool, exactly 32 KiB is Mid)
+ *   32769 .. 2097151     -> ACE: Pool Bridge classes (40, 52 KiB), L25 (64 KiB .. 2 MiB)
+ *   2097152 ..           mmap            (exactly 2 MiB is mmap)
+ * Requests above HK_MAX_REQUEST return NULL with ENOMEM. When the chosen box cannot serve,
+ * the mmap box does, and the fallback is counted (hk_execute).
+ *
+ * hk_legacy_alloc is the inline fast path (Tiny, then one call); hk_legacy_decide computes
+ * the whole path's decision without allocating, for tools and the differential mode.
+ */
+#ifndef HAK_ALLOC_API_H
+#define HAK_ALLOC_API_H
+
+#include "hk_route.h"
+#include "tiny.h"
+
+hk_decision hk_legacy_decide(size_t size, hk_entry_t entry, hk_knobs k);
+void *hk_legacy_alloc_slow(size_t size, hak_callsite_t site, hk_entry_t entry);
+
+HK_INLINE void *hk_legacy_alloc(size_t size, hak_callsite_t site, hk_entry_t entry)
+{
+    if (HK_LIKELY(size <= HK_TINY_MAX)) {
+        void *p = hk_tiny_alloc(hk_tiny_class(size));
+        if (HK_LIKELY(p != NULL))
+            return p;
+    }
+    return hk_legacy_alloc_slow(size, site, entry);
+}
+
+#endif

@@ -1,0 +1,203 @@
+/* check_os.c: the mmap box (core/os.h), directly and through hak_alloc_at (>= 2 MiB):
+ * zero fill, alignment, ownership, usable size, resize, statistics, fail-closed frees. */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hk_check.h"
+#include "os.h"
+
+#define KiB ((size_t)1024)
+#define MiB ((size_t)1024 * 1024)
+
+static int a_global[64];
+
+static int all_zero_sampled(const unsigned char *p, size_t n) {
+    for (size_t i = 0; i < n; i += 997)
+        if (p[i])
+            return 0;
+    return n == 0 || p[n - 1] == 0;
+}
+
+START_TEST(test_os_alloc_direct) {
+    static const size_t sizes[] = {1, 16, 4095, 4096, 4097, 2 * MiB, 2 * MiB + 1, 64 * MiB};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        size_t s = sizes[i];
+        hk_os_stats st0, st1;
+        hk_os_get_stats(&st0);
+        unsigned char *p = hk_os_alloc(s, 16);
+        ck_assert_msg(p != NULL, "hk_os_alloc(%zu) failed", s);
+        ck_assert_msg(((uintptr_t)p & 4095) == 0, "hk_os_alloc(%zu) = %p not page aligned", s,
+                      (void *)p);
+        ck_assert(hk_os_owns(p));
+        ck_assert_int_eq(hak_box_of(p), HAK_BOX_MMAP);
+        ck_assert_uint_ge(hk_os_usable(p), s);
+        ck_assert_uint_eq(hk_os_usable(p), hak_malloc_usable_size(p));
+        ck_assert_msg(all_zero_sampled(p, hk_os_usable(p)), "hk_os_alloc(%zu) not zeroed", s);
+        hk_check_stamp(p, s, s, 4096);
+        ck_assert(hk_check_verify(p, s, s, 4096) == HK_CHECK_INTACT);
+        hk_os_get_stats(&st1);
+        ck_assert_uint_eq(st1.allocs, st0.allocs + 1);
+        ck_assert_uint_ge(st1.bytes_mapped_now - st0.bytes_mapped_now, s);
+        ck_assert(hk_os_free(p));
+        ck_assert(!hk_os_owns(p));
+        ck_assert_uint_eq(hk_os_usable(p), 0);
+        ck_assert_int_eq(hak_box_of(p), HAK_BOX_NONE);
+        ck_assert(!hk_os_free(p)); /* not twice */
+        hk_os_get_stats(&st1);
+        ck_assert_uint_eq(st1.frees, st0.frees + 1);
+        ck_assert_uint_eq(st1.bytes_mapped_now, st0.bytes_mapped_now);
+    }
+}
+END_TEST
+
+START_TEST(test_os_aligned) {
+    for (size_t align = 8 * KiB; align <= 4 * MiB; align <<= 1) {
+        static const size_t sizes[] = {1, 4096, 100 * KiB, 3 * MiB};
+        for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+            unsigned char *p = hk_os_alloc(sizes[i], align);
+            ck_assert_ptr_nonnull(p);
+            ck_assert_msg(((uintptr_t)p & (align - 1)) == 0, "hk_os_alloc(%zu, %zu) = %p", sizes[i],
+                          align, (void *)p);
+            ck_assert_uint_ge(hk_os_usable(p), sizes[i]);
+            memset(p, 0xa5, sizes[i]);
+            ck_assert(hk_os_free(p));
+        }
+    }
+}
+END_TEST
+
+START_TEST(test_os_free_unknown) {
+    int local = 0;
+    void *heap = malloc(64); /* glibc's */
+    ck_assert(!hk_os_free(&local));
+    ck_assert(!hk_os_free(a_global));
+    ck_assert(!hk_os_free(heap));
+    ck_assert(!hk_os_free(NULL));
+    ck_assert(!hk_os_owns(&local));
+    ck_assert_uint_eq(hk_os_usable(heap), 0);
+    ck_assert_ptr_null(hk_os_resize(heap, 8 * MiB));
+    free(heap);
+    /* Interior pointers of a live region are not its pointer. */
+    char *p = hk_os_alloc(3 * MiB, 16);
+    ck_assert_ptr_nonnull(p);
+    ck_assert(!hk_os_free(p + 4096));
+    ck_assert(!hk_os_free(p - 4096)); /* the header page */
+    ck_assert(!hk_os_owns(p + 16));
+    ck_assert(hk_os_owns(p)); /* still live after the refused frees */
+    ck_assert(hk_os_free(p));
+}
+END_TEST
+
+START_TEST(test_os_resize) {
+    size_t n = 4 * MiB;
+    unsigned char *p = hk_os_alloc(n, 16);
+    ck_assert_ptr_nonnull(p);
+    hk_check_stamp(p, n, 42, 4096);
+    /* Fits and is not much too big: in place. */
+    ck_assert_ptr_eq(hk_os_resize(p, n - 100), p);
+    ck_assert_ptr_eq(hk_os_resize(p, 3 * MiB), p);
+    /* Growth: content kept. */
+    unsigned char *q = hk_os_resize(p, 64 * MiB);
+    ck_assert_ptr_nonnull(q);
+    ck_assert(hk_os_owns(q));
+    ck_assert_uint_ge(hk_os_usable(q), 64 * MiB);
+    if (q != p)
+        ck_assert(!hk_os_owns(p));
+    ck_assert(hk_check_verify_prefix(q, n, n, 42, 4096) == HK_CHECK_INTACT);
+    ck_assert_msg(all_zero_sampled(q + n + 8192, 60 * MiB - 8192), "grown part not zero");
+    q[64 * MiB - 1] = 1;
+    /* Shrink far: content prefix kept. */
+    unsigned char *r = hk_os_resize(q, 2 * MiB);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_uint_ge(hk_os_usable(r), 2 * MiB);
+    ck_assert_uint_lt(hk_os_usable(r), 4 * MiB);
+    ck_assert(hk_check_verify_prefix(r, 2 * MiB, n, 42, 4096) == HK_CHECK_INTACT);
+    ck_assert(hk_os_free(r));
+    ck_assert(!hk_os_owns(r));
+}
+END_TEST
+
+START_TEST(test_os_via_alloc_at) {
+    hk_check_set_mode(_i);
+    static const size_t sizes[] = {2 * MiB, 2 * MiB + 1, 3 * MiB + 12345, 64 * MiB};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        size_t s = sizes[i];
+        hk_os_stats st0, st1;
+        hk_os_get_stats(&st0);
+        void *p = (i & 1) ? hak_malloc(s) : hak_alloc_at(s, 3);
+        ck_assert_msg(p != NULL, "[%s] alloc(%zu)", hk_check_mode_names[_i], s);
+        ck_assert_msg(hak_box_of(p) == HAK_BOX_MMAP, "alloc(%zu): box %s", s,
+                      hak_box_name(hak_box_of(p)));
+        ck_assert(hk_os_owns(p));
+        ck_assert_uint_eq((uintptr_t)p & 4095, 0);
+        ck_assert_uint_ge(hak_malloc_usable_size(p), s);
+        hk_check_stamp(p, s, s, 4096);
+        ck_assert(hk_check_verify(p, s, s, 4096) == HK_CHECK_INTACT);
+        hk_os_get_stats(&st1);
+        ck_assert_uint_eq(st1.allocs, st0.allocs + 1);
+        hak_free(p);
+        ck_assert_int_eq(hak_box_of(p), HAK_BOX_NONE);
+        hk_os_get_stats(&st1);
+        ck_assert_uint_eq(st1.frees, st0.frees + 1);
+        ck_assert_uint_eq(st1.bytes_mapped_now, st0.bytes_mapped_now);
+    }
+}
+END_TEST
+
+START_TEST(test_os_realloc_grow_4m) {
+    hk_check_set_mode(_i);
+    size_t n = 4 * MiB;
+    unsigned char *p = hak_alloc_at(n, 0);
+    ck_assert_int_eq(hak_box_of(p), HAK_BOX_MMAP);
+    hk_check_stamp(p, n, 99, 1024);
+    unsigned char *q = hak_realloc(p, 16 * MiB);
+    ck_assert_ptr_nonnull(q);
+    ck_assert_int_eq(hak_box_of(q), HAK_BOX_MMAP);
+    ck_assert_uint_ge(hak_malloc_usable_size(q), 16 * MiB);
+    ck_assert_msg(hk_check_verify(q, n, 99, 1024) == HK_CHECK_INTACT, "content lost on growth");
+    memset(q + n, 0x11, 12 * MiB);
+    unsigned char *r = hak_realloc(q, 80 * MiB);
+    ck_assert_ptr_nonnull(r);
+    ck_assert(hk_check_verify(r, n, 99, 1024) == HK_CHECK_INTACT);
+    ck_assert_uint_eq(r[16 * MiB - 1], 0x11);
+    hak_free(r);
+    ck_assert_int_eq(hak_box_of(r), HAK_BOX_NONE);
+}
+END_TEST
+
+START_TEST(test_os_double_free_dies) {
+    void *p = hak_alloc_at(2 * MiB, 0);
+    ck_assert_int_eq(hak_box_of(p), HAK_BOX_MMAP);
+    hak_free(p);
+    hk_check_quiet_stderr();
+    hak_free(p);
+}
+END_TEST
+
+START_TEST(test_os_interior_free_dies) {
+    char *p = hak_alloc_at(8 * MiB, 0);
+    ck_assert_int_eq(hak_box_of(p), HAK_BOX_MMAP);
+    hk_check_quiet_stderr();
+    hak_free(p + 4096);
+}
+END_TEST
+
+Suite *make_os_suite(void) {
+    Suite *s = suite_create("os");
+    TCase *tc = tcase_create("direct");
+    tcase_set_timeout(tc, 20);
+    tcase_add_test(tc, test_os_alloc_direct);
+    tcase_add_test(tc, test_os_aligned);
+    tcase_add_test(tc, test_os_free_unknown);
+    tcase_add_test(tc, test_os_resize);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("api");
+    tcase_set_timeout(tc, 20);
+    tcase_add_loop_test(tc, test_os_via_alloc_at, 0, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_os_realloc_grow_4m, 0, HK_CHECK_NMODES);
+    tcase_add_test_raise_signal(tc, test_os_double_free_dies, SIGABRT);
+    tcase_add_test_raise_signal(tc, test_os_interior_free_dies, SIGABRT);
+    suite_add_tcase(s, tc);
+    return s;
+}

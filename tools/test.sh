@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# tools/test.sh -- the full test run (README's test command; run by CI).
+#   deps -> autoreconf -> configure (stderr must be empty) -> make -> check
+#   -> check-real -> distcheck, then a VPATH build with
+#   --enable-central-router in build-central/ -> make check.
+set -euo pipefail
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$top"
+
+jobs=${HK_JOBS:-2}
+
+step() { printf '\n=== %s\n' "$*"; }
+
+show_logs() {
+    # $1: build dir
+    local f
+    for f in "$1/tests/test-suite.log" "$1/test-suite.log"; do
+        if [ -f "$f" ]; then
+            echo "----- $f -----"
+            cat "$f"
+        fi
+    done
+}
+
+step deps
+bash "$top/tools/deps.sh"
+
+step "autoreconf -fi"
+autoreconf -fi
+
+step "./configure"
+err=$(mktemp)
+trap 'rm -f "$err"' EXIT
+if ! ./configure 2>"$err"; then
+    cat "$err" >&2
+    echo "FAIL: configure failed" >&2
+    exit 1
+fi
+if [ -s "$err" ]; then
+    echo "FAIL: configure wrote to stderr:" >&2
+    cat "$err" >&2
+    exit 1
+fi
+if [ -e confdefs.h ]; then
+    echo "FAIL: configure left confdefs.h behind" >&2
+    exit 1
+fi
+
+step "make"
+make -j"$jobs"
+
+step "make check"
+if ! make -j"$jobs" check; then
+    show_logs "$top"
+    exit 1
+fi
+
+step "make check-real"
+make check-real
+
+step "make distcheck"
+make -j"$jobs" distcheck
+
+step "VPATH build with --enable-central-router (build-central/)"
+# configure refuses a VPATH build while the source tree itself is configured.
+make distclean >/dev/null
+rm -rf "$top/build-central"
+mkdir "$top/build-central"
+(
+    cd "$top/build-central"
+    if ! ../configure --enable-central-router 2>"$err"; then
+        cat "$err" >&2
+        echo "FAIL: configure --enable-central-router failed" >&2
+        exit 1
+    fi
+    if [ -s "$err" ]; then
+        echo "FAIL: configure --enable-central-router wrote to stderr:" >&2
+        cat "$err" >&2
+        exit 1
+    fi
+    grep -q '^#define HAKMEM_CONFIG_CENTRAL_ROUTER 1$' config.h || {
+        echo "FAIL: config.h does not define HAKMEM_CONFIG_CENTRAL_ROUTER 1" >&2
+        exit 1
+    }
+    make -j"$jobs"
+    if ! make -j"$jobs" check; then
+        show_logs "$PWD"
+        exit 1
+    fi
+)
+
+step "all tests passed"
