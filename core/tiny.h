@@ -1,10 +1,10 @@
 /* tiny.h: the Tiny box, blocks of 0 to 1024 bytes in 20 classes (four per doubling above 128).
  *
  * class  size  worst-case internal waste (request that wastes most)
- *   0-7   16..128 step 16   15 B (size 1 in 16: 94%; from 17 B on at most 15/17 = 47%,
- *                                 from 113 B on at most 15/113 = 13%)
+ *   0-7   16..128 step 16   15 B (waste as a share of the block: size 1 in 16 is 94%,
+ *                                 17 in 32 is 47%, 113 in 128 is 12%)
  *   8-11  160 192 224 256   31 B (129 in 160: 19.4%)
- *  12-15  320 384 448 512   63 B (257 in 320: 19.6%)
+ *  12-15  320 384 448 512   63 B (257 in 320: 19.7%)
  *  16-19  640 768 896 1024 127 B (513 in 640: 19.8%)
  * malloc(0) gets a unique 16-byte block. Pages of 64 KiB are carved into one class each;
  * per-thread caches sit in front (hk_slab.h). A block freed by another thread goes into that
