@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hk_compare.h"
 #include "hk_front.h"
 #include "hk_init.h"
 #include "hk_log.h"
@@ -28,10 +29,12 @@
 #define HK_PAGE ((size_t)4096)
 
 atomic_bool hk_initialized;
+bool hk_central_active = HAKMEM_CONFIG_CENTRAL_ROUTER;
+bool hk_compare_active;
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static HK_TLS bool in_init;
-/* HAKMEM_STATS=1 reports here at exit: a duplicate of stderr taken at init, because many
- * programs (coreutils among them) close stderr in their own atexit handlers. */
+/* HAKMEM_STATS=1 reports here at exit: a duplicate of stderr taken at init (hk_log.h),
+ * because many programs (coreutils among them) close stderr in their own atexit handlers. */
 static int stats_fd = -1;
 
 static void atfork_prepare(void)
@@ -50,6 +53,7 @@ static void atfork_child(void)
 {
     hk_os_atfork_child();
     hk_slab_atfork_child();
+    hk_divergence_atfork_child();
     pthread_mutex_init(&init_lock, NULL);
 }
 
@@ -66,9 +70,16 @@ void hk_init(void)
         hk_l25_init();
         hk_slab_init((size_t)hk_opt(HK_OPT_ARENA_GB) << 30);
         hk_pool_init(); /* defines the Pool classes, then prewarms the Bridge classes */
+        hk_router_init();
+        /* The build's default path, unless HAKMEM_USE_CENTRAL_ROUTER says otherwise. */
+        bool central = config_central_router;
+        if (hk_opt(HK_OPT_USE_CENTRAL_ROUTER) >= 0)
+            central = hk_opt(HK_OPT_USE_CENTRAL_ROUTER) == 1;
+        hk_set_central(central);
+        hk_compare_active = hk_compare_init();
         pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
-        if (hk_opt(HK_OPT_STATS))
-            stats_fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
+        if (hk_opt(HK_OPT_STATS) || hk_opt_str(HK_OPT_DIVERGENCE_REPORT))
+            stats_fd = hk_log_keep_stderr();
         in_init = false;
         atomic_store_explicit(&hk_initialized, true, memory_order_release);
     }
@@ -79,6 +90,8 @@ __attribute__((constructor)) static void hk_constructor(void) { hk_init(); }
 
 __attribute__((destructor)) static void hk_destructor(void)
 {
+    if (hk_ready() && hk_compare_active)
+        hk_divergence_write_report();
     if (hk_ready() && hk_opt(HK_OPT_STATS))
         hk_stats_report(stats_fd >= 0 ? stats_fd : 2);
 }
@@ -88,7 +101,16 @@ hk_knobs hk_knobs_get(void)
     return (hk_knobs){hk_opt(HK_OPT_ACE_ENABLED) != 0, hk_opt(HK_OPT_WRAP_L2) != 0};
 }
 
-void *hk_execute(hk_decision d, size_t size)
+void hk_set_central(bool central) { hk_central_active = central; }
+
+hak_knobs_t hak_knobs(void) { return hk_knobs_get(); }
+
+hak_decision_t hak_legacy_decide(size_t size, hak_entry_t entry, hak_knobs_t knobs)
+{
+    return hk_legacy_decide(size, entry, knobs);
+}
+
+void *hk_execute(hk_decision d, size_t size, bool *fell_back)
 {
     void *p;
     switch (d.box) {
@@ -100,8 +122,11 @@ void *hk_execute(hk_decision d, size_t size)
     }
     if (HK_LIKELY(p != NULL))
         return p;
-    if (d.box != HAK_BOX_MMAP)
+    if (d.box != HAK_BOX_MMAP) {
         hk_count_fallback(d.box);
+        if (fell_back)
+            *fell_back = true;
+    }
     p = hk_os_alloc_dirty(size, HK_MIN_ALIGN);
     if (!p) {
         hk_count(HK_CTR_ENOMEM);
@@ -217,7 +242,7 @@ void *hk_memalign_at(size_t align, size_t size, hak_callsite_t site)
     if (size > HK_MAX_REQUEST || align > HK_MAX_REQUEST)
         return enomem();
     size_t total = size + align;
-    if (hk_legacy_decide(total, HK_ENTRY_WRAP, hk_knobs_get()).box == HAK_BOX_MMAP) {
+    if (hk_front_decide(total, HK_ENTRY_WRAP).box == HAK_BOX_MMAP) {
         void *p = hk_os_alloc_dirty(size, align);
         return p ? p : enomem();
     }
@@ -268,10 +293,7 @@ void *hk_pvalloc_at(size_t size, hak_callsite_t site)
 
 /* ---------------------------------------------------------------- the hak_* API */
 
-void *hak_alloc_at(size_t size, hak_callsite_t site)
-{
-    return hk_legacy_alloc(size, site, HK_ENTRY_API);
-}
+void *hak_alloc_at(size_t size, hak_callsite_t site) { return hk_front_alloc(size, site, HK_ENTRY_API); }
 void hak_free(void *p) { hk_front_free(p); }
 void *hak_malloc(size_t size) { return hk_front_malloc(size, HK_CALLER); }
 void *hak_calloc(size_t n, size_t size) { return hk_calloc_at(n, size, HK_CALLER); }

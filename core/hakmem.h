@@ -6,6 +6,7 @@
 #ifndef HAKMEM_H
 #define HAKMEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <malloc.h> /* struct mallinfo2 */
@@ -34,6 +35,28 @@ typedef enum hak_box {
     HAK_BOX_MMAP,
     HAK_BOX_COUNT
 } hak_box_t;
+
+/* Where a request entered: the malloc family (malloc, calloc, ..., hak_malloc) or
+ * hak_alloc_at. Routing knobs can treat the two differently (HAKMEM_WRAP_L2). */
+typedef enum hak_entry { HAK_ENTRY_WRAP = 0, HAK_ENTRY_API = 1 } hak_entry_t;
+
+/* The knobs that change routing (HAKMEM_ACE_ENABLED, HAKMEM_WRAP_L2). */
+typedef struct hak_knobs {
+    bool ace_enabled;
+    bool wrap_l2;
+} hak_knobs_t;
+
+/* A routing decision: the box, and the box's own class index (-1 for the mmap box). */
+typedef struct hak_decision {
+    hak_box_t box;
+    int cls;
+} hak_decision_t;
+
+/* The routing decision of each path, computed without allocating (for tools and tests). */
+HAK_API hak_decision_t hak_legacy_decide(size_t size, hak_entry_t entry, hak_knobs_t knobs);
+HAK_API hak_decision_t hak_router_decide(size_t size, hak_entry_t entry, hak_knobs_t knobs);
+/* The knobs in force in this process. */
+HAK_API hak_knobs_t hak_knobs(void);
 
 /* The hak_alloc_api entry: allocate size bytes on behalf of call site `site`. */
 HAK_API void *hak_alloc_at(size_t size, hak_callsite_t site);
@@ -64,4 +87,7 @@ HAK_API void hak_stats_print(int fd);
 #ifdef __cplusplus
 }
 #endif
+
+#include "hak_router.h" /* the Central Router box: hak_router_alloc, RouterHealth, ... */
+
 #endif /* HAKMEM_H */

@@ -1,17 +1,46 @@
 /* hk_front.h: the front door's fast paths, inlined into both the hak_* API and the exported
- * malloc family. Routing goes through the legacy path until the Central Router lands.
+ * malloc family.
+ *
+ * Which routing path serves allocations is one process-wide flag, hk_central_active: the
+ * build's default (--enable-central-router -> config_central_router), overridden once at
+ * init by HAKMEM_USE_CENTRAL_ROUTER (per call site under HAKMEM_ROUTER_ROLLOUT, see
+ * compare/hk_compare.h). Frees never depend on it: a pointer's owner is found
+ * from its address alone (hk_slab.h, os.h), so memory allocated under one path frees
+ * correctly under the other.
  */
 #ifndef HK_FRONT_H
 #define HK_FRONT_H
 
 #include "hak_alloc_api.h"
+#include "hk_router_inline.h"
 #include "hk_slab.h"
 
+static const bool config_central_router = HAKMEM_CONFIG_CENTRAL_ROUTER;
+extern bool hk_central_active;
+/* True when HAKMEM_ROUTER_DIFF or HAKMEM_ROUTER_ROLLOUT is set: every allocation goes
+ * through the differential path in compare/ (the only call into compare/). */
+extern bool hk_compare_active;
+void *hk_compare_alloc(size_t size, hak_callsite_t site, hk_entry_t entry);
+
 void hk_free_slow(void *p);
+/* Switch the routing path (init, and tests flipping modes between phases). */
+void hk_set_central(bool central);
+
+HK_INLINE void *hk_front_alloc(size_t size, hak_callsite_t site, hk_entry_t entry)
+{
+    if (HK_UNLIKELY(hk_compare_active))
+        return hk_compare_alloc(size, site, entry);
+    if (hk_central_active) {
+        hk_tc.tctr[HK_TCTR_SERVED_CENTRAL]++;
+        return hk_router_alloc_inline(size, site, entry);
+    }
+    hk_tc.tctr[HK_TCTR_SERVED_LEGACY]++;
+    return hk_legacy_alloc(size, site, entry);
+}
 
 HK_INLINE void *hk_front_malloc(size_t size, hak_callsite_t site)
 {
-    return hk_legacy_alloc(size, site, HK_ENTRY_WRAP);
+    return hk_front_alloc(size, site, HK_ENTRY_WRAP);
 }
 
 HK_INLINE void hk_front_free(void *p)
@@ -33,6 +62,14 @@ int hk_posix_memalign_at(void **out, size_t align, size_t size, hak_callsite_t s
 void *hk_aligned_alloc_at(size_t align, size_t size, hak_callsite_t site);
 void *hk_valloc_at(size_t size, hak_callsite_t site);
 void *hk_pvalloc_at(size_t size, hak_callsite_t site);
+
+/* The decision of the path in force (for memalign's "would this go to mmap?"). */
+HK_INLINE hk_decision hk_front_decide(size_t size, hk_entry_t entry)
+{
+    if (hk_central_active)
+        return hk_table_decide(hk_router_table, size, entry, hk_knobs_get());
+    return hk_legacy_decide(size, entry, hk_knobs_get());
+}
 
 #define HK_CALLER ((hak_callsite_t)__builtin_return_address(0))
 

@@ -187,7 +187,7 @@ void *hk_os_alloc_dirty(size_t size, size_t align)
         return NULL;
     }
     /* The header needs one page before the user pointer. */
-    size_t need = hk_align_up(size, HK_OS_PAGE) + HK_OS_PAGE;
+    size_t need = hk_align_up(size ? size : 1, HK_OS_PAGE) + HK_OS_PAGE; /* usable > 0 */
     size_t map = need + (align > HK_OS_PAGE ? align : 0);
     size_t got = 0;
     uintptr_t cached = align == HK_OS_PAGE ? cache_take(need, &got) : 0;
@@ -267,7 +267,7 @@ void *hk_os_resize(void *p, size_t size)
 {
     if (size > HK_MAX_REQUEST)
         return NULL;
-    size_t need = hk_align_up(size, HK_OS_PAGE) + HK_OS_PAGE;
+    size_t need = hk_align_up(size ? size : 1, HK_OS_PAGE) + HK_OS_PAGE; /* usable > 0 */
     hk_os_hdr *h = registry_remove((uintptr_t)p);
     if (!h)
         return NULL;

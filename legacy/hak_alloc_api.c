@@ -24,6 +24,8 @@ static hk_primary primary(size_t size)
 
 hk_decision hk_legacy_decide(size_t size, hk_entry_t entry, hk_knobs k)
 {
+    if (config_count_decisions)
+        hk_tc.tctr[HK_TCTR_DECIDE_LEGACY]++;
     switch (primary(size)) {
     case PRIMARY_TINY: return (hk_decision){HAK_BOX_TINY, hk_tiny_class(size)};
     case PRIMARY_ACE: return hkm_ace_decide(size, entry, k);
@@ -41,5 +43,5 @@ void *hk_legacy_alloc_slow(size_t size, hak_callsite_t site, hk_entry_t entry)
     }
     if (primary(size) == PRIMARY_ACE)
         return hkm_ace_alloc(size, site, entry);
-    return hk_execute(hk_legacy_decide(size, entry, hk_knobs_get()), size);
+    return hk_execute(hk_legacy_decide(size, entry, hk_knobs_get()), size, NULL);
 }

@@ -16,5 +16,5 @@ hk_decision hkm_ace_decide(size_t size, hk_entry_t entry, hk_knobs k)
 void *hkm_ace_alloc(size_t size, hak_callsite_t site, hk_entry_t entry)
 {
     (void)site;
-    return hk_execute(hkm_ace_decide(size, entry, hk_knobs_get()), size);
+    return hk_execute(hkm_ace_decide(size, entry, hk_knobs_get()), size, NULL);
 }

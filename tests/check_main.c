@@ -6,17 +6,27 @@
 #include <unistd.h>
 
 #include "hk_check.h"
+#include "hk_compare.h"
 
 static void reset_knobs(void) {
     hk_option_set(HK_OPT_ACE_ENABLED, hk_option_descs[HK_OPT_ACE_ENABLED].def);
     hk_option_set(HK_OPT_WRAP_L2, hk_option_descs[HK_OPT_WRAP_L2].def);
+    /* No differential mode or rollout unless a test turns it on (check_compare.c). */
+    hk_option_set(HK_OPT_ROUTER_DIFF, 0);
+    hk_option_set(HK_OPT_ROUTER_ROLLOUT, -1);
+    hk_option_set(HK_OPT_ROUTER_ROLLBACK, 0);
+    hk_compare_active = hk_compare_init();
 }
 
 void hk_check_set_mode(int i) {
     if (i < 0 || i >= HK_CHECK_NMODES)
         ck_abort_msg("routing mode %d out of range", i);
-    /* Mode 0, "legacy": the legacy routing path with the default knobs. */
+    /* Mode 0, "legacy": the legacy routing path; mode 1, "central": the Central Router. Both
+     * with the default knobs, the built-in table and the router quiet. */
     reset_knobs();
+    hk_set_central(i == 1);
+    hk_router_use_table(NULL);
+    hak_router_set_verbose(false);
 }
 
 void hk_check_quiet_stderr(void) {
@@ -39,6 +49,8 @@ int main(void) {
     srunner_add_suite(sr, make_os_suite());
     srunner_add_suite(sr, make_legacy_suite());
     srunner_add_suite(sr, make_api_suite());
+    srunner_add_suite(sr, make_router_suite());
+    srunner_add_suite(sr, make_compare_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

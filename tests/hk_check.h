@@ -6,8 +6,8 @@
  *
  * Routing modes: every routing or allocation test is a loop test over HK_CHECK_NMODES modes
  *     tcase_add_loop_test(tc, fn, 0, HK_CHECK_NMODES);
- * and starts with hk_check_set_mode(_i). Today there is one mode ("legacy"); the Central
- * Router mode will be added here later without touching the tests.
+ * and starts with hk_check_set_mode(_i). Two modes: 0 "legacy" (the legacy routing path) and
+ * 1 "central" (the Central Router), switched with hk_set_central (hk_front.h).
  */
 #ifndef HK_CHECK_H
 #define HK_CHECK_H
@@ -17,16 +17,18 @@
 #include <stdint.h>
 
 #include "hakmem.h"
+#include "hk_front.h"
 #include "hk_init.h"
 #include "hk_options.h"
 #include "hk_route.h"
 #include "hk_slab.h"
 
-#define HK_CHECK_NMODES 1
-static const char *const hk_check_mode_names[HK_CHECK_NMODES] = {"legacy"};
+#define HK_CHECK_NMODES 2
+static const char *const hk_check_mode_names[HK_CHECK_NMODES] = {"legacy", "central"};
 
-/* Select routing mode i (0 .. HK_CHECK_NMODES-1) and reset the routing knobs to their
- * defaults (hk_option_set), so a test never inherits another test's knobs. */
+/* Select routing mode i (0 .. HK_CHECK_NMODES-1): reset the routing knobs to their defaults
+ * (hk_option_set), so a test never inherits another test's knobs; route through the Central
+ * Router (i == 1) or the legacy path (i == 0); built-in table; router not verbose. */
 void hk_check_set_mode(int i);
 
 Suite *make_tiny_suite(void);
@@ -37,6 +39,8 @@ Suite *make_l25_suite(void);
 Suite *make_os_suite(void);
 Suite *make_legacy_suite(void);
 Suite *make_api_suite(void);
+Suite *make_router_suite(void);
+Suite *make_compare_suite(void);
 
 /* ---- small helpers shared by the suites (static inline: no extra object file) ---- */
 

@@ -6,14 +6,17 @@ src=${HAKMEM_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 table="$src/core/box/hk_options.h"
 readme="$src/README.md"
 pass=0 fail=0
-rows=$(tr -d '\n' <"$table" | sed 's/\\//g' | grep -o 'X([A-Z_0-9]*, *"HAKMEM_[A-Z_0-9]*", *-\?[0-9]*, *-\?[0-9]*, *-\?[0-9]*' || true)
+rows=$(tr -d '\n' <"$table" | sed 's/\\//g' | grep -o 'X([A-Z_0-9]*, *[A-Z]*, *"HAKMEM_[A-Z_0-9]*", *-\?[0-9]*, *-\?[0-9]*, *-\?[0-9]*' || true)
 [ -n "$rows" ] || { echo "FAIL: no option rows parsed from $table"; echo "0 passed, 1 failed"; exit 1; }
 names=()
-while IFS=, read -r _ name def lo hi; do
+while IFS=, read -r _ kind name def lo hi; do
     name=$(echo "$name" | tr -d ' "'); def=$(echo "$def" | tr -d ' ')
-    lo=$(echo "$lo" | tr -d ' '); hi=$(echo "$hi" | tr -d ' ')
+    lo=$(echo "$lo" | tr -d ' '); hi=$(echo "$hi" | tr -d ' '); kind=$(echo "$kind" | tr -d ' ')
     names+=("$name")
-    if grep -qF "| \`$name\` | $def | $lo–$hi |" "$readme"; then
+    if [ "$kind" = STR ]; then def=unset; lo=path; hi=; fi
+    want="| \`$name\` | $def | $lo–$hi |"
+    [ "$kind" = STR ] && want="| \`$name\` | unset | path |"
+    if grep -qF "$want" "$readme"; then
         echo "PASS: README lists $name (default $def, range $lo–$hi)"; pass=$((pass + 1))
     else
         echo "FAIL: README does not list $name with default $def and range $lo–$hi"; fail=$((fail + 1))

@@ -12,6 +12,8 @@ HK_DEB_PACKAGES=(
     gcc libc6-dev make
     # tests (tests/preload-real.sh), demo, tooling
     python3 sqlite3 git perl coreutils mawk valgrind clang
+    # tests/render-html.sh: the HTML route map rendered in headless Chromium
+    chromium
 )
 
 missing_of() {

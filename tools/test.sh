@@ -56,8 +56,11 @@ if ! make -j"$jobs" check; then
     exit 1
 fi
 
-step "make check-real"
-make check-real
+step "make check-real (legacy path)"
+HAKMEM_REAL_ENV="HAKMEM_USE_CENTRAL_ROUTER=0" make check-real
+
+step "make check-real (Central Router)"
+HAKMEM_REAL_ENV="HAKMEM_USE_CENTRAL_ROUTER=1" make check-real
 
 step "make distcheck"
 make -j"$jobs" distcheck

@@ -2,6 +2,7 @@
 #include "hk_log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +135,19 @@ int hk_write_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
+/* Where hakmem's own lines go: stderr, or a duplicate of it kept for exit-time reports. */
+static int log_fd = 2;
+
+int hk_log_keep_stderr(void)
+{
+    if (log_fd == 2) {
+        int fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
+        if (fd >= 0)
+            log_fd = fd;
+    }
+    return log_fd;
+}
+
 static void hk_vprefixed(const char *prefix, const char *fmt, va_list ap)
 {
     char line[512];
@@ -141,7 +155,7 @@ static void hk_vprefixed(const char *prefix, const char *fmt, va_list ap)
     size_t n = hk_fmt(line, sizeof line, "%s", prefix);
     n += hk_vfmt(line + n, sizeof line - n - 1, fmt, ap);
     line[n++] = '\n';
-    (void)hk_write_all(2, line, n);
+    (void)hk_write_all(log_fd, line, n);
     errno = saved;
 }
 

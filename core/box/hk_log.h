@@ -20,6 +20,9 @@ void hk_dprintf(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3
 void hk_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "hakmem: <msg>\n" on stderr, then abort(): the fail-closed exit for heap corruption. */
 HK_NORETURN HK_COLD void hk_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Keep a duplicate of stderr for hakmem's own lines (warnings, exit-time reports): many
+ * programs close stderr in their atexit handlers. Returns the descriptor now in use. */
+int hk_log_keep_stderr(void);
 /* write(2) the whole buffer, retrying on EINTR and short writes; returns 0 or -1. */
 int hk_write_all(int fd, const char *buf, size_t len);
 

@@ -2,20 +2,24 @@
 #include "hk_options.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "hk_log.h"
 
 const hk_option_desc hk_option_descs[HK_OPT_COUNT] = {
-#define HK_OPT_DESC(id, name, def, lo, hi, help) {name, def, lo, hi, help},
+#define HK_OPT_DESC(id, kind, name, def, lo, hi, help) {name, HK_OPT_KIND_##kind, def, lo, hi, help},
     HK_OPTION_TABLE(HK_OPT_DESC)
 #undef HK_OPT_DESC
 };
 
 long hk_opt_values[HK_OPT_COUNT] = {
-#define HK_OPT_DEF(id, name, def, lo, hi, help) def,
+#define HK_OPT_DEF(id, kind, name, def, lo, hi, help) def,
     HK_OPTION_TABLE(HK_OPT_DEF)
 #undef HK_OPT_DEF
 };
+
+const char *hk_opt_strings[HK_OPT_COUNT];
+static char str_storage[HK_OPT_COUNT][4096];
 
 bool hk_option_parse(hk_opt_id id, const char *s, long *out)
 {
@@ -53,6 +57,16 @@ void hk_options_init(void)
         const hk_option_desc *d = &hk_option_descs[i];
         const char *s = getenv(d->name);
         long v = d->def;
+        if (d->kind == HK_OPT_KIND_STR) {
+            hk_opt_strings[i] = NULL;
+            if (s && strlen(s) >= sizeof str_storage[i])
+                hk_warn("%s is longer than %zu bytes; ignored", d->name, sizeof str_storage[i] - 1);
+            else if (s) {
+                strcpy(str_storage[i], s);
+                hk_opt_strings[i] = str_storage[i];
+            }
+            continue;
+        }
         if (s && !hk_option_parse((hk_opt_id)i, s, &v)) {
             hk_warn("%s=\"%s\" is not a number in %ld..%ld; using the default %ld", d->name, s,
                     d->lo, d->hi, d->def);

@@ -47,6 +47,7 @@ static atomic_int inject_failures;
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static hk_tcache *registry;
 static _Atomic uint64_t retired_nalloc[HK_NCLASSES], retired_nfree[HK_NCLASSES];
+static _Atomic uint64_t retired_tctr[HK_TCTR_COUNT];
 static atomic_uint shard_counter;
 static pthread_key_t exit_key;
 
@@ -315,6 +316,10 @@ static void tcache_retire(void)
         atomic_fetch_add_explicit(&retired_nfree[c], hk_tc.bins[c].nfree, memory_order_relaxed);
         hk_tc.bins[c].nalloc = hk_tc.bins[c].nfree = 0;
     }
+    for (unsigned i = 0; i < HK_TCTR_COUNT; i++) {
+        atomic_fetch_add_explicit(&retired_tctr[i], hk_tc.tctr[i], memory_order_relaxed);
+        hk_tc.tctr[i] = 0;
+    }
     if (hk_tc.prev)
         hk_tc.prev->next = hk_tc.next;
     else
@@ -456,6 +461,19 @@ void hk_slab_class_counts(unsigned cls, uint64_t *nalloc, uint64_t *nfree)
     *nfree = f;
 }
 
+uint64_t hk_slab_thread_counter(hk_thread_counter_id id)
+{
+    uint64_t n = atomic_load(&retired_tctr[id]);
+    pthread_mutex_lock(&registry_lock);
+    for (hk_tcache *t = registry; t; t = t->next)
+        if (t != &hk_tc)
+            n += t->tctr[id];
+    pthread_mutex_unlock(&registry_lock);
+    /* The calling thread's own counts, registered or not (a thread counts before its first
+     * refill registers it). */
+    return n + hk_tc.tctr[id];
+}
+
 size_t hk_slab_committed_bytes(void)
 {
     pthread_mutex_lock(&arena_lock);
@@ -505,6 +523,8 @@ void hk_slab_atfork_child(void)
             retired_nalloc[c] += t->bins[c].nalloc;
             retired_nfree[c] += t->bins[c].nfree; /* its cached blocks are stranded, not live */
         }
+        for (unsigned i = 0; i < HK_TCTR_COUNT; i++)
+            retired_tctr[i] += t->tctr[i];
     }
     registry = NULL;
     if (hk_tc.state == 1) {

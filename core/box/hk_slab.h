@@ -22,6 +22,7 @@
 #include <stdatomic.h>
 
 #include "hk_internal.h"
+#include "hk_stats.h"
 
 #define HK_SEG_SHIFT 22 /* 4 MiB segments */
 #define HK_SEG_SIZE ((size_t)1 << HK_SEG_SHIFT)
@@ -60,6 +61,7 @@ typedef struct {
 
 typedef struct hk_tcache {
     hk_bin bins[HK_NCLASSES];
+    uint64_t tctr[HK_TCTR_COUNT]; /* hk_stats.h's per-thread counters */
     uint32_t shard;
     uint32_t state; /* 0 new, 1 live, 2 retired (thread exiting: caching off) */
     struct hk_tcache *next, *prev;
@@ -100,6 +102,7 @@ void hk_slab_atfork_child(void);
 size_t hk_slab_trim(void);
 /* Statistics: per-class allocation and free counts over all threads, live or exited. */
 void hk_slab_class_counts(unsigned cls, uint64_t *nalloc, uint64_t *nfree);
+uint64_t hk_slab_thread_counter(hk_thread_counter_id id);
 size_t hk_slab_committed_bytes(void);
 
 HK_INLINE bool hk_slab_owns(const void *p)

@@ -40,6 +40,16 @@ void hk_stats_report(int fd)
     hk_box_stats s[HAK_BOX_COUNT];
     hk_stats_collect(s);
     hk_dprintf(fd, "hakmem stats (pid %d)\n", (int)getpid());
+    hk_dprintf(fd, "  paths: legacy routed %llu allocations, central routed %llu\n",
+               (unsigned long long)hk_slab_thread_counter(HK_TCTR_SERVED_LEGACY),
+               (unsigned long long)hk_slab_thread_counter(HK_TCTR_SERVED_CENTRAL));
+    RouterHealth h = hak_router_health_check();
+    hk_dprintf(fd,
+               "  router health: tiny %d pool %d mid %d l25 %d ace %d mmap %d; total_routes %llu "
+               "route_failures %llu fallback_count %llu\n",
+               h.tiny_ready, h.pool_ready, h.mid_ready, h.l25_ready, h.ace_ready, h.mmap_ready,
+               (unsigned long long)h.total_routes, (unsigned long long)h.route_failures,
+               (unsigned long long)h.fallback_count);
     hk_dprintf(fd, "  %-5s %14s %14s %16s %16s %10s\n", "box", "allocs", "frees", "bytes",
                "live_bytes", "fallbacks");
     for (int b = HAK_BOX_TINY; b < HAK_BOX_COUNT; b++)

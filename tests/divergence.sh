@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# divergence.sh: tools/hakmem-divergence on the fixtures in tests/data (div-*.json): merging,
+# the allow list, exit statuses, unreadable reports, directories, --json and --html.
+set -uo pipefail
+src=${HAKMEM_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+tool="$src/tools/hakmem-divergence"
+data="$src/tests/data"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+
+ok() { echo "PASS: $1"; pass=$((pass + 1)); }
+no() { echo "FAIL: $1"; fail=$((fail + 1)); }
+check() { # check DESCRIPTION COMMAND...: PASS when the command succeeds
+    local d=$1; shift
+    if "$@"; then ok "$d"; else no "$d"; fi
+}
+# run NAME ARGS...: runs the tool, stdout in $tmp/NAME.out, stderr in $tmp/NAME.err, status in $rc
+run() {
+    local n=$1; shift
+    python3 "$tool" "$@" >"$tmp/$n.out" 2>"$tmp/$n.err"
+    rc=$?
+}
+show() { sed 's/^/    | /' "$tmp/$1.out" "$tmp/$1.err"; }
+
+# Clean reports: status 0, "0 divergences".
+run clean "$data/div-clean-1.json" "$data/div-clean-2.json"
+check "clean reports exit 0 (got $rc)" test "$rc" = 0
+if grep -q '^0 divergences' "$tmp/clean.out"; then ok "clean reports say \"0 divergences\""
+else no "clean reports do not say \"0 divergences\""; show clean; fi
+check "clean reports: totals name 2 processes" grep -q '2 processes' "$tmp/clean.out"
+check "clean reports: nothing on stderr" test ! -s "$tmp/clean.err"
+
+# Edge reports: one merged row, summed count 17 + 5, sizes 1001-1024, 2 processes; status 1.
+run edge "$data/div-edge-1.json" "$data/div-edge-2.json"
+check "edge reports exit 1 (got $rc)" test "$rc" = 1
+rows=$(grep -c '^tiny→pool ' "$tmp/edge.out")
+check "edge reports merge into one row (got $rows)" test "$rows" = 1
+row=$(grep '^tiny→pool ' "$tmp/edge.out" | head -1)
+read -r _ classes count sizes procs _ <<<"$row"
+if [ "$classes" = "19→0" ] && [ "$count" = 22 ] && [ "$sizes" = 1001-1024 ] && [ "$procs" = 2 ]; then
+    ok "merged row: classes 19→0, count 22, sizes 1001-1024, 2 processes"
+else no "merged row is wrong: $row"; show edge; fi
+check "merged row: the symbol site comes first" grep -q 'main+0x23 (/usr/bin/prog) ×17, 0x7f3a9c0012ab ×5' "$tmp/edge.out"
+check "edge totals: 22 divergent" grep -q '22 divergent' "$tmp/edge.out"
+
+# The allow list.
+printf '# accepted: the Central Router moves 1001-1024 to Pool\n1001 1024 tiny pool\n' >"$tmp/allow"
+run allow --allow "$tmp/allow" "$data/div-edge-1.json" "$data/div-edge-2.json"
+check "allowed edge divergence exits 0 (got $rc)" test "$rc" = 0
+check "the row says allowed" grep -q '^tiny→pool .* allowed ' "$tmp/allow.out"
+printf '1001 1010 tiny pool\n1 1024 tiny mid\n' >"$tmp/allow-narrow"
+run narrow --allow "$tmp/allow-narrow" "$data/div-edge-1.json" "$data/div-edge-2.json"
+check "divergence outside the allow list exits 1 (got $rc)" test "$rc" = 1
+check "the row says NOT ALLOWED" grep -q 'NOT ALLOWED' "$tmp/narrow.out"
+printf '1001 1024 tiny pool\n\n1024 1001 tiny pool # reversed\n' >"$tmp/allow-bad"
+run allowbad --allow "$tmp/allow-bad" "$data/div-edge-1.json"
+check "bad allow line exits 2 (got $rc)" test "$rc" = 2
+check "bad allow line is named: FILE: line 3" grep -qF "$tmp/allow-bad: line 3: " "$tmp/allowbad.err"
+printf '1 2 tiny heap\n' >"$tmp/allow-box"
+run allowbox --allow "$tmp/allow-box" "$data/div-edge-1.json"
+check "unknown box in the allow list exits 2 (got $rc)" test "$rc" = 2
+
+# Unreadable report: a warning naming the file, status 2, the others still merged.
+run bad "$data/div-bad.json" "$data/div-edge-1.json"
+check "bad report exits 2 (got $rc)" test "$rc" = 2
+check "bad report: one warning naming the file" \
+    test "$(grep -c "^hakmem-divergence: $data/div-bad.json: " "$tmp/bad.err")" = 1
+check "bad report: the good report is still merged" grep -q '^tiny→pool ' "$tmp/bad.out"
+echo '{"format": "something-else/1", "pid": 1}' >"$tmp/other.json"
+run other "$tmp/other.json"
+check "report of another format exits 2 (got $rc)" test "$rc" = 2
+check "another format is named in the warning" grep -q 'other.json: .*format' "$tmp/other.err"
+run none
+check "no PATH is a usage error: exit 2 (got $rc)" test "$rc" = 2
+
+# A directory argument: all its *.json.
+mkdir "$tmp/dir"
+cp "$data/div-edge-1.json" "$data/div-edge-2.json" "$tmp/dir/"
+echo 'not a report' >"$tmp/dir/notes.txt"
+run dir "$tmp/dir"
+check "directory argument exits 1 (got $rc)" test "$rc" = 1
+check "directory argument: both reports merged" grep -q '^tiny→pool .* 22  1001-1024  *2 ' "$tmp/dir.out"
+
+# Rollback: named with its pid.
+run rb "$data/div-rollback.json"
+check "rollback is reported with its pid" grep -q 'ROLLBACK: pid 6301' "$tmp/rb.out"
+
+# --json
+run json --json "$tmp/m.json" "$data/div-edge-1.json" "$data/div-edge-2.json" "$data/div-clean-1.json"
+check "--json run exits 1 (got $rc)" test "$rc" = 1
+if python3 -c '
+import json, sys
+m = json.load(open(sys.argv[1]))
+t = m["totals"]
+assert (t["processes"], t["calls"], t["compared"], t["divergent"], t["dropped"]) == (3, 330000, 330000, 22, 0), t
+d, = m["divergences"]
+assert (d["legacy"], d["central"], d["count"], d["size_min"], d["size_max"], d["processes"]) == ("tiny", "pool", 22, 1001, 1024, 2), d
+assert d["top_sites"][0] == {"site": "main+0x23 (/usr/bin/prog)", "count": 17}, d
+' "$tmp/m.json"; then ok "--json output parses and has the merged totals"
+else no "--json output is wrong"; fi
+
+# --html
+run html --html "$tmp/r.html" "$data/div-edge-1.json" "$data/div-edge-2.json" "$data/div-rollback.json"
+check "--html writes the page" test -s "$tmp/r.html"
+if grep -Eiq '(src|href)[[:space:]]*=[[:space:]]*["'"'"']?(https?:)?//' "$tmp/r.html" \
+    || grep -Eiq '<script[^>]*src|<link[^>]*href|@import|url\((["'"'"'])?(https?:)?//' "$tmp/r.html"; then
+    no "--html page loads external resources"
+else ok "--html page is self-contained"; fi
+check "--html page has an inline <svg>" grep -q '<svg' "$tmp/r.html"
+missing=
+for b in tiny pool mid l25 mmap; do
+    grep -q ">$b</text>" "$tmp/r.html" || missing="$missing $b"
+done
+check "--html legend names every box${missing:+ (missing:$missing)}" test -z "$missing"
+check "--html labels the divergent range 1001–1024" grep -q '1001–1024 B: tiny→pool' "$tmp/r.html"
+check "--html escapes the reports' strings" grep -q 'grow&lt;int&gt;+0x10 (/usr/bin/&lt;prog&gt;&amp;co)' "$tmp/r.html"
+check "--html has no unescaped report string" test "$(grep -c '<prog>' "$tmp/r.html")" = 0
+
+# route_map from a report is preferred to the built-in table.
+python3 - "$data/div-edge-1.json" "$tmp/rm.json" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+r["route_map"] = {"legacy": [[0, 1024, "tiny"], [1025, 18446744073709551615, "mmap"]],
+                  "central": [[0, 1000, "tiny"], [1001, 18446744073709551615, "mmap"]]}
+json.dump(r, open(sys.argv[2], "w"))
+EOF
+run rm --html "$tmp/rm.html" "$tmp/rm.json"
+check "route_map report renders (exit 1, got $rc)" test "$rc" = 1
+check "route_map is drawn instead of the built-in table" grep -q 'route maps written in the reports' "$tmp/rm.html"
+check "route_map: no l25 segment drawn" test "$(grep -c '→ l25</title>' "$tmp/rm.html")" = 0
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,42 @@
+/* hakmem-routes: print the Central Router's routing table, or validate a candidate.
+ *
+ *   hakmem-routes               the table in force (the built-in one, or HAKMEM_ROUTER_TABLE's)
+ *   hakmem-routes --table FILE  validate FILE and print it the same way
+ * Exit status: 0 valid, 1 invalid table (the fault on stderr), 2 usage error.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "hk_router_inline.h"
+#include "hk_table.h"
+
+static int usage(void)
+{
+    fputs("usage: hakmem-routes [--table FILE]\n"
+          "Prints the routing table (<lo> <hi> <box> [ace], one rule per line); with --table,\n"
+          "validates FILE and prints it the same way (exit 1 with the fault when invalid).\n",
+          stderr);
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 1) {
+        hk_table_write(hk_router_table, 1);
+        return 0;
+    }
+    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        usage();
+        return 0;
+    }
+    if (argc != 3 || strcmp(argv[1], "--table") != 0)
+        return usage();
+    static hk_table t;
+    char err[256];
+    if (!hk_table_load_file(argv[2], &t, err, sizeof err)) {
+        fprintf(stderr, "hakmem-routes: %s: %s\n", argv[2], err);
+        return 1;
+    }
+    hk_table_write(&t, 1);
+    return 0;
+}
