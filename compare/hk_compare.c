@@ -73,5 +73,13 @@ void *hk_compare_alloc(size_t size, hak_callsite_t site, hk_entry_t entry)
     if (size > HK_MAX_REQUEST) /* both paths refuse it the same way */
         return central ? hk_router_alloc_slow(size, site, entry)
                        : hk_legacy_alloc_slow(size, site, entry);
-    return central ? hk_router_execute(dc, size, site) : hk_execute(dl, size, NULL);
+    hk_decision d = central ? dc : dl;
+    /* Tiny, the common case: the box's inline fast path (the router's too, unless it logs
+     * every decision: hk_router_tiny_limit is 0 then). */
+    if (d.box == HAK_BOX_TINY && (!central || hk_router_tiny_limit)) {
+        void *p = hk_tiny_alloc(d.cls);
+        if (HK_LIKELY(p != NULL))
+            return p;
+    }
+    return central ? hk_router_execute(d, size, site) : hk_execute(d, size, NULL);
 }

@@ -6,6 +6,7 @@
 #include "ace.h"
 #include "hak_alloc_api.h"
 #include "hk_check.h"
+#include "hk_expect.h"
 #include "hk_stats.h"
 #include "hkm_ace.h"
 #include "mid.h"
@@ -15,16 +16,7 @@
 
 /* The routing table of the legacy path, written out from its documentation. */
 static hak_box_t expect_box(size_t s, hk_entry_t e, hk_knobs k) {
-    if (s <= 1024)
-        return HAK_BOX_TINY;
-    if (s > 8192 && s <= 32768)
-        return HAK_BOX_MID;
-    if (s >= 2097152)
-        return HAK_BOX_MMAP;
-    /* 1025..8192 and 32769..2097151: the ACE ranges, where the knobs apply. */
-    if (!k.ace_enabled || (e == HK_ENTRY_WRAP && !k.wrap_l2))
-        return HAK_BOX_MMAP;
-    return s <= 53248 ? HAK_BOX_POOL : HAK_BOX_L25;
+    return hk_expect_box(s, e == HK_ENTRY_WRAP, k.ace_enabled, k.wrap_l2);
 }
 
 static int expect_cls(size_t s, hak_box_t box) {

@@ -19,6 +19,7 @@
 #include "ace.h"
 #include "hak_alloc_api.h"
 #include "hk_check.h"
+#include "hk_expect.h"
 #include "hk_router_inline.h"
 #include "hk_stats.h"
 #include "hk_table.h"
@@ -46,15 +47,7 @@ __attribute__((constructor(101))) static void record_health_before_init(void) {
 
 /* The README's routing table (both paths must route exactly so). */
 static hak_box_t expect_box(size_t s, hk_entry_t e, hk_knobs k) {
-    if (s <= 1024)
-        return HAK_BOX_TINY;
-    if (s > 8192 && s <= 32768)
-        return HAK_BOX_MID;
-    if (s >= 2097152)
-        return HAK_BOX_MMAP;
-    if (!k.ace_enabled || (e == HK_ENTRY_WRAP && !k.wrap_l2))
-        return HAK_BOX_MMAP;
-    return s <= 53248 ? HAK_BOX_POOL : HAK_BOX_L25;
+    return hk_expect_box(s, e == HK_ENTRY_WRAP, k.ace_enabled, k.wrap_l2);
 }
 
 static hk_knobs set_knobs(int combo) {

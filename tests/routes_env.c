@@ -5,6 +5,8 @@
  * Prints one line per mismatch and "routes_env: N checked, M wrong"; exits 1 on any mismatch.
  */
 #include <hakmem.h>
+
+#include "hk_expect.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,18 +17,6 @@ static int env_knob(const char *name)
     return s ? atoi(s) : 1;
 }
 
-static hak_box_t expected(size_t n, int via_wrapper, int ace, int wrap_l2)
-{
-    if (n <= 1024)
-        return HAK_BOX_TINY;
-    if (n > 8192 && n <= 32768)
-        return HAK_BOX_MID;
-    if (n >= 2097152)
-        return HAK_BOX_MMAP;
-    if (!ace || (via_wrapper && !wrap_l2))
-        return HAK_BOX_MMAP;
-    return n <= 53248 ? HAK_BOX_POOL : HAK_BOX_L25;
-}
 
 int main(void)
 {
@@ -46,7 +36,7 @@ int main(void)
                 continue;
             }
             memset(p, 0xab, n);
-            hak_box_t got = hak_box_of(p), want = expected(n, via, ace, wrap);
+            hak_box_t got = hak_box_of(p), want = hk_expect_box(n, via, ace, wrap);
             checked++;
             if (got != want) {
                 printf("size %zu via %s: box %s, expected %s\n", n,

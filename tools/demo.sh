@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# tools/demo.sh -- build hakmem (if needed) and run real programs under it
-# with HAKMEM_STATS=1, so its statistics are printed at exit.
+# tools/demo.sh -- the main job (README's first command): build hakmem if needed, then run
+# real workloads on it under LD_PRELOAD in differential mode (both routing decisions on every
+# allocation, divergences recorded): one of our benchmarks (2 threads), sqlite3 and python3
+# (PYTHONMALLOC=malloc). Prints hakmem's statistics for each, then the merged divergence
+# summary of all processes and where the HTML route map is.
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -8,33 +11,45 @@ cd "$top"
 
 bash "$top/tools/deps.sh"
 
-if [ ! -f "$top/.libs/libhakmem.so" ]; then
+if [ ! -f "$top/.libs/libhakmem.so" ] || [ ! -x "$top/tests/stress_mt" ]; then
     [ -x ./configure ] || autoreconf -fi
     [ -f Makefile ] || ./configure
     make -j"${HK_JOBS:-2}"
+    make -j"${HK_JOBS:-2}" tests/stress_mt bench
 fi
 lib="$top/.libs/libhakmem.so"
+out=${HAKMEM_DEMO_OUT:-$top/demo-out}
+rm -rf "$out"
+mkdir -p "$out"
+export HAKMEM_ROUTER_DIFF=1 HAKMEM_STATS=1 HAKMEM_DIVERGENCE_REPORT="$out/report.%p.json"
 
-echo "=== sqlite3 :memory: under hakmem ($lib)"
-HAKMEM_STATS=1 LD_PRELOAD="$lib" sqlite3 :memory: "
+echo "=== benchmark: tests/stress_mt, 2 threads, 8 B .. 4 MiB, stamped and checked"
+LD_PRELOAD="$lib" "$top/tests/stress_mt" 2 50000 8 4194304 7
+
+echo
+echo "=== benchmark: bench_random_mixed, 16 .. 1040 B"
+LD_PRELOAD="$lib" "$top/bench/bench_random_mixed" 2000000 1000 7
+
+echo
+echo "=== sqlite3 :memory: under hakmem"
+LD_PRELOAD="$lib" sqlite3 :memory: "
 CREATE TABLE t(id INTEGER PRIMARY KEY, k INTEGER, s TEXT);
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000)
 INSERT INTO t(k, s) SELECT (i * 7919) % 100003, printf('row-%d-%s', i, hex(randomblob(8 + i % 24))) FROM n;
 CREATE INDEX t_k ON t(k);
 SELECT count(*), sum(length(s)) FROM t;
 SELECT k % 10 AS b, count(*), max(length(s)) FROM t GROUP BY b ORDER BY b;
-SELECT count(*) FROM t a JOIN t b ON a.k = b.id WHERE a.id % 1000 = 0;
 DELETE FROM t WHERE id % 3 = 0;
 SELECT count(*) FROM t;
 "
 
 echo
-# Debian's interpreter when there is one (a version manager's shim would print the stats of
-# every process it starts), with PYTHONMALLOC=malloc so every object goes through hakmem.
+# Debian's interpreter when there is one (a version manager's shim would start processes of
+# its own), with PYTHONMALLOC=malloc so every object goes through hakmem.
 py=/usr/bin/python3
 [ -x "$py" ] || py=$(command -v python3)
 echo "=== $py (PYTHONMALLOC=malloc) under hakmem"
-HAKMEM_STATS=1 PYTHONMALLOC=malloc LD_PRELOAD="$lib" "$py" - <<'PY'
+PYTHONMALLOC=malloc LD_PRELOAD="$lib" "$py" - <<'PY'
 import json, random
 random.seed(42)
 d = {}
@@ -46,3 +61,13 @@ words = sorted(("w%06d" % random.randrange(10**6)) * (1 + i % 5) for i in range(
 del d
 print("python: dict", len(back), "json bytes", len(blob), "words", len(words))
 PY
+
+unset HAKMEM_ROUTER_DIFF HAKMEM_STATS HAKMEM_DIVERGENCE_REPORT
+echo
+echo "=== divergence summary: every process above (legacy path vs Central Router)"
+status=0
+"$top/tools/hakmem-divergence" --html "$out/divergence.html" --json "$out/divergence.json" "$out" || status=$?
+echo
+echo "HTML route map and table: $out/divergence.html"
+echo "reports: $out/report.*.json; merged: $out/divergence.json"
+exit "$status"

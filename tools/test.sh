@@ -56,6 +56,9 @@ if ! make -j"$jobs" check; then
     exit 1
 fi
 
+step "hakmem-routecheck: legacy path vs the built-in Central Router table"
+./tools/hakmem-routecheck
+
 step "make check-real (legacy path)"
 HAKMEM_REAL_ENV="HAKMEM_USE_CENTRAL_ROUTER=0" make check-real
 
