@@ -5,9 +5,12 @@
 set -euo pipefail
 bin=${1:-bench/decide_cost}
 n=1000000
+# Run the real binary, not libtool's wrapper script (which valgrind would count too).
+run=()
+[ -x ./libtool ] && run=(./libtool --mode=execute)
 count() { # $1: mode -> total instructions
-    valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$1" "$n" 2>&1 >/dev/null |
-        sed -n 's/.*I *refs: *//p' | tr -d ,
+    "${run[@]}" valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$1" "$n" 2>&1 >/dev/null |
+        sed -n 's/.*I *refs: *//p' | tr -d , | tail -1
 }
 base=$(count none)
 for mode in legacy router; do

@@ -1,0 +1,382 @@
+#!/usr/bin/env bash
+# tools/reliability.sh -- hakmem's reliability tooling: sanitizers, valgrind, fuzzing, coverage.
+#
+#   bash tools/reliability.sh [asan|tsan|valgrind|fuzz|coverage|all]...   (default: all)
+#
+#   asan      ASan+UBSan build of the unit tests; tests/check_hakmem and tests/check_decisions
+#   tsan      TSan build of the unit tests; the same two programs
+#   valgrind  memcheck on the unit tests (forked children traced), routes_env and diff_prog
+#   fuzz      two libFuzzer targets (tests/fuzz_alloc.c, tests/fuzz_table.c), bounded runs
+#   coverage  --enable-code-coverage build, `make check-code-coverage' (lcov HTML report),
+#             line coverage of core/ + legacy/ + compare/; fails below COVERAGE_MIN percent
+#
+# Every step copies the source tree (git ls-files, or a tar of the tree without build
+# products) into its own directory under HK_REL_DIR, runs autoreconf there when `configure'
+# is missing, and builds in place (configure refuses a VPATH build from a configured source
+# tree, and AX_CODE_COVERAGE's lcov setup drops every file under /tmp: HK_REL_DIR must not be
+# under /tmp).
+#
+# Environment:
+#   HK_REL_DIR      where the step directories go      (default /var/tmp/hakmem-rel)
+#   HK_JOBS         make -j                            (default 2)
+#   FUZZ_SECONDS    libFuzzer -max_total_time per target (default 60)
+#   COVERAGE_MIN    minimum line coverage, percent     (default 90)
+#   HK_CC_FUZZ      clang for the fuzz targets          (default clang, else clang-14)
+#   HK_CC_SAN       compiler of the asan/tsan steps     (default gcc)
+set -euo pipefail
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+rel=${HK_REL_DIR:-/var/tmp/hakmem-rel}
+jobs=${HK_JOBS:-2}
+fuzz_seconds=${FUZZ_SECONDS:-60}
+coverage_min=${COVERAGE_MIN:-90}
+san_cc=${HK_CC_SAN:-gcc}
+
+step() { printf '\n=== reliability: %s\n' "$*"; }
+die() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
+
+case "$rel" in
+    /tmp | /tmp/*) die "HK_REL_DIR=$rel is under /tmp (lcov's coverage setup drops every file there)" ;;
+    /*) ;;
+    *) rel=$PWD/$rel ;;
+esac
+mkdir -p "$rel"
+rel=$(cd "$rel" && pwd -P)
+case "$rel" in /tmp | /tmp/*) die "HK_REL_DIR resolves to $rel, under /tmp" ;; esac
+
+# ---------------------------------------------------------------- source copies
+
+# The pristine source, autoreconf'ed once per run: $rel/src.
+src_ready=0
+prepare_src() {
+    [ "$src_ready" = 1 ] && return 0
+    local s=$rel/src
+    rm -rf "$s"
+    mkdir -p "$s"
+    if git -C "$top" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+        # Tracked files plus new, not ignored ones (a change not yet committed is tested too).
+        (cd "$top" && git ls-files -z --cached --others --exclude-standard |
+            while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
+            tar --null -T - -cf -) | tar -C "$s" -xf -
+    else
+        # No git (a tarball): the whole tree without build products and our own outputs.
+        (cd "$top" && tar -cf - --exclude=.git --exclude='*.o' --exclude='*.lo' \
+            --exclude='*.la' --exclude='*.a' --exclude='*.so' --exclude=.libs --exclude=.deps \
+            --exclude=build-central --exclude=demo-out --exclude='hakmem-*.tar.gz' .) |
+            tar -C "$s" -xf -
+        if [ -f "$s/Makefile" ]; then
+            (cd "$s" && make distclean >/dev/null 2>&1) || true
+        fi
+    fi
+    if [ ! -x "$s/configure" ] || [ ! -f "$s/aminclude_static.am" ]; then
+        (cd "$s" && autoreconf -fi) >"$rel/autoreconf.log" 2>&1 || {
+            cat "$rel/autoreconf.log" >&2
+            die "autoreconf -fi failed"
+        }
+    fi
+    src_ready=1
+}
+
+# A fresh copy of the prepared source for step $1; prints its directory.
+step_dir() {
+    prepare_src
+    local d=$rel/$1
+    rm -rf "$d"
+    cp -a "$rel/src" "$d"
+    printf '%s\n' "$d"
+}
+
+# configure in the current directory; on failure show config.log's tail.
+run_configure() {
+    if ! ./configure -q "$@" >configure.out 2>&1; then
+        cat configure.out >&2
+        tail -n 40 config.log >&2 || true
+        die "configure $* failed"
+    fi
+}
+
+show_logs() {
+    local f
+    for f in tests/test-suite.log test-suite.log; do
+        [ -f "$f" ] && { echo "----- $f -----"; cat "$f"; }
+    done
+    return 0
+}
+
+# Check's timeouts scaled for slow instrumented runs.
+export CK_TIMEOUT_MULTIPLIER=${CK_TIMEOUT_MULTIPLIER:-10}
+
+# ---------------------------------------------------------------- asan
+
+do_asan() {
+    step "asan: ASan+UBSan build of the unit tests ($san_cc)"
+    local d
+    d=$(step_dir asan)
+    cd "$d"
+    local fl='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all'
+    run_configure CC="$san_cc" CFLAGS="$fl" LDFLAGS='-fsanitize=address,undefined'
+    make -j"$jobs" tests/check_hakmem tests/check_decisions >make.log 2>&1 || {
+        tail -n 60 make.log >&2
+        die "asan build failed"
+    }
+    # detect_leaks=0: hakmem's memory comes from mmap, invisible to LeakSanitizer; what it
+    # would report are the Check framework's own allocations in forked children.
+    export ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:exitcode=86:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1
+    export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=87
+    local t
+    for t in tests/check_hakmem tests/check_decisions; do
+        step "asan: $t"
+        "./$t" >"$t.asan.log" 2>&1 || {
+            cat "$t.asan.log"
+            die "$t failed under ASan+UBSan"
+        }
+        if grep -E 'ERROR: AddressSanitizer|runtime error:|SUMMARY: (Address|Undefined)' "$t.asan.log"; then
+            cat "$t.asan.log"
+            die "$t: sanitizer report (see above)"
+        fi
+        tail -n 1 "$t.asan.log"
+    done
+    unset ASAN_OPTIONS UBSAN_OPTIONS
+}
+
+# ---------------------------------------------------------------- tsan
+
+do_tsan() {
+    step "tsan: TSan build of the unit tests ($san_cc)"
+    local d
+    d=$(step_dir tsan)
+    cd "$d"
+    run_configure CC="$san_cc" CFLAGS='-O1 -g -fsanitize=thread -fno-omit-frame-pointer' \
+        LDFLAGS='-fsanitize=thread'
+    make -j"$jobs" tests/check_hakmem tests/check_decisions >make.log 2>&1 || {
+        tail -n 60 make.log >&2
+        die "tsan build failed"
+    }
+    local supp=
+    [ -f "$top/tests/tsan.supp" ] && supp=":suppressions=$top/tests/tsan.supp"
+    export TSAN_OPTIONS="halt_on_error=1:exitcode=66:second_deadlock_stack=1$supp"
+    local t
+    for t in tests/check_hakmem tests/check_decisions; do
+        step "tsan: $t"
+        "./$t" >"$t.tsan.log" 2>&1 || {
+            cat "$t.tsan.log"
+            die "$t failed under TSan"
+        }
+        if grep -E 'WARNING: ThreadSanitizer|SUMMARY: ThreadSanitizer' "$t.tsan.log"; then
+            cat "$t.tsan.log"
+            die "$t: ThreadSanitizer report (see above)"
+        fi
+        tail -n 1 "$t.tsan.log"
+    done
+    unset TSAN_OPTIONS
+}
+
+# ---------------------------------------------------------------- valgrind
+
+# valgrind memcheck; every process (forked children too) logs to $vglogs/<name>.<pid>.log.
+vg() {
+    local name=$1
+    shift
+    valgrind -q --tool=memcheck --error-exitcode=1 --leak-check=no --track-origins=yes \
+        --trace-children=yes --child-silent-after-fork=no \
+        ${vg_supp:+--suppressions="$vg_supp"} \
+        --log-file="$vglogs/$name.%p.log" "$@"
+}
+
+do_valgrind() {
+    step "valgrind: build"
+    local d
+    d=$(step_dir valgrind)
+    cd "$d"
+    run_configure CFLAGS='-O1 -g'
+    make -j"$jobs" all tests/check_hakmem tests/check_decisions tests/routes_env \
+        tests/diff_prog >make.log 2>&1 || {
+        tail -n 60 make.log >&2
+        die "valgrind build failed"
+    }
+    vglogs=$d/vglogs
+    rm -rf "$vglogs"
+    mkdir -p "$vglogs"
+    vg_supp=
+    [ -f "$top/tests/valgrind.supp" ] && vg_supp=$top/tests/valgrind.supp
+    # hakmem reserves HAKMEM_ARENA_GB GiB of address space (default 64, halved until the
+    # reservation succeeds); 4 GiB keeps valgrind's address-space manager out of it.
+    export HAKMEM_ARENA_GB=4
+    local lib=$d/.libs/libhakmem.so
+    local rc=0
+    step "valgrind: tests/check_hakmem (CK_FORK=yes: every forked test traced)"
+    CK_FORK=yes vg check_hakmem ./tests/check_hakmem >vg-check_hakmem.out 2>&1 || rc=$?
+    tail -n 1 vg-check_hakmem.out
+    [ "$rc" = 0 ] || { cat vg-check_hakmem.out; die "check_hakmem failed under valgrind"; }
+    step "valgrind: tests/check_decisions"
+    CK_FORK=yes vg check_decisions ./tests/check_decisions >vg-check_decisions.out 2>&1 ||
+        { cat vg-check_decisions.out; die "check_decisions failed under valgrind"; }
+    tail -n 1 vg-check_decisions.out
+    step "valgrind: tests/routes_env (linked with libhakmem: hakmem is its malloc)"
+    local ace wrap
+    for ace in 0 1; do
+        for wrap in 0 1; do
+            HAKMEM_ACE_ENABLED=$ace HAKMEM_WRAP_L2=$wrap vg "routes_env-$ace$wrap" \
+                ./tests/routes_env || die "routes_env ACE=$ace WRAP_L2=$wrap failed under valgrind"
+        done
+    done
+    HAKMEM_USE_CENTRAL_ROUTER=1 HAKMEM_ROUTER_DIFF=1 vg routes_env-diff ./tests/routes_env ||
+        die "routes_env (central, diff) failed under valgrind"
+    step "valgrind: tests/diff_prog (LD_PRELOAD=libhakmem.so; valgrind's own malloc is bypassed)"
+    local env
+    for env in HAKMEM_USE_CENTRAL_ROUTER=0 HAKMEM_USE_CENTRAL_ROUTER=1 HAKMEM_ROUTER_DIFF=1; do
+        env "$env" LD_PRELOAD="$lib" \
+            valgrind -q --error-exitcode=1 --leak-check=no --track-origins=yes \
+            ${vg_supp:+--suppressions="$vg_supp"} --log-file="$vglogs/diff_prog-sizes-${env##*_}.%p.log" \
+            ./tests/diff_prog sizes 0 70000 || die "diff_prog sizes ($env) failed under valgrind"
+        env "$env" LD_PRELOAD="$lib" \
+            valgrind -q --error-exitcode=1 --leak-check=no --fair-sched=yes \
+            ${vg_supp:+--suppressions="$vg_supp"} --log-file="$vglogs/diff_prog-threads-${env##*_}.%p.log" \
+            ./tests/diff_prog threads 4 0 5000 || die "diff_prog threads ($env) failed under valgrind"
+    done
+    unset HAKMEM_ARENA_GB
+    # Errors in forked children do not reach the parent's exit status: read every log.
+    local bad
+    bad=$(grep -lE 'ERROR SUMMARY: [1-9]|Invalid (read|write|free)|uninitialised|Conditional jump' \
+        "$vglogs"/*.log || true)
+    if [ -n "$bad" ]; then
+        local f
+        for f in $bad; do echo "----- $f -----"; cat "$f"; done
+        die "valgrind reported errors (above)"
+    fi
+    echo "valgrind: $(ls "$vglogs" | wc -l) processes checked, no errors"
+}
+
+# ---------------------------------------------------------------- fuzz
+
+fuzz_cc() {
+    if [ -n "${HK_CC_FUZZ:-}" ]; then
+        printf '%s\n' "$HK_CC_FUZZ"
+        return
+    fi
+    local c
+    for c in clang clang-14 clang-15 clang-16; do
+        command -v "$c" >/dev/null 2>&1 && { printf '%s\n' "$c"; return; }
+    done
+    die "no clang found (libFuzzer needs clang and libclang-rt-<ver>-dev)"
+}
+
+do_fuzz() {
+    step "fuzz: build the libFuzzer targets"
+    local d cc
+    d=$(step_dir fuzz)
+    cc=$(fuzz_cc)
+    cd "$d"
+    # config.h as configure would write it (the fuzz targets do not need the rest of it).
+    run_configure CC="$cc"
+    local srcs=() f
+    for f in core/*.c core/box/*.c legacy/*.c compare/*.c; do
+        [ "$f" = core/malloc_wrap.c ] || srcs+=("$f")
+    done
+    local flags=(-std=gnu11 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
+        -fno-sanitize-recover=all -pthread -Icore -Icore/box -Ilegacy -Icompare -I.)
+    mkdir -p fuzz-bin
+    # The core once, as objects without the fuzzer's main; then each target.
+    mkdir -p fuzz-obj
+    local objs=() o pids=()
+    for f in "${srcs[@]}"; do
+        o=fuzz-obj/$(printf '%s' "${f%.c}" | tr / _).o
+        objs+=("$o")
+    done
+    printf '%s\n' "${srcs[@]}" | xargs -P "$jobs" -I{} sh -c \
+        'o=fuzz-obj/$(printf "%s" "${1%.c}" | tr / _).o; shift; exec "$@" -c "$0" -o "$o"' \
+        {} {} "$cc" "${flags[@]/-fsanitize=fuzzer,address,undefined/-fsanitize=fuzzer-no-link,address,undefined}" \
+        >fuzz-build.log 2>&1 || { cat fuzz-build.log >&2; die "fuzz: compiling the core failed"; }
+    local t
+    for t in alloc table; do
+        "$cc" "${flags[@]}" "tests/fuzz_$t.c" "${objs[@]}" -o "fuzz-bin/fuzz_$t" \
+            >>fuzz-build.log 2>&1 || { cat fuzz-build.log >&2; die "fuzz: linking fuzz_$t failed"; }
+    done
+    # Seed corpora: the shipped tests/fuzz-corpus/<target>/ plus generated ones.
+    mkdir -p corpus/alloc corpus/table
+    [ -d "$top/tests/fuzz-corpus/table" ] && cp "$top"/tests/fuzz-corpus/table/* corpus/table/ 2>/dev/null || true
+    [ -d "$top/tests/fuzz-corpus/alloc" ] && cp "$top"/tests/fuzz-corpus/alloc/* corpus/alloc/ 2>/dev/null || true
+    ./fuzz-bin/fuzz_table -hk_write_seeds=corpus/table >/dev/null 2>&1 || true
+    ./fuzz-bin/fuzz_alloc -hk_write_seeds=corpus/alloc >/dev/null 2>&1 || true
+    export ASAN_OPTIONS=detect_leaks=0:abort_on_error=0
+    export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+    for t in table alloc; do
+        step "fuzz: fuzz_$t, ${fuzz_seconds}s (corpus: $(ls corpus/$t | wc -l) files)"
+        mkdir -p "artifacts/$t"
+        if ! ./fuzz-bin/fuzz_$t -max_total_time="$fuzz_seconds" -print_final_stats=1 \
+            -timeout=25 -rss_limit_mb=4096 -max_len=4096 -artifact_prefix="artifacts/$t/" \
+            "corpus/$t" >"fuzz_$t.log" 2>&1; then
+            tail -n 80 "fuzz_$t.log"
+            ls -l "artifacts/$t"
+            die "fuzz_$t found a crash (artifact in $d/artifacts/$t/)"
+        fi
+        grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb)' "fuzz_$t.log" || true
+        grep -E '^#[0-9]+.*(INITED|DONE)' "fuzz_$t.log" | tail -n 2 || true
+    done
+    unset ASAN_OPTIONS UBSAN_OPTIONS
+}
+
+# ---------------------------------------------------------------- coverage
+
+do_coverage() {
+    step "coverage: --enable-code-coverage build, make check-code-coverage"
+    local d
+    d=$(step_dir coverage)
+    cd "$d"
+    run_configure --enable-code-coverage CFLAGS='-O0 -g'
+    make -j"$jobs" >make.log 2>&1 || { tail -n 60 make.log >&2; die "coverage build failed"; }
+    if ! make -j"$jobs" check-code-coverage >check-coverage.log 2>&1; then
+        tail -n 40 check-coverage.log
+        show_logs
+        die "make check-code-coverage failed"
+    fi
+    local info=$d/hakmem-coverage.info
+    [ -s "$info" ] || die "no $info"
+    echo "HTML report: $d/coverage/index.html"
+    step "coverage: line coverage of core/ legacy/ compare/"
+    # Per-file LF/LH from the tracefile, summed per directory (paths relative to $d).
+    awk -v top="$d/" -v min="$coverage_min" '
+        /^SF:/ { f = substr($0, 4); sub("^" top, "", f); next }
+        /^LF:/ { lf[f] += substr($0, 4); next }
+        /^LH:/ { lh[f] += substr($0, 4); next }
+        END {
+            for (f in lf) {
+                dir = f; sub("/[^/]*$", "", dir)
+                if (dir == "core/box") top_dir = "core"; else top_dir = dir
+                if (top_dir != "core" && top_dir != "legacy" && top_dir != "compare") continue
+                LF[dir] += lf[f]; LH[dir] += lh[f]; tf += lf[f]; th += lh[f]
+                if (lf[f] > 0) printf "  %6.1f%%  %5d/%-5d  %s\n", 100 * lh[f] / lf[f], lh[f], lf[f], f | "sort -k4"
+            }
+            close("sort -k4")
+            print ""
+            for (dir in LF) printf "  %-10s %6.2f%%  (%d of %d lines)\n", dir, 100 * LH[dir] / LF[dir], LH[dir], LF[dir]
+            if (tf == 0) { print "no lines of core/ legacy/ compare/ in the tracefile"; exit 2 }
+            pct = 100 * th / tf
+            printf "  %-10s %6.2f%%  (%d of %d lines)\n", "TOTAL", pct, th, tf
+            if (pct + 1e-9 < min) { printf "FAIL: line coverage %.2f%% is below COVERAGE_MIN=%s%%\n", pct, min; exit 1 }
+            printf "line coverage %.2f%% >= COVERAGE_MIN=%s%%\n", pct, min
+        }' "$info"
+}
+
+# ---------------------------------------------------------------- main
+
+what=("$@")
+[ "${#what[@]}" -gt 0 ] || what=(all)
+todo=()
+for w in "${what[@]}"; do
+    case "$w" in
+        all) todo+=(asan tsan valgrind fuzz coverage) ;;
+        asan | tsan | valgrind | fuzz | coverage) todo+=("$w") ;;
+        -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+        *) echo "usage: $0 [asan|tsan|valgrind|fuzz|coverage|all]..." >&2; exit 2 ;;
+    esac
+done
+
+declare -A took
+for w in "${todo[@]}"; do
+    t0=$SECONDS
+    ( "do_$w" )
+    took[$w]=$((SECONDS - t0))
+done
+step "all passed"
+for w in "${todo[@]}"; do printf '  %-9s %4ds\n' "$w" "${took[$w]}"; done
