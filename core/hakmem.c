@@ -76,7 +76,7 @@ void hk_init(void)
         if (hk_opt(HK_OPT_USE_CENTRAL_ROUTER) >= 0)
             central = hk_opt(HK_OPT_USE_CENTRAL_ROUTER) == 1;
         hk_set_central(central);
-        hk_compare_active = hk_compare_init();
+        hk_set_compare(hk_compare_init());
         pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
         if (hk_opt(HK_OPT_STATS) || hk_opt_str(HK_OPT_DIVERGENCE_REPORT))
             stats_fd = hk_log_keep_stderr();
@@ -101,7 +101,26 @@ hk_knobs hk_knobs_get(void)
     return (hk_knobs){hk_opt(HK_OPT_ACE_ENABLED) != 0, hk_opt(HK_OPT_WRAP_L2) != 0};
 }
 
-void hk_set_central(bool central) { hk_central_active = central; }
+unsigned char hk_front_mode = HAKMEM_CONFIG_CENTRAL_ROUTER ? HK_FRONT_CENTRAL : HK_FRONT_LEGACY;
+
+void hk_front_update_mode(void)
+{
+    hk_front_mode = hk_compare_active ? HK_FRONT_COMPARE
+                    : hk_central_active ? HK_FRONT_CENTRAL
+                                        : HK_FRONT_LEGACY;
+}
+
+void hk_set_compare(bool on)
+{
+    hk_compare_active = on;
+    hk_front_update_mode();
+}
+
+void hk_set_central(bool central)
+{
+    hk_central_active = central;
+    hk_front_update_mode();
+}
 
 hak_knobs_t hak_knobs(void) { return hk_knobs_get(); }
 

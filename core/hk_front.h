@@ -20,22 +20,31 @@ extern bool hk_central_active;
 /* True when HAKMEM_ROUTER_DIFF or HAKMEM_ROUTER_ROLLOUT is set: every allocation goes
  * through the differential path in compare/ (the only call into compare/). */
 extern bool hk_compare_active;
+/* The two flags above as one byte, so the fast path tests one load: 0 legacy, 1 central,
+ * 2 compare. Kept in step by hk_front_update_mode(). */
+enum { HK_FRONT_LEGACY = 0, HK_FRONT_CENTRAL = 1, HK_FRONT_COMPARE = 2 };
+extern unsigned char hk_front_mode;
+void hk_front_update_mode(void);
 void *hk_compare_alloc(size_t size, hak_callsite_t site, hk_entry_t entry);
 
 void hk_free_slow(void *p);
-/* Switch the routing path (init, and tests flipping modes between phases). */
+/* Switch the routing path (init, and tests flipping modes between phases), and the
+ * differential path on or off (init, tests). */
 void hk_set_central(bool central);
+void hk_set_compare(bool on);
 
 HK_INLINE void *hk_front_alloc(size_t size, hak_callsite_t site, hk_entry_t entry)
 {
-    if (HK_UNLIKELY(hk_compare_active))
-        return hk_compare_alloc(size, site, entry);
-    if (hk_central_active) {
+    unsigned mode = hk_front_mode;
+    if (HK_LIKELY(mode == HK_FRONT_LEGACY)) {
+        hk_tc.tctr[HK_TCTR_SERVED_LEGACY]++;
+        return hk_legacy_alloc(size, site, entry);
+    }
+    if (mode == HK_FRONT_CENTRAL) {
         hk_tc.tctr[HK_TCTR_SERVED_CENTRAL]++;
         return hk_router_alloc_inline(size, site, entry);
     }
-    hk_tc.tctr[HK_TCTR_SERVED_LEGACY]++;
-    return hk_legacy_alloc(size, site, entry);
+    return hk_compare_alloc(size, site, entry);
 }
 
 HK_INLINE void *hk_front_malloc(size_t size, hak_callsite_t site)

@@ -20,7 +20,7 @@ static void diff_on(int i, long diff, long sample, long rollout, long rollback)
     hk_option_set(HK_OPT_ROUTER_DIFF_SAMPLE, sample);
     hk_option_set(HK_OPT_ROUTER_ROLLOUT, rollout);
     hk_option_set(HK_OPT_ROUTER_ROLLBACK, rollback);
-    hk_compare_active = hk_compare_init();
+    hk_set_compare(hk_compare_init());
     hk_divergence_reset();
 }
 
@@ -29,7 +29,7 @@ static void diff_off(void)
     hk_option_set(HK_OPT_ROUTER_DIFF, 0);
     hk_option_set(HK_OPT_ROUTER_ROLLOUT, -1);
     hk_option_set(HK_OPT_ROUTER_ROLLBACK, 0);
-    hk_compare_active = hk_compare_init();
+    hk_set_compare(hk_compare_init());
     hk_router_use_table(NULL);
 }
 

@@ -17,7 +17,7 @@ static void setup_diff(bool central, long sample)
     hk_set_central(central);
     hk_option_set(HK_OPT_ROUTER_DIFF, 1);
     hk_option_set(HK_OPT_ROUTER_DIFF_SAMPLE, sample);
-    hk_compare_active = hk_compare_init();
+    hk_set_compare(hk_compare_init());
     hk_divergence_reset();
 }
 

@@ -15,7 +15,7 @@ static void reset_knobs(void) {
     hk_option_set(HK_OPT_ROUTER_DIFF, 0);
     hk_option_set(HK_OPT_ROUTER_ROLLOUT, -1);
     hk_option_set(HK_OPT_ROUTER_ROLLBACK, 0);
-    hk_compare_active = hk_compare_init();
+    hk_set_compare(hk_compare_init());
 }
 
 void hk_check_set_mode(int i) {

@@ -26,11 +26,11 @@ void hk_router_use_table(const hk_table *t);
 HK_INLINE void *hk_router_alloc_inline(size_t size, hak_callsite_t site, hk_entry_t entry)
 {
     if (HK_LIKELY(size < hk_router_tiny_limit)) {
-        void *p = hk_tiny_alloc(hk_tiny_class(size));
+        void *p = hk_tiny_pop(hk_tiny_class(size));
         if (HK_LIKELY(p != NULL))
             return p;
     }
-    return hk_router_alloc_slow(size, site, entry);
+    return hk_router_alloc_slow(size, site, entry); /* a tail call */
 }
 
 #endif

@@ -23,6 +23,7 @@ HK_TLS hk_tcache hk_tc;
 uintptr_t hk_arena_base;
 size_t hk_arena_size;
 _Atomic uint8_t *hk_state;
+uintptr_t hk_state_bias;
 uint8_t *hk_pagecls;
 hk_class_info hk_classes[HK_NCLASSES];
 
@@ -91,6 +92,7 @@ bool hk_slab_init(size_t arena_bytes)
             continue;
         }
         hk_state = st;
+        hk_state_bias = (uintptr_t)st - (base >> HK_GRAN_SHIFT);
         hk_pagecls = pc;
         hk_arena_base = base;
         hk_arena_size = arena_bytes; /* last: from here on pointers are recognised */

@@ -71,6 +71,9 @@ extern HK_TLS hk_tcache hk_tc;
 extern uintptr_t hk_arena_base;
 extern size_t hk_arena_size;
 extern _Atomic uint8_t *hk_state;
+/* hk_state biased by the arena base: the state byte of an arena address p is at
+ * hk_state_bias + (p >> HK_GRAN_SHIFT), one load fewer on the allocation fast path. */
+extern uintptr_t hk_state_bias;
 extern uint8_t *hk_pagecls;
 extern hk_class_info hk_classes[HK_NCLASSES];
 
@@ -110,7 +113,9 @@ HK_INLINE bool hk_slab_owns(const void *p)
     return (uintptr_t)p - hk_arena_base < hk_arena_size;
 }
 
-HK_INLINE void *hk_slab_alloc(unsigned cls)
+/* Pop a block of class cls from the thread's cache, or NULL when the bin is empty (the
+ * caller takes its slow path; nothing here calls out, so callers can tail-call theirs). */
+HK_INLINE void *hk_slab_pop(unsigned cls)
 {
     hk_bin *b = &hk_tc.bins[cls];
     void *p = b->head;
@@ -118,10 +123,18 @@ HK_INLINE void *hk_slab_alloc(unsigned cls)
         b->head = *(void **)p;
         b->count--;
         b->nalloc++;
-        atomic_store_explicit(&hk_state[((uintptr_t)p - hk_arena_base) >> HK_GRAN_SHIFT],
-                              HK_ST_ALLOC, memory_order_relaxed);
-        return p;
+        atomic_store_explicit(
+            (_Atomic uint8_t *)(hk_state_bias + ((uintptr_t)p >> HK_GRAN_SHIFT)), HK_ST_ALLOC,
+            memory_order_relaxed);
     }
+    return p;
+}
+
+HK_INLINE void *hk_slab_alloc(unsigned cls)
+{
+    void *p = hk_slab_pop(cls);
+    if (HK_LIKELY(p != NULL))
+        return p;
     return hk_slab_alloc_slow(cls);
 }
 
