@@ -28,8 +28,8 @@ void hk_divergence_record(hk_decision legacy, hk_decision central, size_t size,
 void hk_divergence_init(void);
 /* Write the JSON report to HAKMEM_DIVERGENCE_REPORT now (exit, SIGUSR2 follow-up, tests). */
 bool hk_divergence_write_report(void);
-/* Write the report as JSON to fd (tests, tools). */
-void hk_divergence_report_fd(int fd);
+/* Write the report as JSON to fd (tests, tools); false when a write failed. */
+bool hk_divergence_report_fd(int fd);
 void hk_divergence_atfork_child(void);
 /* Clear every record and counter (tests). */
 void hk_divergence_reset(void);

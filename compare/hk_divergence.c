@@ -323,7 +323,7 @@ hk_divergence_totals hk_divergence_totals_get(void)
     return t;
 }
 
-void hk_divergence_report_fd(int fd)
+bool hk_divergence_report_fd(int fd)
 {
     static jw w; /* static: the writer's buffer stays off the (possibly small) stack */
     w.fd = fd;
@@ -378,6 +378,7 @@ void hk_divergence_report_fd(int fd)
     }
     jw_raw(&w, first ? "]\n}\n" : "\n  ]\n}\n", first ? 4 : 7);
     jw_flush(&w);
+    return !w.failed;
 }
 
 bool hk_divergence_write_report(void)
@@ -393,9 +394,9 @@ bool hk_divergence_write_report(void)
                 report_path, tmp, errno);
         return false;
     }
-    hk_divergence_report_fd(fd);
     /* Written whole, or not at all: a full disk leaves the previous report in place. */
-    bool ok = fsync(fd) == 0 || errno == EINVAL;
+    bool ok = hk_divergence_report_fd(fd);
+    ok = (fsync(fd) == 0 || errno == EINVAL) && ok;
     ok = close(fd) == 0 && ok;
     if (!ok || rename(tmp, path) != 0) {
         hk_warn("HAKMEM_DIVERGENCE_REPORT=%s: writing %s failed (errno %d); no report",

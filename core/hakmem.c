@@ -166,7 +166,7 @@ void hk_free_slow(void *p)
 static size_t usable_size(const void *p, const char *op)
 {
     if (hk_slab_owns(p))
-        return hk_slab_usable(p);
+        return hk_slab_usable(p, op);
     size_t u = hk_os_usable(p);
     if (!u)
         hk_fatal("%s: invalid pointer %p (not allocated by hakmem, or already freed); "
@@ -251,13 +251,12 @@ void *hk_memalign_at(size_t align, size_t size, hak_callsite_t site)
 {
     if (align <= HK_MIN_ALIGN)
         return hk_front_malloc(size, site);
-    if (!hk_is_pow2(align)) { /* glibc rounds a non-power-of-two alignment up */
-        if (align > ((size_t)1 << 62)) {
-            errno = EINVAL;
-            return NULL;
-        }
-        align = (size_t)1 << (64 - __builtin_clzll((unsigned long long)align));
+    if (align > SIZE_MAX / 2 + 1) { /* as glibc: EINVAL only above the largest power of 2 */
+        errno = EINVAL;
+        return NULL;
     }
+    if (!hk_is_pow2(align)) /* glibc rounds a non-power-of-two alignment up */
+        align = (size_t)1 << (64 - __builtin_clzll((unsigned long long)align));
     if (size > HK_MAX_REQUEST || align > HK_MAX_REQUEST)
         return enomem();
     size_t total = size + align;

@@ -29,11 +29,14 @@ typedef struct hk_os_hdr {
 } hk_os_hdr;
 
 /* Freed regions kept for reuse, so that a program cycling through multi-MiB blocks does not
- * pay mmap, munmap and a page fault per page every time. Bounded (HK_OS_CACHE_BYTES, 16
- * regions, none above 16 MiB); malloc_trim empties it. */
+ * pay mmap, munmap and a page fault per page every time. Bounded: 16 regions, none above
+ * 16 MiB, and at most HK_OS_CACHE_BYTES or the bytes the box has live (at least
+ * HK_OS_CACHE_MIN), so that a program that keeps few large blocks keeps little cached
+ * memory; malloc_trim empties it. */
 #define HK_OS_CACHE_SLOTS 16
 #define HK_OS_CACHE_BYTES ((size_t)64 << 20)
 #define HK_OS_CACHE_MAX_REGION ((size_t)16 << 20)
+#define HK_OS_CACHE_MIN ((size_t)8 << 20)
 typedef struct {
     uintptr_t base;
     size_t size;
@@ -132,8 +135,14 @@ static bool cache_put(uintptr_t base, size_t size)
         return false;
     hk_os_cached evict[HK_OS_CACHE_SLOTS];
     int nevict = 0;
+    size_t live = atomic_load_explicit(&st_bytes_now, memory_order_relaxed);
+    size_t budget = live < HK_OS_CACHE_MIN ? HK_OS_CACHE_MIN
+                    : live > HK_OS_CACHE_BYTES ? HK_OS_CACHE_BYTES
+                                               : live;
+    if (size > budget)
+        return false;
     pthread_mutex_lock(&cache_lock);
-    while (cache_n > 0 && (cache_n == HK_OS_CACHE_SLOTS || cache_bytes + size > HK_OS_CACHE_BYTES)) {
+    while (cache_n > 0 && (cache_n == HK_OS_CACHE_SLOTS || cache_bytes + size > budget)) {
         evict[nevict++] = cache[0]; /* the oldest */
         cache_bytes -= cache[0].size;
         for (int i = 1; i < cache_n; i++)

@@ -515,7 +515,7 @@ static void configure(uint8_t c)
         hk_option_set(HK_OPT_ROUTER_ROLLOUT, (c >> 6) * 33);
         break;
     }
-    hk_compare_active = hk_compare_init();
+    hk_set_compare(hk_compare_init());
     if (hk_compare_active) {
         expect_boxes = false;
         hk_divergence_reset();

@@ -10,7 +10,14 @@
 #   HAKMEM_TOP_BUILDDIR  top build dir (default: current dir)
 #   HAKMEM_TOP_SRCDIR    top source dir (default: dirname of this script/..)
 #   HAKMEM_REAL_ENV      optional extra "VAR=value ..." assignments applied
-#                        (as `env $HAKMEM_REAL_ENV`) to the preloaded runs only
+#                        (as `env $HAKMEM_REAL_ENV`) to the preloaded runs only.
+#                        With HAKMEM_ROUTER_DIFF=1 among them (differential mode),
+#                        every preloaded run also gets
+#                        HAKMEM_DIVERGENCE_REPORT=<tmp>/div/<check>.%p.json, and one
+#                        extra check at the end requires that every program wrote
+#                        reports (valid JSON), that each program's processes compared
+#                        > 0 calls in total, and that there are 0 divergences and 0
+#                        dropped records over all reports (needs python3).
 #
 # Every check runs a program twice (baseline without preload, then with
 # LD_PRELOAD) and requires the same exit status (0) and identical stdout
@@ -44,8 +51,10 @@ if [ -n "$HAKMEM_LIB" ]; then
 fi
 # extra assignments for the preloaded runs (word-split like `env $HAKMEM_REAL_ENV`)
 read -r -a real_env <<<"${HAKMEM_REAL_ENV:-}" || true
+diff_mode=0
 for a in ${real_env[@]+"${real_env[@]}"}; do
     case "$a" in
+        HAKMEM_ROUTER_DIFF=1) diff_mode=1 ;;
         [A-Za-z_]*=*) ;;
         *) echo "preload-real: HAKMEM_REAL_ENV: '$a' is not a VAR=value assignment" >&2; exit 2 ;;
     esac
@@ -92,17 +101,26 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fs", b - a }'; }
 # run MODE TAG CMD...: run CMD in a fresh work dir $tmp/TAG.MODE (MODE is
 # base or pre), stdout to $tmp/TAG.MODE.out, stderr to $tmp/TAG.MODE.err,
 # exit status in $rc, wall time in $dt.  Never aborts the script.
+# differential mode: the programs whose preloaded runs must have written reports
+div_dir="$tmp/div"
+div_tags=()
 run() {
     local mode=$1 tag=$2; shift 2
     local wd="$tmp/$tag.$mode" out="$tmp/$tag.$mode.out" err="$tmp/$tag.$mode.err" t0
+    local extra=()
     rm -rf "$wd"; mkdir -p "$wd"
+    if [ "$mode" = pre ] && [ "$diff_mode" = 1 ]; then
+        mkdir -p "$div_dir"
+        extra=(HAKMEM_DIVERGENCE_REPORT="$div_dir/$tag.%p.json")
+        div_tags+=("$tag")
+    fi
     t0=$(now)
     rc=0
     if [ "$mode" = pre ] && [ -n "$HAKMEM_LIB" ]; then
         { (cd "$wd" && exec timeout -k 10 "$TMO" env LD_PRELOAD="$HAKMEM_LIB" \
-              ${real_env[@]+"${real_env[@]}"} "$@") >"$out" 2>"$err" </dev/null || rc=$?; } 2>>"$err"
+              ${real_env[@]+"${real_env[@]}"} ${extra[@]+"${extra[@]}"} "$@") >"$out" 2>"$err" </dev/null || rc=$?; } 2>>"$err"
     elif [ "$mode" = pre ]; then
-        { (cd "$wd" && exec timeout -k 10 "$TMO" env ${real_env[@]+"${real_env[@]}"} "$@") \
+        { (cd "$wd" && exec timeout -k 10 "$TMO" env ${real_env[@]+"${real_env[@]}"} ${extra[@]+"${extra[@]}"} "$@") \
               >"$out" 2>"$err" </dev/null || rc=$?; } 2>>"$err"
     else
         { (cd "$wd" && exec timeout -k 10 "$TMO" env "$@") >"$out" 2>"$err" </dev/null || rc=$?; } 2>>"$err"
@@ -386,6 +404,64 @@ sort --parallel=2 -S 8M -T st -k2,2n -k1,1r '$tmp/sort.in' | sha256sum
 sort -k3,3 -k2,2nr '$tmp/sort.in' | awk 'NR <= 3'
 EOF
     compare "$name" sort cat bash "$tmp/sort.sh"
+fi
+
+# --------------------------------------------- differential mode: the reports
+if [ "$diff_mode" = 1 ]; then
+    name="differential mode: every program wrote divergence reports, compared > 0, 0 divergences"
+    if [ -z "$HAKMEM_LIB" ]; then
+        echo "# NOTE: HAKMEM_LIB is empty: no divergence reports to check"
+    elif have "$name" python3; then
+        if out=$(python3 - "$div_dir" ${div_tags[@]+"${div_tags[@]}"} 2>&1 <<'PY'
+import glob, json, os, sys
+d, tags = sys.argv[1], sorted(set(sys.argv[2:]))
+bad, lines, tot = [], [], {"reports": 0, "compared": 0, "divergent": 0, "dropped": 0}
+for tag in tags:
+    files = sorted(glob.glob(os.path.join(d, glob.escape(tag) + ".*.json")))
+    if not files:
+        bad.append("%s: no report written" % tag)
+        continue
+    compared = 0
+    for f in files:
+        try:
+            r = json.load(open(f))
+        except Exception as e:
+            bad.append("%s: invalid JSON (%s)" % (os.path.basename(f), e))
+            continue
+        if r.get("format") != "hakmem-divergence-report/1":
+            bad.append("%s: format %r" % (os.path.basename(f), r.get("format")))
+        compared += r.get("compared", 0)
+        tot["reports"] += 1
+        tot["compared"] += r.get("compared", 0)
+        tot["divergent"] += r.get("divergent", 0)
+        tot["dropped"] += r.get("dropped", 0)
+        for dv in r.get("divergences", []):
+            bad.append("%s (%s): %s %s-%s: %s class %s -> %s class %s, %s calls" % (
+                tag, r.get("program"), dv.get("entry"), dv.get("size_min"), dv.get("size_max"),
+                dv.get("legacy"), dv.get("legacy_class"), dv.get("central"),
+                dv.get("central_class"), dv.get("count")))
+    if compared <= 0:
+        bad.append("%s: %d reports, but compared 0 calls" % (tag, len(files)))
+    lines.append("%s %d" % (tag, len(files)))
+if not tags:
+    bad.append("no preloaded runs")
+if tot["divergent"] or tot["dropped"]:
+    bad.insert(0, "%d divergences, %d dropped records in total" % (tot["divergent"], tot["dropped"]))
+summary = "%d reports (%s), compared %d, divergent %d, dropped %d" % (
+    tot["reports"], ", ".join(lines), tot["compared"], tot["divergent"], tot["dropped"])
+if bad:
+    print(summary)
+    print("\n".join(bad[:20]))
+    sys.exit(1)
+print(summary)
+PY
+        ); then
+            pass "$name ($out)"
+        else
+            printf '%s\n' "$out" >"$tmp/div.check"
+            fail "$name" "$(head -n 1 "$tmp/div.check")" "$tmp/div.check"
+        fi
+    fi
 fi
 
 echo "# total time $(elapsed "$t_start" "$(now)")"

@@ -6,7 +6,8 @@
  *     -> refill(cls)                own shard, then the other shards (trylock), then
  *          -> page_acquire(box)      a fresh page from the box's current segment,
  *               -> segment_commit()  a fresh 4 MiB segment of the arena,
- *          -> carve(page)            every block marked FREE and linked in address order.
+ *          -> carve()                blocks cut from the shard's page on demand, each marked
+ *                                    FREE, linked in address order.
  *   NULL means the box cannot serve: the router falls back to the mmap box.
  */
 #include "hk_slab.h"
@@ -31,6 +32,9 @@ typedef struct {
     pthread_mutex_t lock;
     void *head;
     uint32_t count;
+    /* The shard's page being carved: blocks are cut from it only when asked for, so that a
+     * page's memory is touched (and resident) only as far as it is used. */
+    uintptr_t bump, bump_end;
 } HK_ALIGNED_CL hk_shard;
 
 typedef struct {
@@ -162,25 +166,30 @@ static uintptr_t page_acquire(hak_box_t box, size_t psize)
     return page;
 }
 
-/* Carve a fresh page of class cls: all blocks FREE, linked in address order. Returns the
- * first block; *tail and *n describe the chain. */
-static void *carve(unsigned cls, uintptr_t page, void **tail, uint32_t *n)
+/* Cut up to want blocks of class cls from [*bump, end): each marked FREE and linked in
+ * address order. Returns the first (NULL when the range is empty); *tail and *n describe the
+ * chain. The caller holds the lock of the shard that owns the range. */
+static void *carve(unsigned cls, uintptr_t *bump, uintptr_t end, uint32_t want, void **tail,
+                   uint32_t *n)
 {
-    const hk_class_info *ci = &hk_classes[cls];
-    size_t psize = (size_t)1 << ci->page_shift;
-    uint32_t nb = (uint32_t)(psize / ci->bsize);
-    uintptr_t off = page - hk_arena_base;
-    for (size_t u = 0; u < psize >> HK_PCLS_SHIFT; u++)
-        hk_pagecls[(off >> HK_PCLS_SHIFT) + u] = (uint8_t)cls;
-    uintptr_t b = page;
-    for (uint32_t i = 0; i < nb; i++, b += ci->bsize) {
+    const size_t bsize = hk_classes[cls].bsize;
+    uintptr_t b = *bump;
+    uint32_t k = 0;
+    void *head = NULL, *prev = NULL;
+    for (; k < want && b + bsize <= end; k++, b += bsize) {
         atomic_store_explicit(&hk_state[(b - hk_arena_base) >> HK_GRAN_SHIFT], HK_ST_FREE,
                               memory_order_relaxed);
-        *(void **)b = (i + 1 < nb) ? (void *)(b + ci->bsize) : NULL;
+        *(void **)b = NULL;
+        if (prev)
+            *(void **)prev = (void *)b;
+        else
+            head = (void *)b;
+        prev = (void *)b;
     }
-    *tail = (void *)(b - ci->bsize);
-    *n = nb;
-    return (void *)page;
+    *bump = b;
+    *tail = prev;
+    *n = k;
+    return head;
 }
 
 bool hk_slab_refill_page(unsigned cls, unsigned shard)
@@ -188,17 +197,29 @@ bool hk_slab_refill_page(unsigned cls, unsigned shard)
     const hk_class_info *ci = &hk_classes[cls];
     if (ci->bsize == 0 || hk_arena_size == 0)
         return false;
-    uintptr_t page = page_acquire((hak_box_t)ci->box, (size_t)1 << ci->page_shift);
+    size_t psize = (size_t)1 << ci->page_shift;
+    uintptr_t page = page_acquire((hak_box_t)ci->box, psize);
     if (!page)
         return false;
-    void *tail;
-    uint32_t n;
-    void *head = carve(cls, page, &tail, &n);
+    uintptr_t off = page - hk_arena_base;
+    for (size_t u = 0; u < psize >> HK_PCLS_SHIFT; u++)
+        hk_pagecls[(off >> HK_PCLS_SHIFT) + u] = (uint8_t)cls;
     hk_shard *s = &central[cls][shard % HK_NSHARDS];
     pthread_mutex_lock(&s->lock);
-    *(void **)tail = s->head;
-    s->head = head;
-    s->count += n;
+    if (s->bump + ci->bsize > s->bump_end) {
+        s->bump = page; /* the shard carves this page on demand */
+        s->bump_end = page + psize;
+    } else {
+        /* The shard still carves another page (a race, or prewarm beyond one page per
+         * shard): cut this one up at once. */
+        uintptr_t b = page;
+        void *tail;
+        uint32_t n;
+        void *head = carve(cls, &b, page + psize, UINT32_MAX, &tail, &n);
+        *(void **)tail = s->head;
+        s->head = head;
+        s->count += n;
+    }
     pthread_mutex_unlock(&s->lock);
     return true;
 }
@@ -237,12 +258,22 @@ static void shard_put(unsigned cls, unsigned shard, void *head, void *tail, uint
 }
 
 /* A chain of up to want FREE blocks of class cls, or NULL when the box cannot serve. */
+/* Free blocks first, then blocks cut from the shard's page (caller holds s->lock). */
+static void *shard_take_or_carve(unsigned cls, hk_shard *s, uint32_t want, uint32_t *got)
+{
+    void *head = shard_take(s, want, got);
+    if (head)
+        return head;
+    void *tail;
+    return carve(cls, &s->bump, s->bump_end, want, &tail, got);
+}
+
 static void *refill(unsigned cls, unsigned shard, uint32_t want, uint32_t *got)
 {
     void *head;
     hk_shard *own = &central[cls][shard];
     pthread_mutex_lock(&own->lock);
-    head = shard_take(own, want, got);
+    head = shard_take_or_carve(cls, own, want, got);
     pthread_mutex_unlock(&own->lock);
     if (head)
         return head;
@@ -258,7 +289,7 @@ static void *refill(unsigned cls, unsigned shard, uint32_t want, uint32_t *got)
     if (!hk_slab_refill_page(cls, shard))
         return NULL;
     pthread_mutex_lock(&own->lock);
-    head = shard_take(own, want, got);
+    head = shard_take_or_carve(cls, own, want, got);
     pthread_mutex_unlock(&own->lock);
     return head;
 }
@@ -385,9 +416,10 @@ static void *checked_block(const void *p, unsigned *clsp, const char *op)
         *clsp = cls;
         return (void *)p;
     }
-    if (st == HK_ST_FREE)
-        hk_fatal("%s: double free of %p (%s block of %u bytes); aborting (fail-closed)", op, p,
-                 box, hk_classes[cls].bsize);
+    if (st == HK_ST_FREE || st == HK_ST_ALIGNED_FREED)
+        hk_fatal("%s: double free of %p (%s%s block of %u bytes); aborting (fail-closed)", op,
+                 p, st == HK_ST_ALIGNED_FREED ? "aligned pointer into a " : "", box,
+                 hk_classes[cls].bsize);
     if (st == HK_ST_ALIGNED) {
         size_t psize = (size_t)1 << hk_classes[cls].page_shift;
         uintptr_t page = off & ~(psize - 1);
@@ -406,9 +438,10 @@ void hk_slab_free_slow(void *p)
 {
     unsigned cls;
     void *blk = checked_block(p, &cls, "free()");
-    if (blk != p) /* aligned interior pointer: forget it, then free its block */
+    if (blk != p) /* aligned interior pointer: mark it freed (a second free is a double
+                     free), then free its block */
         atomic_store_explicit(&hk_state[((uintptr_t)p - hk_arena_base) >> HK_GRAN_SHIFT],
-                              HK_ST_UNUSED, memory_order_relaxed);
+                              HK_ST_ALIGNED_FREED, memory_order_relaxed);
     if (!tcache_setup()) {
         atomic_store_explicit(&hk_state[((uintptr_t)blk - hk_arena_base) >> HK_GRAN_SHIFT],
                               HK_ST_FREE, memory_order_relaxed);
@@ -436,10 +469,10 @@ hak_box_t hk_slab_box_of(const void *p)
                                                      : HAK_BOX_NONE;
 }
 
-size_t hk_slab_usable(const void *p)
+size_t hk_slab_usable(const void *p, const char *op)
 {
     unsigned cls;
-    uintptr_t blk = (uintptr_t)checked_block(p, &cls, "malloc_usable_size()");
+    uintptr_t blk = (uintptr_t)checked_block(p, &cls, op);
     return blk + hk_classes[cls].bsize - (uintptr_t)p;
 }
 
@@ -486,12 +519,14 @@ size_t hk_slab_committed_bytes(void)
 
 /* ---------------------------------------------------------------- fork and trim */
 
+/* Lock order, everywhere: registry_lock; a box heap's lock, then arena_lock
+ * (page_acquire -> segment_commit); a shard's lock alone. */
 void hk_slab_atfork_prepare(void)
 {
     pthread_mutex_lock(&registry_lock);
-    pthread_mutex_lock(&arena_lock);
     for (unsigned b = 0; b < HAK_BOX_COUNT; b++)
         pthread_mutex_lock(&boxheaps[b].lock);
+    pthread_mutex_lock(&arena_lock);
     for (unsigned c = 0; c < HK_NCLASSES; c++)
         for (unsigned s = 0; s < HK_NSHARDS; s++)
             pthread_mutex_lock(&central[c][s].lock);
@@ -502,9 +537,9 @@ void hk_slab_atfork_parent(void)
     for (unsigned c = 0; c < HK_NCLASSES; c++)
         for (unsigned s = 0; s < HK_NSHARDS; s++)
             pthread_mutex_unlock(&central[c][s].lock);
+    pthread_mutex_unlock(&arena_lock);
     for (unsigned b = 0; b < HAK_BOX_COUNT; b++)
         pthread_mutex_unlock(&boxheaps[b].lock);
-    pthread_mutex_unlock(&arena_lock);
     pthread_mutex_unlock(&registry_lock);
 }
 

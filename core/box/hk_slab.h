@@ -43,7 +43,9 @@ enum {
     HK_NCLASSES = HK_CLS_L250 + HK_L25_NCLASSES,
 };
 
-enum { HK_ST_UNUSED = 0, HK_ST_FREE = 1, HK_ST_ALLOC = 2, HK_ST_ALIGNED = 3 };
+/* State bytes. ALIGNED_FREED marks an aligned interior pointer that was freed, so that
+ * freeing it again is reported as the double free it is. */
+enum { HK_ST_UNUSED = 0, HK_ST_FREE = 1, HK_ST_ALLOC = 2, HK_ST_ALIGNED = 3, HK_ST_ALIGNED_FREED = 4 };
 
 typedef struct {
     uint32_t bsize;     /* block size */
@@ -85,15 +87,16 @@ void hk_slab_define_class(unsigned cls, hak_box_t box, uint32_t bsize, unsigned 
 void *hk_slab_alloc_slow(unsigned cls);
 void hk_slab_free_slow(void *p);
 
-/* Carve one fresh page of class `cls` into central shard `shard`. True only on success: the
- * caller counts successes (Pool prewarm). */
+/* Give central shard `shard` one fresh page of class `cls` (carved into blocks on demand).
+ * True only on success: the caller counts successes (Pool prewarm). */
 bool hk_slab_refill_page(unsigned cls, unsigned shard);
 /* Test hook: the next n page acquisitions fail as if the arena were exhausted. */
 void hk_slab_inject_page_failures(int n);
 
 /* Owner queries for a pointer inside the arena. */
 hak_box_t hk_slab_box_of(const void *p);   /* HAK_BOX_NONE unless a live block (or aligned ptr) */
-size_t hk_slab_usable(const void *p);      /* aborts on an invalid pointer */
+/* Usable bytes at p; aborts on an invalid pointer, naming op ("realloc()", ...). */
+size_t hk_slab_usable(const void *p, const char *op);
 /* memalign support: p (a live block start) is handed out as q, an aligned address inside it. */
 void hk_slab_mark_aligned(void *block, void *q);
 

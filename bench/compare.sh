@@ -1,0 +1,354 @@
+#!/usr/bin/env bash
+# compare.sh: every benchmark workload under hakmem's routing modes and the peer allocators,
+# in interleaved rounds, with medians, ratios, the migration targets (PASS/MISS), CSV files
+# and an SVG chart. (`make bench-compare` runs it on the build tree.)
+#
+# Usage: bench/compare.sh BUILD_DIR
+#   BUILD_DIR holds .libs/libhakmem.so and the bench/ programs (`make bench`).
+# Environment:
+#   ROUNDS=N        rounds (default 5; at least 1). Each round runs every config of every
+#                   workload once; the config order rotates by one from round to round.
+#   QUICK=1         smoke run: 1 round (unless ROUNDS is set), tiny sizes, well under 30 s.
+#   WORKLOADS=a,b   only these workloads (names as in the table, e.g. bench_larson).
+#   OUT=DIR         output directory (default: ./bench-out).
+#   STRICT=1        exit 1 when a target is missed too (default: only failed runs fail).
+#   TIMEOUT=S       per-run timeout in seconds (default 300; 60 with QUICK=1).
+# Configs:
+#   hakmem-legacy   LD_PRELOAD=libhakmem.so HAKMEM_USE_CENTRAL_ROUTER=0
+#   hakmem-central  LD_PRELOAD=libhakmem.so HAKMEM_USE_CENTRAL_ROUTER=1
+#   hakmem-diff1    central + HAKMEM_ROUTER_DIFF=1
+#   hakmem-diffS    central + HAKMEM_ROUTER_DIFF=1 HAKMEM_ROUTER_DIFF_SAMPLE=100
+#   glibc           no preload
+#   jemalloc, mimalloc, tcmalloc   LD_PRELOAD of libjemalloc.so.2, libmimalloc.so.2,
+#                   libtcmalloc_minimal.so.4 (found with ldconfig -p, then dpkg -L); a peer
+#                   that is not installed is reported as missing, never silently dropped.
+# Every program prints "ops/s=N" and exits non-zero on a corrupted block or a failed
+# allocation; peak RSS is GNU time's %M (KiB; or os.wait4's ru_maxrss through python3 when
+# /usr/bin/time is missing).
+# Output (OUT): results.csv (round,workload,config,ops_s,rss_kb; one row per run, ops_s empty
+# for a failed run), summary.csv (medians and ratios), targets.csv (every target with its
+# verdict), machine.txt, runs.log (each run's command, exit status and output), chart.svg.
+# Exit status: 0; 1 if any run failed (or, with STRICT=1, a target was missed); 2 usage.
+set -uo pipefail
+export LC_ALL=C
+
+if [ "$#" -ne 1 ] || [ ! -d "$1" ]; then
+    echo "usage: bench/compare.sh BUILD_DIR   (env: ROUNDS=5 QUICK=0 WORKLOADS= OUT=bench-out STRICT=0)" >&2
+    exit 2
+fi
+build=$(cd "$1" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+quick=${QUICK:-0}
+if [ "$quick" = 1 ]; then rounds=${ROUNDS:-1}; else rounds=${ROUNDS:-5}; fi
+case "$rounds" in '' | *[!0-9]* | 0) echo "compare.sh: ROUNDS must be a positive integer" >&2; exit 2 ;; esac
+if [ "$quick" = 1 ]; then tmo=${TIMEOUT:-60}; else tmo=${TIMEOUT:-300}; fi
+out=${OUT:-bench-out}
+strict=${STRICT:-0}
+cmdline="$(printf '%q ' "$0" "$@")(ROUNDS=$rounds QUICK=$quick${WORKLOADS:+ WORKLOADS=$WORKLOADS}${OUT:+ OUT=$OUT}${STRICT:+ STRICT=$STRICT})"
+
+# Nothing inherited may change a config: each config sets exactly its own variables.
+unset LD_PRELOAD
+while read -r v; do unset "$v"; done < <(env | sed -n 's/^\(HAKMEM_[A-Za-z0-9_]*\)=.*/\1/p')
+# Peers' own tuning variables would skew the comparison too.
+unset MALLOC_CONF MIMALLOC_OPTIONS TCMALLOC_RELEASE_RATE GLIBC_TUNABLES MALLOC_ARENA_MAX 2>/dev/null || true
+
+hakmem=$build/.libs/libhakmem.so
+if [ ! -f "$hakmem" ]; then
+    echo "compare.sh: $hakmem not found (build first: make && make bench)" >&2
+    exit 2
+fi
+
+# --- workloads: name, arguments (normal run ~0.3-1 s under glibc on 2 cores; QUICK: tiny) ---
+wl_names=(bench_mid_large_mt bench_random_mixed bench_tiny_hot bench_larson bench_prodcons
+    bench_realloc bench_mixed)
+if [ "$quick" = 1 ]; then
+    wl_args=("2 20000 256 42" "200000 256 42" "32 500000" "2 50000 16 1024 1000 42"
+        "2 20000 50 42" "3 1048576 42" "2 10000 42")
+else
+    wl_args=("2 600000 256 42" "15000000 256 42" "32 30000000" "2 3000000 16 1024 1000 42"
+        "2 1000000 50 42" "80 1048576 42" "2 400000 42")
+fi
+if [ -n "${WORKLOADS:-}" ]; then
+    sel_n=() sel_a=()
+    IFS=, read -r -a want <<<"$WORKLOADS"
+    for w in "${want[@]}"; do
+        found=0
+        for i in "${!wl_names[@]}"; do
+            if [ "${wl_names[$i]}" = "$w" ]; then sel_n+=("$w") sel_a+=("${wl_args[$i]}") found=1; fi
+        done
+        [ "$found" = 1 ] || { echo "compare.sh: unknown workload '$w' (known: ${wl_names[*]})" >&2; exit 2; }
+    done
+    wl_names=("${sel_n[@]}") wl_args=("${sel_a[@]}")
+fi
+for w in "${wl_names[@]}"; do
+    if [ ! -x "$build/bench/$w" ]; then
+        echo "compare.sh: $build/bench/$w not found (build it: make bench)" >&2
+        exit 2
+    fi
+done
+
+# --- configs ---------------------------------------------------------------------------------
+find_lib() { # SONAME PACKAGE -> path on stdout, or nothing
+    local p
+    p=$(ldconfig -p 2>/dev/null | awk -v s="$1" '$1 == s && /x86-64|x86_64|64bit/ {print $NF; exit}')
+    [ -z "$p" ] && p=$(ldconfig -p 2>/dev/null | awk -v s="$1" '$1 == s {print $NF; exit}')
+    [ -z "$p" ] && p=$(dpkg -L "$2" 2>/dev/null | grep -F "/$1" | head -n 1)
+    [ -n "$p" ] && [ -f "$p" ] && echo "$p"
+}
+cfg_names=(hakmem-legacy hakmem-central hakmem-diff1 hakmem-diffS glibc jemalloc mimalloc tcmalloc)
+cfg_env=("LD_PRELOAD=$hakmem HAKMEM_USE_CENTRAL_ROUTER=0"
+    "LD_PRELOAD=$hakmem HAKMEM_USE_CENTRAL_ROUTER=1"
+    "LD_PRELOAD=$hakmem HAKMEM_USE_CENTRAL_ROUTER=1 HAKMEM_ROUTER_DIFF=1"
+    "LD_PRELOAD=$hakmem HAKMEM_USE_CENTRAL_ROUTER=1 HAKMEM_ROUTER_DIFF=1 HAKMEM_ROUTER_DIFF_SAMPLE=100"
+    "" "" "" "")
+declare -A missing=()
+peer_so=([5]=libjemalloc.so.2 [6]=libmimalloc.so.2 [7]=libtcmalloc_minimal.so.4)
+peer_pkg=([5]=libjemalloc2 [6]=libmimalloc2.0 [7]=libtcmalloc-minimal4)
+for i in 5 6 7; do
+    p=$(find_lib "${peer_so[$i]}" "${peer_pkg[$i]}")
+    if [ -z "$p" ]; then
+        missing[${cfg_names[$i]}]="${peer_so[$i]} not found (ldconfig -p, dpkg -L ${peer_pkg[$i]}); apt-get install ${peer_pkg[$i]}"
+    elif err=$(env LD_PRELOAD="$p" true 2>&1) && [ -z "$err" ]; then
+        cfg_env[$i]="LD_PRELOAD=$p"
+    else
+        missing[${cfg_names[$i]}]="$p cannot be preloaded: $(printf '%s' "$err" | head -n 1)"
+    fi
+done
+active=()
+for i in "${!cfg_names[@]}"; do [ -z "${missing[${cfg_names[$i]}]:-}" ] && active+=("$i"); done
+
+# --- peak RSS: GNU time, or python3's os.wait4 -----------------------------------------------
+if [ -x /usr/bin/time ] && /usr/bin/time -f %M -o /dev/null true 2>/dev/null; then
+    rss_tool="GNU time -f %M"
+    measure() { # RSSFILE CMD... (stdout/stderr of CMD pass through)
+        local f=$1; shift
+        /usr/bin/time -f %M -o "$f" "$@"
+    }
+elif command -v python3 >/dev/null 2>&1; then
+    rss_tool="python3 os.wait4 ru_maxrss"
+    measure() {
+        local f=$1; shift
+        python3 -c 'import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, st, ru = os.wait4(pid, 0)
+open(sys.argv[1], "w").write("%d\n" % ru.ru_maxrss)
+sys.exit(os.waitstatus_to_exitcode(st) & 255)' "$f" "$@"
+    }
+else
+    rss_tool="none (no /usr/bin/time and no python3: RSS not recorded)"
+    measure() { local f=$1; shift; : >"$f"; "$@"; }
+fi
+
+# --- machine ---------------------------------------------------------------------------------
+mkdir -p "$out" || exit 2
+out=$(cd "$out" && pwd)
+cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)
+{
+    echo "date:    $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+    echo "host:    nproc=$(nproc), CPU: ${cpu:-unknown} ($(uname -m)), kernel $(uname -sr)"
+    echo "libc:    $(ldd --version 2>/dev/null | head -n 1)"
+    echo "command: $cmdline"
+    echo "build:   $build (libhakmem: $hakmem)"
+    echo "rounds:  $rounds (interleaved: every config once per round, order rotated each round), medians"
+    echo "rss:     peak RSS by $rss_tool"
+    for i in "${!cfg_names[@]}"; do
+        n=${cfg_names[$i]}
+        if [ -n "${missing[$n]:-}" ]; then
+            printf 'config:  %-15s MISSING: %s\n' "$n" "${missing[$n]}"
+        else
+            printf 'config:  %-15s %s\n' "$n" "${cfg_env[$i]:-(system allocator, no preload)}"
+        fi
+    done
+    for i in "${!wl_names[@]}"; do printf 'workload: %s %s\n' "${wl_names[$i]}" "${wl_args[$i]}"; done
+} >"$out/machine.txt"
+cat "$out/machine.txt"
+echo
+
+# --- the runs --------------------------------------------------------------------------------
+echo "round,workload,config,ops_s,rss_kb" >"$out/results.csv"
+: >"$out/runs.log"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/hakmem-compare.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
+cpu_ticks() { awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print t, $9; exit}' /proc/stat 2>/dev/null; }
+read -r tick0 steal0 < <(cpu_ticks) || true
+load0=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)
+declare -A ops=() rss=()
+nfailed=0
+nact=${#active[@]}
+for ((r = 1; r <= rounds; r++)); do
+    printf 'round %d/%d:' "$r" "$rounds"
+    for wi in "${!wl_names[@]}"; do
+        w=${wl_names[$wi]}
+        for ((j = 0; j < nact; j++)); do
+            ci=${active[$(((j + r - 1) % nact))]}
+            c=${cfg_names[$ci]}
+            # shellcheck disable=SC2086
+            measure "$tmp/rss" timeout -k 5 "$tmo" env ${cfg_env[$ci]} "$build/bench/$w" ${wl_args[$wi]} \
+                >"$tmp/out" 2>"$tmp/err" </dev/null
+            rc=$?
+            v=$(sed -n 's/.*ops\/s=\([0-9][0-9.]*\).*/\1/p' "$tmp/out" | head -n 1)
+            m=$(grep -E '^[0-9]+$' "$tmp/rss" 2>/dev/null | tail -n 1)
+            {
+                echo "== round $r $w $c: env ${cfg_env[$ci]} $build/bench/$w ${wl_args[$wi]} -> exit $rc"
+                cat "$tmp/out" "$tmp/err"
+            } >>"$out/runs.log"
+            if [ "$rc" != 0 ] || [ -z "$v" ]; then
+                nfailed=$((nfailed + 1))
+                echo
+                echo "FAILED RUN: round $r $w $c: exit $rc: $(grep -v '^Command ' "$tmp/err" | head -n 2 | tr '\n' ' ')"
+                v=""
+            else
+                ops["$w|$c"]+="$v "
+                [ -n "$m" ] && rss["$w|$c"]+="$m "
+            fi
+            echo "$r,$w,$c,$v,$m" >>"$out/results.csv"
+        done
+        printf ' %s' "${w#bench_}"
+    done
+    echo
+done
+echo
+
+read -r tick1 steal1 < <(cpu_ticks) || true
+steal=$(awk -v a="${tick0:-}" -v b="${tick1:-}" -v x="${steal0:-}" -v y="${steal1:-}" \
+    'BEGIN {if (a == "" || b == "" || b - a <= 0) print "unknown"; else printf "%.1f %% of CPU time\n", 100 * (y - x) / (b - a)}')
+load1=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)
+echo "cpu steal: $steal" >>"$out/machine.txt"
+echo "load average (1/5/15 min): before the runs ${load0:-unknown}, after ${load1:-unknown}" >>"$out/machine.txt"
+
+# --- medians, ratios, table ------------------------------------------------------------------
+median() { [ -n "$1" ] && printf '%s\n' $1 | sort -g | awk '{v[NR]=$1} END {printf "%.0f", (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
+# spread VALUES: (max - min) / median over the rounds, in %
+spread() { [ -n "$1" ] && printf '%s\n' $1 | sort -g | awk '{v[NR]=$1} END {m = (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2; if (m > 0) printf "%.0f%%", 100 * (v[NR] - v[1]) / m}'; }
+div() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "" || b == "" || b + 0 == 0) print ""; else printf "%.4f", a/b}'; }
+fmt() { [ -n "$1" ] && printf '%.2fx' "$1" || printf 'n/a'; }
+ge() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a != "" && a + 0 >= b + 0)}'; }
+le() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a != "" && a + 0 <= b + 0)}'; }
+
+echo "workload,config,median_ops_s,ratio_vs_glibc,ratio_vs_best_peer,best_peer,median_peak_rss_kb,rss_ratio_vs_glibc,runs_ok,runs" >"$out/summary.csv"
+echo "workload,target,median_paired_ratio,min,max,rounds,threshold,verdict" >"$out/targets.csv"
+declare -A med=() mrss=()
+npass=0 nmiss=0
+# paired COL NUM DEN: per round, the ratio NUM/DEN of column COL (4: ops_s, 5: rss_kb) of
+# results.csv for workload $w, where DEN "peer" is the round's best of jemalloc/mimalloc/
+# tcmalloc (highest ops/s); prints "median min max n" over the rounds (nothing if n = 0).
+# Pairing within a round cancels the machine's drift between rounds.
+paired() {
+    awk -F, -v w="$w" -v col="$1" -v a="$2" -v b="$3" '
+        NR > 1 && $2 == w && $4 != "" { v[$1 "," $3] = $col; o[$1 "," $3] = $4; R[$1] = 1 }
+        END {
+            n = 0
+            for (r in R) {
+                x = v[r "," a]; y = ""
+                if (b == "peer") {
+                    best = ""
+                    split("jemalloc mimalloc tcmalloc", P, " ")
+                    for (i = 1; i <= 3; i++)
+                        if (o[r "," P[i]] != "" && (best == "" || o[r "," P[i]] + 0 > o[r "," best] + 0)) best = P[i]
+                    if (best != "") y = v[r "," best]
+                } else y = v[r "," b]
+                if (x != "" && y != "" && y + 0 > 0) q[++n] = x / y
+            }
+            if (n == 0) exit
+            for (i = 2; i <= n; i++) { t = q[i]; for (j = i - 1; j >= 1 && q[j] > t; j--) q[j + 1] = q[j]; q[j + 1] = t }
+            m = (n % 2) ? q[(n + 1) / 2] : (q[n / 2] + q[n / 2 + 1]) / 2
+            printf "%.4f %.4f %.4f %d\n", m, q[1], q[n], n
+        }' "$out/results.csv"
+}
+# verdict WORKLOAD TARGET OP THRESHOLD [THRESHOLD2] < "median min max n" from paired()
+# OP: ge (median >= T), le (median <= T), in (T <= median <= T2).
+verdict() {
+    local w=$1 t=$2 op=$3 th=$4 th2=${5:-} m lo hi n ok v note="" shown
+    read -r m lo hi n || true
+    if [ -z "${m:-}" ]; then
+        v=MISS note=" no paired data"
+    else
+        case $op in
+            ge) lo2=$th hi2=1e300 ;;
+            le) lo2=-1e300 hi2=$th ;;
+            in) lo2=$th hi2=$th2 ;;
+        esac
+        ge "$m" "$lo2" && le "$m" "$hi2" && ok=1 || ok=0
+        # the per-round range crosses the target's edge: the verdict is within this machine's noise
+        if { [ "$ok" = 1 ] && ! { ge "$lo" "$lo2" && le "$hi" "$hi2"; }; } ||
+            { [ "$ok" = 0 ] && ge "$hi" "$lo2" && le "$lo" "$hi2"; }; then
+            note=" (within noise: the rounds' range crosses the target)"
+        fi
+        [ "$ok" = 1 ] && v=PASS || v=MISS
+    fi
+    [ "$v" = PASS ] && npass=$((npass + 1)) || nmiss=$((nmiss + 1))
+    case $op in ge) shown=">= $th" ;; le) shown="<= $th" ;; in) shown="$th..$th2" ;; esac
+    if [ -n "${m:-}" ]; then
+        printf '  %-4s %-47s %6.3f  [rounds: %.3f..%.3f, n=%d] (target %s)%s\n' "$v" "$t" "$m" "$lo" "$hi" "$n" "$shown" "$note"
+    else
+        printf '  %-4s %-47s    n/a  (target %s)%s\n' "$v" "$t" "$shown" "$note"
+    fi
+    echo "$w,$t,${m:-},${lo:-},${hi:-},${n:-0},$shown,$v" >>"$out/targets.csv"
+}
+printf 'Medians of %d round(s); ratios are ops/s ratios (higher is faster) except RSS (peak KiB, lower is leaner).\n' "$rounds"
+printf '"best peer" = fastest of jemalloc/mimalloc/tcmalloc on that workload; spread = (max - min) / median of ops/s over the rounds.\n'
+printf 'CPU steal during the runs: %s; load average before %s, after %s (other load on a %s-core machine skews every number)\n\n' \
+    "$steal" "${load0:-unknown}" "${load1:-unknown}" "$(nproc)"
+
+for w in "${wl_names[@]}"; do
+    for c in "${cfg_names[@]}"; do
+        med[$c]=$(median "${ops["$w|$c"]:-}")
+        mrss[$c]=$(median "${rss["$w|$c"]:-}")
+    done
+    best="" bestn=""
+    for c in jemalloc mimalloc tcmalloc; do
+        if [ -n "${med[$c]}" ] && { [ -z "$best" ] || awk -v a="${med[$c]}" -v b="$best" 'BEGIN {exit !(a > b)}'; }; then
+            best=${med[$c]} bestn=$c
+        fi
+    done
+    i=0
+    for wi in "${!wl_names[@]}"; do [ "${wl_names[$wi]}" = "$w" ] && i=$wi; done
+    echo "== $w ${wl_args[$i]}"
+    printf '  %-15s %12s %7s %9s %11s %11s %11s %5s\n' config "ops/s" spread "x glibc" "x best peer" "peak RSS KB" "RSS x glibc" runs
+    for c in "${cfg_names[@]}"; do
+        if [ -n "${missing[$c]:-}" ]; then
+            printf '  %-15s %14s   (%s)\n' "$c" MISSING "${missing[$c]}"
+            echo "$w,$c,,,,,,,0,0" >>"$out/summary.csv"
+            continue
+        fi
+        n_ok=$(printf '%s\n' ${ops["$w|$c"]:-} | grep -c .)
+        rg=$(div "${med[$c]}" "${med[glibc]}") rb=$(div "${med[$c]}" "$best") rr=$(div "${mrss[$c]}" "${mrss[glibc]}")
+        sp=$(spread "${ops["$w|$c"]:-}")
+        printf '  %-15s %12s %7s %9s %11s %11s %11s %2s/%-2s\n' "$c" "${med[$c]:-FAILED}" "${sp:-n/a}" "$(fmt "$rg")" \
+            "$(fmt "$rb")" "${mrss[$c]:-n/a}" "$(fmt "$rr")" "$n_ok" "$rounds"
+        echo "$w,$c,${med[$c]},$rg,$rb,$bestn,${mrss[$c]},$rr,$n_ok,$rounds" >>"$out/summary.csv"
+    done
+    echo "  targets (median over rounds of the ratio within each round; best peer per round):"
+    verdict "$w" "central >= 1.00x glibc (ops/s)" ge 1.00 < <(paired 4 hakmem-central glibc)
+    case $w in bench_mid_large_mt | bench_random_mixed) th=0.90 ;; *) th=0.75 ;; esac
+    verdict "$w" "central >= ${th}x best peer (ops/s)" ge $th < <(paired 4 hakmem-central peer)
+    verdict "$w" "legacy within 2 % of central (ops/s)" in 0.98 1.02 < <(paired 4 hakmem-legacy hakmem-central)
+    verdict "$w" "diff-sampled time <= 1.05x central's" le 1.05 < <(paired 4 hakmem-central hakmem-diffS)
+    verdict "$w" "diff-1 time <= 1.25x central's" le 1.25 < <(paired 4 hakmem-central hakmem-diff1)
+    verdict "$w" "central peak RSS <= 1.5x glibc" le 1.50 < <(paired 5 hakmem-central glibc)
+    echo
+done
+echo "targets: $npass PASS, $nmiss MISS; failed runs: $nfailed"
+if [ "${#missing[@]}" -gt 0 ]; then
+    for c in "${!missing[@]}"; do echo "missing peer: $c: ${missing[$c]}"; done
+fi
+
+# --- chart -----------------------------------------------------------------------------------
+if command -v python3 >/dev/null 2>&1; then
+    if python3 "$here/chart.py" "$out/summary.csv" "$out/chart.svg" "$(nproc) cores, ${cpu:-unknown CPU}, $(uname -r), $rounds round(s), $(date -u +%Y-%m-%d)"; then
+        echo "chart: $out/chart.svg"
+    else
+        echo "chart: FAILED to write $out/chart.svg"
+    fi
+else
+    echo "chart: python3 not found, $out/chart.svg not written"
+fi
+echo "results: $out/results.csv, $out/summary.csv, $out/targets.csv, $out/machine.txt, $out/runs.log"
+echo "machine: $(nproc) cores, ${cpu:-unknown CPU}, kernel $(uname -r), $(date -u '+%Y-%m-%d %H:%M UTC'); command: $cmdline"
+
+[ "$nfailed" = 0 ] || exit 1
+[ "$strict" = 1 ] && [ "$nmiss" -gt 0 ] && exit 1
+exit 0
