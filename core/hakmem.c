@@ -101,7 +101,21 @@ hk_knobs hk_knobs_get(void)
     return (hk_knobs){hk_opt(HK_OPT_ACE_ENABLED) != 0, hk_opt(HK_OPT_WRAP_L2) != 0};
 }
 
-unsigned char hk_front_mode = HAKMEM_CONFIG_CENTRAL_ROUTER ? HK_FRONT_CENTRAL : HK_FRONT_LEGACY;
+unsigned char hk_front_mode = HK_FRONT_INIT;
+
+void *hk_front_other(size_t size, hak_callsite_t site, hk_entry_t entry)
+{
+    if (hk_front_mode == HK_FRONT_COMPARE)
+        return hk_compare_alloc(size, site, entry);
+    hk_init();
+    if (hk_front_mode == HK_FRONT_INIT) {
+        /* An allocation from inside init itself: the build's default path serves it. */
+        if (config_central_router)
+            return hk_router_alloc_inline(size, site, entry);
+        return hk_legacy_alloc(size, site, entry);
+    }
+    return hk_front_alloc(size, site, entry);
+}
 
 void hk_front_update_mode(void)
 {

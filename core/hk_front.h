@@ -22,9 +22,12 @@ extern bool hk_central_active;
 extern bool hk_compare_active;
 /* The two flags above as one byte, so the fast path tests one load: 0 legacy, 1 central,
  * 2 compare. Kept in step by hk_front_update_mode(). */
-enum { HK_FRONT_LEGACY = 0, HK_FRONT_CENTRAL = 1, HK_FRONT_COMPARE = 2 };
+enum { HK_FRONT_LEGACY = 0, HK_FRONT_CENTRAL = 1, HK_FRONT_COMPARE = 2, HK_FRONT_INIT = 3 };
 extern unsigned char hk_front_mode;
 void hk_front_update_mode(void);
+/* Modes other than legacy and central: the differential path, and the process's first
+ * allocation (HK_FRONT_INIT: the options are read before the first decision is made). */
+void *hk_front_other(size_t size, hak_callsite_t site, hk_entry_t entry);
 void *hk_compare_alloc(size_t size, hak_callsite_t site, hk_entry_t entry);
 
 void hk_free_slow(void *p);
@@ -44,7 +47,7 @@ HK_INLINE void *hk_front_alloc(size_t size, hak_callsite_t site, hk_entry_t entr
         hk_tc.tctr[HK_TCTR_SERVED_CENTRAL]++;
         return hk_router_alloc_inline(size, site, entry);
     }
-    return hk_compare_alloc(size, site, entry);
+    return hk_front_other(size, site, entry);
 }
 
 HK_INLINE void *hk_front_malloc(size_t size, hak_callsite_t site)
