@@ -54,7 +54,7 @@ static void atfork_child(void)
     hk_os_atfork_child();
     hk_slab_atfork_child();
     hk_divergence_atfork_child();
-    pthread_mutex_init(&init_lock, NULL);
+    pthread_mutex_unlock(&init_lock);
 }
 
 void hk_init(void)

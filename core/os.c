@@ -332,6 +332,6 @@ void hk_os_atfork_parent(void)
 
 void hk_os_atfork_child(void)
 {
-    pthread_mutex_init(&cache_lock, NULL);
-    stripes_init();
+    /* The child's only thread holds every lock taken in prepare: release them. */
+    hk_os_atfork_parent();
 }

@@ -358,8 +358,8 @@ static void op_usable(slot_t *s)
     size_t tail = u - s->size;
     /* Generous: a class block (up to 2 MiB: a table may send any size to the L25 box), an
      * aligned block's slack, or a reused mmap region (the mmap box's cache hands out regions
-     * up to twice what is needed). */
-    if (u > 2 * (s->size + s->align) + 8192 && u > ((size_t)2 << 20) + 2 * s->align)
+     * up to twice what is needed: the size rounded up to pages, plus the header page). */
+    if (u > 2 * (s->size + s->align + 8192) && u > ((size_t)2 << 20) + 2 * s->align)
         FAIL("usable size %zu for a block of %zu bytes (align %zu)", u, s->size, s->align);
     memset(s->p + s->size, 0xee, tail); /* the tail is the caller's (malloc_usable_size(3)) */
     verify(s, "usable tail write");

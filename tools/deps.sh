@@ -14,6 +14,10 @@ HK_DEB_PACKAGES=(
     python3 sqlite3 git perl coreutils mawk valgrind clang
     # tests/render-html.sh: the HTML route map rendered in headless Chromium
     chromium
+    # tools/reliability.sh: libFuzzer and clang's sanitizer runtimes (clang only recommends them)
+    libclang-rt-dev
+    # make bench-compare: the peers, and GNU time for peak RSS
+    libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 time
 )
 
 missing_of() {

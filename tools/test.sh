@@ -102,4 +102,7 @@ mkdir "$top/build-central"
     fi
 )
 
+step "reliability: ASan+UBSan, TSan, valgrind, libFuzzer, coverage (tools/reliability.sh)"
+bash "$top/tools/reliability.sh" ${HK_RELIABILITY_STEPS:-all}
+
 step "all tests passed"

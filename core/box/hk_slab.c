@@ -279,7 +279,7 @@ static void *refill(unsigned cls, unsigned shard, uint32_t want, uint32_t *got)
         return head;
     for (unsigned i = 1; i < HK_NSHARDS; i++) {
         hk_shard *o = &central[cls][(shard + i) % HK_NSHARDS];
-        if (!o->head || pthread_mutex_trylock(&o->lock) != 0)
+        if (pthread_mutex_trylock(&o->lock) != 0) /* busy: try the next one */
             continue;
         head = shard_take(o, want, got);
         pthread_mutex_unlock(&o->lock);
@@ -547,12 +547,14 @@ void hk_slab_atfork_child(void)
 {
     /* Only the forking thread survives: its cache stays registered, the others' blocks are
      * unreachable in the child (as in every thread-caching allocator). */
+    /* The child's only thread took every lock in prepare: it releases them (re-initialising a
+     * locked mutex is undefined). */
     for (unsigned c = 0; c < HK_NCLASSES; c++)
         for (unsigned s = 0; s < HK_NSHARDS; s++)
-            pthread_mutex_init(&central[c][s].lock, NULL);
+            pthread_mutex_unlock(&central[c][s].lock);
+    pthread_mutex_unlock(&arena_lock);
     for (unsigned b = 0; b < HAK_BOX_COUNT; b++)
-        pthread_mutex_init(&boxheaps[b].lock, NULL);
-    pthread_mutex_init(&arena_lock, NULL);
+        pthread_mutex_unlock(&boxheaps[b].lock);
     for (hk_tcache *t = registry; t; t = t->next) {
         if (t == &hk_tc)
             continue;
@@ -568,7 +570,7 @@ void hk_slab_atfork_child(void)
         hk_tc.prev = hk_tc.next = NULL;
         registry = &hk_tc;
     }
-    pthread_mutex_init(&registry_lock, NULL);
+    pthread_mutex_unlock(&registry_lock);
 }
 
 size_t hk_slab_trim(void)
