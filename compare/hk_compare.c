@@ -50,19 +50,11 @@ bool hk_compare_site_central(hak_callsite_t site)
     return hk_central_active;
 }
 
-void *hk_compare_alloc(size_t size, hak_callsite_t site, hk_entry_t entry)
+/* A compared call: both decisions (each once), the divergence record, then the executing
+ * path's decision carried out. Out of line: the calls that are not compared stay lean. */
+HK_NOINLINE static void *compared(size_t size, hak_callsite_t site, hk_entry_t entry,
+                                  bool central)
 {
-    if (HK_UNLIKELY(hk_report_requested)) {
-        hk_report_requested = 0;
-        hk_divergence_write_report();
-    }
-    bool central = hk_compare_site_central(site);
-    hk_tc.tctr[central ? HK_TCTR_SERVED_CENTRAL : HK_TCTR_SERVED_LEGACY]++;
-    hk_tc.tctr[HK_TCTR_DIFF_CALLS]++;
-    if (!diff_mode || (diff_sample > 1 && ++hk_tc.tctr[HK_TCTR_DIFF_TICK] % diff_sample != 0))
-        return central ? hk_router_alloc_inline(size, site, entry)
-                       : hk_legacy_alloc(size, site, entry);
-
     hk_knobs k = hk_knobs_get();
     hk_decision dl = hk_legacy_decide(size, entry, k);
     hk_decision dc = diff_mode == 2 ? hk_legacy_decide(size, entry, k)
@@ -77,9 +69,31 @@ void *hk_compare_alloc(size_t size, hak_callsite_t site, hk_entry_t entry)
     /* Tiny, the common case: the box's inline fast path (the router's too, unless it logs
      * every decision: hk_router_tiny_limit is 0 then). */
     if (d.box == HAK_BOX_TINY && (!central || hk_router_tiny_limit)) {
-        void *p = hk_tiny_alloc(d.cls);
+        void *p = hk_tiny_pop(d.cls);
         if (HK_LIKELY(p != NULL))
             return p;
     }
     return central ? hk_router_execute(d, size, site) : hk_execute(d, size, NULL);
+}
+
+HK_COLD static void report_now(void)
+{
+    hk_report_requested = 0;
+    hk_divergence_write_report();
+}
+
+void *hk_compare_alloc(size_t size, hak_callsite_t site, hk_entry_t entry)
+{
+    if (HK_UNLIKELY(hk_report_requested))
+        report_now();
+    bool central = hk_compare_site_central(site);
+    hk_tc.tctr[central ? HK_TCTR_SERVED_CENTRAL : HK_TCTR_SERVED_LEGACY]++;
+    hk_tc.tctr[HK_TCTR_DIFF_CALLS]++;
+    /* 1 call in diff_sample per thread: the diff_sample-th, 2*diff_sample-th, ... */
+    if (diff_mode && ++hk_tc.tctr[HK_TCTR_DIFF_TICK] >= diff_sample) {
+        hk_tc.tctr[HK_TCTR_DIFF_TICK] = 0;
+        return compared(size, site, entry, central);
+    }
+    return central ? hk_router_alloc_inline(size, site, entry)
+                   : hk_legacy_alloc(size, site, entry);
 }
