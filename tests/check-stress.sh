@@ -15,6 +15,8 @@
 #   HAKMEM_STRESS_TIMEOUT (300 s per run); HAKMEM_XFAIL="id ..." as in tests/hostile.sh.
 # One "PASS: id: ..." / "FAIL: id: ...: why" line per check, then "N passed, M failed".
 set -uo pipefail
+# shellcheck source=checks.sh
+. "$(dirname "$0")/checks.sh"
 export LC_ALL=C
 unset LD_PRELOAD
 script_dir=$(cd "$(dirname "$0")" && pwd)
@@ -29,23 +31,8 @@ tmo=${HAKMEM_STRESS_TIMEOUT:-300}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/hakmem-stress.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 cd "$tmp" || exit 1
-for v in $(env | sed -n 's/^\(HAKMEM_[A-Z0-9_]*\)=.*/\1/p'); do
-    case $v in HAKMEM_LIB|HAKMEM_TOP_*|HAKMEM_CONFIG_*|HAKMEM_XFAIL|HAKMEM_STRESS_*) ;; *) unset "$v" ;; esac
-done
+scrub_hakmem_env 'HAKMEM_STRESS_*'
 
-npass=0 nfail=0 nxfail=0
-xfail_ids=" ${HAKMEM_XFAIL:-} "
-pass() {
-    if [[ $xfail_ids == *" $1 "* ]]; then
-        echo "FAIL: $1: $2: XPASS (listed in HAKMEM_XFAIL but passed: remove it)"; nfail=$((nfail + 1))
-    else echo "PASS: $1: $2"; npass=$((npass + 1)); fi
-}
-fail() {
-    if [[ $xfail_ids == *" $1 "* ]]; then
-        echo "XFAIL: $1: $2: $3"; nxfail=$((nxfail + 1))
-    else echo "FAIL: $1: $2: $3"; nfail=$((nfail + 1)); fi
-    if [ -n "${4:-}" ] && [ -s "$4" ]; then awk '!seen[$0]++' "$4" | head -n 10 | sed 's/^/#   /'; fi
-}
 why() { # why RC [TIMEOUT]
     case $1 in
         124|137) echo "timed out after ${2:-$tmo}s (deadlock?)" ;;
@@ -125,6 +112,4 @@ else
     fail fork-commit "fork while 3 threads commit fresh arena segments" "$(why "$rc" 30)" "$tmp/fc.err"
 fi
 
-[ "$nxfail" -gt 0 ] && echo "# $nxfail expected failures (HAKMEM_XFAIL)"
-echo "$npass passed, $nfail failed"
-[ "$nfail" -eq 0 ]
+finish

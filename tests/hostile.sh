@@ -18,6 +18,8 @@
 # XPASS counts as a failure). One "PASS: id: what" / "FAIL: id: what: why" line per check, then
 # "N passed, M failed"; exit 1 if any failed.
 set -uo pipefail
+# shellcheck source=checks.sh
+. "$(dirname "$0")/checks.sh"
 export LC_ALL=C
 unset LD_PRELOAD
 script_dir=$(cd "$(dirname "$0")" && pwd)
@@ -31,23 +33,8 @@ trap 'rm -rf "$tmp"' EXIT
 cd "$tmp" || exit 1
 ulimit -c 0 2>/dev/null || true # the aborts are expected: no core files
 # Nothing of ours may leak into the runs.
-for v in $(env | sed -n 's/^\(HAKMEM_[A-Z0-9_]*\)=.*/\1/p'); do
-    case $v in HAKMEM_LIB|HAKMEM_TOP_*|HAKMEM_CONFIG_*|HAKMEM_XFAIL) ;; *) unset "$v" ;; esac
-done
+scrub_hakmem_env
 
-npass=0 nfail=0 nxfail=0
-xfail_ids=" ${HAKMEM_XFAIL:-} "
-pass() {
-    if [[ $xfail_ids == *" $1 "* ]]; then
-        echo "FAIL: $1: $2: XPASS (listed in HAKMEM_XFAIL but passed: remove it)"; nfail=$((nfail + 1))
-    else echo "PASS: $1: $2"; npass=$((npass + 1)); fi
-}
-fail() {
-    if [[ $xfail_ids == *" $1 "* ]]; then
-        echo "XFAIL: $1: $2: $3"; nxfail=$((nxfail + 1))
-    else echo "FAIL: $1: $2: $3"; nfail=$((nfail + 1)); fi
-    if [ -n "${4:-}" ] && [ -s "$4" ]; then head -c 2000 "$4" | head -n 8 | sed 's/^/#   /'; fi
-}
 
 for f in "$prog" "$lib"; do
     if [ ! -e "$f" ]; then echo "FAIL: setup: $f not found (build first)"; echo "0 passed, 1 failed"; exit 1; fi
@@ -337,6 +324,4 @@ if [ "$rc" -eq 0 ] && [ ! -s "$tmp/e" ] && grep -q ' 1024=pool ' "$tmp/o"; then
     pass table:control-valid "a valid different table is honoured (1024 -> pool)"
 else fail table:control-valid "a valid different table is honoured" "exit $rc: $(cat "$tmp/o")" "$tmp/e"; fi
 
-[ "$nxfail" -gt 0 ] && echo "# $nxfail expected failures (HAKMEM_XFAIL)"
-echo "$npass passed, $nfail failed"
-[ "$nfail" -eq 0 ]
+finish

@@ -1,0 +1,45 @@
+# checks.sh: the PASS/FAIL bookkeeping shared by the bash test scripts (sourced, not run).
+#   scrub_hakmem_env [KEEP...]   unset every HAKMEM_* variable but the harness's own and KEEP
+#   pass ID WHAT                 one "PASS: ID: WHAT" line
+#   fail ID WHAT WHY [FILE]      one "FAIL: ID: WHAT: WHY" line, then the first lines of FILE
+#   finish                       "N passed, M failed"; returns 1 when any failed
+# HAKMEM_XFAIL="ID ..." marks known failures: they print XFAIL, and an XPASS is a failure.
+npass=0 nfail=0 nxfail=0
+xfail_ids=" ${HAKMEM_XFAIL:-} "
+
+scrub_hakmem_env() {
+    local v k keep
+    for v in $(env | sed -n 's/^\(HAKMEM_[A-Z0-9_]*\)=.*/\1/p'); do
+        keep=0
+        case $v in HAKMEM_LIB | HAKMEM_TOP_* | HAKMEM_CONFIG_* | HAKMEM_XFAIL) keep=1 ;; esac
+        for k in "$@"; do [[ $v == $k ]] && keep=1; done
+        [ "$keep" = 1 ] || unset "$v"
+    done
+}
+
+pass() {
+    if [[ $xfail_ids == *" $1 "* ]]; then
+        echo "FAIL: $1: $2: XPASS (listed in HAKMEM_XFAIL but passed: remove it)"
+        nfail=$((nfail + 1))
+    else
+        echo "PASS: $1: $2"
+        npass=$((npass + 1))
+    fi
+}
+
+fail() {
+    if [[ $xfail_ids == *" $1 "* ]]; then
+        echo "XFAIL: $1: $2: $3"
+        nxfail=$((nxfail + 1))
+    else
+        echo "FAIL: $1: $2: $3"
+        nfail=$((nfail + 1))
+    fi
+    if [ -n "${4:-}" ] && [ -s "$4" ]; then awk '!seen[$0]++' "$4" | head -n 10 | sed 's/^/#   /'; fi
+}
+
+finish() {
+    [ "$nxfail" -gt 0 ] && echo "# $nxfail expected failures (HAKMEM_XFAIL)"
+    echo "$npass passed, $nfail failed"
+    [ "$nfail" -eq 0 ]
+}
