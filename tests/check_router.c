@@ -1171,11 +1171,19 @@ START_TEST(test_mmap_zero_size_memalign) {
 }
 END_TEST
 
+/* The built-in table's derived field agrees with its rules (a parsed table derives it). */
+START_TEST(test_builtin_tiny_end_derived) {
+    ck_assert_uint_eq(hk_table_builtin.tiny_end, hk_table_tiny_end(&hk_table_builtin));
+    ck_assert_uint_eq(hk_table_builtin.tiny_end, HK_TINY_MAX + 1);
+}
+END_TEST
+
 Suite *make_router_suite(void) {
     Suite *s = suite_create("router");
     TCase *tc = tcase_create("table");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_parse_builtin_text);
+    tcase_add_test(tc, test_builtin_tiny_end_derived);
     tcase_add_test(tc, test_parse_gap);
     tcase_add_test(tc, test_parse_overlap_unsorted);
     tcase_add_test(tc, test_parse_unknown_box);
