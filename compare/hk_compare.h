@@ -14,6 +14,10 @@
 
 /* Read the options and decide whether the front door must route through here. */
 bool hk_compare_init(void);
+/* Can the front door serve the differential mode inline (hk_diff_inline.h)? True for
+ * HAKMEM_ROUTER_DIFF=1 without HAKMEM_ROUTER_ROLLOUT; the A/A mode and the rollout take
+ * hk_compare_alloc. */
+bool hk_compare_inline_ok(void);
 void *hk_compare_alloc(size_t size, hak_callsite_t site, hk_entry_t entry);
 /* Would call site `site` execute on the Central Router now? (rollout, rollback latch) */
 bool hk_compare_site_central(hak_callsite_t site);

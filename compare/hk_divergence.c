@@ -97,6 +97,10 @@ static void on_sigusr2(int sig)
 {
     (void)sig;
     hk_report_requested = 1;
+    /* The inline differential path does not look at the flag: send the next allocation
+     * through hk_compare_alloc, which writes the report and restores the mode. */
+    if (hk_front_mode == HK_FRONT_DIFF_LEGACY || hk_front_mode == HK_FRONT_DIFF_CENTRAL)
+        hk_front_mode = HK_FRONT_COMPARE;
 }
 
 void hk_divergence_init(void)
@@ -299,6 +303,7 @@ void hk_divergence_record(hk_decision l, hk_decision c, size_t size, hak_callsit
         rollback_rec.site = site;
         rollback_at_compared = hk_slab_thread_counter(HK_TCTR_DIFF_COMPARED) - base_compared;
         hk_rollback_latched = true;
+        hk_front_update_mode(); /* the inline differential path executes legacy from now */
         hk_warn("rollback: %llu divergences seen while the Central Router executes (latest: "
                 "size %zu, legacy %s class %d, central %s class %d, site %p); the legacy path "
                 "executes every later allocation",
@@ -420,6 +425,7 @@ void hk_divergence_reset(void)
     atomic_store(&dropped, 0);
     atomic_store(&rollback_once, 0);
     hk_rollback_latched = false;
+    hk_front_update_mode();
     base_calls = hk_slab_thread_counter(HK_TCTR_DIFF_CALLS);
     base_compared = hk_slab_thread_counter(HK_TCTR_DIFF_COMPARED);
 }
@@ -432,6 +438,7 @@ void hk_divergence_atfork_child(void)
     int once = atomic_load(&rollback_once);
     hk_divergence_reset();
     hk_rollback_latched = latched;
+    hk_front_update_mode();
     atomic_store(&rollback_once, once);
     if (log_fd >= 0) {
         close(log_fd);

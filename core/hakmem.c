@@ -96,12 +96,7 @@ __attribute__((destructor)) static void hk_destructor(void)
         hk_stats_report(stats_fd >= 0 ? stats_fd : 2);
 }
 
-hk_knobs hk_knobs_get(void)
-{
-    return (hk_knobs){hk_opt(HK_OPT_ACE_ENABLED) != 0, hk_opt(HK_OPT_WRAP_L2) != 0};
-}
-
-unsigned char hk_front_mode = HK_FRONT_INIT;
+volatile unsigned char hk_front_mode = HK_FRONT_INIT;
 
 void *hk_front_other(size_t size, hak_callsite_t site, hk_entry_t entry)
 {
@@ -119,9 +114,15 @@ void *hk_front_other(size_t size, hak_callsite_t site, hk_entry_t entry)
 
 void hk_front_update_mode(void)
 {
-    hk_front_mode = hk_compare_active ? HK_FRONT_COMPARE
-                    : hk_central_active ? HK_FRONT_CENTRAL
-                                        : HK_FRONT_LEGACY;
+    unsigned char m;
+    if (!hk_compare_active)
+        m = hk_central_active ? HK_FRONT_CENTRAL : HK_FRONT_LEGACY;
+    else if (hk_report_requested || !hk_compare_inline_ok())
+        m = HK_FRONT_COMPARE;
+    else
+        m = hk_central_active && !hk_rollback_latched ? HK_FRONT_DIFF_CENTRAL
+                                                       : HK_FRONT_DIFF_LEGACY;
+    hk_front_mode = m;
 }
 
 void hk_set_compare(bool on)

@@ -20,15 +20,29 @@ extern bool hk_central_active;
 /* True when HAKMEM_ROUTER_DIFF or HAKMEM_ROUTER_ROLLOUT is set: every allocation goes
  * through the differential path in compare/ (the only call into compare/). */
 extern bool hk_compare_active;
-/* The two flags above as one byte, so the fast path tests one load: 0 legacy, 1 central,
- * 2 compare. Kept in step by hk_front_update_mode(). */
-enum { HK_FRONT_LEGACY = 0, HK_FRONT_CENTRAL = 1, HK_FRONT_COMPARE = 2, HK_FRONT_INIT = 3 };
-extern unsigned char hk_front_mode;
+/* The two flags above as one byte, so the fast path tests one load: legacy, central, the
+ * inline differential path executing legacy or central (HAKMEM_ROUTER_DIFF=1 without a
+ * rollout: compare/hk_diff_inline.h), or the out-of-line compare path (rollout, A/A, a
+ * pending SIGUSR2 report). Kept in step by hk_front_update_mode(); the SIGUSR2 handler
+ * moves the inline differential modes to HK_FRONT_COMPARE. */
+enum {
+    HK_FRONT_LEGACY = 0,
+    HK_FRONT_CENTRAL = 1,
+    HK_FRONT_COMPARE = 2,
+    HK_FRONT_INIT = 3,
+    HK_FRONT_DIFF_LEGACY = 4,
+    HK_FRONT_DIFF_CENTRAL = 5
+};
+extern volatile unsigned char hk_front_mode;
 void hk_front_update_mode(void);
 /* Modes other than legacy and central: the differential path, and the process's first
  * allocation (HK_FRONT_INIT: the options are read before the first decision is made). */
 void *hk_front_other(size_t size, hak_callsite_t site, hk_entry_t entry);
 void *hk_compare_alloc(size_t size, hak_callsite_t site, hk_entry_t entry);
+/* The differential path's common case (compare/hk_diff_inline.h), one function per executing
+ * path. */
+void *hk_diff_alloc_legacy(size_t size, hak_callsite_t site, hk_entry_t entry);
+void *hk_diff_alloc_central(size_t size, hak_callsite_t site, hk_entry_t entry);
 
 void hk_free_slow(void *p);
 /* Switch the routing path (init, and tests flipping modes between phases), and the
@@ -47,6 +61,10 @@ HK_INLINE void *hk_front_alloc(size_t size, hak_callsite_t site, hk_entry_t entr
         hk_tc.tctr[HK_TCTR_SERVED_CENTRAL]++;
         return hk_router_alloc_inline(size, site, entry);
     }
+    if (mode == HK_FRONT_DIFF_LEGACY) /* tail calls: no spills on the paths above */
+        return hk_diff_alloc_legacy(size, site, entry);
+    if (mode == HK_FRONT_DIFF_CENTRAL)
+        return hk_diff_alloc_central(size, site, entry);
     return hk_front_other(size, site, entry);
 }
 

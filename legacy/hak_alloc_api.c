@@ -22,10 +22,8 @@ static hk_primary primary(size_t size)
     return PRIMARY_MMAP;
 }
 
-hk_decision hk_legacy_decide(size_t size, hk_entry_t entry, hk_knobs k)
+hk_decision hk_legacy_decide_rest(size_t size, hk_entry_t entry, hk_knobs k)
 {
-    if (config_count_decisions)
-        hk_tc.tctr[HK_TCTR_DECIDE_LEGACY]++;
     switch (primary(size)) {
     case PRIMARY_TINY: return (hk_decision){HAK_BOX_TINY, hk_tiny_class(size)};
     case PRIMARY_ACE: return hkm_ace_decide(size, entry, k);

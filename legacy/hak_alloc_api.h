@@ -18,7 +18,18 @@
 #include "hk_route.h"
 #include "tiny.h"
 
-hk_decision hk_legacy_decide(size_t size, hk_entry_t entry, hk_knobs k);
+/* The legacy decision above Tiny (ACE, Mid, mmap), out of line. */
+hk_decision hk_legacy_decide_rest(size_t size, hk_entry_t entry, hk_knobs k);
+
+/* The legacy path's decision for one request (pure: no allocation, no lock, no logging). */
+HK_INLINE hk_decision hk_legacy_decide(size_t size, hk_entry_t entry, hk_knobs k)
+{
+    if (config_count_decisions)
+        hk_tc.tctr[HK_TCTR_DECIDE_LEGACY]++;
+    if (HK_LIKELY(size <= HK_TINY_MAX))
+        return (hk_decision){HAK_BOX_TINY, hk_tiny_class(size)};
+    return hk_legacy_decide_rest(size, entry, k);
+}
 void *hk_legacy_alloc_slow(size_t size, hak_callsite_t site, hk_entry_t entry);
 
 HK_INLINE void *hk_legacy_alloc(size_t size, hak_callsite_t site, hk_entry_t entry)

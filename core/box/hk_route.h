@@ -9,6 +9,7 @@
 #define HK_ROUTE_H
 
 #include "hk_internal.h"
+#include "hk_options.h"
 
 typedef hak_entry_t hk_entry_t;
 typedef hak_knobs_t hk_knobs;
@@ -31,8 +32,11 @@ typedef hak_decision_t hk_decision;
 #endif
 static const bool config_count_decisions = HK_COUNT_DECISIONS;
 
-/* The knobs in force (read from the option table, set once at init). */
-hk_knobs hk_knobs_get(void);
+/* The knobs in force (read from the option table, set once at init): two array loads. */
+HK_INLINE hk_knobs hk_knobs_get(void)
+{
+    return (hk_knobs){hk_opt(HK_OPT_ACE_ENABLED) != 0, hk_opt(HK_OPT_WRAP_L2) != 0};
+}
 /* Carry out a decision: the chosen box allocates; when it cannot, the mmap box serves and the
  * box's fallback is counted (and *fell_back set, when given). NULL with errno ENOMEM only
  * when nothing can serve. */
