@@ -34,6 +34,9 @@ enum {
     HK_FRONT_DIFF_CENTRAL = 5
 };
 extern volatile unsigned char hk_front_mode;
+_Static_assert(HK_FRONT_LEGACY == 0 && HK_FRONT_CENTRAL == 1 &&
+                   HK_TCTR_SERVED_CENTRAL == HK_TCTR_SERVED_LEGACY + 1,
+               "the front door indexes hk_tiny_end_of and the SERVED counters by mode");
 void hk_front_update_mode(void);
 /* Modes other than legacy and central: the differential path, and the process's first
  * allocation (HK_FRONT_INIT: the options are read before the first decision is made). */
@@ -53,13 +56,17 @@ void hk_set_compare(bool on);
 HK_INLINE void *hk_front_alloc(size_t size, hak_callsite_t site, hk_entry_t entry)
 {
     unsigned mode = hk_front_mode;
-    if (HK_LIKELY(mode == HK_FRONT_LEGACY)) {
-        hk_tc.tctr[HK_TCTR_SERVED_LEGACY]++;
-        return hk_legacy_alloc(size, site, entry);
-    }
-    if (mode == HK_FRONT_CENTRAL) {
-        hk_tc.tctr[HK_TCTR_SERVED_CENTRAL]++;
-        return hk_router_alloc_inline(size, site, entry);
+    if (HK_LIKELY(mode <= HK_FRONT_CENTRAL)) {
+        /* Legacy and central share one fast path (hk_legacy_alloc and hk_router_alloc_inline
+         * with the path's counter and Tiny bound indexed by the mode), so that neither pays
+         * a branch for the other: the router costs what the path it replaces costs. */
+        hk_tc.tctr[HK_TCTR_SERVED_LEGACY + mode]++;
+        void *p = hk_tiny_fast(size, hk_tiny_end_of[mode]);
+        if (HK_LIKELY(p != NULL))
+            return p;
+        if (mode == HK_FRONT_LEGACY)
+            return hk_legacy_alloc_slow(size, site, entry);
+        return hk_router_alloc_slow(size, site, entry);
     }
     if (mode == HK_FRONT_DIFF_LEGACY) /* tail calls: no spills on the paths above */
         return hk_diff_alloc_legacy(size, site, entry);

@@ -36,7 +36,7 @@ typedef struct hk_os_hdr {
 #define HK_OS_CACHE_SLOTS 16
 #define HK_OS_CACHE_BYTES ((size_t)64 << 20)
 #define HK_OS_CACHE_MAX_REGION ((size_t)16 << 20)
-#define HK_OS_CACHE_MIN ((size_t)8 << 20)
+#define HK_OS_CACHE_MIN ((size_t)16 << 20)
 typedef struct {
     uintptr_t base;
     size_t size;
@@ -102,17 +102,26 @@ static hk_os_hdr *registry_find(uintptr_t p, size_t *usable)
     return h;
 }
 
-/* Best fit from the cache for a default-aligned region of `need` bytes; *got is its size
- * (the excess is unmapped when the region is more than twice what is needed). */
+/* A cached region for a default-aligned request of `need` bytes; *got is its size. The best
+ * fit (its excess unmapped when it is more than twice what is needed); else the biggest
+ * smaller region, grown with mremap: its pages stay resident, so only the added part
+ * faults in, not the whole region as with a fresh mmap. 0 when the cache is empty. */
 static uintptr_t cache_take(size_t need, size_t *got)
 {
     uintptr_t base = 0;
     size_t have = 0;
     pthread_mutex_lock(&cache_lock);
-    int best = -1;
-    for (int i = 0; i < cache_n; i++)
-        if (cache[i].size >= need && (best < 0 || cache[i].size < cache[best].size))
-            best = i;
+    int best = -1, below = -1;
+    for (int i = 0; i < cache_n; i++) {
+        if (cache[i].size >= need) {
+            if (best < 0 || cache[i].size < cache[best].size)
+                best = i;
+        } else if (below < 0 || cache[i].size > cache[below].size) {
+            below = i;
+        }
+    }
+    if (best < 0)
+        best = below;
     if (best >= 0) {
         base = cache[best].base;
         have = cache[best].size;
@@ -120,7 +129,17 @@ static uintptr_t cache_take(size_t need, size_t *got)
         cache[best] = cache[--cache_n];
     }
     pthread_mutex_unlock(&cache_lock);
-    if (base && have > 2 * need) {
+    if (base && have < need) {
+        void *m = mremap((void *)base, have, need, MREMAP_MAYMOVE);
+        if (m == MAP_FAILED) {
+            munmap((void *)base, have);
+            base = 0;
+            have = 0;
+        } else {
+            base = (uintptr_t)m;
+            have = need;
+        }
+    } else if (base && have > 2 * need) {
         munmap((void *)(base + need), have - need);
         have = need;
     }

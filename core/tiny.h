@@ -26,6 +26,14 @@ HK_INLINE int hk_tiny_class(size_t size) { return hk_tiny_lookup[(size + 15) >> 
 HK_INLINE void *hk_tiny_alloc(int cls) { return hk_slab_alloc(HK_CLS_TINY0 + (unsigned)cls); }
 /* The cache hit only (NULL when the thread's bin is empty). */
 HK_INLINE void *hk_tiny_pop(int cls) { return hk_slab_pop(HK_CLS_TINY0 + (unsigned)cls); }
+/* The fast path of every routing path: a block of size's class from the thread's cache when
+ * size < end (the path's Tiny bound), else NULL. */
+HK_INLINE void *hk_tiny_fast(size_t size, size_t end)
+{
+    if (HK_LIKELY(size < end))
+        return hk_tiny_pop(hk_tiny_class(size));
+    return NULL;
+}
 void hk_tiny_init(void);
 
 #endif

@@ -34,11 +34,9 @@ void *hk_legacy_alloc_slow(size_t size, hak_callsite_t site, hk_entry_t entry);
 
 HK_INLINE void *hk_legacy_alloc(size_t size, hak_callsite_t site, hk_entry_t entry)
 {
-    if (HK_LIKELY(size <= HK_TINY_MAX)) {
-        void *p = hk_tiny_pop(hk_tiny_class(size));
-        if (HK_LIKELY(p != NULL))
-            return p;
-    }
+    void *p = hk_tiny_fast(size, HK_TINY_MAX + 1);
+    if (HK_LIKELY(p != NULL))
+        return p;
     return hk_legacy_alloc_slow(size, site, entry); /* a tail call: refills, other boxes */
 }
 

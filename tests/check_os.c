@@ -51,6 +51,34 @@ START_TEST(test_os_alloc_direct) {
 }
 END_TEST
 
+/* A freed region serves a bigger request from the cache: grown by mremap, its old content
+ * zeroed for hk_os_alloc, counted as reused, and no mapping left behind. */
+START_TEST(test_os_cache_grows_smaller_region) {
+    hk_os_trim();
+    hk_os_stats st0, st1;
+    hk_os_get_stats(&st0);
+    unsigned char *p = hk_os_alloc(3 * MiB, 16);
+    ck_assert(p != NULL);
+    memset(p, 0xA5, 3 * MiB);
+    ck_assert(hk_os_free(p));
+    hk_os_get_stats(&st1);
+    ck_assert_uint_gt(st1.bytes_cached, st0.bytes_cached); /* kept for reuse */
+    unsigned char *q = hk_os_alloc(5 * MiB, 16);
+    ck_assert(q != NULL);
+    ck_assert_uint_ge(hk_os_usable(q), 5 * MiB);
+    ck_assert_msg(all_zero_sampled(q, hk_os_usable(q)), "grown cached region not zeroed");
+    hk_check_stamp(q, 5 * MiB, 5, 4096);
+    ck_assert(hk_check_verify(q, 5 * MiB, 5, 4096) == HK_CHECK_INTACT);
+    hk_os_get_stats(&st1);
+    ck_assert_uint_eq(st1.reused, st0.reused + 1);
+    ck_assert_uint_eq(st1.bytes_cached, st0.bytes_cached); /* taken out of the cache */
+    ck_assert(hk_os_free(q));
+    hk_os_get_stats(&st1);
+    ck_assert_uint_eq(st1.bytes_mapped_now, st0.bytes_mapped_now);
+    hk_os_trim();
+}
+END_TEST
+
 START_TEST(test_os_aligned) {
     for (size_t align = 8 * KiB; align <= 4 * MiB; align <<= 1) {
         static const size_t sizes[] = {1, 4096, 100 * KiB, 3 * MiB};
@@ -191,6 +219,7 @@ Suite *make_os_suite(void) {
     tcase_add_test(tc, test_os_aligned);
     tcase_add_test(tc, test_os_free_unknown);
     tcase_add_test(tc, test_os_resize);
+    tcase_add_test(tc, test_os_cache_grows_smaller_region);
     suite_add_tcase(s, tc);
     tc = tcase_create("api");
     tcase_set_timeout(tc, 20);

@@ -21,7 +21,8 @@
 #include "hk_slab.h"
 
 const hk_table *hk_router_table = &hk_table_builtin;
-size_t hk_router_tiny_limit = HK_TINY_MAX + 1; /* the built-in table's first rule */
+/* [1], hk_router_tiny_limit: the built-in table's first rule to start with. */
+size_t hk_tiny_end_of[2] = {HK_TINY_MAX + 1, HK_TINY_MAX + 1};
 static bool verbose;
 static hk_table loaded;
 

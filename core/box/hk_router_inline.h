@@ -10,7 +10,12 @@
 #include "hk_table.h"
 #include "tiny.h"
 
-extern size_t hk_router_tiny_limit;
+/* The Tiny bound of each routing path's fast path, indexed like hk_front_mode
+ * (HK_FRONT_LEGACY 0, HK_FRONT_CENTRAL 1): [0] the legacy path's, fixed at HK_TINY_MAX + 1;
+ * [1] the router's, hk_router_tiny_limit. One array, so that the front door serves both
+ * paths with the same instructions (core/hk_front.h). */
+extern size_t hk_tiny_end_of[2];
+#define hk_router_tiny_limit (hk_tiny_end_of[1])
 extern const hk_table *hk_router_table;
 
 void *hk_router_alloc_slow(size_t size, hak_callsite_t site, hk_entry_t entry);
@@ -25,11 +30,9 @@ void hk_router_use_table(const hk_table *t);
 
 HK_INLINE void *hk_router_alloc_inline(size_t size, hak_callsite_t site, hk_entry_t entry)
 {
-    if (HK_LIKELY(size < hk_router_tiny_limit)) {
-        void *p = hk_tiny_pop(hk_tiny_class(size));
-        if (HK_LIKELY(p != NULL))
-            return p;
-    }
+    void *p = hk_tiny_fast(size, hk_router_tiny_limit);
+    if (HK_LIKELY(p != NULL))
+        return p;
     return hk_router_alloc_slow(size, site, entry); /* a tail call */
 }
 

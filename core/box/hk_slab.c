@@ -277,14 +277,22 @@ static void *refill(unsigned cls, unsigned shard, uint32_t want, uint32_t *got)
     pthread_mutex_unlock(&own->lock);
     if (head)
         return head;
-    for (unsigned i = 1; i < HK_NSHARDS; i++) {
-        hk_shard *o = &central[cls][(shard + i) % HK_NSHARDS];
-        if (pthread_mutex_trylock(&o->lock) != 0) /* busy: try the next one */
-            continue;
-        head = shard_take(o, want, got);
-        pthread_mutex_unlock(&o->lock);
-        if (head)
-            return head;
+    /* Free blocks in the other shards (blocks freed by other threads land there) before a new
+     * page (this point is reached once per page carved, not per refill): first without
+     * waiting (a busy shard is skipped), then waiting for each, so that a shard that is busy at the wrong moment never makes the heap grow
+     * (a producer/consumer pair would otherwise carve pages while its frees pile up). */
+    for (int wait = 0; wait < 2; wait++) {
+        for (unsigned i = 1; i < HK_NSHARDS; i++) {
+            hk_shard *o = &central[cls][(shard + i) % HK_NSHARDS];
+            if (wait)
+                pthread_mutex_lock(&o->lock);
+            else if (pthread_mutex_trylock(&o->lock) != 0)
+                continue; /* busy: try the next one */
+            head = shard_take(o, want, got);
+            pthread_mutex_unlock(&o->lock);
+            if (head)
+                return head;
+        }
     }
     if (!hk_slab_refill_page(cls, shard))
         return NULL;
