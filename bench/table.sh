@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# table.sh: the README's benchmark table, as Markdown, from a bench/compare.sh output
+# directory (summary.csv and machine.txt), so that the numbers in the README are the runner's,
+# never typed. Ratios are medians against glibc (ops/s: higher is faster; RSS: lower is leaner).
+# Usage: bench/table.sh [OUT_DIR]   (default: bench-out)
+set -euo pipefail
+out=${1:-bench-out}
+[ -f "$out/summary.csv" ] && [ -f "$out/machine.txt" ] || {
+    echo "table.sh: no $out/summary.csv or $out/machine.txt (run bench/compare.sh first)" >&2
+    exit 2
+}
+date=$(sed -n 's/^date: *//p' "$out/machine.txt")
+cmd=$(sed -n 's/^command: *//p' "$out/machine.txt")
+host=$(sed -n 's/^host: *//p' "$out/machine.txt")
+load=$(sed -n 's/^load average[^:]*: *//p' "$out/machine.txt")
+echo "From \`$cmd\` on $date ($host; load average $load)."
+echo "Ratios of medians against glibc; the last two columns: the Central Router against the"
+echo "fastest of jemalloc/mimalloc/tcmalloc, and its peak RSS against glibc's."
+echo
+echo "| workload | legacy | central | diff-1 | diff-100 | jemalloc | mimalloc | tcmalloc | central / best peer | central RSS |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+# workload,config,median_ops_s,ratio_vs_glibc,ratio_vs_best_peer,best_peer,median_peak_rss_kb,rss_ratio_vs_glibc,...
+awk -F, -v wl="$(grep '^workload:' "$out/machine.txt" | sed 's/^workload: *//' | tr '\n' '|')" '
+NR > 1 { g[$1 "," $2] = $4; p[$1 "," $2] = $5; r[$1 "," $2] = $8; seen[$1] = 1 }
+END {
+    n = split(wl, names, "|")
+    for (i = 1; i <= n; i++) {
+        if (names[i] == "") continue
+        split(names[i], w, " ")
+        k = w[1]
+        if (!(k in seen) || done[k]++) continue
+        printf "| %s |", names[i]
+        split("hakmem-legacy hakmem-central hakmem-diff1 hakmem-diffS jemalloc mimalloc tcmalloc", c, " ")
+        for (j = 1; j <= 7; j++) printf " %.2f |", g[k "," c[j]]
+        printf " %.2f | %.2f |\n", p[k ",hakmem-central"], r[k ",hakmem-central"]
+    }
+}' "$out/summary.csv"
