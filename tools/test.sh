@@ -71,6 +71,16 @@ HAKMEM_REAL_ENV="HAKMEM_ROUTER_DIFF=1" make check-real
 step "make check-stress"
 make check-stress
 
+step "benchmarks: make bench, then a smoke run of the side-by-side runner (QUICK=1)"
+make -j"$jobs" bench
+rm -rf bench-smoke
+QUICK=1 OUT=bench-smoke make bench-compare
+for f in results.csv summary.csv targets.csv chart.svg; do
+    [ -s "bench-smoke/$f" ] || { echo "FAIL: bench/compare.sh wrote no bench-smoke/$f" >&2; exit 1; }
+done
+bash bench/table.sh bench-smoke
+rm -rf bench-smoke
+
 step "make distcheck"
 make -j"$jobs" distcheck
 
