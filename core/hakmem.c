@@ -123,6 +123,9 @@ void hk_front_update_mode(void)
         m = hk_central_active && !hk_rollback_latched ? HK_FRONT_DIFF_CENTRAL
                                                        : HK_FRONT_DIFF_LEGACY;
     hk_front_mode = m;
+    /* A SIGUSR2 between the test above and the store: its mode switch was overwritten. */
+    if (m >= HK_FRONT_DIFF_LEGACY && hk_report_requested)
+        hk_front_mode = HK_FRONT_COMPARE;
 }
 
 void hk_set_compare(bool on)
