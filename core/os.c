@@ -8,10 +8,11 @@
 #define _GNU_SOURCE
 #include "os.h"
 
+#include "hk_sys.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <sys/mman.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -130,9 +131,9 @@ static uintptr_t cache_take(size_t need, size_t *got)
     }
     pthread_mutex_unlock(&cache_lock);
     if (base && have < need) {
-        void *m = mremap((void *)base, have, need, MREMAP_MAYMOVE);
+        void *m = hk_sys_mremap((void *)base, have, need);
         if (m == MAP_FAILED) {
-            munmap((void *)base, have);
+            hk_sys_munmap((void *)base, have);
             base = 0;
             have = 0;
         } else {
@@ -140,7 +141,7 @@ static uintptr_t cache_take(size_t need, size_t *got)
             have = need;
         }
     } else if (base && have > 2 * need) {
-        munmap((void *)(base + need), have - need);
+        hk_sys_munmap((void *)(base + need), have - need);
         have = need;
     }
     *got = have;
@@ -172,7 +173,7 @@ static bool cache_put(uintptr_t base, size_t size)
     cache_bytes += size;
     pthread_mutex_unlock(&cache_lock);
     for (int i = 0; i < nevict; i++)
-        munmap((void *)evict[i].base, evict[i].size);
+        hk_sys_munmap((void *)evict[i].base, evict[i].size);
     return true;
 }
 
@@ -186,7 +187,7 @@ size_t hk_os_trim(void)
         pthread_mutex_unlock(&cache_lock);
         if (!c.base)
             return released;
-        munmap((void *)c.base, c.size);
+        hk_sys_munmap((void *)c.base, c.size);
         released += c.size;
     }
 }
@@ -233,10 +234,10 @@ void *hk_os_alloc_dirty(size_t size, size_t align)
         atomic_fetch_add_explicit(&st_bytes_total, need, memory_order_relaxed);
         return (void *)h->user;
     }
-    void *m = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *m = hk_sys_mmap(map, PROT_READ | PROT_WRITE, 0);
     if (m == MAP_FAILED) {
         hk_os_trim(); /* the cache may hold what the kernel refused; try once more */
-        m = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        m = hk_sys_mmap(map, PROT_READ | PROT_WRITE, 0);
     }
     if (m == MAP_FAILED) {
         errno = ENOMEM;
@@ -248,10 +249,10 @@ void *hk_os_alloc_dirty(size_t size, size_t align)
         uintptr_t user = hk_align_up(base + HK_OS_PAGE, align);
         uintptr_t nbase = user - HK_OS_PAGE;
         if (nbase > base)
-            munmap(m, nbase - base);
+            hk_sys_munmap(m, nbase - base);
         uintptr_t end = nbase + need, mend = base + map;
         if (mend > end)
-            munmap((void *)end, mend - end);
+            hk_sys_munmap((void *)end, mend - end);
         base = nbase;
         map = need;
     }
@@ -285,7 +286,7 @@ bool hk_os_free(void *p)
     h->magic = 0;
     /* Only default-aligned regions (header one page before the user pointer) are cached. */
     if (!cache_put((uintptr_t)h, map))
-        munmap(h, map);
+        hk_sys_munmap(h, map);
     atomic_fetch_add_explicit(&st_frees, 1, memory_order_relaxed);
     atomic_fetch_sub_explicit(&st_bytes_now, map, memory_order_relaxed);
     return true;
@@ -304,7 +305,7 @@ void *hk_os_resize(void *p, size_t size)
         registry_insert(h); /* fits and not much too big: keep it */
         return p;
     }
-    void *m = mremap(h, old, need, MREMAP_MAYMOVE);
+    void *m = hk_sys_mremap(h, old, need);
     if (m == MAP_FAILED) {
         registry_insert(h);
         return NULL;

@@ -15,10 +15,10 @@
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "hk_init.h"
 #include "hk_log.h"
+#include "hk_sys.h"
 
 HK_TLS hk_tcache hk_tc;
 uintptr_t hk_arena_base;
@@ -72,27 +72,24 @@ bool hk_slab_init(size_t arena_bytes)
 
     arena_bytes &= ~(HK_SEG_SIZE - 1);
     for (; arena_bytes >= ((size_t)1 << 30); arena_bytes /= 2) {
-        void *r = mmap(NULL, arena_bytes + HK_SEG_SIZE, PROT_NONE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        void *r = hk_sys_mmap(arena_bytes + HK_SEG_SIZE, PROT_NONE, MAP_NORESERVE);
         if (r == MAP_FAILED)
             continue;
         uintptr_t base = hk_align_up((uintptr_t)r, HK_SEG_SIZE);
         /* Give back the unaligned head and tail of the reservation. */
         if (base > (uintptr_t)r)
-            munmap(r, base - (uintptr_t)r);
+            hk_sys_munmap(r, base - (uintptr_t)r);
         uintptr_t tail = base + arena_bytes, rend = (uintptr_t)r + arena_bytes + HK_SEG_SIZE;
         if (rend > tail)
-            munmap((void *)tail, rend - tail);
-        void *st = mmap(NULL, arena_bytes >> HK_GRAN_SHIFT, PROT_NONE,
-                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        void *pc = mmap(NULL, arena_bytes >> HK_PCLS_SHIFT, PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+            hk_sys_munmap((void *)tail, rend - tail);
+        void *st = hk_sys_mmap(arena_bytes >> HK_GRAN_SHIFT, PROT_NONE, MAP_NORESERVE);
+        void *pc = hk_sys_mmap(arena_bytes >> HK_PCLS_SHIFT, PROT_READ | PROT_WRITE, MAP_NORESERVE);
         if (st == MAP_FAILED || pc == MAP_FAILED) {
             if (st != MAP_FAILED)
-                munmap(st, arena_bytes >> HK_GRAN_SHIFT);
+                hk_sys_munmap(st, arena_bytes >> HK_GRAN_SHIFT);
             if (pc != MAP_FAILED)
-                munmap(pc, arena_bytes >> HK_PCLS_SHIFT);
-            munmap((void *)base, arena_bytes);
+                hk_sys_munmap(pc, arena_bytes >> HK_PCLS_SHIFT);
+            hk_sys_munmap((void *)base, arena_bytes);
             continue;
         }
         hk_state = st;
@@ -131,8 +128,8 @@ static uintptr_t segment_commit(void)
     if (arena_used + HK_SEG_SIZE <= hk_arena_size) {
         uintptr_t s = hk_arena_base + arena_used;
         uint8_t *st = (uint8_t *)hk_state + (arena_used >> HK_GRAN_SHIFT);
-        if (mprotect((void *)s, HK_SEG_SIZE, PROT_READ | PROT_WRITE) == 0 &&
-            mprotect(st, HK_SEG_SIZE >> HK_GRAN_SHIFT, PROT_READ | PROT_WRITE) == 0) {
+        if (hk_sys_mprotect((void *)s, HK_SEG_SIZE, PROT_READ | PROT_WRITE) == 0 &&
+            hk_sys_mprotect(st, HK_SEG_SIZE >> HK_GRAN_SHIFT, PROT_READ | PROT_WRITE) == 0) {
             arena_used += HK_SEG_SIZE;
             seg = s;
         }
@@ -599,7 +596,7 @@ size_t hk_slab_trim(void)
             for (void *p = sh->head; p; p = *(void **)p) {
                 uintptr_t lo = hk_align_up((uintptr_t)p + sizeof(void *), pg);
                 uintptr_t hi = ((uintptr_t)p + hk_classes[c].bsize) & ~(pg - 1);
-                if (hi > lo && madvise((void *)lo, hi - lo, MADV_DONTNEED) == 0)
+                if (hi > lo && hk_sys_madvise((void *)lo, hi - lo, MADV_DONTNEED) == 0)
                     released += hi - lo;
             }
             pthread_mutex_unlock(&sh->lock);
