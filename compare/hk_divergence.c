@@ -46,7 +46,9 @@ static uint64_t rollback_at_compared;
 /* Counters at the last fork: a child reports only its own calls. */
 static uint64_t base_calls, base_compared;
 static char report_path[4096], log_path[4096];
-static int log_fd = -1;
+/* The divergence log, kept open between lines; checked before each write to be still the
+ * file hakmem opened (the program may close the descriptor and reuse its number). */
+static hk_kept_fd log_kept = {-1, 0, 0, 0, 0};
 static pid_t log_pid;
 
 static unsigned size_bucket(size_t size)
@@ -223,14 +225,16 @@ static void log_line(const hk_div_rec *r)
 {
     if (!log_path[0])
         return;
-    if (log_fd < 0 || log_pid != getpid()) {
+    bool same = hk_fd_same(&log_kept);
+    if (!same || log_pid != getpid()) {
         char path[4096];
         expand_path(log_path, path, sizeof path);
-        if (log_fd >= 0)
-            close(log_fd);
-        log_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        if (same) /* ours (a forked child reopens its own %p path) */
+            close(log_kept.fd);
+        /* else the program closed it, and the number may be one of its own files now */
+        int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
         log_pid = getpid();
-        if (log_fd < 0) {
+        if (fd < 0 || !hk_fd_keep(&log_kept, fd)) {
             hk_warn("HAKMEM_DIVERGENCE_LOG=%s: cannot open (errno %d); no divergence log", path,
                     errno);
             log_path[0] = '\0';
@@ -238,7 +242,7 @@ static void log_line(const hk_div_rec *r)
         }
     }
     jw w;
-    w.fd = log_fd;
+    w.fd = log_kept.fd;
     w.len = 0;
     w.failed = false;
     jw_fmt(&w, "{\"format\": \"hakmem-divergence-log/1\", \"pid\": %d, \"divergence\": ",
@@ -440,8 +444,7 @@ void hk_divergence_atfork_child(void)
     hk_rollback_latched = latched;
     hk_front_update_mode();
     atomic_store(&rollback_once, once);
-    if (log_fd >= 0) {
-        close(log_fd);
-        log_fd = -1;
-    }
+    if (hk_fd_same(&log_kept))
+        close(log_kept.fd);
+    log_kept.fd = -1;
 }

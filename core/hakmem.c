@@ -20,6 +20,7 @@
 #include "hk_log.h"
 #include "hk_options.h"
 #include "hk_stats.h"
+#include "hk_sys.h"
 #include "l25.h"
 #include "mid.h"
 #include "os.h"
@@ -33,24 +34,24 @@ bool hk_central_active = HAKMEM_CONFIG_CENTRAL_ROUTER;
 bool hk_compare_active;
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static HK_TLS bool in_init;
-/* HAKMEM_STATS=1 reports here at exit: a duplicate of stderr taken at init (hk_log.h),
- * because many programs (coreutils among them) close stderr in their own atexit handlers. */
-static int stats_fd = -1;
 
 static void atfork_prepare(void)
 {
     pthread_mutex_lock(&init_lock);
     hk_slab_atfork_prepare();
     hk_os_atfork_prepare();
+    hk_sys_atfork_prepare();
 }
 static void atfork_parent(void)
 {
+    hk_sys_atfork_parent();
     hk_os_atfork_parent();
     hk_slab_atfork_parent();
     pthread_mutex_unlock(&init_lock);
 }
 static void atfork_child(void)
 {
+    hk_sys_atfork_parent(); /* the child's only thread holds the lock: release it */
     hk_os_atfork_child();
     hk_slab_atfork_child();
     hk_divergence_atfork_child();
@@ -78,8 +79,10 @@ void hk_init(void)
         hk_set_central(central);
         hk_set_compare(hk_compare_init());
         pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+        /* Reports written at exit reach stderr even when the program closed it first
+         * (coreutils do, in atexit): keep a duplicate, checked before each use (hk_log.h). */
         if (hk_opt(HK_OPT_STATS) || hk_opt_str(HK_OPT_DIVERGENCE_REPORT))
-            stats_fd = hk_log_keep_stderr();
+            hk_log_keep_stderr();
         in_init = false;
         atomic_store_explicit(&hk_initialized, true, memory_order_release);
     }
@@ -92,8 +95,9 @@ __attribute__((destructor)) static void hk_destructor(void)
 {
     if (hk_ready() && hk_compare_active)
         hk_divergence_write_report();
-    if (hk_ready() && hk_opt(HK_OPT_STATS))
-        hk_stats_report(stats_fd >= 0 ? stats_fd : 2);
+    int fd;
+    if (hk_ready() && hk_opt(HK_OPT_STATS) && (fd = hk_log_fd()) >= 0)
+        hk_stats_report(fd);
 }
 
 volatile unsigned char hk_front_mode = HK_FRONT_INIT;
@@ -174,21 +178,31 @@ void *hk_execute(hk_decision d, size_t size, bool *fell_back)
 
 /* ---------------------------------------------------------------- free and queries */
 
+hk_ptr_kind hk_ptr_check(const void *p, hk_ptr_info *info)
+{
+    if (hk_slab_owns(p))
+        return hk_slab_classify(p, info);
+    return hk_os_classify(p, info);
+}
+
+HK_COLD HK_NORETURN static void pointer_fault(const char *op, const void *p)
+{
+    hk_ptr_info info;
+    hk_ptr_check(p, &info);
+    hk_ptr_fault(op, p, &info);
+}
+
 void hk_free_slow(void *p)
 {
     if (!hk_os_free(p))
-        hk_fatal("free(): invalid pointer %p (not allocated by hakmem, or already freed); "
-                 "aborting (fail-closed)", p);
+        pointer_fault("free()", p);
 }
 
 static size_t usable_size(const void *p, const char *op)
 {
-    if (hk_slab_owns(p))
-        return hk_slab_usable(p, op);
-    size_t u = hk_os_usable(p);
-    if (!u)
-        hk_fatal("%s: invalid pointer %p (not allocated by hakmem, or already freed); "
-                 "aborting (fail-closed)", op, p);
+    size_t u = hk_slab_owns(p) ? hk_slab_usable(p) : hk_os_usable(p);
+    if (HK_UNLIKELY(!u))
+        pointer_fault(op, p);
     return u;
 }
 
@@ -372,6 +386,7 @@ int hak_malloc_trim(size_t pad)
     hk_init();
     size_t released = hk_slab_trim();
     released += hk_os_trim();
+    released += hk_sys_release_retry();
     return released > 0;
 }
 

@@ -48,6 +48,9 @@ void *hk_diff_alloc_legacy(size_t size, hak_callsite_t site, hk_entry_t entry);
 void *hk_diff_alloc_central(size_t size, hak_callsite_t site, hk_entry_t entry);
 
 void hk_free_slow(void *p);
+/* What p is to hakmem (the block engine's arena or the mmap box), without side effects: the
+ * fail-closed checks' classification, callable by tests on any pointer without aborting. */
+hk_ptr_kind hk_ptr_check(const void *p, hk_ptr_info *info);
 /* Switch the routing path (init, and tests flipping modes between phases), and the
  * differential path on or off (init, tests). */
 void hk_set_central(bool central);

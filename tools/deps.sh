@@ -12,6 +12,8 @@ HK_DEB_PACKAGES=(
     gcc libc6-dev make
     # tests (tests/preload-real.sh), demo, tooling
     python3 sqlite3 git perl coreutils mawk valgrind clang
+    # tests/secure.sh: setpriv (run as nobody), setcap (a file-capability program)
+    util-linux libcap2-bin
     # tests/render-html.sh: the HTML route map rendered in headless Chromium
     chromium
     # tools/reliability.sh: libFuzzer and clang's sanitizer runtimes (clang only recommends them)

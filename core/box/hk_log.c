@@ -5,7 +5,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct {
@@ -135,18 +137,52 @@ int hk_write_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
-/* Where hakmem's own lines go: stderr, or a duplicate of it kept for exit-time reports. */
-static int log_fd = 2;
-
-int hk_log_keep_stderr(void)
+bool hk_fd_keep(hk_kept_fd *k, int fd)
 {
-    if (log_fd == 2) {
-        int fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
-        if (fd >= 0)
-            log_fd = fd;
+    struct stat st;
+    int fl = fd >= 0 ? fcntl(fd, F_GETFL) : -1;
+    if (fl < 0 || fstat(fd, &st) != 0) {
+        k->fd = -1;
+        return false;
     }
-    return log_fd;
+    k->fd = fd;
+    k->dev = st.st_dev;
+    k->ino = st.st_ino;
+    k->mode = st.st_mode & S_IFMT;
+    k->access = fl & O_ACCMODE;
+    return true;
 }
+
+bool hk_fd_same(const hk_kept_fd *k)
+{
+    hk_kept_fd now;
+    return k->fd >= 0 && hk_fd_keep(&now, k->fd) && now.dev == k->dev && now.ino == k->ino &&
+           now.mode == k->mode && now.access == k->access;
+}
+
+static hk_kept_fd kept_stderr = {-1, 0, 0, 0, 0};
+static _Atomic uint64_t lost_lines;
+
+void hk_log_keep_stderr(void)
+{
+    if (kept_stderr.fd >= 0)
+        return;
+    int fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
+    if (fd >= 0 && !hk_fd_keep(&kept_stderr, fd))
+        close(fd);
+}
+
+int hk_log_fd(void)
+{
+    if (fcntl(2, F_GETFD) != -1)
+        return 2;
+    if (hk_fd_same(&kept_stderr))
+        return kept_stderr.fd;
+    atomic_fetch_add_explicit(&lost_lines, 1, memory_order_relaxed);
+    return -1;
+}
+
+uint64_t hk_log_lost(void) { return atomic_load(&lost_lines); }
 
 static void hk_vprefixed(const char *prefix, const char *fmt, va_list ap)
 {
@@ -155,7 +191,9 @@ static void hk_vprefixed(const char *prefix, const char *fmt, va_list ap)
     size_t n = hk_fmt(line, sizeof line, "%s", prefix);
     n += hk_vfmt(line + n, sizeof line - n - 1, fmt, ap);
     line[n++] = '\n';
-    (void)hk_write_all(log_fd, line, n);
+    int fd = hk_log_fd();
+    if (fd >= 0)
+        (void)hk_write_all(fd, line, n);
     errno = saved;
 }
 
