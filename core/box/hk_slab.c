@@ -579,6 +579,13 @@ uint64_t hk_slab_thread_counter(hk_thread_counter_id id)
     return n + hk_tc.tctr[id];
 }
 
+size_t hk_slab_reserved_bytes(void)
+{
+    return hk_arena_size ? hk_arena_size + (hk_arena_size >> HK_GRAN_SHIFT) +
+                               (hk_arena_size >> HK_PCLS_SHIFT)
+                         : 0;
+}
+
 size_t hk_slab_committed_bytes(void)
 {
     pthread_mutex_lock(&arena_lock);

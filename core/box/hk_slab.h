@@ -137,6 +137,8 @@ size_t hk_slab_trim(void);
 void hk_slab_class_counts(unsigned cls, uint64_t *nalloc, uint64_t *nfree);
 uint64_t hk_slab_thread_counter(hk_thread_counter_id id);
 size_t hk_slab_committed_bytes(void);
+/* Address space the engine keeps for the process's life: the arena and its two maps. */
+size_t hk_slab_reserved_bytes(void);
 
 HK_INLINE bool hk_slab_owns(const void *p)
 {
