@@ -81,7 +81,8 @@ void hk_init(void)
         pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
         /* Reports written at exit reach stderr even when the program closed it first
          * (coreutils do, in atexit): keep a duplicate, checked before each use (hk_log.h). */
-        if (hk_opt(HK_OPT_STATS) || hk_opt_str(HK_OPT_DIVERGENCE_REPORT))
+        if (hk_opt(HK_OPT_STATS) || hk_opt_str(HK_OPT_DIVERGENCE_REPORT) ||
+            (config_fault_injection && hk_opt_str(HK_OPT_FAULT)))
             hk_log_keep_stderr();
         in_init = false;
         atomic_store_explicit(&hk_initialized, true, memory_order_release);
@@ -91,8 +92,26 @@ void hk_init(void)
 
 __attribute__((constructor)) static void hk_constructor(void) { hk_init(); }
 
+/* Fault-injection builds: say what HAKMEM_FAULT did (test drivers stop a sweep when a run
+ * injected nothing). */
+static void fault_report(void)
+{
+    char line[512];
+    size_t n = 0;
+    for (int i = 0; i < HK_SYS_COUNT; i++)
+        if (hk_fault_calls((hk_sys_prim)i))
+            n += hk_fmt(line + n, sizeof line - n, "%s%s %llu calls %llu injected", n ? ", " : "",
+                        hk_sys_name((hk_sys_prim)i),
+                        (unsigned long long)hk_fault_calls((hk_sys_prim)i),
+                        (unsigned long long)hk_fault_injected((hk_sys_prim)i));
+    hk_warn("fault injection (HAKMEM_FAULT=%s): %s", hk_opt_str(HK_OPT_FAULT),
+            n ? line : "no call of an armed primitive");
+}
+
 __attribute__((destructor)) static void hk_destructor(void)
 {
+    if (config_fault_injection && hk_ready() && hk_opt_str(HK_OPT_FAULT))
+        fault_report();
     if (hk_ready() && hk_compare_active)
         hk_divergence_write_report();
     int fd;

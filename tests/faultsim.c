@@ -17,13 +17,14 @@
  *   - once the fault stops (disarmed), run the same workload again with no failure at all,
  *     and after malloc_trim hold nothing but its reservation: everything kept is unmapped.
  *
- * Usage: faultsim [--quick | --full] [--prim NAME] [--mode once|persist|both] [--max N]
+ * Usage: faultsim [--quick | --full] [--prim NAME] [--mode once|persist|both] [--max N] [-j J]
  *        faultsim --run quick|full     one run, in this process (HAKMEM_FAULT from the
  *                                      environment); what the driver executes
  *   --quick (make check): both modes, the single-threaded workload;
  *   --full (tools/reliability.sh): the bigger workload with a second thread and a fork.
- * Output: one line per primitive and mode; a failure prints the child's output and the
- * command that reproduces it. Exit 0 when every run passed.
+ * Each (primitive, mode) sweep runs in a process of its own, J at a time (default $HK_JOBS,
+ * else 2). Output: one line per primitive and mode; a failure prints the child's output and
+ * the command that reproduces it. Exit 0 when every run passed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -415,6 +416,45 @@ static int child(const char *spec, bool full, unsigned long long *injected, char
     return !(WIFEXITED(st) && WEXITSTATUS(st) == 0 && inj);
 }
 
+/* One sweep: prim in one mode, N = 1, 2, ... until a run injects nothing. Writes its report
+ * into out (one write at the end: sweeps run side by side); returns the failures. */
+static unsigned long sweep(hk_sys_prim prim, bool persist, bool full, unsigned long max)
+{
+    static char out[1 << 16], rep[1 << 17];
+    size_t len = 0;
+    const char *name = hk_sys_name(prim);
+    unsigned long n, runs = 0, fails = 0;
+    unsigned long long injected = 1;
+    for (n = 1; n <= max && injected; n++) {
+        char spec[64];
+        snprintf(spec, sizeof spec, "%s:%lu%s", name, n, persist ? ":persist" : "");
+        int rc = child(spec, full, &injected, out, sizeof out);
+        runs++;
+        if (rc) {
+            fails++;
+            len += (size_t)snprintf(rep + len, sizeof rep - len,
+                                    "FAIL: HAKMEM_FAULT=%s:\n%s# reproduce: HAKMEM_FAULT=%s %s "
+                                    "--run %s\n", spec, out, spec, self, full ? "full" : "quick");
+            if (len > sizeof rep - 1)
+                len = sizeof rep - 1;
+            if (fails == 3) {
+                len += (size_t)snprintf(rep + len, sizeof rep - len,
+                                        "# (3 failures: the rest of this sweep is skipped)\n");
+                break;
+            }
+            if (!injected)
+                injected = 1; /* a crash before reporting: keep sweeping */
+        }
+    }
+    if (len < sizeof rep - 200)
+        len += (size_t)snprintf(rep + len, sizeof rep - len, "%s: %s %s: N = 1..%lu (%lu runs%s): %lu failed\n",
+                                fails ? "FAIL" : "PASS", name, persist ? "persist" : "once", runs,
+                                runs, injected ? "" : ", the last injected nothing", fails);
+    ssize_t w = write(1, rep, len);
+    (void)w;
+    return fails;
+}
+
 int main(int argc, char **argv)
 {
     self = argv[0];
@@ -423,6 +463,8 @@ int main(int argc, char **argv)
     bool full = false;
     const char *only = NULL, *mode = "both";
     unsigned long max = 5000;
+    const char *j = getenv("HK_JOBS");
+    int jobs = j && atoi(j) > 0 ? atoi(j) : 2;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--full"))
             full = true;
@@ -434,9 +476,11 @@ int main(int argc, char **argv)
             mode = argv[++i];
         else if (!strcmp(argv[i], "--max") && i + 1 < argc)
             max = strtoul(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "-j") && i + 1 < argc)
+            jobs = atoi(argv[++i]) > 0 ? atoi(argv[i]) : 1;
         else {
             fprintf(stderr, "usage: %s [--quick|--full] [--prim NAME] [--mode once|persist|both] "
-                            "[--max N] | --run quick|full\n", argv[0]);
+                            "[--max N] [-j JOBS] | --run quick|full\n", argv[0]);
             return 2;
         }
     }
@@ -444,45 +488,36 @@ int main(int argc, char **argv)
         printf("FAIL: faultsim is linked with a core built without fault injection\n");
         return 1;
     }
-    int bad = 0;
-    unsigned long total_runs = 0;
-    static char out[1 << 16];
+    fflush(stdout);
+    /* every (primitive, mode) sweep in a process of its own, `jobs' at a time */
+    int running = 0, bad = 0, nsweeps = 0;
     for (int p = 0; p < HK_SYS_COUNT; p++) {
-        const char *name = hk_sys_name((hk_sys_prim)p);
-        if (only && strcmp(only, name))
+        if (only && strcmp(only, hk_sys_name((hk_sys_prim)p)))
             continue;
         for (int persist = 0; persist < 2; persist++) {
             if (strcmp(mode, "both") && strcmp(mode, persist ? "persist" : "once"))
                 continue;
-            unsigned long n, runs = 0, fails = 0;
-            unsigned long long injected = 1;
-            for (n = 1; n <= max && injected; n++) {
-                char spec[64];
-                snprintf(spec, sizeof spec, "%s:%lu%s", name, n, persist ? ":persist" : "");
-                int rc = child(spec, full, &injected, out, sizeof out);
-                runs++;
-                if (rc) {
-                    fails++;
-                    if (fails <= 3) {
-                        printf("FAIL: HAKMEM_FAULT=%s:\n%s# reproduce: HAKMEM_FAULT=%s %s --run %s\n",
-                               spec, out, spec, self, full ? "full" : "quick");
-                    }
-                    if (fails == 3) {
-                        printf("# (3 failures: the rest of this sweep is skipped)\n");
-                        break;
-                    }
-                    if (!injected)
-                        injected = 1; /* a crash before reporting: keep sweeping */
-                }
+            if (running == jobs) {
+                int st;
+                if (wait(&st) > 0)
+                    bad += !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+                running--;
             }
-            total_runs += runs;
-            printf("%s: %s %s: N = 1..%lu (%lu runs%s): %lu failed\n", fails ? "FAIL" : "PASS",
-                   name, persist ? "persist" : "once", runs, runs,
-                   injected ? "" : ", the last injected nothing", fails);
-            fflush(stdout);
-            bad += fails != 0;
+            pid_t pid = fork();
+            if (pid == 0)
+                _exit(sweep((hk_sys_prim)p, persist, full, max) ? 1 : 0);
+            if (pid < 0) {
+                bad++;
+                continue;
+            }
+            running++;
+            nsweeps++;
         }
     }
-    printf("%lu runs, %d primitive/mode sweeps failed\n", total_runs, bad);
+    for (int st; running > 0; running--)
+        if (wait(&st) > 0)
+            bad += !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    printf("%d sweeps (%s workload, %d at a time): %d failed\n", nsweeps, full ? "full" : "quick",
+           jobs, bad);
     return bad ? 1 : 0;
 }

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # tools/reliability.sh -- hakmem's reliability tooling: sanitizers, valgrind, fuzzing, coverage.
 #
-#   bash tools/reliability.sh [asan|tsan|valgrind|fuzz|coverage|all]...   (default: all)
+#   bash tools/reliability.sh [asan|tsan|valgrind|fuzz|faults|coverage|all]...   (default: all)
 #
 #   asan      ASan+UBSan build of the unit tests; tests/check_hakmem and tests/check_decisions
 #   tsan      TSan build of the unit tests; the same two programs
 #   valgrind  memcheck on the unit tests (forked children traced), routes_env and diff_prog
 #   fuzz      two libFuzzer targets (tests/fuzz_alloc.c, tests/fuzz_table.c), bounded runs
-#   coverage  --enable-code-coverage build, `make check-code-coverage' (lcov HTML report),
-#             line coverage of core/ + legacy/ + compare/; fails below COVERAGE_MIN percent
+#   faults    --enable-fault-injection build: the full fault sweep (tests/faultsim --full:
+#             every OS primitive failed at its Nth call for every N, once and from then on,
+#             threads and fork) and real programs on the fault-injection libhakmem.so
+#             (tests/faults-preload.sh: sort, sqlite3, tests/hostile ok)
+#   coverage  --enable-code-coverage build, `make check' (must pass) then the lcov report:
+#             line and branch coverage of core/ + legacy/ + compare/; fails below
+#             COVERAGE_MIN percent of lines
 #
 # Every step copies the source tree (git ls-files, or a tar of the tree without build
 # products) into its own directory under HK_REL_DIR, runs autoreconf there when `configure'
@@ -40,10 +45,10 @@ what=("$@")
 todo=()
 for w in "${what[@]}"; do
     case "$w" in
-        all) todo+=(asan tsan valgrind fuzz coverage) ;;
-        asan | tsan | valgrind | fuzz | coverage) todo+=("$w") ;;
+        all) todo+=(asan tsan valgrind fuzz faults coverage) ;;
+        asan | tsan | valgrind | fuzz | faults | coverage) todo+=("$w") ;;
         -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-        *) echo "usage: $0 [asan|tsan|valgrind|fuzz|coverage|all]..." >&2; exit 2 ;;
+        *) echo "usage: $0 [asan|tsan|valgrind|fuzz|faults|coverage|all]..." >&2; exit 2 ;;
     esac
 done
 
@@ -381,6 +386,33 @@ do_fuzz() {
         echo "corpus now $(ls "corpus/$t" | wc -l) files"
     done
     unset ASAN_OPTIONS UBSAN_OPTIONS
+}
+
+# ---------------------------------------------------------------- faults
+
+do_faults() {
+    step "faults: --enable-fault-injection build"
+    local d
+    d=$(step_dir faults)
+    cd "$d"
+    run_configure --enable-fault-injection
+    grep -q '^#define HAKMEM_CONFIG_FAULT_INJECTION 1$' config.h ||
+        die "config.h does not define HAKMEM_CONFIG_FAULT_INJECTION 1"
+    { make -j"$jobs" all && make -j"$jobs" tests/faultsim tests/hostile; } >make.log 2>&1 || {
+        tail -n 60 make.log >&2
+        die "fault-injection build failed"
+    }
+    step "faults: tests/faultsim --full (every primitive, every N, once and from then on)"
+    local t0=$SECONDS
+    ./tests/faultsim --full >faultsim.log 2>&1 || { cat faultsim.log; die "tests/faultsim --full failed"; }
+    grep -E '^(PASS|FAIL)|runs,' faultsim.log
+    echo "($((SECONDS - t0))s)"
+    step "faults: real programs on the fault-injection libhakmem.so (tests/faults-preload.sh)"
+    t0=$SECONDS
+    HAKMEM_LIB=$d/.libs/libhakmem.so HAKMEM_TOP_BUILDDIR=$d bash tests/faults-preload.sh \
+        >faults-preload.log 2>&1 || { cat faults-preload.log; die "tests/faults-preload.sh failed"; }
+    cat faults-preload.log
+    echo "($((SECONDS - t0))s)"
 }
 
 # ---------------------------------------------------------------- coverage
