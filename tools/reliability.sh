@@ -418,45 +418,57 @@ do_faults() {
 # ---------------------------------------------------------------- coverage
 
 do_coverage() {
-    step "coverage: --enable-code-coverage build, make check-code-coverage"
+    step "coverage: --enable-code-coverage build, make check (must pass), lcov capture"
     local d
     d=$(step_dir coverage)
     cd "$d"
     run_configure --enable-code-coverage CFLAGS='-O0 -g'
     make -j"$jobs" >make.log 2>&1 || { tail -n 60 make.log >&2; die "coverage build failed"; }
-    if ! make -j"$jobs" check-code-coverage >check-coverage.log 2>&1; then
-        grep -v '^Subroutine .* redefined' check-coverage.log | tail -n 40
+    # Not `make check-code-coverage': it runs the tests with `make -k check' and ignores their
+    # failures. The tests must pass in a coverage build too.
+    if ! make -j"$jobs" check >check.log 2>&1; then
+        tail -n 40 check.log
         show_logs
-        die "make check-code-coverage failed"
+        die "make check failed in the coverage build"
     fi
+    make code-coverage-capture >capture.log 2>&1 || { tail -n 40 capture.log; die "lcov capture failed"; }
     local info=$d/hakmem-coverage.info
     [ -s "$info" ] || die "no $info"
     echo "HTML report: $d/coverage/index.html"
-    step "coverage: line coverage of core/ legacy/ compare/ (COVERAGE_MIN=$coverage_min%)"
-    # Per-file LF/LH (and never-run functions) from the tracefile; summed per directory.
+    step "coverage: line and branch coverage of core/ legacy/ compare/ (COVERAGE_MIN=$coverage_min% of lines)"
+    # Per-file LF/LH, BRF/BRH (and never-run functions) from the tracefile; summed per
+    # directory.
     awk -v top="$d/" -v min="$coverage_min" '
         function topdir(f) { sub("/.*$", "", f); return f }
         /^SF:/ { f = substr($0, 4); sub("^" top, "", f); next }
         /^LF:/ { lf[f] += substr($0, 4); next }
         /^LH:/ { lh[f] += substr($0, 4); next }
+        /^BRF:/ { bf[f] += substr($0, 5); next }
+        /^BRH:/ { bh[f] += substr($0, 5); next }
         /^FNDA:0,/ { unfn[f] = unfn[f] " " substr($0, 8); next }
         END {
             for (f in lf) {
                 t = topdir(f)
                 if (t != "core" && t != "legacy" && t != "compare") continue
                 LF[t] += lf[f]; LH[t] += lh[f]; tf += lf[f]; th += lh[f]
-                if (lf[f] > lh[f])
-                    printf "  %6.1f%%  %4d of %4d lines  %s%s\n", 100 * lh[f] / lf[f], lh[f], lf[f], f,
-                        (f in unfn) ? "  (never called:" unfn[f] ")" : "" | "sort -k6"
+                BF[t] += bf[f]; BH[t] += bh[f]; tbf += bf[f]; tbh += bh[f]
+                if (lf[f] > lh[f] || bf[f] > bh[f])
+                    printf "  %6.1f%% lines (%4d of %4d), %6.1f%% branches (%4d of %4d)  %s%s\n",
+                        100 * lh[f] / lf[f], lh[f], lf[f], bf[f] ? 100 * bh[f] / bf[f] : 100, bh[f], bf[f],
+                        f, (f in unfn) ? "  (never called:" unfn[f] ")" : "" | "sort -k9"
             }
-            close("sort -k6")
+            close("sort -k9")
             if (tf == 0) { print "no lines of core/ legacy/ compare/ in the tracefile"; exit 2 }
-            print "  (files not listed: 100%)"
-            for (t in LF) printf "  %-8s %6.2f%%  (%d of %d lines)\n", t "/", 100 * LH[t] / LF[t], LH[t], LF[t]
+            print "  (files not listed: 100% of lines and branches)"
+            for (t in LF)
+                printf "  %-8s %6.2f%% of lines (%d of %d), %6.2f%% of branches (%d of %d)\n", t "/",
+                    100 * LH[t] / LF[t], LH[t], LF[t], BF[t] ? 100 * BH[t] / BF[t] : 100, BH[t], BF[t]
             pct = 100 * th / tf
-            printf "  %-8s %6.2f%%  (%d of %d lines)\n", "total", pct, th, tf
+            printf "  %-8s %6.2f%% of lines (%d of %d), %6.2f%% of branches (%d of %d)\n", "total",
+                pct, th, tf, tbf ? 100 * tbh / tbf : 100, tbh, tbf
             if (pct + 1e-9 < min) { printf "FAIL: line coverage %.2f%% is below COVERAGE_MIN=%s%%\n", pct, min; exit 1 }
-            printf "line coverage %.2f%% >= COVERAGE_MIN=%s%%\n", pct, min
+            printf "line coverage %.2f%% >= COVERAGE_MIN=%s%%; branch coverage %.2f%%\n", pct, min,
+                tbf ? 100 * tbh / tbf : 100
         }' "$info"
 }
 
