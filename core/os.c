@@ -126,6 +126,15 @@ static hk_os_hdr *registry_find(uintptr_t p, size_t *usable)
     return h;
 }
 
+static void kept_push(hk_os_hdr *h)
+{
+    pthread_mutex_lock(&cache_lock);
+    h->next = kept;
+    kept = h;
+    kept_bytes += h->map_size;
+    pthread_mutex_unlock(&cache_lock);
+}
+
 /* Unmap [base, base + size), writable whole pages; when the OS refuses, keep the region
  * (user: the pointer it was handed out as, base + one page, or 0 for a piece never handed
  * out). True when unmapped now. */
@@ -139,11 +148,7 @@ static bool region_unmap(uintptr_t base, size_t size, uintptr_t user)
     h->map_size = size;
     h->fresh = size > HK_OS_PAGE &&
                hk_sys_madvise((void *)(base + HK_OS_PAGE), size - HK_OS_PAGE, MADV_DONTNEED) == 0;
-    pthread_mutex_lock(&cache_lock);
-    h->next = kept;
-    kept = h;
-    kept_bytes += size;
-    pthread_mutex_unlock(&cache_lock);
+    kept_push(h);
     return false;
 }
 
@@ -183,15 +188,10 @@ static size_t kept_retry(void)
         hk_os_hdr *h = list;
         list = h->next;
         size_t size = h->map_size;
-        if (hk_sys_munmap(h, size) == 0) {
+        if (hk_sys_munmap(h, size) == 0)
             released += size;
-            continue;
-        }
-        pthread_mutex_lock(&cache_lock);
-        h->next = kept;
-        kept = h;
-        kept_bytes += size;
-        pthread_mutex_unlock(&cache_lock);
+        else
+            kept_push(h);
     }
     return released;
 }

@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "hakmem.h"
+#include "hk_maps.h"
 #include "hk_slab.h"
 #include "hk_sys.h"
 #include "os.h"
@@ -71,31 +72,6 @@ static atomic_int failures;
             atomic_fetch_add(&failures, 1);                                                       \
         }                                                                                         \
     } while (0)
-
-/* ---------------------------------------------------------------- /proc/self/maps */
-
-static size_t maps_bytes(void)
-{
-    static char buf[1 << 20];
-    size_t len = 0, total = 0;
-    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-    ssize_t r;
-    while (fd >= 0 && len < sizeof buf - 1 && (r = read(fd, buf + len, sizeof buf - 1 - len)) > 0)
-        len += (size_t)r;
-    if (fd >= 0)
-        close(fd);
-    buf[len] = '\0';
-    for (char *s = buf; *s;) {
-        char *e;
-        unsigned long lo = strtoul(s, &e, 16), hi = *e == '-' ? strtoul(e + 1, &e, 16) : lo;
-        total += hi - lo;
-        char *nl = strchr(e, '\n');
-        if (!nl)
-            break;
-        s = nl + 1;
-    }
-    return total;
-}
 
 /* ---------------------------------------------------------------- the workload */
 
@@ -287,7 +263,7 @@ static void check_nothing_live(const char *when)
 /* Every byte mapped since main is one hakmem accounts for. */
 static void check_maps(size_t maps0, size_t sys0, const char *when)
 {
-    size_t maps = maps_bytes(), sys = hk_sys_mapped_bytes();
+    size_t maps = hk_maps_total(NULL), sys = hk_sys_mapped_bytes();
     EXPECT(maps - maps0 == sys - sys0,
            "%s: /proc/self/maps changed by %zd bytes, hakmem's accounting by %zd", when,
            (ssize_t)(maps - maps0), (ssize_t)(sys - sys0));
@@ -314,7 +290,7 @@ static int run_one(bool full)
     }
     alarm(60);
     hak_free(hak_malloc(1)); /* init, if the constructor did not */
-    size_t maps0 = maps_bytes(), sys0 = hk_sys_mapped_bytes();
+    size_t maps0 = hk_maps_total(NULL), sys0 = hk_sys_mapped_bytes();
     run_ctx c = {false, 0};
     /* 1. under the fault */
     if (full)

@@ -60,6 +60,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hk_maps.h"
+
 static char global_buf[256] __attribute__((aligned(64)));
 static void *volatile sink;
 /* Called through volatile pointers, so the compiler can neither elide nor warn about the bad
@@ -408,33 +410,6 @@ static void case_stdin_cat(void)
         fwrite(buf, 1, (size_t)n, stdout);
 }
 
-/* Total bytes and number of mappings in /proc/self/maps (read without stdio's buffers, which
- * would allocate between two readings). */
-static void maps_total(size_t *bytes, long *count)
-{
-    static char buf[1 << 22];
-    size_t len = 0;
-    int fd = open("/proc/self/maps", O_RDONLY);
-    ssize_t r;
-    while (fd >= 0 && len < sizeof buf - 1 && (r = read(fd, buf + len, sizeof buf - 1 - len)) > 0)
-        len += (size_t)r;
-    if (fd >= 0)
-        close(fd);
-    buf[len] = '\0';
-    *bytes = 0;
-    *count = 0;
-    for (char *s = buf; *s;) {
-        char *e;
-        unsigned long lo = strtoul(s, &e, 16), hi = *e == '-' ? strtoul(e + 1, &e, 16) : lo;
-        *bytes += hi - lo;
-        (*count)++;
-        char *nl = strchr(e, '\n');
-        if (!nl)
-            break;
-        s = nl + 1;
-    }
-}
-
 static void case_munmap_enomem(void)
 {
     long max = 65530;
@@ -452,7 +427,7 @@ static void case_munmap_enomem(void)
     malloc_trim(0);
     size_t b0, b1, b2;
     long n0, n1;
-    maps_total(&b0, &n0);
+    b0 = hk_maps_total(&n0);
     /* 4 KiB blocks in the mmap box (HAKMEM_ACE_ENABLED=0): 8 KiB regions mapped one after the
      * other, which the kernel merges into one mapping */
     for (int i = 0; i < NBLK; i++) {
@@ -465,7 +440,7 @@ static void case_munmap_enomem(void)
     }
     /* Fill the map count up to the limit minus 2 with 1-page mappings whose protections
      * alternate (so they never merge). */
-    maps_total(&b1, &n1);
+    b1 = hk_maps_total(&n1);
     long nf = 0;
     for (long want = max - n1 - 2; nf < want && nf < (long)(sizeof filler / sizeof filler[0]); nf++) {
         filler[nf] = mmap(NULL, 4096, (nf & 1) ? PROT_READ : PROT_NONE,
@@ -479,7 +454,7 @@ static void case_munmap_enomem(void)
     malloc_trim(0);
     size_t bl;
     long nl;
-    maps_total(&bl, &nl);
+    bl = hk_maps_total(&nl);
     size_t at_limit = bl - (size_t)nf * 4096 - b0;
     for (long i = 0; i < nf; i++)
         munmap(filler[i], 4096);
@@ -487,7 +462,7 @@ static void case_munmap_enomem(void)
         do_free(blk[i]);
     malloc_trim(0);
     long n2;
-    maps_total(&b2, &n2);
+    b2 = hk_maps_total(&n2);
     printf("munmap-enomem: %ld fillers, %ld mappings at the limit (max %ld); %zu bytes still "
            "mapped for freed blocks at the limit; after the limit: %zd bytes more than before\n",
            nf, nl, max, at_limit, (ssize_t)(b2 - b0));
