@@ -537,6 +537,10 @@ hak_box_t hk_slab_box_of(const void *p)
 
 size_t hk_slab_usable(const void *p)
 {
+    uintptr_t off = (uintptr_t)p - hk_arena_base;
+    unsigned cls = hk_pagecls[off >> HK_PCLS_SHIFT];
+    if (cls && hk_slab_fast_ok(off)) /* a live block's start: no division */
+        return hk_classes[cls].bsize;
     hk_ptr_info info;
     if (hk_slab_classify(p, &info) != HK_PTR_LIVE)
         return 0;
