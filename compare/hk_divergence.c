@@ -232,7 +232,10 @@ static void log_line(const hk_div_rec *r)
         if (same) /* ours (a forked child reopens its own %p path) */
             close(log_kept.fd);
         /* else the program closed it, and the number may be one of its own files now */
-        int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        /* O_NONBLOCK: a FIFO nobody reads must not hang this allocation (ENXIO instead);
+         * a full pipe loses a line rather than stall the program inside malloc. */
+        int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
+                      0644);
         log_pid = getpid();
         if (fd < 0 || !hk_fd_keep(&log_kept, fd)) {
             hk_warn("HAKMEM_DIVERGENCE_LOG=%s: cannot open (errno %d); no divergence log", path,

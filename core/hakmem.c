@@ -201,6 +201,10 @@ hk_ptr_kind hk_ptr_check(const void *p, hk_ptr_info *info)
 {
     if (hk_slab_owns(p))
         return hk_slab_classify(p, info);
+    if (hk_slab_owns_meta(p)) {
+        *info = (hk_ptr_info){HK_PTR_INVALID, HK_WHY_METADATA, HAK_BOX_NONE, 0, 0, 0, false};
+        return HK_PTR_INVALID;
+    }
     return hk_os_classify(p, info);
 }
 
@@ -265,7 +269,8 @@ void *hk_realloc_at(void *p, size_t size, hak_callsite_t site)
 {
     if (!p)
         return hk_front_malloc(size, site);
-    if (size == 0) { /* glibc: free and return NULL */
+    if (size == 0) { /* glibc: free and return NULL (a bad p is named as realloc's) */
+        (void)usable_size(p, "realloc()");
         hk_front_free(p);
         return NULL;
     }

@@ -247,6 +247,7 @@ static void probe_mmap(void *p, const char *what)
 
 START_TEST(test_mmap_offsets)
 {
+    hk_ptr_info info;
     hk_os_trim();
     static const size_t sizes[] = {2 * MiB, 3 * MiB + 1, 5 * MiB};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
@@ -254,7 +255,6 @@ START_TEST(test_mmap_offsets)
         ck_assert(p && !hk_slab_owns(p));
         probe_mmap(p, "mmap block");
         hak_free(p);
-        hk_ptr_info info;
         /* freed: its region cached (a double free is named) or unmapped (recent) */
         ck_assert_int_eq(hk_ptr_check(p, &info), HK_PTR_FREED);
     }
@@ -264,14 +264,17 @@ START_TEST(test_mmap_offsets)
         ck_assert(p && ((uintptr_t)p & (aligns[i] - 1)) == 0);
         probe_mmap(p, "aligned mmap block");
         ck_assert(hk_os_free(p));
-        hk_ptr_info info;
         ck_assert_int_eq(hk_ptr_check(p, &info), HK_PTR_FREED);
     }
     hk_os_trim();
+    /* hakmem's own metadata: invalid, not foreign */
+    ck_assert_int_eq(hk_ptr_check((void *)hk_state, &info), HK_PTR_INVALID);
+    ck_assert_int_eq(info.why, HK_WHY_METADATA);
+    ck_assert_int_eq(hk_ptr_check(hk_pagecls + 100, &info), HK_PTR_INVALID);
+    ck_assert_int_eq(info.why, HK_WHY_METADATA);
     /* not hakmem's at all */
     static int global;
     int local;
-    hk_ptr_info info;
     ck_assert_int_eq(hk_ptr_check(&global, &info), HK_PTR_FOREIGN);
     ck_assert_int_eq(hk_ptr_check(&local, &info), HK_PTR_FOREIGN);
     void *g = malloc(100); /* glibc's: this suite links the core without the wrappers */
@@ -284,10 +287,11 @@ END_TEST
 
 /* Run op on p in a child; it must die of SIGABRT with one stderr line that starts with
  * "hakmem: <call>: <fault>". */
-enum { OP_FREE, OP_REALLOC, OP_USABLE };
+enum { OP_FREE, OP_REALLOC, OP_USABLE, OP_REALLOC0 };
 static void expect_death(int op, void *p, const char *fault, const char *what)
 {
-    static const char *const calls[] = {"free()", "realloc()", "malloc_usable_size()"};
+    static const char *const calls[] = {"free()", "realloc()", "malloc_usable_size()",
+                                        "realloc()"};
     int fds[2];
     ck_assert_int_eq(pipe(fds), 0);
     fflush(NULL);
@@ -300,6 +304,8 @@ static void expect_death(int op, void *p, const char *fault, const char *what)
             hak_free(p);
         else if (op == OP_REALLOC)
             (void)hak_realloc(p, 10);
+        else if (op == OP_REALLOC0)
+            (void)hak_realloc(p, 0);
         else
             (void)hak_malloc_usable_size(p);
         _exit(0);
@@ -354,6 +360,8 @@ START_TEST(test_death_every_box)
     static int global;
     for (int op = OP_FREE; op <= OP_USABLE; op++)
         expect_death(op, &global, "foreign pointer", "global");
+    expect_death(OP_REALLOC0, &global, "foreign pointer", "global, realloc(p, 0)");
+    expect_death(OP_FREE, (void *)hk_state, "invalid pointer", "the state map");
 }
 END_TEST
 

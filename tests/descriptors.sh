@@ -15,7 +15,8 @@
 # stderr (or, for the log, in the log file). Then: a program that closes stderr itself before
 # exit (as coreutils do) still gets its HAKMEM_STATS=1 report on the original stderr (hakmem's
 # kept duplicate, checked to be the same open file before every write); one that closed that
-# duplicate too loses the report (nothing left is stderr) and its data file stays untouched.
+# duplicate too loses the report (nothing left is stderr) and its data file stays untouched;
+# a stderr pipe whose reader is gone costs the lines, never a SIGPIPE.
 # Environment: HAKMEM_LIB, HAKMEM_TOP_BUILDDIR (AM_TESTS_ENVIRONMENT).
 set -uo pipefail
 # shellcheck source=checks.sh
@@ -93,6 +94,18 @@ if [ "$rc" = 0 ] && grep -q '^hakmem stats (pid' err; then
     pass fd:closed-stderr "program closed stderr before exit: HAKMEM_STATS=1 report still on the original stderr"
 else
     fail fd:closed-stderr "program closed stderr before exit: report on the original stderr" "exit $rc" err
+fi
+# stderr a pipe whose reader is gone (`2>&1 | head -1' after head exits): hakmem's report
+# must not kill the program with SIGPIPE.
+mkfifo epipe
+exec 7<>epipe 8>epipe 7<&- # a write end whose every reader is closed: EPIPE
+rc=0
+HAKMEM_STATS=1 LD_PRELOAD="$lib" timeout -k 5 30 "$prog" ok >/dev/null 2>&8 || rc=$?
+exec 8>&-
+if [ "$rc" = 0 ]; then
+    pass fd:epipe "stderr a pipe nobody reads: the exit-time report costs hakmem's lines, not the program's exit status"
+else
+    fail fd:epipe "stderr a pipe nobody reads: exit status unchanged" "exit $rc (141: killed by SIGPIPE)"
 fi
 # ... and the same with sort, which closes stderr in its atexit handler.
 if command -v sort >/dev/null; then

@@ -367,6 +367,12 @@ if [ "$rc" -eq 0 ] && cmp -s "$tmp/o" "$tmp/builtin.txt" && [ ! -s "$tmp/e" ]; t
     pass table:stdin-file "HAKMEM_ROUTER_TABLE=/dev/stdin redirected from a table file: loaded through its own open file, the program still reads all its input"
 else fail table:stdin-file "HAKMEM_ROUTER_TABLE=/dev/stdin from a regular file: the program's input untouched" "exit $rc" "$tmp/e"; fi
 
+# HAKMEM_DIVERGENCE_LOG a FIFO nobody reads: the first divergence must not hang.
+tmo=10 hk HAKMEM_ROUTER_DIFF=1 HAKMEM_ROUTER_TABLE="$tmp/allmmap.txt" HAKMEM_DIVERGENCE_LOG="$tmp/fifo" "$prog" ok
+if [ "$rc" -eq 0 ] && [ "$(nlines "$tmp/e")" -eq 1 ] && grep -q '^hakmem: warning: HAKMEM_DIVERGENCE_LOG=' "$tmp/e"; then
+    pass log:fifo "HAKMEM_DIVERGENCE_LOG a FIFO nobody reads -> '$(cut -c1-100 "$tmp/e")'"
+else fail log:fifo "HAKMEM_DIVERGENCE_LOG a FIFO nobody reads: no hang, one warning" "exit $rc$( [ "$rc" = 124 ] && echo ': hung until the timeout')" "$tmp/e"; fi
+
 # ------------------------------------- munmap failing at the kernel's limit of mappings
 rc=0
 { ( exec timeout -k 5 60 env LD_PRELOAD="$lib" HAKMEM_ACE_ENABLED=0 "$prog" munmap-enomem ) \

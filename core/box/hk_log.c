@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <stdatomic.h>
@@ -124,17 +125,38 @@ size_t hk_fmt(char *buf, size_t cap, const char *fmt, ...)
 
 int hk_write_all(int fd, const char *buf, size_t len)
 {
+    /* A pipe whose reader is gone (a program's stderr into `| head`) must cost hakmem's line,
+     * not the program's life: SIGPIPE is blocked around the write, and the one this write
+     * raised (none was pending before) is taken back before the mask is restored. */
+    sigset_t pipe_set, old, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigemptyset(&pending);
+    bool blocked = pthread_sigmask(SIG_BLOCK, &pipe_set, &old) == 0;
+    bool was_pending = blocked && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+    int rc = 0;
     while (len) {
         ssize_t w = write(fd, buf, len);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
-            return -1;
+            rc = -1;
+            break;
         }
         buf += w;
         len -= (size_t)w;
     }
-    return 0;
+    if (blocked) {
+        int saved = errno;
+        if (rc != 0 && saved == EPIPE && !was_pending) {
+            static const struct timespec zero = {0, 0};
+            while (sigtimedwait(&pipe_set, NULL, &zero) == -1 && errno == EINTR)
+                ;
+        }
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        errno = saved;
+    }
+    return rc;
 }
 
 bool hk_fd_keep(hk_kept_fd *k, int fd)

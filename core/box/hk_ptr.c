@@ -37,6 +37,9 @@ void hk_ptr_fault(const char *op, const void *p, const hk_ptr_info *i)
         case HK_WHY_HEADER:
             hk_fatal("%s: invalid pointer %p (inside an mmap block: the header page before its "
                      "pointer %p); aborting (fail-closed)", op, p, (void *)i->block);
+        case HK_WHY_METADATA:
+            hk_fatal("%s: invalid pointer %p (inside hakmem's own metadata, never a block); "
+                     "aborting (fail-closed)", op, p);
         case HK_WHY_CACHED:
             hk_fatal("%s: invalid pointer %p (inside memory the mmap box keeps for reuse); "
                      "aborting (fail-closed)", op, p);

@@ -8,7 +8,7 @@
  *   double free       free of such a block
  *   invalid pointer   inside hakmem's memory, but not a pointer it returned: the padding before
  *                     an aligned pointer, any interior or misaligned offset, memory not carved
- *                     into blocks, an mmap block's header page
+ *                     into blocks, an mmap block's header page, hakmem's own metadata
  *   foreign pointer   not hakmem's memory at all (another allocator's, the stack, a global, or
  *                     a block freed and unmapped long enough ago that hakmem forgot it)
  */
@@ -34,6 +34,7 @@ typedef enum {
     HK_WHY_ALIGNED,       /* FREED: an aligned pointer into a block */
     HK_WHY_CACHED,        /* FREED / INVALID: a region the mmap box keeps for reuse */
     HK_WHY_RECENT,        /* FREED: an mmap block freed recently, already unmapped */
+    HK_WHY_METADATA,      /* hakmem's own maps of the arena (the state and class maps) */
 } hk_ptr_why;
 
 typedef struct {

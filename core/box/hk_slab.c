@@ -583,6 +583,13 @@ uint64_t hk_slab_thread_counter(hk_thread_counter_id id)
     return n + hk_tc.tctr[id];
 }
 
+bool hk_slab_owns_meta(const void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    return hk_arena_size && (a - (uintptr_t)hk_state < (hk_arena_size >> HK_GRAN_SHIFT) ||
+                             a - (uintptr_t)hk_pagecls < (hk_arena_size >> HK_PCLS_SHIFT));
+}
+
 size_t hk_slab_reserved_bytes(void)
 {
     return hk_arena_size ? hk_arena_size + (hk_arena_size >> HK_GRAN_SHIFT) +

@@ -144,6 +144,8 @@ HK_INLINE bool hk_slab_owns(const void *p)
 {
     return (uintptr_t)p - hk_arena_base < hk_arena_size;
 }
+/* p lies in the engine's own maps of the arena (state bytes, class map). */
+bool hk_slab_owns_meta(const void *p);
 
 /* Pop a block of class cls from the thread's cache, or NULL when the bin is empty (the
  * caller takes its slow path; nothing here calls out, so callers can tail-call theirs). */
