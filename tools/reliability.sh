@@ -3,8 +3,10 @@
 #
 #   bash tools/reliability.sh [asan|tsan|valgrind|fuzz|faults|coverage|all]...   (default: all)
 #
-#   asan      ASan+UBSan build of the unit tests; tests/check_hakmem and tests/check_decisions
-#   tsan      TSan build of the unit tests; the same two programs
+#   asan      ASan+UBSan build of the unit tests; tests/check_hakmem, tests/check_decisions,
+#             tests/check_faults, and the quick fault sweep (tests/faultsim: every failure path
+#             under ASan)
+#   tsan      TSan build of the unit tests; tests/check_hakmem, check_decisions, check_faults
 #   valgrind  memcheck on the unit tests (forked children traced), routes_env and diff_prog
 #   fuzz      two libFuzzer targets (tests/fuzz_alloc.c, tests/fuzz_table.c), bounded runs
 #   faults    --enable-fault-injection build: the full fault sweep (tests/faultsim --full:
@@ -131,7 +133,8 @@ do_asan() {
     cd "$d"
     local fl='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all'
     run_configure CC="$san_cc" CFLAGS="$fl" LDFLAGS='-fsanitize=address,undefined'
-    make -j"$jobs" tests/check_hakmem tests/check_decisions >make.log 2>&1 || {
+    make -j"$jobs" tests/check_hakmem tests/check_decisions tests/check_faults tests/faultsim \
+        >make.log 2>&1 || {
         tail -n 60 make.log >&2
         die "asan build failed"
     }
@@ -140,7 +143,7 @@ do_asan() {
     export ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:exitcode=86:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=87
     local t
-    for t in tests/check_hakmem tests/check_decisions; do
+    for t in tests/check_hakmem tests/check_decisions tests/check_faults tests/faultsim; do
         step "asan: $t"
         "./$t" >"$t.asan.log" 2>&1 || {
             cat "$t.asan.log"
@@ -164,7 +167,7 @@ do_tsan() {
     cd "$d"
     run_configure CC="$san_cc" CFLAGS='-O1 -g -fsanitize=thread -fno-omit-frame-pointer' \
         LDFLAGS='-fsanitize=thread'
-    make -j"$jobs" tests/check_hakmem tests/check_decisions >make.log 2>&1 || {
+    make -j"$jobs" tests/check_hakmem tests/check_decisions tests/check_faults >make.log 2>&1 || {
         tail -n 60 make.log >&2
         die "tsan build failed"
     }
@@ -178,7 +181,7 @@ do_tsan() {
     [ -f "$top/tests/tsan.supp" ] && supp=":suppressions=$top/tests/tsan.supp"
     export TSAN_OPTIONS="halt_on_error=0:exitcode=66:detect_deadlocks=0:second_deadlock_stack=1$supp"
     local t rc
-    for t in tests/check_hakmem tests/check_decisions; do
+    for t in tests/check_hakmem tests/check_decisions tests/check_faults; do
         step "tsan: $t"
         rc=0
         "./$t" >"$t.tsan.log" 2>&1 || rc=$?
@@ -230,7 +233,7 @@ do_valgrind() {
     run_configure CFLAGS='-O1 -g'
     # Two make runs, not one: automake's `all` recurses into a sub-make, which would race the
     # top-level make building the same libhakmem_core.la for the test programs.
-    { make -j"$jobs" all && make -j"$jobs" tests/check_hakmem tests/check_decisions \
+    { make -j"$jobs" all && make -j"$jobs" tests/check_hakmem tests/check_decisions tests/check_faults \
         tests/routes_env tests/diff_prog; } >make.log 2>&1 || {
         tail -n 60 make.log >&2
         die "valgrind build failed"
@@ -269,6 +272,10 @@ do_valgrind() {
     vg check_decisions ./tests/check_decisions >vg-out/check_decisions.out 2>&1 ||
         { cat vg-out/check_decisions.out; die "check_decisions failed under valgrind"; }
     tail -n 1 vg-out/check_decisions.out
+    step "valgrind: tests/check_faults (each OS failure path)"
+    vg check_faults ./tests/check_faults >vg-out/check_faults.out 2>&1 ||
+        { cat vg-out/check_faults.out; die "check_faults failed under valgrind"; }
+    tail -n 1 vg-out/check_faults.out
     step "valgrind: tests/routes_env (linked with libhakmem: hakmem is its malloc)"
     local ace wrap
     for ace in 0 1; do
