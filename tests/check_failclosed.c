@@ -254,10 +254,32 @@ START_TEST(test_mmap_offsets)
         void *p = hak_malloc(sizes[i]);
         ck_assert(p && !hk_slab_owns(p));
         probe_mmap(p, "mmap block");
+        size_t usable = hak_malloc_usable_size(p);
+        /* just past the end of the live region: not that block's */
+        hk_ptr_kind past = hk_ptr_check((char *)p + usable, &info);
+        ck_assert(past != HK_PTR_LIVE || info.block != (uintptr_t)p);
         hak_free(p);
         /* freed: its region cached (a double free is named) or unmapped (recent) */
         ck_assert_int_eq(hk_ptr_check(p, &info), HK_PTR_FREED);
+        hk_os_stats st;
+        hk_os_get_stats(&st);
+        if (st.bytes_cached) { /* inside a region kept for reuse: invalid, never live */
+            ck_assert_int_ne(hk_ptr_check((char *)p + 4096, &info), HK_PTR_LIVE);
+        }
     }
+    /* a cached region's interior and header */
+    hk_os_trim();
+    char *c = hak_malloc(3 * MiB);
+    hak_free(c);
+    ck_assert_int_eq(hk_ptr_check(c, &info), HK_PTR_FREED);
+    ck_assert_int_eq(info.why, HK_WHY_CACHED);
+    ck_assert_int_eq(hk_ptr_check(c + 8192, &info), HK_PTR_INVALID);
+    ck_assert_int_eq(info.why, HK_WHY_CACHED);
+    ck_assert_int_eq(hk_ptr_check(c - 4096, &info), HK_PTR_INVALID);
+    hk_os_trim();
+    ck_assert_int_eq(hk_ptr_check(c, &info), HK_PTR_FREED); /* unmapped: among the recent */
+    ck_assert_int_eq(info.why, HK_WHY_RECENT);
+    ck_assert_int_eq(hk_ptr_check(c + 8192, &info), HK_PTR_FOREIGN);
     static const size_t aligns[] = {8192, 64 * KiB, MiB, 4 * MiB};
     for (size_t i = 0; i < sizeof aligns / sizeof aligns[0]; i++) {
         void *p = hk_os_alloc(3 * MiB, aligns[i]);

@@ -247,6 +247,14 @@ static void case_ok(void)
     }
     for (int i = 0; i < 64; i++)
         free(keep[i]);
+    /* C23's sized frees, where the library has them (hakmem exports both) */
+    void (*fsz)(void *, size_t) = (void (*)(void *, size_t))dlsym(RTLD_DEFAULT, "free_sized");
+    void (*fasz)(void *, size_t, size_t) =
+        (void (*)(void *, size_t, size_t))dlsym(RTLD_DEFAULT, "free_aligned_sized");
+    if (fsz)
+        fsz(malloc(100), 100);
+    if (fasz)
+        fasz(aligned_alloc(64, 128), 64, 128);
     char *s = strdup("hostile workload");
     printf("hostile ok: sum=%lu text=%s\n", sum, s);
     free(s);
@@ -425,7 +433,7 @@ static void case_munmap_enomem(void)
     for (int i = 0; i < 200; i++) /* warm up: init, thread cache, stdio */
         do_free(do_malloc((size_t)i * 50));
     malloc_trim(0);
-    size_t b0, b1, b2;
+    size_t b0, b2;
     long n0, n1;
     b0 = hk_maps_total(&n0);
     /* 4 KiB blocks in the mmap box (HAKMEM_ACE_ENABLED=0): 8 KiB regions mapped one after the
@@ -440,7 +448,7 @@ static void case_munmap_enomem(void)
     }
     /* Fill the map count up to the limit minus 2 with 1-page mappings whose protections
      * alternate (so they never merge). */
-    b1 = hk_maps_total(&n1);
+    hk_maps_total(&n1);
     long nf = 0;
     for (long want = max - n1 - 2; nf < want && nf < (long)(sizeof filler / sizeof filler[0]); nf++) {
         filler[nf] = mmap(NULL, 4096, (nf & 1) ? PROT_READ : PROT_NONE,

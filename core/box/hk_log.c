@@ -239,10 +239,12 @@ void hk_warn(const char *fmt, ...)
     va_end(ap);
 }
 
-/* Coverage builds (gcc --coverage links libgcov, which defines it): write the counters out
- * before abort(), which skips the exit handlers that would, so that the fail-closed paths the
- * death tests take are measured. Undefined (NULL) in every other build. */
-extern void __gcov_dump(void) __attribute__((weak));
+/* Coverage builds (--enable-code-coverage: libgcov linked): write the counters out before
+ * abort(), which skips the exit handlers that would, so that the fail-closed paths the death
+ * tests take are measured. (A #if, not a config_ bool: other builds have no __gcov_dump.) */
+#if HAKMEM_COVERAGE
+void __gcov_dump(void);
+#endif
 
 void hk_fatal(const char *fmt, ...)
 {
@@ -250,8 +252,9 @@ void hk_fatal(const char *fmt, ...)
     va_start(ap, fmt);
     hk_vprefixed("hakmem: ", fmt, ap);
     va_end(ap);
-    if (__gcov_dump)
-        __gcov_dump();
+#if HAKMEM_COVERAGE
+    __gcov_dump();
+#endif
     abort();
 }
 
