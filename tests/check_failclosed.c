@@ -383,6 +383,33 @@ START_TEST(test_death_every_box)
     for (int op = OP_FREE; op <= OP_USABLE; op++)
         expect_death(op, &global, "foreign pointer", "global");
     expect_death(OP_REALLOC0, &global, "foreign pointer", "global, realloc(p, 0)");
+    /* every other kind of place, each named */
+    expect_death(OP_FREE, (void *)(hk_arena_base + hk_arena_size - 4096), "invalid pointer",
+                 "uncarved arena");
+    char *m = hak_malloc(3 * MiB);
+    expect_death(OP_FREE, m - 100, "invalid pointer", "mmap header page");
+    hak_free(m); /* cached */
+    expect_death(OP_FREE, m + 8192, "invalid pointer", "inside a cached region");
+    expect_death(OP_USABLE, m, "use after free of", "a cached mmap block");
+    hk_os_trim(); /* unmapped */
+    expect_death(OP_FREE, m, "double free of", "an unmapped mmap block");
+    expect_death(OP_FREE, hk_pagecls + 1, "invalid pointer", "the class map");
+    /* the aligned pointer's block reused at its start, then the old aligned pointer freed */
+    for (size_t al = 64; al <= 4096; al *= 4) {
+        char *q = hak_memalign(al, 200);
+        hk_ptr_info info;
+        hk_ptr_check(q, &info);
+        if (!hk_slab_owns(q) || (uintptr_t)q == info.block) {
+            hak_free(q);
+            continue;
+        }
+        hak_free(q);
+        unsigned cls = hk_pagecls[(info.block - hk_arena_base) >> HK_PCLS_SHIFT];
+        void *r = hk_slab_alloc(cls);
+        ck_assert_ptr_eq(r, (void *)info.block);
+        expect_death(OP_FREE, q, "invalid pointer", "a stale aligned pointer");
+        hk_slab_free(r);
+    }
     expect_death(OP_FREE, (void *)hk_state, "invalid pointer", "the state map");
 }
 END_TEST
