@@ -40,6 +40,8 @@
  *               mapping (ENOMEM at the limit), releases its filler, frees the rest and calls
  *               malloc_trim: the bytes mapped must come back to what they were (nothing
  *               leaked), and it prints how many bytes stayed mapped at the limit
+ *     munmap-limit  the issue's scenario (160 000 mmap-box blocks, every second one freed
+ *               past the default vm.max_map_count; `make check-stress', ~10 s)
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -478,6 +480,39 @@ static void case_munmap_enomem(void)
     exit(b2 == b0 ? 0 : 1);
 }
 
+/* The issue's own scenario at the kernel's default limit: 160 000 blocks of 2000 bytes in
+ * the mmap box (HAKMEM_ACE_ENABLED=0: one 8 KiB region each, merged by the kernel into a few
+ * mappings), every second one freed (each munmap splits a mapping: past vm.max_map_count the
+ * kernel refuses), then the rest, then malloc_trim: nothing may stay mapped. */
+static void case_munmap_limit(void)
+{
+    enum { N = 160000 };
+    static char *p[N];
+    do_free(do_malloc(1));
+    malloc_trim(0);
+    long n0, n1, n2;
+    size_t b0 = hk_maps_total(&n0);
+    for (int i = 0; i < N; i++) {
+        if (!(p[i] = do_malloc(2000))) {
+            printf("hostile munmap-limit: malloc failed at %d\n", i);
+            exit(4);
+        }
+        p[i][0] = 1;
+    }
+    for (int i = 0; i < N; i += 2)
+        do_free(p[i]);
+    hk_maps_total(&n1);
+    for (int i = 1; i < N; i += 2)
+        do_free(p[i]);
+    malloc_trim(0);
+    size_t b2 = hk_maps_total(&n2);
+    printf("munmap-limit: %d blocks, half freed: %ld mappings; all freed and trimmed: %ld "
+           "mappings, %+zd KiB mapped against before\n",
+           N, n1, n2, ((ssize_t)b2 - (ssize_t)b0) / 1024);
+    fflush(stdout);
+    exit(b2 == b0 ? 0 : 1);
+}
+
 /* ---------------------------------------------------------------- main */
 
 int main(int argc, char **argv)
@@ -527,6 +562,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(c, "munmap-enomem"))
         case_munmap_enomem();
+    if (!strcmp(c, "munmap-limit"))
+        case_munmap_limit();
     if (!strcmp(c, "fork-commit")) {
         case_fork_commit(argc > 2 ? atof(argv[2]) : 3.0);
         return 0;
