@@ -7,7 +7,8 @@
  * real and effective ids, and which box serves a 100-byte and a 100000-byte malloc (a routing
  * table from the environment would change them); then it allocates a little of everything.
  * Differential-mode reports and logs, if hakmem honoured their paths, would be written at exit
- * with the effective id of root.
+ * with the effective id of root. `secure_prog double-free' frees a block twice (the fault line
+ * of a secure-execution process shows no address).
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -20,8 +21,14 @@
 int hak_box_of(const void *p);
 const char *hak_box_name(int box);
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "double-free")) { /* the fault line: no address in it */
+        char *volatile p = malloc(64);
+        free(p);
+        free(p);
+        return 3;
+    }
     char *a = malloc(100), *b = malloc(100000);
     printf("at_secure=%lu uid=%d euid=%d gid=%d egid=%d\n", getauxval(AT_SECURE), (int)getuid(),
            (int)geteuid(), (int)getgid(), (int)getegid());

@@ -45,6 +45,10 @@ static void out_num(hk_out *o, unsigned long long v, unsigned base, bool neg)
         out_ch(o, tmp[--n]);
 }
 
+static bool hide_addresses;
+
+void hk_log_hide_addresses(bool hide) { hide_addresses = hide; }
+
 size_t hk_vfmt(char *buf, size_t cap, const char *fmt, va_list ap)
 {
     hk_out o = {buf, cap, 0};
@@ -90,6 +94,11 @@ size_t hk_vfmt(char *buf, size_t cap, const char *fmt, va_list ap)
             break;
         }
         case 'p':
+            if (hide_addresses) { /* a secure-execution process: see hk_log_hide_addresses */
+                (void)va_arg(ap, void *);
+                out_str(&t, "(address hidden)");
+                break;
+            }
             out_str(&t, "0x");
             out_num(&t, (uintptr_t)va_arg(ap, void *), 16, false);
             break;

@@ -11,6 +11,10 @@
 
 #include "hk_internal.h"
 
+/* %p prints "(address hidden)" from now on: in a secure-execution process (setuid, ...), a
+ * fault line must not hand a user the layout of a privileged program (a forked server's
+ * children share it). */
+void hk_log_hide_addresses(bool hide);
 /* Format into buf (always NUL-terminated); returns the length written. */
 size_t hk_vfmt(char *buf, size_t cap, const char *fmt, va_list ap);
 size_t hk_fmt(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -56,6 +56,7 @@ bool hk_option_parse(hk_opt_id id, const char *s, long *out)
 
 void hk_options_load(bool secure)
 {
+    hk_log_hide_addresses(secure);
     char ignored[512];
     size_t nign = 0;
     ignored[0] = '\0';
