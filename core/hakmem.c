@@ -19,6 +19,7 @@
 #include "hk_init.h"
 #include "hk_log.h"
 #include "hk_options.h"
+#include "hk_options_check.h"
 #include "hk_stats.h"
 #include "l25.h"
 #include "mid.h"
@@ -65,6 +66,7 @@ void hk_init(void)
     if (!hk_ready()) {
         in_init = true;
         hk_options_init();
+        hk_options_check(config_central_router);
         hk_tiny_init();
         hk_mid_init();
         hk_l25_init();
@@ -91,7 +93,7 @@ __attribute__((constructor)) static void hk_constructor(void) { hk_init(); }
 __attribute__((destructor)) static void hk_destructor(void)
 {
     if (hk_ready() && hk_compare_active)
-        hk_divergence_write_report();
+        hk_divergence_exit();
     if (hk_ready() && hk_opt(HK_OPT_STATS))
         hk_stats_report(stats_fd >= 0 ? stats_fd : 2);
 }
@@ -120,8 +122,7 @@ void hk_front_update_mode(void)
     else if (hk_report_requested || !hk_compare_inline_ok())
         m = HK_FRONT_COMPARE;
     else
-        m = hk_central_active && !hk_rollback_latched ? HK_FRONT_DIFF_CENTRAL
-                                                       : HK_FRONT_DIFF_LEGACY;
+        m = hk_compare_process_central() ? HK_FRONT_DIFF_CENTRAL : HK_FRONT_DIFF_LEGACY;
     hk_front_mode = m;
     /* A SIGUSR2 between the test above and the store: its mode switch was overwritten. */
     if (m >= HK_FRONT_DIFF_LEGACY && hk_report_requested)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# check-stress.sh - `make check-stress': tests/stress under LD_PRELOAD=$HAKMEM_LIB in the
+# check-stress.sh - `make check-stress': tests/stress under LD_PRELOAD=$HK_LIB in the
 # three routing modes (legacy, Central Router, differential), plus fork while the arena
 # grows. ~1-2 minutes with the defaults.
 #   legacy        HAKMEM_USE_CENTRAL_ROUTER=0
@@ -10,9 +10,9 @@
 # Each stress run must exit 0 and print
 #   stress: threads=T ops=N corruptions=0 leaks=0 ... forks=2 fork_failures=0 boxes=...
 # with every box (tiny, pool, mid, l25, mmap) used; peak RSS is checked by the program itself.
-# Environment: HAKMEM_LIB, HAKMEM_TOP_BUILDDIR (AM_TESTS_ENVIRONMENT);
-#   HAKMEM_STRESS_THREADS (4), HAKMEM_STRESS_OPS (200000 per thread), HAKMEM_STRESS_CROSS (25),
-#   HAKMEM_STRESS_TIMEOUT (300 s per run); HAKMEM_XFAIL="id ..." as in tests/hostile.sh.
+# Environment: HK_LIB, HK_TOP_BUILDDIR (AM_TESTS_ENVIRONMENT);
+#   HK_STRESS_THREADS (4), HK_STRESS_OPS (200000 per thread), HK_STRESS_CROSS (25),
+#   HK_STRESS_TIMEOUT (300 s per run); HK_XFAIL="id ..." as in tests/hostile.sh.
 # One "PASS: id: ..." / "FAIL: id: ...: why" line per check, then "N passed, M failed".
 set -uo pipefail
 # shellcheck source=checks.sh
@@ -20,18 +20,18 @@ set -uo pipefail
 export LC_ALL=C
 unset LD_PRELOAD
 script_dir=$(cd "$(dirname "$0")" && pwd)
-bld=${HAKMEM_TOP_BUILDDIR:-$PWD}
-lib=${HAKMEM_LIB:-$bld/.libs/libhakmem.so}
+bld=${HK_TOP_BUILDDIR:-$PWD}
+lib=${HK_LIB:-$bld/.libs/libhakmem.so}
 stress="$bld/tests/stress"
 hostile="$bld/tests/hostile"
-threads=${HAKMEM_STRESS_THREADS:-4}
-ops=${HAKMEM_STRESS_OPS:-200000}
-cross=${HAKMEM_STRESS_CROSS:-25}
-tmo=${HAKMEM_STRESS_TIMEOUT:-300}
+threads=${HK_STRESS_THREADS:-4}
+ops=${HK_STRESS_OPS:-200000}
+cross=${HK_STRESS_CROSS:-25}
+tmo=${HK_STRESS_TIMEOUT:-300}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/hakmem-stress.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 cd "$tmp" || exit 1
-scrub_hakmem_env 'HAKMEM_STRESS_*'
+scrub_hakmem_env
 
 why() { # why RC [TIMEOUT]
     case $1 in
@@ -42,7 +42,7 @@ why() { # why RC [TIMEOUT]
 for f in "$stress" "$hostile" "$lib"; do
     if [ ! -e "$f" ]; then echo "FAIL: setup: $f not found (build first: make check-stress builds it)"; echo "0 passed, 1 failed"; exit 1; fi
 done
-echo "# check-stress: $threads threads x $ops ops, cross-thread frees $cross %, HAKMEM_LIB=$lib"
+echo "# check-stress: $threads threads x $ops ops, cross-thread frees $cross %, HK_LIB=$lib"
 
 # run_stress ID WHAT SEED VAR=value...
 run_stress() {

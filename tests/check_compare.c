@@ -130,8 +130,8 @@ START_TEST(test_rollout_sticky_monotonic)
         unsigned in = 0, unsticky = 0, wrong_bucket = 0, moved_back = 0;
         for (unsigned s = 0; s < NSITES; s++) {
             hak_callsite_t site = 0x400000 + (hak_callsite_t)s * 52;
-            bool c = hk_compare_site_central(site);
-            unsticky += c != hk_compare_site_central(site);
+            bool c = hk_compare_central(site, 1010);
+            unsticky += c != hk_compare_central(site, 1010);
             wrong_bucket += c != (hk_compare_site_bucket(site) < (unsigned)pct);
             if (c)
                 central_at[pct][s / 8] |= (unsigned char)(1u << (s % 8));
@@ -160,7 +160,7 @@ START_TEST(test_rollout_executes_per_site)
     int seen_central = 0, seen_legacy = 0;
     for (hak_callsite_t site = 0x1000; site < 0x1000 + 200 * 64; site += 64) {
         void *p = hak_alloc_at(1010, site);
-        hak_box_t want = hk_compare_site_central(site) ? HAK_BOX_POOL : HAK_BOX_TINY;
+        hak_box_t want = hk_compare_central(site, 1010) ? HAK_BOX_POOL : HAK_BOX_TINY;
         ck_assert_int_eq(hak_box_of(p), want);
         seen_central += want == HAK_BOX_POOL;
         seen_legacy += want == HAK_BOX_TINY;

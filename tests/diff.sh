@@ -3,9 +3,9 @@
 # with the right counts, an injected table fault is caught online with its exact range, A/A
 # gives nothing, sampling, rollback, SIGUSR2, fork, threads, the log, and an unwritable path.
 set -euo pipefail
-bld=${HAKMEM_TOP_BUILDDIR:-$PWD}
-src=${HAKMEM_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-lib=${HAKMEM_LIB:-$bld/.libs/libhakmem.so}
+bld=${HK_TOP_BUILDDIR:-$PWD}
+src=${HK_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+lib=${HK_LIB:-$bld/.libs/libhakmem.so}
 prog="$bld/tests/diff_prog"
 stress="$bld/tests/stress_mt"
 tmp=$(mktemp -d)

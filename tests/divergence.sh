@@ -2,7 +2,7 @@
 # divergence.sh: tools/hakmem-divergence on the fixtures in tests/data (div-*.json): merging,
 # the allow list, exit statuses, unreadable reports, directories, --json and --html.
 set -uo pipefail
-src=${HAKMEM_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+src=${HK_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 tool="$src/tools/hakmem-divergence"
 data="$src/tests/data"
 tmp=$(mktemp -d)

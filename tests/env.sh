@@ -5,8 +5,8 @@
 #  - HAKMEM_VERBOSE=1 prints the two Pool prewarm lines with the real count;
 #  - a garbage HAKMEM_* value gives one warning naming the variable, and the default stays.
 set -euo pipefail
-bld=${HAKMEM_TOP_BUILDDIR:-$PWD}
-lib=${HAKMEM_LIB:-$bld/.libs/libhakmem.so}
+bld=${HK_TOP_BUILDDIR:-$PWD}
+lib=${HK_LIB:-$bld/.libs/libhakmem.so}
 routes="$bld/tests/routes_env"
 pass=0 fail=0
 ok() { echo "PASS: $1"; pass=$((pass + 1)); }

@@ -18,7 +18,7 @@ if [ ! -f "$top/.libs/libhakmem.so" ] || [ ! -x "$top/tests/stress_mt" ]; then
     make -j"${HK_JOBS:-2}" tests/stress_mt bench
 fi
 lib="$top/.libs/libhakmem.so"
-out=${HAKMEM_DEMO_OUT:-$top/demo-out}
+out=${HK_DEMO_OUT:-$top/demo-out}
 rm -rf "$out"
 mkdir -p "$out"
 export HAKMEM_ROUTER_DIFF=1 HAKMEM_STATS=1 HAKMEM_DIVERGENCE_REPORT="$out/report.%p.json"

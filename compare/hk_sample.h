@@ -1,0 +1,80 @@
+/* hk_sample.h: which calls the differential mode compares, with no bias a workload can hide
+ * in, and the per-thread state that decides it.
+ *
+ * Two rules, each enough on its own to compare a call:
+ *   - Random sampling, 1 in N (HAKMEM_ROUTER_DIFF_SAMPLE): every call is compared with
+ *     probability 1/N, independently of every other call. Each thread draws the number of
+ *     calls to skip before its next compared call from the geometric distribution of mean
+ *     N - 1 (a per-thread xorshift generator, seeded from getrandom), so the fast path only
+ *     counts down: no division, no shared state. No period, phase or size pattern of the
+ *     workload correlates with the choice.
+ *   - First call of every key: the first call of each (size interval, entry) in the process
+ *     (hk_sizekey.h: intervals on which neither path's decision can change; the knobs are fixed
+ *     for the process) is compared whatever N says, so a rare size or a short process is
+ *     compared at least once per distinct decision pair it can make.
+ * The keys seen are bits in the record (hk_record.h); the fast path learns "seen" from
+ * hk_diff_fast, a byte per Tiny size per entry and executing path that holds the Tiny class
+ * the executing path gives that size once its key has been compared, and 0xFF otherwise (not
+ * seen, or not served by that path's Tiny fast path): one load tells both.
+ */
+#ifndef HK_SAMPLE_H
+#define HK_SAMPLE_H
+
+#include "hk_record.h"
+#include "hk_sizekey.h"
+
+enum { HK_DT_NEW = 0, HK_DT_OWNED = 1, HK_DT_SHARED = 2 };
+
+typedef struct {
+    uint64_t skip;     /* unsampled calls before the next sampled one; while 0, the next call
+                          takes the sampled path (a new thread's first call included) */
+    hk_rec_slot *slot; /* this thread's counters (HK_DT_OWNED) */
+    uint64_t rng;      /* xorshift64* state */
+    uint32_t state;    /* HK_DT_*: HK_DT_SHARED threads (none free, or exiting) count into slot 0
+                          with atomic adds and compare every call */
+} hk_diff_thread;
+
+extern HK_TLS hk_diff_thread hk_dt;
+/* HAKMEM_ROUTER_DIFF_SAMPLE, read at init (1: every call is compared). */
+extern uint64_t hk_diff_sample;
+/* The size intervals in force. */
+extern hk_sizekey hk_keys;
+/* [executing path: 0 legacy, 1 central][entry][size <= 1024]: the class, or 0xFF. */
+#define HK_DIFF_FAST_ROW 1040
+extern uint8_t hk_diff_fast[2][2][HK_DIFF_FAST_ROW];
+
+/* Read the sample rate; build the keys for the table in force (and whenever it changes). */
+void hk_sample_init(long sample);
+void hk_sample_table_changed(void);
+/* Zero the keys seen (tests, the fork child). */
+void hk_sample_reset(void);
+/* Unsampled calls before the next sampled one: geometric with mean N - 1 (0 when N is 1). */
+uint64_t hk_sample_next(hk_diff_thread *t);
+/* A thread's first call (or a call after it released its slot): claim a slot and seed. */
+void hk_sample_thread_setup(hk_diff_thread *t);
+/* The fork child: the forking thread claims a slot in the child's new record and reseeds. */
+void hk_sample_atfork_child(void);
+
+/* Has key (interval of size, entry) been compared? Mark it (first compared call). */
+bool hk_key_seen(size_t size, hk_entry_t entry);
+void hk_key_mark(size_t size, hk_entry_t entry);
+
+/* Count one call executed by path `central` (and compared, when `compared`). */
+HK_INLINE void hk_dt_count(hk_diff_thread *t, bool central, bool compared)
+{
+    if (HK_LIKELY(t->state == HK_DT_OWNED)) {
+        hk_rec_bump(&t->slot->exec[central]);
+        if (compared)
+            hk_rec_bump(&t->slot->compared);
+        return;
+    }
+    hk_rec_slot *s = &hk_rec->slots[0];
+    atomic_fetch_add_explicit(&s->exec[central], 1, memory_order_relaxed);
+    if (compared)
+        atomic_fetch_add_explicit(&s->compared, 1, memory_order_relaxed);
+}
+
+/* ln(x) for 0 < x <= 1 without libm (a few ulp are plenty for drawing skips). */
+double hk_ln(double x);
+
+#endif
