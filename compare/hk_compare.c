@@ -1,6 +1,6 @@
 /* hk_compare.c: the differential path and the staged rollout (see hk_compare.h).
  *
- *   hk_diff_alloc_legacy / hk_diff_alloc_central      executing path fixed (hk_diff_inline.h)
+ *   hk_diff_alloc_{legacy,central}_{wrap,api}       executing path fixed (hk_diff_inline.h)
  *   hk_compare_alloc(size, site, entry)               everything else
  *     -> executing path: rollback latched ? legacy
  *                      : rollout ? bucket(key) < PCT, key = site | size class | process
@@ -150,7 +150,7 @@ void *hk_compare_decide(size_t size, hak_callsite_t site, hk_entry_t entry, bool
 
 void *hk_diff_unsampled(size_t size, hak_callsite_t site, hk_entry_t entry, bool central)
 {
-    /* Only threads with a slot of their own get here (skip != 0); the call was counted as
+    /* Only threads with a slot of their own get here (skip >= 0); the call was counted as
      * executed on the fast path. */
     if (HK_UNLIKELY(!hk_key_seen(size, entry))) { /* the first call of its key */
         hk_rec_bump(&hk_dt.slot->compared);
@@ -160,27 +160,77 @@ void *hk_diff_unsampled(size_t size, hak_callsite_t site, hk_entry_t entry, bool
                    : hk_legacy_alloc(size, site, entry);
 }
 
-void *hk_diff_setup(size_t size, hak_callsite_t site, hk_entry_t entry, bool central)
+/* A sampled call that is not the common 1-in-1 one: a new thread's first call, a thread
+ * without a slot of its own (atomics, every call compared), or 1 in N > 1 (the next skip
+ * drawn). */
+void *hk_diff_sampled_slow(size_t size, hak_callsite_t site, hk_entry_t entry, bool central)
 {
     hk_diff_thread *t = &hk_dt;
     if (t->state == HK_DT_NEW) {
         hk_sample_thread_setup(t);
-        if (t->state == HK_DT_OWNED) /* this call is sampled or not like any other */
-            return hk_diff_alloc_body(size, site, entry, central);
+        if (hk_dt_owned(t->state)) /* this call is sampled or not like any other */
+            return hk_diff_alloc(size, site, entry, central);
     }
-    /* No slot of its own: count with atomics, compare every call. */
-    hk_dt_count(t, central, true);
+    hk_tc.tctr[central ? HK_TCTR_SERVED_CENTRAL : HK_TCTR_SERVED_LEGACY]++;
+    if (!hk_dt_owned(t->state)) {
+        t->skip = 0;
+        hk_dt_count(t, central, true);
+    } else {
+        t->skip = hk_sample_next(t);
+        hk_rec_bump(&t->slot->exec[central]);
+        hk_rec_bump(&t->slot->compared);
+    }
     return hk_compare_decide(size, site, entry, central);
 }
 
-void *hk_diff_alloc_legacy(size_t size, hak_callsite_t site, hk_entry_t entry)
+/* The sampled call of a thread with its slot under 1 in 1 (every call): both decisions of a
+ * Tiny size computed here, each once; every other case leaves by a tail call. */
+HK_INLINE void *diff_sampled(size_t size, hak_callsite_t site, hk_entry_t entry, bool central)
 {
-    return hk_diff_alloc(size, site, entry, false);
+    hk_diff_thread *t = &hk_dt;
+    if (HK_UNLIKELY(t->state != HK_DT_EVERY))
+        return hk_diff_sampled_slow(size, site, entry, central);
+    t->skip = 0; /* went below 0 on the fast path */
+    hk_tc.tctr[central ? HK_TCTR_SERVED_CENTRAL : HK_TCTR_SERVED_LEGACY]++;
+    hk_rec_bump(&t->slot->exec[central]);
+    hk_rec_bump(&t->slot->compared);
+    /* Below both paths' Tiny bounds both decisions are computed here (their out-of-line
+     * parts are dead code then); above, hk_compare_decide computes them. Either way each
+     * path decides exactly once. */
+    const hk_table *tb = hk_router_table;
+    if (HK_UNLIKELY(size > HK_TINY_MAX || size >= tb->tiny_end))
+        return hk_compare_decide(size, site, entry, central);
+    hk_knobs k = hk_knobs_get();
+    hk_decision dl = hk_legacy_decide(size, entry, k);
+    hk_decision dc = hk_table_decide(tb, size, entry, k);
+    if (HK_LIKELY(dl.cls == dc.cls)) {
+        /* 0xFF: the key's first compare */
+        unsigned c = __atomic_load_n(&hk_diff_fast[central][entry][size], __ATOMIC_RELAXED);
+        if (HK_LIKELY(c != 0xFF)) {
+            void *p = hk_tiny_pop((int)c);
+            if (HK_LIKELY(p != NULL))
+                return p;
+        }
+    }
+    return hk_compare_finish(dl, dc, size, site, entry, central);
 }
 
-void *hk_diff_alloc_central(size_t size, hak_callsite_t site, hk_entry_t entry)
+/* One function per executing path and entry: both are constants inside. */
+void *hk_diff_sampled_legacy_wrap(size_t size, hak_callsite_t site)
 {
-    return hk_diff_alloc(size, site, entry, true);
+    return diff_sampled(size, site, HK_ENTRY_WRAP, false);
+}
+void *hk_diff_sampled_central_wrap(size_t size, hak_callsite_t site)
+{
+    return diff_sampled(size, site, HK_ENTRY_WRAP, true);
+}
+void *hk_diff_sampled_legacy_api(size_t size, hak_callsite_t site)
+{
+    return diff_sampled(size, site, HK_ENTRY_API, false);
+}
+void *hk_diff_sampled_central_api(size_t size, hak_callsite_t site)
+{
+    return diff_sampled(size, site, HK_ENTRY_API, true);
 }
 
 HK_COLD static void report_now(void)
@@ -201,13 +251,12 @@ void *hk_compare_alloc(size_t size, hak_callsite_t site, hk_entry_t entry)
     hk_tc.tctr[central ? HK_TCTR_SERVED_CENTRAL : HK_TCTR_SERVED_LEGACY]++;
     bool compare = false;
     if (diff_mode) {
-        if (t->state != HK_DT_OWNED) {
+        if (!hk_dt_owned(t->state)) {
             compare = true;
-        } else if (t->skip == 0) {
+        } else if (--t->skip < 0) {
             compare = true;
             t->skip = hk_sample_next(t);
         } else {
-            t->skip--;
             compare = !hk_key_seen(size, entry);
         }
     }

@@ -1,5 +1,5 @@
 /* hk_diff_inline.h: the differential mode's fast path (the front door tail-calls it through
- * hk_diff_alloc_legacy / hk_diff_alloc_central, one function per executing path, so that its
+ * hk_diff_alloc_{legacy,central}_{wrap,api}, one function per executing path and entry, so that its
  * registers never weigh on the legacy and central fast paths).
  *
  * It serves HAKMEM_ROUTER_DIFF=1 when the executing path is fixed for the process (no
@@ -12,7 +12,8 @@
  *     (a Tiny size, the same class, a block in the cache) stays here, every other one
  *     finishes out of line in hk_compare_finish / hk_compare_decide, which record the
  *     divergence and carry out the executing path's decision.
- * A new thread's first call, and threads without a slot of their own, go to hk_diff_setup.
+ * With 1 in N > 1, a sampled call draws the next skip out of line (hk_diff_sampled), as do a
+ * new thread's first call and threads without a slot of their own.
  * The rollout by site or class, the A/A mode and a pending SIGUSR2 report take the
  * out-of-line path (hk_compare_alloc, HK_FRONT_COMPARE); the rollback latch switches the
  * mode to HK_FRONT_DIFF_LEGACY.
@@ -28,57 +29,47 @@
 
 /* A compared call's decisions (each path once), then hk_compare_finish(). */
 void *hk_compare_decide(size_t size, hak_callsite_t site, hk_entry_t entry, bool central);
-/* An unsampled call past the Tiny fast case: compared when its key is new, else executed. */
+/* An unsampled call past the fast cases: compared when its key is new, else executed. */
 void *hk_diff_unsampled(size_t size, hak_callsite_t site, hk_entry_t entry, bool central);
-/* A sampled call of a thread without a slot of its own (new, exiting, or past the slots). */
-void *hk_diff_setup(size_t size, hak_callsite_t site, hk_entry_t entry, bool central);
+/* A sampled call: counted, the next skip drawn, both decisions compared (the common Tiny
+ * case without further calls), executed. Also a new thread's first call, and every call of
+ * a thread without a slot of its own. One function per executing path and entry. */
+void *hk_diff_sampled_legacy_wrap(size_t size, hak_callsite_t site);
+void *hk_diff_sampled_central_wrap(size_t size, hak_callsite_t site);
+void *hk_diff_sampled_legacy_api(size_t size, hak_callsite_t site);
+void *hk_diff_sampled_central_api(size_t size, hak_callsite_t site);
+void *hk_diff_sampled_slow(size_t size, hak_callsite_t site, hk_entry_t entry, bool central);
 
-HK_INLINE void *hk_diff_alloc_body(size_t size, hak_callsite_t site, hk_entry_t entry,
-                                   bool central)
+/* Inline in the front door (core/hk_front.h). Every exit that is not a Tiny block is a tail
+ * call with the arguments as they came, so it needs no callee-saved register: the legacy
+ * and central fast paths next to it stay as they are. */
+HK_INLINE void *hk_diff_alloc(size_t size, hak_callsite_t site, hk_entry_t entry, bool central)
 {
     hk_diff_thread *t = &hk_dt;
-    if (HK_LIKELY(t->skip != 0)) {
-        t->skip--;
-        hk_rec_bump(&t->slot->exec[central]);
-        if (HK_LIKELY(size <= HK_TINY_MAX)) {
-            unsigned c = hk_diff_fast[central][entry][size];
-            if (HK_LIKELY(c != 0xFF)) {
-                void *p = hk_tiny_pop((int)c);
-                if (HK_LIKELY(p != NULL))
-                    return p;
-            }
-        }
-        return hk_diff_unsampled(size, site, entry, central);
+    if (HK_UNLIKELY(--t->skip < 0)) { /* one "sub $1, mem; js" */
+        if (central)
+            return entry == HK_ENTRY_WRAP ? hk_diff_sampled_central_wrap(size, site)
+                                          : hk_diff_sampled_central_api(size, site);
+        return entry == HK_ENTRY_WRAP ? hk_diff_sampled_legacy_wrap(size, site)
+                                      : hk_diff_sampled_legacy_api(size, site);
     }
-    if (HK_UNLIKELY(t->state != HK_DT_OWNED))
-        return hk_diff_setup(size, site, entry, central);
-    t->skip = hk_sample_next(t);
+    hk_tc.tctr[central ? HK_TCTR_SERVED_CENTRAL : HK_TCTR_SERVED_LEGACY]++;
     hk_rec_bump(&t->slot->exec[central]);
-    hk_rec_bump(&t->slot->compared);
-    /* Below both paths' Tiny bounds both decisions are computed here (their out-of-line
-     * parts are dead code then); above, hk_compare_decide computes them. Either way each
-     * path decides exactly once. */
-    const hk_table *tb = hk_router_table;
-    if (HK_UNLIKELY(size > HK_TINY_MAX || size >= tb->tiny_end))
-        return hk_compare_decide(size, site, entry, central);
-    hk_knobs k = hk_knobs_get();
-    hk_decision dl = hk_legacy_decide(size, entry, k);
-    hk_decision dc = hk_table_decide(tb, size, entry, k);
-    if (HK_LIKELY(dl.cls == dc.cls)) {
-        unsigned c = hk_diff_fast[central][entry][size]; /* 0xFF: the key's first compare */
+    if (HK_LIKELY(size <= HK_TINY_MAX)) {
+        unsigned c = __atomic_load_n(&hk_diff_fast[central][entry][size], __ATOMIC_RELAXED);
         if (HK_LIKELY(c != 0xFF)) {
             void *p = hk_tiny_pop((int)c);
             if (HK_LIKELY(p != NULL))
                 return p;
         }
+    } else if (HK_LIKELY(size < HK_DIFF_BLOCKS * HK_DIFF_BLOCK &&
+                         __atomic_load_n(&hk_diff_seen_block[entry][size / HK_DIFF_BLOCK],
+                                         __ATOMIC_RELAXED))) {
+        /* a key compared already: the executing path's own slow path (it decides once) */
+        return central ? hk_router_alloc_slow(size, site, entry)
+                       : hk_legacy_alloc_slow(size, site, entry);
     }
-    return hk_compare_finish(dl, dc, size, site, entry, central);
-}
-
-HK_INLINE void *hk_diff_alloc(size_t size, hak_callsite_t site, hk_entry_t entry, bool central)
-{
-    hk_tc.tctr[central ? HK_TCTR_SERVED_CENTRAL : HK_TCTR_SERVED_LEGACY]++;
-    return hk_diff_alloc_body(size, site, entry, central);
+    return hk_diff_unsampled(size, site, entry, central);
 }
 
 #endif

@@ -14,6 +14,7 @@ HK_TLS hk_diff_thread hk_dt;
 uint64_t hk_diff_sample = 1;
 hk_sizekey hk_keys;
 uint8_t hk_diff_fast[2][2][HK_DIFF_FAST_ROW];
+uint8_t hk_diff_seen_block[2][HK_DIFF_BLOCKS];
 static double scale; /* 1 / ln(1 - 1/N) */
 static pthread_key_t exit_key;
 static bool exit_key_ok;
@@ -41,7 +42,7 @@ double hk_ln(double x)
     return e * 0.6931471805599453 + 2 * s * (1 + r);
 }
 
-uint64_t hk_sample_next(hk_diff_thread *t)
+int64_t hk_sample_next(hk_diff_thread *t)
 {
     if (hk_diff_sample <= 1)
         return 0;
@@ -52,19 +53,10 @@ uint64_t hk_sample_next(hk_diff_thread *t)
     t->rng = x;
     double u = (double)((x * 0x2545F4914F6CDD1DULL >> 11) + 1) * 0x1p-53; /* (0, 1] */
     double g = hk_ln(u) * scale; /* failures before the first success, p = 1/N */
-    return g < 0x1p40 ? (uint64_t)g : (uint64_t)1 << 40;
+    return g < 0x1p40 ? (int64_t)g : (int64_t)1 << 40;
 }
 
 /* ---------------------------------------------------------------- keys */
-
-static void fast_fill(unsigned iv, unsigned entry)
-{
-    size_t lo = hk_keys.lo[iv], hi = hk_sizekey_hi(&hk_keys, iv);
-    for (size_t s = lo; s <= hi && s <= HK_TINY_MAX; s++) {
-        hk_diff_fast[0][entry][s] = (uint8_t)hk_tiny_class(s);
-        hk_diff_fast[1][entry][s] = s < hk_router_tiny_limit ? (uint8_t)hk_tiny_class(s) : 0xFF;
-    }
-}
 
 static bool seen_bit(unsigned iv, unsigned entry)
 {
@@ -72,11 +64,34 @@ static bool seen_bit(unsigned iv, unsigned entry)
                (iv % 64) & 1;
 }
 
+/* Interval iv of entry was compared: its Tiny sizes get their class, and every KiB it meets
+ * whose keys are now all seen gets its bit. */
+static void fast_fill(unsigned iv, unsigned entry)
+{
+    size_t lo = hk_keys.lo[iv], hi = hk_sizekey_hi(&hk_keys, iv);
+    for (size_t s = lo; s <= hi && s <= HK_TINY_MAX; s++) {
+        uint8_t c = (uint8_t)hk_tiny_class(s);
+        __atomic_store_n(&hk_diff_fast[0][entry][s], c, __ATOMIC_RELAXED);
+        __atomic_store_n(&hk_diff_fast[1][entry][s], s < hk_router_tiny_limit ? c : 0xFF,
+                         __ATOMIC_RELAXED);
+    }
+    for (size_t b = lo / HK_DIFF_BLOCK; b < HK_DIFF_BLOCKS && b <= hi / HK_DIFF_BLOCK; b++) {
+        unsigned first = hk_sizekey_of(&hk_keys, b * HK_DIFF_BLOCK);
+        unsigned last = hk_sizekey_of(&hk_keys, b * HK_DIFF_BLOCK + HK_DIFF_BLOCK - 1);
+        bool all = true;
+        for (unsigned k = first; k <= last && all; k++)
+            all = seen_bit(k, entry);
+        if (all)
+            __atomic_store_n(&hk_diff_seen_block[entry][b], 1, __ATOMIC_RELAXED);
+    }
+}
+
 static void fast_rebuild(void)
 {
     memset(hk_diff_fast, 0xFF, sizeof hk_diff_fast);
+    memset(hk_diff_seen_block, 0, sizeof hk_diff_seen_block);
     for (unsigned e = 0; e < 2; e++)
-        for (unsigned iv = 0; iv < hk_keys.n && hk_keys.lo[iv] <= HK_TINY_MAX; iv++)
+        for (unsigned iv = 0; iv < hk_keys.n; iv++)
             if (seen_bit(iv, e))
                 fast_fill(iv, e);
 }
@@ -95,8 +110,7 @@ void hk_key_mark(size_t size, hk_entry_t entry)
         return;
     if (!(atomic_fetch_or_explicit(w, bit, memory_order_relaxed) & bit)) {
         atomic_fetch_add_explicit(&hk_rec->h.keys_seen, 1, memory_order_relaxed);
-        if (hk_keys.lo[iv] <= HK_TINY_MAX)
-            fast_fill(iv, entry);
+        fast_fill(iv, entry);
     }
 }
 
@@ -126,7 +140,7 @@ static void thread_exit(void *arg)
 {
     (void)arg;
     hk_diff_thread *t = &hk_dt;
-    if (t->state == HK_DT_OWNED)
+    if (hk_dt_owned(t->state))
         hk_record_release_slot(t->slot);
     /* Calls from later destructors of this thread count into the shared slot. */
     t->slot = &hk_rec->slots[0];
@@ -142,11 +156,13 @@ void hk_sample_thread_setup(hk_diff_thread *t)
     hk_rec_slot *s = hk_record_claim_slot();
     t->rng = hk_random64() | 1;
     t->slot = s;
-    t->state = s == &hk_rec->slots[0] ? HK_DT_SHARED : HK_DT_OWNED;
-    t->skip = t->state == HK_DT_OWNED ? hk_sample_next(t) : 0;
+    t->state = s == &hk_rec->slots[0] ? HK_DT_SHARED
+               : hk_diff_sample == 1       ? HK_DT_EVERY
+                                           : HK_DT_OWNED;
+    t->skip = hk_dt_owned(t->state) ? hk_sample_next(t) : 0;
     /* Last: pthread_setspecific may allocate (keys past the first 32), and that allocation
      * must find this thread set up. */
-    if (exit_key_ok && t->state == HK_DT_OWNED)
+    if (exit_key_ok && hk_dt_owned(t->state))
         pthread_setspecific(exit_key, t);
 }
 
@@ -169,6 +185,8 @@ void hk_sample_init(long sample)
         exit_key_ok = pthread_key_create(&exit_key, thread_exit) == 0;
     hk_keys.table = NULL;
     hk_sample_table_changed();
-    /* Threads that sampled under the previous rate draw again (tests change it). */
+    /* The calling thread under the new rate (tests change it; other threads keep theirs). */
     hk_dt.skip = 0;
+    if (hk_dt_owned(hk_dt.state))
+        hk_dt.state = hk_diff_sample == 1 ? HK_DT_EVERY : HK_DT_OWNED;
 }

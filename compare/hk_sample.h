@@ -15,7 +15,8 @@
  * The keys seen are bits in the record (hk_record.h); the fast path learns "seen" from
  * hk_diff_fast, a byte per Tiny size per entry and executing path that holds the Tiny class
  * the executing path gives that size once its key has been compared, and 0xFF otherwise (not
- * seen, or not served by that path's Tiny fast path): one load tells both.
+ * seen, or not served by that path's Tiny fast path): one load tells both. Above Tiny,
+ * hk_diff_seen_block says per KiB whether every key meeting it was compared.
  */
 #ifndef HK_SAMPLE_H
 #define HK_SAMPLE_H
@@ -23,12 +24,15 @@
 #include "hk_record.h"
 #include "hk_sizekey.h"
 
-enum { HK_DT_NEW = 0, HK_DT_OWNED = 1, HK_DT_SHARED = 2 };
+/* A thread: new (no call yet), owning a slot (bit 0; HK_DT_EVERY when every call is
+ * compared, 1 in 1, so the sampled path tests one value), or without a slot of its own. */
+enum { HK_DT_NEW = 0, HK_DT_OWNED = 1, HK_DT_SHARED = 2, HK_DT_EVERY = 3 };
+HK_INLINE bool hk_dt_owned(unsigned state) { return state & 1; }
 
 typedef struct {
-    uint64_t skip;     /* unsampled calls before the next sampled one; while 0, the next call
+    int64_t skip;      /* unsampled calls before the next sampled one; at 0, the next call
                           takes the sampled path (a new thread's first call included) */
-    hk_rec_slot *slot; /* this thread's counters (HK_DT_OWNED) */
+    hk_rec_slot *slot; /* this thread's counters (owned) */
     uint64_t rng;      /* xorshift64* state */
     uint32_t state;    /* HK_DT_*: HK_DT_SHARED threads (none free, or exiting) count into slot 0
                           with atomic adds and compare every call */
@@ -42,6 +46,11 @@ extern hk_sizekey hk_keys;
 /* [executing path: 0 legacy, 1 central][entry][size <= 1024]: the class, or 0xFF. */
 #define HK_DIFF_FAST_ROW 1040
 extern uint8_t hk_diff_fast[2][2][HK_DIFF_FAST_ROW];
+/* Above Tiny: [entry][size / 1 KiB] is 1 once every key meeting that KiB was compared (up to
+ * 2 MiB; larger sizes look their key up). */
+#define HK_DIFF_BLOCK 1024
+#define HK_DIFF_BLOCKS 2048
+extern uint8_t hk_diff_seen_block[2][HK_DIFF_BLOCKS];
 
 /* Read the sample rate; build the keys for the table in force (and whenever it changes). */
 void hk_sample_init(long sample);
@@ -49,7 +58,7 @@ void hk_sample_table_changed(void);
 /* Zero the keys seen (tests, the fork child). */
 void hk_sample_reset(void);
 /* Unsampled calls before the next sampled one: geometric with mean N - 1 (0 when N is 1). */
-uint64_t hk_sample_next(hk_diff_thread *t);
+int64_t hk_sample_next(hk_diff_thread *t);
 /* A thread's first call (or a call after it released its slot): claim a slot and seed. */
 void hk_sample_thread_setup(hk_diff_thread *t);
 /* The fork child: the forking thread claims a slot in the child's new record and reseeds. */
@@ -62,7 +71,7 @@ void hk_key_mark(size_t size, hk_entry_t entry);
 /* Count one call executed by path `central` (and compared, when `compared`). */
 HK_INLINE void hk_dt_count(hk_diff_thread *t, bool central, bool compared)
 {
-    if (HK_LIKELY(t->state == HK_DT_OWNED)) {
+    if (HK_LIKELY(hk_dt_owned(t->state))) {
         hk_rec_bump(&t->slot->exec[central]);
         if (compared)
             hk_rec_bump(&t->slot->compared);

@@ -125,7 +125,7 @@ void hk_front_update_mode(void)
         m = hk_compare_process_central() ? HK_FRONT_DIFF_CENTRAL : HK_FRONT_DIFF_LEGACY;
     hk_front_mode = m;
     /* A SIGUSR2 between the test above and the store: its mode switch was overwritten. */
-    if (m >= HK_FRONT_DIFF_LEGACY && hk_report_requested)
+    if ((m == HK_FRONT_DIFF_LEGACY || m == HK_FRONT_DIFF_CENTRAL) && hk_report_requested)
         hk_front_mode = HK_FRONT_COMPARE;
 }
 
