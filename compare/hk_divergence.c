@@ -114,9 +114,10 @@ static void log_line(uint64_t key, size_t size, hk_sitekey sk)
             log_dev = st.st_dev;
             log_ino = st.st_ino;
         } else {
-            char eb[32];
-            hk_warn("HAKMEM_DIVERGENCE_LOG=%s: %s (%s); no divergence log", log_tmpl, why,
-                    hk_errname(err, eb, sizeof eb));
+            char eb[32], ab[200];
+            hk_warn("HAKMEM_DIVERGENCE_LOG=%s: %s%s%s%s; no divergence log",
+                    hk_path_abbrev(log_tmpl, ab, sizeof ab), why, err ? " (" : "",
+                    err ? hk_errname(err, eb, sizeof eb) : "", err ? ")" : "");
             log_failed = true;
             atomic_flag_clear_explicit(&log_lock, memory_order_release);
             return;

@@ -33,6 +33,17 @@ bool hk_path_expand(const char *tmpl, int pid, char *out, size_t cap)
     return n > 0;
 }
 
+const char *hk_path_abbrev(const char *path, char *buf, size_t cap)
+{
+    size_t n = strlen(path);
+    if (n < 160 || cap < 128)
+        return path;
+    hk_fmt(buf, cap, "%s", path);
+    buf[80] = '\0';
+    hk_fmt(buf + 80, cap - 80, "...(%zu bytes)...%s", n, path + n - 40);
+    return buf;
+}
+
 const char *hk_errname(int e, char *buf, size_t cap)
 {
     static const struct {

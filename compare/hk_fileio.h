@@ -19,6 +19,9 @@
 
 /* "%p" in tmpl becomes pid; false when the result does not fit cap bytes. */
 bool hk_path_expand(const char *tmpl, int pid, char *out, size_t cap);
+/* path as it goes into a one-line warning: a long one keeps its first and last bytes around
+ * "...", so that the line (512 bytes) still says what went wrong. */
+const char *hk_path_abbrev(const char *path, char *buf, size_t cap);
 /* A short name for an errno value ("ENOENT", ...), or "errno N". */
 const char *hk_errname(int e, char *buf, size_t cap);
 /* 64 random bits (getrandom; a clock and address mix when it fails). */

@@ -192,11 +192,12 @@ static bool reserve(int fd, size_t len)
 
 static void warn_storage(const char *what, const char *path, int err)
 {
-    char eb[32];
+    char eb[32], ab[200], ab2[200];
     init_errno = err;
-    hk_warn("HAKMEM_DIVERGENCE_REPORT=%s: %s%s%s (%s); divergences are kept in memory until "
-            "exit, so a process killed before exit leaves no record",
-            report_tmpl, what, path ? " " : "", path ? path : "", hk_errname(err, eb, sizeof eb));
+    hk_warn("HAKMEM_DIVERGENCE_REPORT=%s: %s%s%s (%s); no record file: divergences stay in "
+            "memory until the report at exit, and a process killed before it leaves nothing",
+            hk_path_abbrev(report_tmpl, ab, sizeof ab), what, path ? " " : "",
+            path ? hk_path_abbrev(path, ab2, sizeof ab2) : "", hk_errname(err, eb, sizeof eb));
 }
 
 /* Create and map this process's file; on success hk_rec points at it. */

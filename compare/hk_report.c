@@ -237,8 +237,10 @@ bool hk_divergence_write_report(void)
     int err = ENAMETOOLONG;
     bool ok = hk_path_expand(report_tmpl, (int)getpid(), path, sizeof path) &&
               hk_file_write(path, write_fn, NULL, &why, &err);
+    char ab[200];
     if (!ok && !(err && err == hk_record_init_errno()))
-        hk_warn("HAKMEM_DIVERGENCE_REPORT=%s: %s (%s); no report", report_tmpl, why,
-                err ? hk_errname(err, eb, sizeof eb) : "refused");
+        hk_warn("HAKMEM_DIVERGENCE_REPORT=%s: %s%s%s%s; no report",
+                hk_path_abbrev(report_tmpl, ab, sizeof ab), why, err ? " (" : "",
+                err ? hk_errname(err, eb, sizeof eb) : "", err ? ")" : "");
     return ok;
 }

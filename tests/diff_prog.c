@@ -18,6 +18,9 @@
  *                                  line "THREAD COUNT" on stdout (write(2), no stdio)
  *   diff_prog own-usr2             install a SIGUSR2 handler, allocate, raise SIGUSR2: exit 0
  *                                  when the program's own handler ran
+ *   diff_prog closefds FILE A B    malloc(A), close every descriptor from 3 up, open FILE
+ *                                  (O_CREAT, so it gets the lowest free number), write "mine"
+ *                                  into it, malloc(B), close it
  *   diff_prog usable SIZE [REPS]   malloc(SIZE) REPS times (default 1); prints the
  *                                  malloc_usable_size of each distinct answer ("usable N")
  */
@@ -27,6 +30,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,10 +41,11 @@
 static size_t lo, hi;
 static void *volatile sink; /* keeps the compiler from eliding malloc/free pairs */
 
-static void touch(size_t n)
+static void touch(size_t n) /* thread-safe: the pointer stays local */
 {
-    sink = malloc(n);
-    free(sink);
+    void *p = malloc(n);
+    sink = p;
+    free(p);
 }
 
 static void sizes(void)
@@ -213,6 +218,16 @@ int main(int argc, char **argv)
         touch(200);
         return own_handler_ran ? 0 : 1;
     }
+    if (argc == 5 && !strcmp(argv[1], "closefds")) {
+        touch(strtoul(argv[3], NULL, 10));
+        for (int fd = 3; fd < 1024; fd++)
+            close(fd);
+        int fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0 || write(fd, "mine\n", 5) != 5)
+            return 2;
+        touch(strtoul(argv[4], NULL, 10));
+        return close(fd) == 0 ? 0 : 2;
+    }
     if ((argc == 3 || argc == 4) && !strcmp(argv[1], "usable")) {
         size_t size = strtoul(argv[2], NULL, 10), last = 0;
         int reps = argc == 4 ? atoi(argv[3]) : 1;
@@ -229,6 +244,6 @@ int main(int argc, char **argv)
     fprintf(stderr, "usage: diff_prog sizes LO HI [REPS] | signal REPORT | fork LO HI | "
                     "fork-exit LO HI | exec LO HI | threads N LO HI | period N A B COUNT | "
                     "sites SIZE A B | idle SIZE COUNT | progress SIZE [T] | own-usr2 | "
-                    "usable SIZE [REPS]\n");
+                    "closefds FILE A B | usable SIZE [REPS]\n");
     return 2;
 }
