@@ -79,9 +79,19 @@ gate idle2 --live --json "$tmp/idle2.json" "$tmp/idle"
 if [ "$rc" = 1 ] && j "$tmp/idle2.json" 'not any("running" in x for x in m["reasons"]) and m["reasons"]'; then
     ok "--live accepts the running process (the divergence still fails)"
 else ko "--live"; show idle2; fi
+# --watch: shown again until the process ends (it ends when its stdin closes).
+python3 "$tool" --watch 0.2 "$tmp/idle" >"$tmp/watch.out" 2>&1 7>&- &
+watcher=$!
+sleep 1
 exec 7>&-
 wait "$idle_pid"
 idle_pid=
+wait "$watcher"
+wrc=$?
+if [ "$(grep -c '^hakmem-divergence: ' "$tmp/watch.out")" -ge 2 ] && grep -q 'again in 0.2 s' "$tmp/watch.out" &&
+    tail -n 20 "$tmp/watch.out" | grep -q '(1 exited)' && [ "$wrc" = 1 ]; then
+    ok "--watch: shown $(grep -c '^hakmem-divergence: ' "$tmp/watch.out") times while it ran, stops once it exited (exit 1: the divergence)"
+else ko "--watch (exit $wrc)"; tail -n 15 "$tmp/watch.out"; fi
 gate idle3 --json "$tmp/idle3.json" "$tmp/idle"
 if j "$tmp/idle3.json" 'm["processes"][0]["state"] == "exited" and m["totals"]["divergent"] == 5000 and len(m["processes"][0]["files"]) == 2'; then
     ok "after its normal exit: one process, record and report together, exited"
