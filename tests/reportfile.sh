@@ -2,7 +2,8 @@
 # reportfile.sh: reports, records and logs are written without surprising anyone.
 #   - a FIFO at the report path is written into (with a reader) or refused with one warning
 #     (without one), never replaced; a symbolic link is refused and left alone (its target
-#     too); /dev/full gives one warning and stays a device; a directory is refused;
+#     too); a device like /dev/full gives one warning and stays a device; a directory is
+#     refused;
 #   - temp files: in the report's directory, unpredictable names, O_CREAT|O_EXCL|O_NOFOLLOW;
 #   - a path that would not fit PATH_MAX once %p is expanded is refused with one warning;
 #   - a program whose path is not UTF-8 gets a valid UTF-8 report the merger reads;
@@ -75,15 +76,21 @@ if [ -L "$tmp/link.json" ] && [ "$(cat "$tmp/target")" = precious ] && [ "$(nlin
     ok "symbolic link at the report path: refused, link and target untouched: '$(cat "$tmp/e")'"
 else ko "symbolic link: $(ls -la "$tmp/link.json"); target '$(cat "$tmp/target")'; $(cat "$tmp/e")"; fi
 
-# /dev/full: written into (a character device), the failure said once; still a device.
-hk /dev/full sizes 1000 1010
-if [ -c /dev/full ] && [ "$(nlines "$tmp/e")" = 1 ] && grep -q 'HAKMEM_DIVERGENCE_REPORT=/dev/full: .*ENOSPC' "$tmp/e"; then
-    ok "/dev/full: one warning, still a character device: '$(cat "$tmp/e")'"
-else ko "/dev/full: $(ls -la /dev/full); $(cat "$tmp/e")"; fi
-# /dev/null: written into, silently.
-hk /dev/null sizes 1000 1010
-if [ -c /dev/null ] && [ ! -s "$tmp/e" ]; then ok "/dev/null: written into, no warning"
-else ko "/dev/null: $(cat "$tmp/e")"; fi
+# Character devices: written into, never replaced. As root, private device nodes in $tmp
+# (a regression would replace the real /dev/full or /dev/null for the whole machine); as
+# another user the real ones (which that user could not replace anyway).
+if [ "$(id -u)" = 0 ] && mknod -m 666 "$tmp/full" c 1 7 2>/dev/null && mknod -m 666 "$tmp/null" c 1 3 2>/dev/null; then
+    full="$tmp/full" null="$tmp/null"
+else
+    full=/dev/full null=/dev/null
+fi
+hk "$full" sizes 1000 1010
+if [ -c "$full" ] && [ "$(nlines "$tmp/e")" = 1 ] && grep -q "HAKMEM_DIVERGENCE_REPORT=$full: .*ENOSPC" "$tmp/e"; then
+    ok "a character device like /dev/full ($full): one warning, still a device: '$(cat "$tmp/e")'"
+else ko "$full: $(ls -la "$full"); $(cat "$tmp/e")"; fi
+hk "$null" sizes 1000 1010
+if [ -c "$null" ] && [ ! -s "$tmp/e" ]; then ok "a character device like /dev/null ($null): written into, no warning"
+else ko "$null: $(ls -la "$null"); $(cat "$tmp/e")"; fi
 # A directory: refused, once.
 mkdir "$tmp/adir"
 hk "$tmp/adir" sizes 1000 1010
