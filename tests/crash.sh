@@ -11,21 +11,13 @@
 # Environment: HK_CRASH_ROUNDS (default 5: `make check`; check-stress runs 100 with 2
 # threads), HK_CRASH_THREADS (1).
 set -uo pipefail
-bld=${HK_TOP_BUILDDIR:-$PWD}
-src=${HK_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-lib=${HK_LIB:-$bld/.libs/libhakmem.so}
-prog="$bld/tests/diff_prog"
-tool="$src/tools/hakmem-divergence"
+# shellcheck source=harness.sh
+. "$(dirname "$0")/harness.sh"
 rounds=${HK_CRASH_ROUNDS:-5}
 threads=${HK_CRASH_THREADS:-1}
-tmp=$(mktemp -d)
-trap 'kill -9 $kpid 2>/dev/null; rm -rf "$tmp"' EXIT
 kpid=
-pass=0 fail=0
-ok() { echo "PASS: $1"; pass=$((pass + 1)); }
-ko() { echo "FAIL: $1"; fail=$((fail + 1)); }
-
-"$bld/tools/hakmem-routes" | sed 's/^0 1024 tiny$/0 1000 tiny/; s/^1025 8192 pool ace$/1001 8192 pool ace/' >"$tmp/edge.txt"
+on_exit '[ -n "$kpid" ] && kill -9 "$kpid" 2>/dev/null'
+candidate_table "$tmp/edge.txt"
 # done_calls FILE: the calls the program reported finished, summed over its threads
 done_calls() { awk '{c[$1] = $2} END {s = 0; for (t in c) s += c[t]; print s}' "$1"; }
 # divergent DIR [--live]: the divergent calls in the records of DIR, as hakmem-divergence reads them
@@ -71,5 +63,4 @@ if [ -z "$bad" ]; then
     ok "$rounds rounds x $threads thread(s): every live snapshot and every record after SIGKILL within [reported, reported + $slack], never going back"
 else ko "crash consistency:$bad"; fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -5,25 +5,16 @@
 # workload cannot hide), rollback, SIGUSR2, fork (each process its own record), threads, the
 # log, per-site counts, and an unwritable path.
 set -euo pipefail
-bld=${HK_TOP_BUILDDIR:-$PWD}
-src=${HK_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-lib=${HK_LIB:-$bld/.libs/libhakmem.so}
-prog="$bld/tests/diff_prog"
+# shellcheck source=harness.sh
+. "$(dirname "$0")/harness.sh"
 stress="$bld/tests/stress_mt"
-tool="$src/tools/hakmem-divergence"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { echo "PASS: $1"; pass=$((pass + 1)); }
-ko() { echo "FAIL: $1"; fail=$((fail + 1)); }
 # jq-like checks with python3: q FILE EXPR (EXPR sees the report as r); true -> exit 0
 q() { python3 -c "import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if ($2) else 1)" "$1"; }
 run() { env LD_PRELOAD="$lib" "$@"; }
 V2='r["format"] == "hakmem-divergence-report/2" and r["calls"] == r["executed"]["legacy"] + r["executed"]["central"]'
 
 # The candidate: Tiny ends at 1000 instead of 1024.
-"$bld/tools/hakmem-routes" | sed 's/^0 1024 tiny$/0 1000 tiny/; s/^1025 8192 pool ace$/1001 8192 pool ace/' >"$tmp/edge.txt"
-grep -q '^1001 8192 pool ace$' "$tmp/edge.txt" || { echo "FAIL: could not build the candidate table"; exit 1; }
+candidate_table "$tmp/edge.txt"
 
 # 1. Multi-threaded workload, built-in table: compared > 0, divergent = 0, valid JSON.
 if run HAKMEM_ROUTER_DIFF=1 HAKMEM_DIVERGENCE_REPORT="$tmp/mt.%p.json" "$stress" 2 20000 8 4194304 3 >/dev/null &&
@@ -157,5 +148,4 @@ if [ "$got" = "$want" ] && [ "$(grep -c 'hakmem: warning: HAKMEM_DIVERGENCE_REPO
     ok "unwritable report path: one warning, output unchanged"
 else ko "unwritable report path: got '$got', stderr: $(cat "$tmp/unw.err")"; fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -10,20 +10,9 @@
 #   - the gate: incomplete records, running processes and processes that compared nothing
 #     fail unless accepted; the merged JSON's verdict equals the exit status.
 set -uo pipefail
-bld=${HK_TOP_BUILDDIR:-$PWD}
-src=${HK_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-lib=${HK_LIB:-$bld/.libs/libhakmem.so}
-prog="$bld/tests/diff_prog"
-tool="$src/tools/hakmem-divergence"
-tmp=$(mktemp -d)
-cleanup() {
-    [ -n "${idle_pid:-}" ] && kill -9 "$idle_pid" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-pass=0 fail=0
-ok() { echo "PASS: $1"; pass=$((pass + 1)); }
-ko() { echo "FAIL: $1"; fail=$((fail + 1)); }
+# shellcheck source=harness.sh
+. "$(dirname "$0")/harness.sh"
+on_exit '[ -n "${idle_pid:-}" ] && kill -9 "$idle_pid" 2>/dev/null'
 # gate NAME ARGS...: the tool's stdout in $tmp/NAME.out, stderr in $tmp/NAME.err, status $rc
 gate() {
     local n=$1; shift
@@ -34,7 +23,7 @@ show() { sed 's/^/    | /' "$tmp/$1.out" "$tmp/$1.err" | head -30; }
 # j FILE EXPR: EXPR over the merged JSON m
 j() { python3 -c "import json,sys; m=json.load(open(sys.argv[1])); sys.exit(0 if ($2) else 1)" "$1"; }
 
-"$bld/tools/hakmem-routes" | sed 's/^0 1024 tiny$/0 1000 tiny/; s/^1025 8192 pool ace$/1001 8192 pool ace/' >"$tmp/edge.txt"
+candidate_table "$tmp/edge.txt"
 export HAKMEM_ROUTER_TABLE="$tmp/edge.txt" HAKMEM_ROUTER_DIFF=1
 
 # 1. A child that ends with _exit: no exit handlers, no report; its record has everything.
@@ -174,5 +163,4 @@ if [ "$st" = 1 ] && [ ! -s "$tmp/pipe.err" ] && j "$tmp/pipe.json" 'm["exit_stat
     ok "| head: no error, the verdict (exit 1) and --json still produced"
 else ko "| head: exit $st"; cat "$tmp/pipe.err"; fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -10,16 +10,8 @@
 #   - a program that closes every descriptor and reuses the numbers never gets hakmem's
 #     log lines in its own files.
 set -uo pipefail
-bld=${HK_TOP_BUILDDIR:-$PWD}
-src=${HK_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-lib=${HK_LIB:-$bld/.libs/libhakmem.so}
-prog="$bld/tests/diff_prog"
-tool="$src/tools/hakmem-divergence"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { echo "PASS: $1"; pass=$((pass + 1)); }
-ko() { echo "FAIL: $1"; fail=$((fail + 1)); }
+# shellcheck source=harness.sh
+. "$(dirname "$0")/harness.sh"
 nlines() { grep -c '' "$1"; }
 # hk REPORT ARGS...: diff_prog ARGS under hakmem with the report at REPORT; stderr in $tmp/e
 hk() {
@@ -27,7 +19,8 @@ hk() {
     env LD_PRELOAD="$lib" HAKMEM_ROUTER_DIFF=1 HAKMEM_ROUTER_TABLE="$tmp/edge.txt" \
         HAKMEM_DIVERGENCE_REPORT="$r" "$prog" "$@" >"$tmp/o" 2>"$tmp/e"
 }
-"$bld/tools/hakmem-routes" | sed 's/^0 1024 tiny$/0 1000 tiny/; s/^1025 8192 pool ace$/1001 7999 pool ace/; s/^8193 32768 mid$/8000 32768 mid/' >"$tmp/edge.txt"
+# the candidate, and Mid from 8000 (so 8000..8192 diverge too: pool -> mid)
+candidate_table "$tmp/edge.txt" 's/^1001 8192 pool ace$/1001 7999 pool ace/' 's/^8193 32768 mid$/8000 32768 mid/'
 grep -q '^8000 32768 mid$' "$tmp/edge.txt" || { echo "FAIL: candidate table"; exit 1; }
 
 # FIFO with a reader: the report streams into it; the FIFO stays a FIFO.
@@ -148,5 +141,4 @@ if [ "$(cat "$tmp/target")" = precious ] && [ "$(nlines "$tmp/e")" = 1 ] && grep
     ok "log path at a symbolic link: refused, target untouched"
 else ko "log symlink: $(cat "$tmp/e")"; fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

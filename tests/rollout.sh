@@ -10,17 +10,11 @@
 # Which path executed a site shows in its block: under the candidate table 1010 bytes get a
 # Pool block (2 KiB usable) from the Central Router and a Tiny one (1 KiB) from legacy.
 set -uo pipefail
-bld=${HK_TOP_BUILDDIR:-$PWD}
-lib=${HK_LIB:-$bld/.libs/libhakmem.so}
+# shellcheck source=harness.sh
+. "$(dirname "$0")/harness.sh"
+diffp=$prog
 prog="$bld/tests/site_prog"
-diffp="$bld/tests/diff_prog"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { echo "PASS: $1"; pass=$((pass + 1)); }
-ko() { echo "FAIL: $1"; fail=$((fail + 1)); }
-
-"$bld/tools/hakmem-routes" | sed 's/^0 1024 tiny$/0 1000 tiny/; s/^1025 8192 pool ace$/1001 8192 pool ace/' >"$tmp/edge.txt"
+candidate_table "$tmp/edge.txt"
 # sites PCT [VAR=value...]: one line per site ("site K usable N"); the load address in $tmp/base
 sites() {
     local pct=$1; shift
@@ -108,5 +102,4 @@ if [ -z "$bad" ] && [[ $seen_paths == *1024* ]] && [[ $seen_paths == *2048* ]]; 
     ok "by process: one path per run, the same in two runs, both paths over 12 salts"
 else ko "by process:$bad (paths over salts:$seen_paths)"; fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
