@@ -326,8 +326,8 @@ for w in "${wl_names[@]}"; do
     case $w in bench_mid_large_mt | bench_random_mixed) th=0.90 ;; *) th=0.75 ;; esac
     verdict "$w" "central >= ${th}x best peer (ops/s)" ge $th < <(paired 4 hakmem-central peer)
     verdict "$w" "legacy within 2 % of central (ops/s)" in 0.98 1.02 < <(paired 4 hakmem-legacy hakmem-central)
-    verdict "$w" "diff-sampled time <= 1.05x central's" le 1.05 < <(paired 4 hakmem-central hakmem-diffS)
-    verdict "$w" "diff-1 time <= 1.25x central's" le 1.25 < <(paired 4 hakmem-central hakmem-diff1)
+    verdict "$w" "diff-sampled (1 in 100) time <= 1.03x central's" le 1.03 < <(paired 4 hakmem-central hakmem-diffS)
+    verdict "$w" "diff-1 time <= 1.10x central's" le 1.10 < <(paired 4 hakmem-central hakmem-diff1)
     verdict "$w" "central peak RSS <= 1.5x glibc" le 1.50 < <(paired 5 hakmem-central glibc)
     echo
 done

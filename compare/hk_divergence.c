@@ -55,6 +55,12 @@ void hk_divergence_init(void)
     const char *r = hk_opt_str(HK_OPT_DIVERGENCE_REPORT);
     const char *l = hk_opt_str(HK_OPT_DIVERGENCE_LOG);
     bool reports = hk_opt(HK_OPT_ROUTER_DIFF) != 0; /* nothing to report without comparing */
+    /* Relative paths are taken against the working directory at init. */
+    static char rabs[HK_PATH_MAX], labs[HK_PATH_MAX];
+    if (r && *r && hk_path_absolute(r, rabs, sizeof rabs))
+        r = rabs;
+    if (l && *l && hk_path_absolute(l, labs, sizeof labs))
+        l = labs;
     if (!initialised) {
         initialised = true;
         hk_record_init(reports ? r : NULL);

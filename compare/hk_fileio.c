@@ -12,6 +12,25 @@
 #include "hk_site.h"
 #include "hk_sys.h"
 
+bool hk_path_absolute(const char *in, char *out, size_t cap)
+{
+    size_t n = strlen(in);
+    if (in[0] == '/') {
+        if (n >= cap)
+            return false;
+        memcpy(out, in, n + 1);
+        return true;
+    }
+    if (hk_sys_getcwd(out, cap) != 0)
+        return false;
+    size_t c = strlen(out);
+    if (c + 1 + n >= cap)
+        return false;
+    out[c] = '/';
+    memcpy(out + c + 1, in, n + 1);
+    return true;
+}
+
 bool hk_path_expand(const char *tmpl, int pid, char *out, size_t cap)
 {
     size_t n = 0;

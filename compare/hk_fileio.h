@@ -17,6 +17,9 @@
 
 #define HK_PATH_MAX 4096
 
+/* A relative path made absolute against the working directory now (a report path is read at
+ * init; the program may change directory before it exits). False when it does not fit. */
+bool hk_path_absolute(const char *in, char *out, size_t cap);
 /* "%p" in tmpl becomes pid; false when the result does not fit cap bytes. */
 bool hk_path_expand(const char *tmpl, int pid, char *out, size_t cap);
 /* path as it goes into a one-line warning: a long one keeps its first and last bytes around

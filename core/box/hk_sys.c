@@ -65,6 +65,8 @@ ssize_t hk_sys_readlink(const char *path, char *buf, size_t len)
     return readlink(path, buf, len);
 }
 
+int hk_sys_getcwd(char *buf, size_t len) { return getcwd(buf, len) ? 0 : -1; }
+
 int hk_sys_setfl(int fd, int flags) { return fcntl(fd, F_SETFL, flags); }
 
 int hk_sys_getrandom(void *buf, size_t n)

@@ -44,6 +44,8 @@ int hk_sys_lstat(const char *path, struct stat *st);
 int hk_sys_rename(const char *from, const char *to);
 int hk_sys_unlink(const char *path);
 ssize_t hk_sys_readlink(const char *path, char *buf, size_t len);
+/* The working directory into buf (getcwd(2)); 0, or -1 with errno. */
+int hk_sys_getcwd(char *buf, size_t len);
 /* fcntl(fd, F_SETFL, flags) */
 int hk_sys_setfl(int fd, int flags);
 /* n random bytes from the kernel (getrandom(2), no blocking); 0, or -1 with errno. */
