@@ -62,8 +62,8 @@ HK_INLINE void *hk_diff_alloc(size_t size, hak_callsite_t site, hk_entry_t entry
             if (HK_LIKELY(p != NULL))
                 return p;
         }
-    } else if (HK_LIKELY(size < HK_DIFF_BLOCKS * HK_DIFF_BLOCK &&
-                         __atomic_load_n(&hk_diff_seen_block[entry][size / HK_DIFF_BLOCK],
+    } else if (HK_LIKELY(size <= (size_t)HK_DIFF_BLOCKS * HK_DIFF_BLOCK &&
+                         __atomic_load_n(&hk_diff_seen_block[entry][hk_diff_block(size)],
                                          __ATOMIC_RELAXED))) {
         /* a key compared already: the executing path's own slow path (it decides once) */
         return central ? hk_router_alloc_slow(size, site, entry)

@@ -75,9 +75,12 @@ static void fast_fill(unsigned iv, unsigned entry)
         __atomic_store_n(&hk_diff_fast[1][entry][s], s < hk_router_tiny_limit ? c : 0xFF,
                          __ATOMIC_RELAXED);
     }
-    for (size_t b = lo / HK_DIFF_BLOCK; b < HK_DIFF_BLOCKS && b <= hi / HK_DIFF_BLOCK; b++) {
-        unsigned first = hk_sizekey_of(&hk_keys, b * HK_DIFF_BLOCK);
-        unsigned last = hk_sizekey_of(&hk_keys, b * HK_DIFF_BLOCK + HK_DIFF_BLOCK - 1);
+    if (hi <= HK_TINY_MAX)
+        return;
+    size_t from = lo > HK_TINY_MAX ? lo : HK_TINY_MAX + 1;
+    for (size_t b = hk_diff_block(from); b < HK_DIFF_BLOCKS && b <= hk_diff_block(hi); b++) {
+        unsigned first = hk_sizekey_of(&hk_keys, b * HK_DIFF_BLOCK + 1);
+        unsigned last = hk_sizekey_of(&hk_keys, b * HK_DIFF_BLOCK + HK_DIFF_BLOCK);
         bool all = true;
         for (unsigned k = first; k <= last && all; k++)
             all = seen_bit(k, entry);
@@ -98,10 +101,10 @@ static void fast_rebuild(void)
 
 bool hk_key_seen(size_t size, hk_entry_t entry)
 {
-    return seen_bit(hk_sizekey_of(&hk_keys, size), entry);
+    return hk_key_seen_fast(size, entry) || seen_bit(hk_sizekey_of(&hk_keys, size), entry);
 }
 
-void hk_key_mark(size_t size, hk_entry_t entry)
+void hk_key_mark_slow(size_t size, hk_entry_t entry)
 {
     unsigned iv = hk_sizekey_of(&hk_keys, size);
     uint64_t bit = (uint64_t)1 << (iv % 64);

@@ -46,11 +46,13 @@ extern hk_sizekey hk_keys;
 /* [executing path: 0 legacy, 1 central][entry][size <= 1024]: the class, or 0xFF. */
 #define HK_DIFF_FAST_ROW 1040
 extern uint8_t hk_diff_fast[2][2][HK_DIFF_FAST_ROW];
-/* Above Tiny: [entry][size / 1 KiB] is 1 once every key meeting that KiB was compared (up to
- * 2 MiB; larger sizes look their key up). */
+/* Above Tiny: [entry][block] is 1 once every key meeting the block was compared; block b holds
+ * the sizes b KiB + 1 .. (b + 1) KiB, so that blocks line up with the class edges (sizes up
+ * to 2 MiB; larger sizes look their key up). */
 #define HK_DIFF_BLOCK 1024
 #define HK_DIFF_BLOCKS 2048
 extern uint8_t hk_diff_seen_block[2][HK_DIFF_BLOCKS];
+HK_INLINE unsigned hk_diff_block(size_t size) { return (unsigned)((size - 1) / HK_DIFF_BLOCK); }
 
 /* Read the sample rate; build the keys for the table in force (and whenever it changes). */
 void hk_sample_init(long sample);
@@ -66,7 +68,24 @@ void hk_sample_atfork_child(void);
 
 /* Has key (interval of size, entry) been compared? Mark it (first compared call). */
 bool hk_key_seen(size_t size, hk_entry_t entry);
-void hk_key_mark(size_t size, hk_entry_t entry);
+void hk_key_mark_slow(size_t size, hk_entry_t entry);
+
+/* Seen, by the fast tables (no interval lookup): the legacy row of hk_diff_fast holds a class
+ * for every Tiny size whose key was seen, hk_diff_seen_block covers the KiBs above. False
+ * does not mean unseen (hk_key_seen looks the key up). */
+HK_INLINE bool hk_key_seen_fast(size_t size, hk_entry_t entry)
+{
+    if (size <= HK_TINY_MAX)
+        return __atomic_load_n(&hk_diff_fast[0][entry][size], __ATOMIC_RELAXED) != 0xFF;
+    return size <= (size_t)HK_DIFF_BLOCKS * HK_DIFF_BLOCK &&
+           __atomic_load_n(&hk_diff_seen_block[entry][hk_diff_block(size)], __ATOMIC_RELAXED);
+}
+
+HK_INLINE void hk_key_mark(size_t size, hk_entry_t entry)
+{
+    if (!hk_key_seen_fast(size, entry))
+        hk_key_mark_slow(size, entry);
+}
 
 /* Count one call executed by path `central` (and compared, when `compared`). */
 HK_INLINE void hk_dt_count(hk_diff_thread *t, bool central, bool compared)
