@@ -1,6 +1,7 @@
 /* hk_compare.c: the differential path and the staged rollout (see hk_compare.h).
  *
- *   hk_diff_alloc_{legacy,central}_{wrap,api}       executing path fixed (hk_diff_inline.h)
+ *   hk_diff_alloc (inline in the front door), hk_diff_sampled_{legacy,central}_{wrap,api}
+ *                                                     executing path fixed for the process
  *   hk_compare_alloc(size, site, entry)               everything else
  *     -> executing path: rollback latched ? legacy
  *                      : rollout ? bucket(key) < PCT, key = site | size class | process
@@ -55,7 +56,6 @@ bool hk_compare_init(void)
         hk_divergence_init(); /* the record storage (once), and the report path */
         hk_sample_init(hk_opt(HK_OPT_ROUTER_DIFF_SAMPLE));
         table_changed();
-        hk_router_changed_hook = table_changed;
         hk_knobs k = hk_knobs_get();
         const char *table = hk_opt_str(HK_OPT_ROUTER_TABLE);
         int executing = rollout_pct >= 0 && rollout_by != HK_ROLLOUT_BY_PROCESS
@@ -67,17 +67,14 @@ bool hk_compare_init(void)
                            config_central_router, executing, hk_opt(HK_OPT_ROUTER_ROLLBACK), k,
                            hk_router_table == &hk_table_builtin || !table ? "builtin" : table);
     }
+    /* The size keys and the per-class rollout follow the table (tests change it). */
+    hk_router_changed_hook = active ? table_changed : NULL;
     return active;
 }
 
 unsigned hk_compare_site_bucket(hak_callsite_t site)
 {
     return (unsigned)(hk_site_hash(hk_site_key(site), salt) % 100);
-}
-
-unsigned hk_compare_size_bucket(size_t size)
-{
-    return (unsigned)(hk_site_hash_size(hk_keys.lo[hk_sizekey_of(&hk_keys, size)], salt) % 100);
 }
 
 unsigned hk_compare_process_bucket(void) { return (unsigned)(hk_site_hash_process(salt) % 100); }

@@ -30,9 +30,8 @@ bool hk_compare_process_central(void);
 void *hk_compare_alloc(size_t size, hak_callsite_t site, hk_entry_t entry);
 /* Would a call of `size` from `site` execute on the Central Router now? */
 bool hk_compare_central(hak_callsite_t site, size_t size);
-/* The rollout bucket 0..99 of a site, a size and this process (central when < PCT). */
+/* The rollout bucket 0..99 of a site and of this process (central when < PCT). */
 unsigned hk_compare_site_bucket(hak_callsite_t site);
-unsigned hk_compare_size_bucket(size_t size);
 unsigned hk_compare_process_bucket(void);
 /* The tail of a compared call: record a divergence, mark the key seen, execute. */
 void *hk_compare_finish(hk_decision dl, hk_decision dc, size_t size, hak_callsite_t site,
