@@ -3,9 +3,11 @@
  *   hk_record_init(report template)      identity: pid, start time, boot id, random instance;
  *                                        the block in static memory
  *   hk_record_materialize()              the process's first counted call:
- *     -> the file <report>.<pid>.<start>.<gen>.hkrec: a name already there for this pid and
- *        start time is this process's previous image (before an exec): marked EXECED, and
- *        the next generation is tried; O_EXCL|O_NOFOLLOW; blocks reserved; MAP_SHARED
+ *     -> a temporary file beside the report (O_CREAT|O_EXCL|O_NOFOLLOW), blocks reserved,
+ *        mapped MAP_SHARED, filled from the static block, then renamed (never over anything)
+ *        to <report>.<pid>.<start>.<gen>.hkrec: a name already there for this pid and start
+ *        time is this process's previous image (before an exec), marked EXECED, and the next
+ *        generation is tried
  *     -> any failure: one warning, static memory
  *   fork child                           the parent's mapping unmapped, a new identity,
  *                                        empty counts in static memory, a file again at the
@@ -200,10 +202,12 @@ static void warn_storage(const char *what, const char *path, int err)
             path ? hk_path_abbrev(path, ab2, sizeof ab2) : "", hk_errname(err, eb, sizeof eb));
 }
 
-/* Create and map this process's file; on success hk_rec points at it. */
+/* Create this process's file, fill it from the static block, and map it; on success hk_rec
+ * points at it. The file is made under a temporary name and renamed into place (never over
+ * anything) once whole, so a reader never finds a record half made. */
 static bool open_file(hk_rec_header *id)
 {
-    char report[HK_PATH_MAX];
+    char report[HK_PATH_MAX], tmp[HK_PATH_MAX];
     if (!hk_path_expand(report_tmpl, (int)id->pid, report, sizeof report)) {
         warn_storage("the path is too long", NULL, ENAMETOOLONG);
         return false;
@@ -211,30 +215,25 @@ static bool open_file(hk_rec_header *id)
     struct stat st;
     if (hk_sys_lstat(report, &st) == 0 && !S_ISREG(st.st_mode))
         return false; /* a FIFO or device is written into at exit; no files beside it */
-    int fd = -1;
-    for (unsigned gen = 0; gen < 64 && fd < 0; gen++) {
-        char tail[80];
-        size_t tl = hk_fmt(tail, sizeof tail, ".%lld.%llu.%u.hkrec", (long long)id->pid,
-                           (unsigned long long)id->start_time, gen);
-        size_t rl = strlen(report);
-        if (rl + tl >= sizeof rec_path) {
-            warn_storage("the path is too long", NULL, ENAMETOOLONG);
-            return false;
-        }
-        memcpy(rec_path, report, rl);
-        memcpy(rec_path + rl, tail, tl + 1);
-        fd = hk_sys_open(rec_path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-        if (fd < 0 && errno != EEXIST) {
-            warn_storage("cannot create the record file", rec_path, errno);
-            return false;
-        }
-        if (fd < 0)
-            mark_execed(rec_path, id);
-        else
-            id->generation = gen;
+    /* The temporary name: .<report's name>.<random>.hkrec.tmp beside the report. */
+    const char *slash = strrchr(report, '/');
+    size_t dl = slash ? (size_t)(slash - report) + 1 : 0;
+    uint64_t r = hk_random64();
+    char tail[48];
+    size_t tl = hk_fmt(tail, sizeof tail, ".%lx%lx.hkrec.tmp", (unsigned long)(r >> 32),
+                       (unsigned long)(r & 0xffffffffu));
+    size_t rl = strlen(report);
+    if (rl + 1 + tl >= sizeof tmp) {
+        warn_storage("the path is too long", NULL, ENAMETOOLONG);
+        return false;
     }
+    memcpy(tmp, report, dl); /* the directory, "." and the name */
+    tmp[dl] = '.';
+    memcpy(tmp + dl + 1, report + dl, rl - dl);
+    memcpy(tmp + rl + 1, tail, tl + 1);
+    int fd = hk_sys_open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0) {
-        warn_storage("cannot create the record file", rec_path, EEXIST);
+        warn_storage("cannot create the record file", tmp, errno);
         return false;
     }
     void *m = MAP_FAILED;
@@ -245,13 +244,51 @@ static bool open_file(hk_rec_header *id)
         err = errno;
     hk_sys_close(fd);
     if (m == MAP_FAILED) {
-        warn_storage("cannot set up the record file", rec_path, err);
-        hk_sys_unlink(rec_path);
+        warn_storage("cannot set up the record file", tmp, err);
+        hk_sys_unlink(tmp);
         return false;
     }
-    hk_rec = m;
-    is_file = true;
-    return true;
+    hk_rec_block *f = m;
+    /* the header, the keys and the modules; slots and records are still empty */
+    memcpy(f, &rec_static, offsetof(hk_rec_block, slots));
+    memcpy(f->key_lo, rec_static.key_lo, sizeof f->key_lo);
+    memcpy(f->modules, rec_static.modules, sizeof f->modules);
+    for (unsigned i = 0; i < HK_REC_DIVS; i++)
+        if (atomic_load(&rec_static.divs[i].key))
+            memcpy(&f->divs[i], &rec_static.divs[i], sizeof f->divs[i]);
+    for (unsigned i = 0; i < HK_REC_SLOTS; i++)
+        if (atomic_load(&rec_static.slots[i].owner) | atomic_load(&rec_static.slots[i].exec[0]) |
+            atomic_load(&rec_static.slots[i].exec[1]))
+            memcpy(&f->slots[i], &rec_static.slots[i], sizeof f->slots[i]);
+    /* The name: the first generation free for this pid and start time; one already there
+     * is this process's previous image (before an exec), marked as such. */
+    for (unsigned gen = 0; gen < 64; gen++) {
+        char tail[80];
+        size_t tl = hk_fmt(tail, sizeof tail, ".%lld.%llu.%u.hkrec", (long long)id->pid,
+                           (unsigned long long)id->start_time, gen);
+        size_t rl = strlen(report);
+        if (rl + tl >= sizeof rec_path) {
+            err = ENAMETOOLONG;
+            break;
+        }
+        memcpy(rec_path, report, rl);
+        memcpy(rec_path + rl, tail, tl + 1);
+        f->h.generation = id->generation = gen;
+        if (hk_sys_rename_noreplace(tmp, rec_path) == 0) {
+            atomic_store_explicit(&f->h.state, HK_REC_RUNNING, memory_order_release);
+            hk_rec = f;
+            is_file = true;
+            return true;
+        }
+        err = errno;
+        if (err != EEXIST)
+            break;
+        mark_execed(rec_path, id);
+    }
+    warn_storage("cannot name the record file", rec_path, err);
+    hk_sys_munmap(f, sizeof(hk_rec_block));
+    hk_sys_unlink(tmp);
+    return false;
 }
 
 /* ---------------------------------------------------------------- life */
@@ -305,22 +342,7 @@ void hk_record_materialize(void)
         ;
     if (pending) {
         pending = false;
-        if (open_file(&ident)) {
-            hk_rec_block *f = hk_rec;
-            /* the header, the keys and the modules; slots and records are still empty */
-            memcpy(f, &rec_static, offsetof(hk_rec_block, slots));
-            memcpy(f->key_lo, rec_static.key_lo, sizeof f->key_lo);
-            memcpy(f->modules, rec_static.modules, sizeof f->modules);
-            for (unsigned i = 0; i < HK_REC_DIVS; i++)
-                if (atomic_load(&rec_static.divs[i].key))
-                    memcpy(&f->divs[i], &rec_static.divs[i], sizeof f->divs[i]);
-            for (unsigned i = 0; i < HK_REC_SLOTS; i++)
-                if (atomic_load(&rec_static.slots[i].owner) | atomic_load(&rec_static.slots[i].exec[0]) |
-                    atomic_load(&rec_static.slots[i].exec[1]))
-                    memcpy(&f->slots[i], &rec_static.slots[i], sizeof f->slots[i]);
-            f->h.generation = ident.generation;
-            atomic_store_explicit(&f->h.state, HK_REC_RUNNING, memory_order_release);
-        }
+        open_file(&ident);
     }
     atomic_flag_clear_explicit(&materialize_lock, memory_order_release);
 }

@@ -3,9 +3,10 @@
  *
  * With HAKMEM_DIVERGENCE_REPORT=PATH set, the block is a file next to the report,
  *     <PATH with %p expanded>.<pid>.<start time>.<generation>.hkrec
- * created at the process's first counted call, before it counts anything (O_CREAT|O_EXCL|
- * O_NOFOLLOW, its blocks reserved with fallocate so a full disk can never fault a page
- * later) and mapped MAP_SHARED: every counter and record is
+ * created at the process's first counted call, before it counts anything (made under a
+ * temporary name with O_CREAT|O_EXCL|O_NOFOLLOW, its blocks reserved with fallocate so a
+ * full disk can never fault a page later, filled, renamed into place without replacing
+ * anything) and mapped MAP_SHARED: every counter and record is
  * updated in place, in the page cache, so _exit, abort, SIGKILL, a crash or the OOM killer
  * lose nothing the process counted, and a running process can be read from outside at any
  * moment without signalling it (tools/hakmem-divergence). Without a report path, or when the

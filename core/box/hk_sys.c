@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/utsname.h>
@@ -59,6 +60,18 @@ int hk_sys_lstat(const char *path, struct stat *st) { return lstat(path, st); }
 int hk_sys_rename(const char *from, const char *to) { return rename(from, to); }
 
 int hk_sys_unlink(const char *path) { return unlink(path); }
+
+int hk_sys_rename_noreplace(const char *from, const char *to)
+{
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS)
+        return -1;
+    if (link(from, to) != 0)
+        return -1;
+    unlink(from);
+    return 0;
+}
 
 ssize_t hk_sys_readlink(const char *path, char *buf, size_t len)
 {

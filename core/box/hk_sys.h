@@ -42,6 +42,9 @@ int hk_sys_fsync(int fd);
 int hk_sys_fstat(int fd, struct stat *st);
 int hk_sys_lstat(const char *path, struct stat *st);
 int hk_sys_rename(const char *from, const char *to);
+/* rename(2) that never replaces `to` (renameat2 RENAME_NOREPLACE; where the kernel or the file
+ * system lacks it, link(2) then unlink(2)): -1 with EEXIST when `to` exists. */
+int hk_sys_rename_noreplace(const char *from, const char *to);
 int hk_sys_unlink(const char *path);
 ssize_t hk_sys_readlink(const char *path, char *buf, size_t len);
 /* The working directory into buf (getcwd(2)); 0, or -1 with errno. */
