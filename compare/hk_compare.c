@@ -102,18 +102,15 @@ bool hk_compare_central(hak_callsite_t site, size_t size)
     return hk_compare_site_bucket(site) < (unsigned)rollout_pct;
 }
 
-void *hk_compare_finish(hk_decision dl, hk_decision dc, size_t size, hak_callsite_t site,
-                        hk_entry_t entry, bool central)
+/* A compared call past its comparison: mark the key, carry out d (the executing path's
+ * decision). */
+HK_INLINE void *agreed(hk_decision d, size_t size, hak_callsite_t site, hk_entry_t entry,
+                       bool central)
 {
-    if (HK_UNLIKELY(dl.box != dc.box || dl.cls != dc.cls))
-        hk_divergence_record(dl, dc, size, site, entry, central);
     hk_key_mark(size, entry);
     if (size > HK_MAX_REQUEST) /* both paths refuse it the same way */
         return central ? hk_router_alloc_slow(size, site, entry)
                        : hk_legacy_alloc_slow(size, site, entry);
-    hk_decision d = central ? dc : dl;
-    if (HK_UNLIKELY(diff_mode == 2)) /* A/A: both are the executing path's */
-        d = dl;
     /* Tiny: the box's inline fast path (the router's too, unless it logs every decision:
      * hk_router_tiny_limit is 0 then). */
     if (d.box == HAK_BOX_TINY && (!central || hk_router_tiny_limit)) {
@@ -122,6 +119,20 @@ void *hk_compare_finish(hk_decision dl, hk_decision dc, size_t size, hak_callsit
             return p;
     }
     return central ? hk_router_execute(d, size, site) : hk_execute(d, size, NULL);
+}
+
+void *hk_compare_agreed(hk_decision d, size_t size, hak_callsite_t site, hk_entry_t entry,
+                        bool central)
+{
+    return agreed(d, size, site, entry, central);
+}
+
+void *hk_compare_finish(hk_decision dl, hk_decision dc, size_t size, hak_callsite_t site,
+                        hk_entry_t entry, bool central)
+{
+    if (HK_UNLIKELY(dl.box != dc.box || dl.cls != dc.cls))
+        hk_divergence_record(dl, dc, size, site, entry, central);
+    return agreed(central ? dc : dl, size, site, entry, central);
 }
 
 /* A compared call out of line: both decisions, each once. A/A compares the executing path
@@ -187,10 +198,9 @@ HK_INLINE void *diff_sampled(size_t size, hak_callsite_t site, hk_entry_t entry,
     hk_diff_thread *t = &hk_dt;
     if (HK_UNLIKELY(t->state != HK_DT_EVERY))
         return hk_diff_sampled_slow(size, site, entry, central);
-    t->skip = 0; /* went below 0 on the fast path */
+    /* skip stays below 0: with 1 in 1 every call takes this path */
     hk_tc.tctr[central ? HK_TCTR_SERVED_CENTRAL : HK_TCTR_SERVED_LEGACY]++;
-    hk_rec_bump(&t->slot->exec[central]);
-    hk_rec_bump(&t->slot->compared);
+    hk_rec_bump_compared(t->slot, central);
     /* Below both paths' Tiny bounds both decisions are computed here (their out-of-line
      * parts are dead code then); above, hk_compare_decide computes them. Either way each
      * path decides exactly once. */
@@ -200,14 +210,16 @@ HK_INLINE void *diff_sampled(size_t size, hak_callsite_t site, hk_entry_t entry,
     hk_knobs k = hk_knobs_get();
     hk_decision dl = hk_legacy_decide(size, entry, k);
     hk_decision dc = hk_table_decide(tb, size, entry, k);
-    if (HK_LIKELY(dl.cls == dc.cls)) {
-        /* 0xFF: the key's first compare */
+    if (HK_LIKELY(dl.box == dc.box && dl.cls == dc.cls)) {
+        /* 0xFF: the key's first compare (or the router logs every decision) */
         unsigned c = __atomic_load_n(&hk_diff_fast[central][entry][size], __ATOMIC_RELAXED);
         if (HK_LIKELY(c != 0xFF)) {
             void *p = hk_tiny_pop((int)c);
             if (HK_LIKELY(p != NULL))
                 return p;
         }
+        /* the two decisions are one: only it travels (they diverge in no way to record) */
+        return hk_compare_agreed(dl, size, site, entry, central);
     }
     return hk_compare_finish(dl, dc, size, site, entry, central);
 }

@@ -33,9 +33,14 @@ bool hk_compare_central(hak_callsite_t site, size_t size);
 /* The rollout bucket 0..99 of a site and of this process (central when < PCT). */
 unsigned hk_compare_site_bucket(hak_callsite_t site);
 unsigned hk_compare_process_bucket(void);
-/* The tail of a compared call: record a divergence, mark the key seen, execute. */
+/* The tail of a compared call: record a divergence, mark the key seen, execute the
+ * executing path's decision (dc when central; in the A/A mode both are the executing
+ * path's). */
 void *hk_compare_finish(hk_decision dl, hk_decision dc, size_t size, hak_callsite_t site,
                         hk_entry_t entry, bool central);
+/* The same once the decisions agreed: mark the key, carry out d. */
+void *hk_compare_agreed(hk_decision d, size_t size, hak_callsite_t site, hk_entry_t entry,
+                        bool central);
 
 /* Record one divergent decision pair (the differential path calls it; tests may too).
  * central_executing: the call executes on the Central Router, so it counts towards

@@ -184,4 +184,17 @@ HK_INLINE void hk_rec_bump(_Atomic uint64_t *c)
 #endif
 }
 
+/* A compared call of the slot's owner: executed by path `central` and compared (one slot
+ * load, two adds). */
+HK_INLINE void hk_rec_bump_compared(hk_rec_slot *s, bool central)
+{
+#if defined(__x86_64__)
+    __asm__("addq $1, %0\n\taddq $1, %1"
+            : "+m"(*(volatile uint64_t *)&s->exec[central]), "+m"(*(volatile uint64_t *)&s->compared));
+#else
+    hk_rec_bump(&s->exec[central]);
+    hk_rec_bump(&s->compared);
+#endif
+}
+
 #endif
