@@ -138,6 +138,13 @@ static void log_line(uint64_t key, size_t size, hk_sitekey sk)
     hk_report_divergence_first(&w, key, size, sk);
     hk_jw_raw(&w, "}\n", 2);
     hk_jw_flush(&w); /* one write: appends stay whole lines */
+    if (w.failed) { /* a full disk, /dev/full: said once, then no more lines */
+        char eb[32], ab[200];
+        int err = errno;
+        hk_warn("HAKMEM_DIVERGENCE_LOG=%s: writing failed (%s); no divergence log from here on",
+                hk_path_abbrev(log_tmpl, ab, sizeof ab), hk_errname(err, eb, sizeof eb));
+        log_failed = true;
+    }
     atomic_flag_clear_explicit(&log_lock, memory_order_release);
 }
 

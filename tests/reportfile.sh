@@ -84,6 +84,12 @@ else ko "$full: $(ls -la "$full"); $(cat "$tmp/e")"; fi
 hk "$null" sizes 1000 1010
 if [ -c "$null" ] && [ ! -s "$tmp/e" ]; then ok "a character device like /dev/null ($null): written into, no warning"
 else ko "$null: $(ls -la "$null"); $(cat "$tmp/e")"; fi
+# The log on a full device: said once, then no more lines; the program goes on.
+env LD_PRELOAD="$lib" HAKMEM_ROUTER_DIFF=1 HAKMEM_ROUTER_TABLE="$tmp/edge.txt" \
+    HAKMEM_DIVERGENCE_LOG="$full" "$prog" sizes 1000 1010 2 >"$tmp/o" 2>"$tmp/e"
+if [ $? = 0 ] && [ -c "$full" ] && [ "$(nlines "$tmp/e")" = 1 ] && grep -q "HAKMEM_DIVERGENCE_LOG=$full: writing failed (ENOSPC" "$tmp/e"; then
+    ok "the divergence log on a full device: one warning: '$(cat "$tmp/e")'"
+else ko "log on $full: $(cat "$tmp/e")"; fi
 # A directory: refused, once.
 mkdir "$tmp/adir"
 hk "$tmp/adir" sizes 1000 1010
