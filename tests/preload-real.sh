@@ -428,7 +428,7 @@ for tag in tags:
         except Exception as e:
             bad.append("%s: invalid JSON (%s)" % (os.path.basename(f), e))
             continue
-        if r.get("format") != "hakmem-divergence-report/1":
+        if r.get("format") != "hakmem-divergence-report/2":
             bad.append("%s: format %r" % (os.path.basename(f), r.get("format")))
         compared += r.get("compared", 0)
         tot["reports"] += 1
