@@ -54,6 +54,8 @@ bool hk_divergence_write_report(void);
 bool hk_divergence_report_fd(int fd);
 /* Normal exit: the report, then the record marked EXITED. */
 void hk_divergence_exit(void);
+/* _exit: the record marked as ended by _exit (complete; no report: no exit handlers run). */
+void hk_divergence_quick_exit(void);
 void hk_divergence_atfork_child(void);
 /* Clear every record and counter (tests). */
 void hk_divergence_reset(void);

@@ -321,6 +321,12 @@ void hk_divergence_atfork_child(void)
     log_failed = false;
 }
 
+void hk_divergence_quick_exit(void)
+{
+    if (initialised)
+        hk_record_quick_exit();
+}
+
 void hk_divergence_exit(void)
 {
     if (!initialised)

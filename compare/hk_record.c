@@ -446,6 +446,12 @@ void hk_record_exit(int report_state)
     atomic_store_explicit(&hk_rec->h.state, HK_REC_EXITED, memory_order_release);
 }
 
+void hk_record_quick_exit(void)
+{
+    if (hk_rec->h.pid == getpid() && atomic_load(&hk_rec->h.state) == HK_REC_RUNNING)
+        atomic_store_explicit(&hk_rec->h.state, HK_REC_QUICK_EXIT, memory_order_release);
+}
+
 /* ---------------------------------------------------------------- slots */
 
 hk_rec_slot *hk_record_claim_slot(void)

@@ -21,9 +21,10 @@
  * (divergences, keys seen, the rollback latch) is written on slow paths with atomics. Every
  * 8-byte field is aligned, so a reader's 8-byte load never sees half an update.
  *
- * Life: state RUNNING from init; EXITED once the exit-time report is written; EXECED when
- * the process image was replaced by exec and the next image (also running hakmem with the
- * same report path) found it. A forked child maps a new file of its own over the inherited
+ * Life: state RUNNING from init; EXITED once the exit-time report is written; QUICK_EXIT
+ * when the process ended by _exit (no exit handlers, so no report: the record has every
+ * call); EXECED when the process image was replaced by exec and the next image (also running
+ * hakmem with the same report path) found it. A forked child maps a new file of its own over the inherited
  * mapping (same address, so every pointer into the block stays valid) before it can count
  * anything (its file at its first counted call: a child that only execs leaves none). The
  * format is fixed by the static assertions in hk_record.c and described in
@@ -45,7 +46,7 @@
 #define HK_REC_MODULES 64
 #define HK_REC_HEADER 8192
 
-enum { HK_REC_RUNNING = 1, HK_REC_EXITED = 2, HK_REC_EXECED = 3 };
+enum { HK_REC_RUNNING = 1, HK_REC_EXITED = 2, HK_REC_EXECED = 3, HK_REC_QUICK_EXIT = 4 };
 enum { HK_REC_EXEC_LEGACY = 0, HK_REC_EXEC_CENTRAL = 1, HK_REC_EXEC_ROLLOUT = 2 };
 enum { HK_REPORT_NONE = 0, HK_REPORT_WRITTEN = 1, HK_REPORT_FAILED = 2 };
 
@@ -153,6 +154,9 @@ void hk_record_reset(void);
 void hk_record_atfork_child(void);
 /* Normal exit: state EXITED with the report's outcome. */
 void hk_record_exit(int report_state);
+/* _exit: state QUICK_EXIT, unless the block is not this process's (a vfork child shares its
+ * parent's memory). */
+void hk_record_quick_exit(void);
 
 /* The errno of the warning hk_record_init gave (0: none): the exit-time report does not warn
  * again for the same fault. */

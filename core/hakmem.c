@@ -21,6 +21,7 @@
 #include "hk_options.h"
 #include "hk_options_check.h"
 #include "hk_stats.h"
+#include "hk_sys.h"
 #include "l25.h"
 #include "mid.h"
 #include "os.h"
@@ -96,6 +97,13 @@ __attribute__((destructor)) static void hk_destructor(void)
         hk_divergence_exit();
     if (hk_ready() && hk_opt(HK_OPT_STATS))
         hk_stats_report(stats_fd >= 0 ? stats_fd : 2);
+}
+
+void hk_quick_exit(int status)
+{
+    if (hk_ready() && hk_compare_active)
+        hk_divergence_quick_exit();
+    hk_sys_exit_group(status);
 }
 
 volatile unsigned char hk_front_mode = HK_FRONT_INIT;

@@ -46,6 +46,9 @@ void *hk_front_other(size_t size, hak_callsite_t site, hk_entry_t entry);
 void *hk_compare_alloc(size_t size, hak_callsite_t site, hk_entry_t entry);
 
 void hk_free_slow(void *p);
+/* _exit and _Exit of the preloaded library: the differential record says how the process
+ * ended, then exit_group(2) as glibc's _exit. */
+HK_NORETURN void hk_quick_exit(int status);
 /* Switch the routing path (init, and tests flipping modes between phases), and the
  * differential path on or off (init, tests). */
 void hk_set_central(bool central);

@@ -8,6 +8,7 @@
  *   diff_prog fork-exit LO HI      the child allocates every size LO..HI and ends with _exit;
  *                                  the parent allocates nothing and exits normally
  *   diff_prog exec LO HI           allocate every size LO..HI, then exec itself: sizes LO HI
+ *   diff_prog abort LO HI          allocate every size LO..HI, then abort()
  *   diff_prog threads N LO HI      N threads each allocate every size LO..HI
  *   diff_prog period N A B COUNT   COUNT calls: size B on every N-th call, A on the others
  *   diff_prog sites SIZE A B       SIZE from site_a() A times, then from site_b() B times
@@ -160,6 +161,11 @@ int main(int argc, char **argv)
         perror("diff_prog: execv");
         return 2;
     }
+    if (argc == 4 && !strcmp(argv[1], "abort")) {
+        lo = strtoul(argv[2], NULL, 10), hi = strtoul(argv[3], NULL, 10);
+        sizes();
+        abort();
+    }
     if (argc == 5 && !strcmp(argv[1], "threads")) {
         int n = atoi(argv[2]);
         lo = strtoul(argv[3], NULL, 10), hi = strtoul(argv[4], NULL, 10);
@@ -242,7 +248,7 @@ int main(int argc, char **argv)
         return 0;
     }
     fprintf(stderr, "usage: diff_prog sizes LO HI [REPS] | signal REPORT | fork LO HI | "
-                    "fork-exit LO HI | exec LO HI | threads N LO HI | period N A B COUNT | "
+                    "fork-exit LO HI | exec LO HI | abort LO HI | threads N LO HI | period N A B COUNT | "
                     "sites SIZE A B | idle SIZE COUNT | progress SIZE [T] | own-usr2 | "
                     "closefds FILE A B | usable SIZE [REPS]\n");
     return 2;

@@ -26,18 +26,26 @@ j() { python3 -c "import json,sys; m=json.load(open(sys.argv[1])); sys.exit(0 if
 candidate_table "$tmp/edge.txt"
 export HAKMEM_ROUTER_TABLE="$tmp/edge.txt" HAKMEM_ROUTER_DIFF=1
 
-# 1. A child that ends with _exit: no exit handlers, no report; its record has everything.
+# 1. A child that ends with _exit: no exit handlers, no report; its record has everything,
+#    and says the end was deliberate (complete: the gate fails only on the divergence).
 mkdir "$tmp/ex"
 LD_PRELOAD="$lib" HAKMEM_DIVERGENCE_REPORT="$tmp/ex/r.%p.json" "$prog" fork-exit 900 1100
 gate ex --json "$tmp/ex.json" "$tmp/ex"
-if [ "$rc" = 1 ] && j "$tmp/ex.json" '[p["state"] for p in m["processes"] if p["divergent"]] == ["ended"] and m["totals"]["divergent"] == 24 and m["verdict"] == "fail" and m["exit_status"] == 1' &&
-    grep -q 'ended without a normal exit' "$tmp/ex.out" && grep -q '^tiny→pool .* 24 ' "$tmp/ex.out"; then
-    ok "a child's _exit: its 24 divergences are read from its record, marked ended"
+if [ "$rc" = 1 ] && j "$tmp/ex.json" '[p["state"] for p in m["processes"] if p["divergent"]] == ["_exit"] and m["totals"]["divergent"] == 24 and m["verdict"] == "fail" and m["exit_status"] == 1 and m["reasons"] == ["1 distinct divergence (24 calls)"]' &&
+    grep -q '^tiny→pool .* 24 ' "$tmp/ex.out" && [ "$(ls "$tmp"/ex/*.json | wc -l)" = 1 ]; then
+    ok "a child's _exit: its 24 divergences are read from its record (no report), marked _exit, complete"
 else ko "a child's _exit"; show ex; fi
-gate ex2 --accept-incomplete --allow /dev/null --json "$tmp/ex2.json" "$tmp/ex"
-if [ "$rc" = 1 ] && j "$tmp/ex2.json" 'not any("ended" in x for x in m["reasons"])'; then
+# ... while an abort (a signal) is an ended record: incomplete unless accepted.
+mkdir "$tmp/ab"
+{ ( LD_PRELOAD="$lib" HAKMEM_DIVERGENCE_REPORT="$tmp/ab/r.%p.json" exec "$prog" abort 1000 1010 ) 2>/dev/null; } 2>/dev/null
+gate ab --json "$tmp/ab.json" "$tmp/ab"
+if [ "$rc" = 1 ] && j "$tmp/ab.json" 'm["processes"][0]["state"] == "ended" and m["totals"]["divergent"] == 10 and any("ended without an exit" in x for x in m["reasons"])'; then
+    ok "abort: ended, its 10 divergences read, incomplete"
+else ko "abort"; show ab; fi
+gate ab2 --accept-incomplete --json "$tmp/ab2.json" "$tmp/ab"
+if [ "$rc" = 1 ] && j "$tmp/ab2.json" 'not any("ended" in x for x in m["reasons"])'; then
     ok "--accept-incomplete accepts the ended record (the divergence still fails)"
-else ko "--accept-incomplete"; show ex2; fi
+else ko "--accept-incomplete"; show ab2; fi
 
 # 2. SIGKILL in the middle of a run.
 mkdir "$tmp/kill"

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -81,6 +82,12 @@ ssize_t hk_sys_readlink(const char *path, char *buf, size_t len)
 int hk_sys_getcwd(char *buf, size_t len) { return getcwd(buf, len) ? 0 : -1; }
 
 int hk_sys_setfl(int fd, int flags) { return fcntl(fd, F_SETFL, flags); }
+
+void hk_sys_exit_group(int status)
+{
+    for (;;)
+        syscall(SYS_exit_group, status);
+}
 
 int hk_sys_getrandom(void *buf, size_t n)
 {

@@ -51,6 +51,8 @@ ssize_t hk_sys_readlink(const char *path, char *buf, size_t len);
 int hk_sys_getcwd(char *buf, size_t len);
 /* fcntl(fd, F_SETFL, flags) */
 int hk_sys_setfl(int fd, int flags);
+/* End the process now with status (exit_group(2), what _exit does). */
+HK_NORETURN void hk_sys_exit_group(int status);
 /* n random bytes from the kernel (getrandom(2), no blocking); 0, or -1 with errno. */
 int hk_sys_getrandom(void *buf, size_t n);
 /* The host's name (uname(2)'s nodename) into buf, NUL-terminated; 0, or -1 with errno. */
