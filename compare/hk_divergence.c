@@ -132,7 +132,7 @@ static void log_line(uint64_t key, size_t size, hk_sitekey sk)
     static hk_jw w; /* under log_lock: the buffer stays off the stack */
     hk_jw_start(&w, log_fd);
     hk_jw_fmt(&w, "{\"format\": \"hakmem-divergence-log/2\", \"pid\": %d, \"instance\": "
-                  "\"%lx%08lx\", \"divergence\": ",
+                  "\"%08lx%08lx\", \"divergence\": ",
               (int)getpid(), (unsigned long)(hk_rec->h.instance >> 32),
               (unsigned long)(hk_rec->h.instance & 0xffffffffu));
     hk_report_divergence_first(&w, key, size, sk);

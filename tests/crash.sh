@@ -18,8 +18,10 @@ threads=${HK_CRASH_THREADS:-1}
 kpid=
 on_exit '[ -n "$kpid" ] && kill -9 "$kpid" 2>/dev/null'
 candidate_table "$tmp/edge.txt"
-# done_calls FILE: the calls the program reported finished, summed over its threads
-done_calls() { awk '{c[$1] = $2} END {s = 0; for (t in c) s += c[t]; print s}' "$1"; }
+# done_calls FILE: the calls the program reported finished, summed over its threads (the
+# largest count of each thread: the last line may be caught half written, and a cut number
+# is always smaller)
+done_calls() { awk 'NF == 2 && $2 + 0 > c[$1] + 0 {c[$1] = $2} END {s = 0; for (t in c) s += c[t]; print s}' "$1"; }
 # divergent DIR [--live]: the divergent calls in the records of DIR, as hakmem-divergence reads them
 divergent() {
     python3 "$tool" --json "$tmp/m.json" "$@" >/dev/null 2>"$tmp/tool.err"
