@@ -5,7 +5,8 @@
 # random moment, ROUNDS times. Every divergent call is compared (1 in 1), so the truth is
 # known from the pipe: with c0 the calls reported before a read and c1 those after it,
 #   - a live snapshot lies in [c0, c1 + 65 T] (never above the truth, never missing a call
-#     the program had finished), and never goes below the previous snapshot;
+#     the program had finished), never goes below the previous snapshot, and is consistent
+#     (divergent <= compared <= calls);
 #   - after the kill the record holds [c, c + 65 T] with c the last count reported, and
 #     hakmem-divergence reads it whole (state ended, nothing unreadable).
 # Environment: HK_CRASH_ROUNDS (default 5: `make check`; check-stress runs 100 with 2
@@ -25,7 +26,8 @@ done_calls() { awk 'NF == 2 && $2 + 0 > c[$1] + 0 {c[$1] = $2} END {s = 0; for (
 # divergent DIR [--live]: the divergent calls in the records of DIR, as hakmem-divergence reads them
 divergent() {
     python3 "$tool" --json "$tmp/m.json" "$@" >/dev/null 2>"$tmp/tool.err"
-    python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print(m["totals"]["divergent"], len(m["unreadable"]), ",".join(p["state"] for p in m["processes"]))' "$tmp/m.json"
+    # (a snapshot is consistent too: divergent <= compared <= calls, else "inconsistent")
+    python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); t=m["totals"]; print(t["divergent"], len(m["unreadable"]), ",".join(p["state"] for p in m["processes"]) + ("" if t["divergent"] <= t["compared"] <= t["calls"] else "-inconsistent"))' "$tmp/m.json"
 }
 
 slack=$((65 * threads))
