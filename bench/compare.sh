@@ -53,7 +53,7 @@ case "$rounds" in '' | *[!0-9]* | 0) echo "compare.sh: ROUNDS must be a positive
 if [ "$quick" = 1 ]; then tmo=${TIMEOUT:-60}; else tmo=${TIMEOUT:-300}; fi
 out=${OUT:-bench-out}
 strict=${STRICT:-0}
-cmdline="$(printf '%q ' "$0" "$@")(ROUNDS=$rounds QUICK=$quick${WORKLOADS:+ WORKLOADS=$WORKLOADS}${OUT:+ OUT=$OUT}${STRICT:+ STRICT=$STRICT})"
+cmdline="$(printf '%q ' "$0" "$@")(ROUNDS=$rounds QUICK=$quick${WORKLOADS:+ WORKLOADS=$WORKLOADS}${CONFIGS:+ CONFIGS=$CONFIGS}${BASELINE:+ BASELINE=$BASELINE}${FOOTPRINT:+ FOOTPRINT=$FOOTPRINT}${OUT:+ OUT=$OUT}${STRICT:+ STRICT=$STRICT})"
 
 # Nothing inherited may change a config: each config sets exactly its own variables.
 unset LD_PRELOAD
