@@ -18,6 +18,8 @@ bool hk_os_fresh(const void *p);
 /* Unmap every cached free region, and retry the regions munmap refused earlier; returns the
  * bytes released. */
 size_t hk_os_trim(void);
+/* The delayed purge (hk_purge_fn): unmap the regions cached for the purge delay. */
+uint32_t hk_os_purge(uint32_t now, bool all);
 /* True when p is a live pointer of this box. */
 bool hk_os_owns(const void *p);
 /* What p is to this box (fault messages, tests): LIVE, FREED (a freed pointer whose region
@@ -33,7 +35,8 @@ void *hk_os_resize(void *p, size_t size);
 
 typedef struct {
     uint64_t allocs, frees, bytes_mapped_now, bytes_total, reused, bytes_cached;
-    uint64_t bytes_kept; /* regions munmap refused, kept for reuse or a later unmap */
+    uint64_t bytes_purged; /* cached regions unmapped by the delayed purge or malloc_trim */
+    uint64_t bytes_kept;   /* regions munmap refused, kept for reuse or a later unmap */
 } hk_os_stats;
 void hk_os_get_stats(hk_os_stats *out);
 

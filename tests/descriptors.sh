@@ -17,14 +17,14 @@
 # kept duplicate, checked to be the same open file before every write); one that closed that
 # duplicate too loses the report (nothing left is stderr) and its data file stays untouched;
 # a stderr pipe whose reader is gone costs the lines, never a SIGPIPE.
-# Environment: HAKMEM_LIB, HAKMEM_TOP_BUILDDIR (AM_TESTS_ENVIRONMENT).
+# Environment: HK_LIB, HK_TOP_BUILDDIR (AM_TESTS_ENVIRONMENT).
 set -uo pipefail
 # shellcheck source=checks.sh
 . "$(dirname "$0")/checks.sh"
 export LC_ALL=C
 unset LD_PRELOAD
-bld=${HAKMEM_TOP_BUILDDIR:-$PWD}
-lib=${HAKMEM_LIB:-$bld/.libs/libhakmem.so}
+bld=${HK_TOP_BUILDDIR:-$PWD}
+lib=${HK_LIB:-$bld/.libs/libhakmem.so}
 prog="$bld/tests/hostile"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/hakmem-fds.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT

@@ -10,15 +10,15 @@
 # out-of-memory failure; never a signal, a hang, or a hakmem line other than the injection
 # report (and the warning that no arena could be reserved, when every mmap fails from the
 # first). Summary line per program, primitive and mode.
-# Environment: HAKMEM_LIB (a fault-injection build's libhakmem.so), HAKMEM_TOP_BUILDDIR;
+# Environment: HK_LIB (a fault-injection build's libhakmem.so), HK_TOP_BUILDDIR;
 # FAULTS_MAX (default 3000): the largest N tried.
 set -uo pipefail
 # shellcheck source=checks.sh
 . "$(dirname "$0")/checks.sh"
 export LC_ALL=C
 unset LD_PRELOAD
-bld=${HAKMEM_TOP_BUILDDIR:-$PWD}
-lib=${HAKMEM_LIB:-$bld/.libs/libhakmem.so}
+bld=${HK_TOP_BUILDDIR:-$PWD}
+lib=${HK_LIB:-$bld/.libs/libhakmem.so}
 max=${FAULTS_MAX:-3000}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/hakmem-faults.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT

@@ -2,31 +2,46 @@
 # readme-options.sh: the README's option table must list every row of the option table in
 # core/box/hk_options.h (name, default, range, and whether a setuid program honours it), and
 # nothing else.
+#   NUM rows:  | `NAME` | default | lo–hi | ... | honoured or ignored |
+#   STR rows:  | `NAME` | unset | path | ...       (HAKMEM_FAULT: spec, not path)
+#   WORD rows: | `NAME` | default word | word, word, ... |   (the words start the help text,
+#              separated by '|' up to the first ':')
+#   the last column: "ignored" for the table's INSECURE rows (a secure-execution process
+#   ignores them), "honoured" for its SECURE rows
 set -euo pipefail
-src=${HAKMEM_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+src=${HK_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 table="$src/core/box/hk_options.h"
 readme="$src/README.md"
 pass=0 fail=0
-rows=$(tr -d '\n' <"$table" | sed 's/\\//g' | grep -o 'X([A-Z_0-9]*, *[A-Z]*, *[A-Z]*, *"HAKMEM_[A-Z_0-9]*", *-\?[0-9]*, *-\?[0-9]*, *-\?[0-9]*' || true)
-[ -n "$rows" ] || { echo "FAIL: no option rows parsed from $table"; echo "0 passed, 1 failed"; exit 1; }
+# One line per row: NAME<TAB>the README cells it must have
+wants=$(python3 - "$table" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read().replace("\\\n", "\n")
+rows = re.findall(r'X\((\w+),\s*(\w+),\s*(\w+),\s*"(HAKMEM_\w+)",\s*(-?\d+),\s*(-?\d+),\s*(-?\d+),\s*((?:"(?:[^"\\]|\\.)*"\s*)+)\)', text)
+for _, kind, sec, name, d, lo, hi, help_ in rows:
+    help_ = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', help_))
+    if kind == "STR":
+        cells = "unset | spec" if name == "HAKMEM_FAULT" else "unset | path"
+    elif kind == "WORD":
+        words = help_.split(":", 1)[0].split("|")
+        cells = "%s | %s" % (words[int(d)], ", ".join(words[int(lo):int(hi) + 1]))
+    else:
+        cells = "%s | %s–%s" % (d, lo, hi)
+    print("%s\t%s\t%s" % (name, cells, "ignored" if sec == "INSECURE" else "honoured"))
+PY
+)
+[ -n "$wants" ] || { echo "FAIL: no option rows parsed from $table"; echo "0 passed, 1 failed"; exit 1; }
 names=()
-while IFS=, read -r _ kind sec name def lo hi; do
-    name=$(echo "$name" | tr -d ' "'); def=$(echo "$def" | tr -d ' ')
-    lo=$(echo "$lo" | tr -d ' '); hi=$(echo "$hi" | tr -d ' '); kind=$(echo "$kind" | tr -d ' ')
-    sec=$(echo "$sec" | tr -d ' ')
+while IFS=$'\t' read -r name cells setuid; do
     names+=("$name")
-    if [ "$kind" = STR ]; then def=unset; lo=path; hi=; fi
-    want="| \`$name\` | $def | $lo–$hi |"
-    [ "$kind" = STR ] && want="| \`$name\` | unset | "
-    # the last column: what a secure-execution (setuid) process does with it
-    setuid=honoured
-    [ "$sec" = INSECURE ] && setuid=ignored
+    want="| \`$name\` | $cells |"
     if grep -F "$want" "$readme" | grep -q "| $setuid |\$"; then
-        echo "PASS: README lists $name (default $def, range $lo–$hi, $setuid in setuid programs)"; pass=$((pass + 1))
+        echo "PASS: README lists $name ($cells; $setuid in setuid programs)"; pass=$((pass + 1))
     else
-        echo "FAIL: README does not list $name with default $def, range $lo–$hi and '$setuid' in its setuid column"; fail=$((fail + 1))
+        echo "FAIL: README does not list $name as: $want ... | $setuid |"; fail=$((fail + 1))
     fi
-done <<<"$(echo "$rows" | sed 's/^X(//')"
+done <<<"$wants"
+[ "${#names[@]}" -ge 14 ] || { echo "FAIL: only ${#names[@]} option rows parsed"; fail=$((fail + 1)); }
 for listed in $(grep -o '^| `HAKMEM_[A-Z_0-9]*`' "$readme" | tr -d '|` '); do
     found=0
     for n in "${names[@]}"; do [ "$n" = "$listed" ] && found=1; done

@@ -14,16 +14,16 @@
 # then the same program run by root (not secure) honours them all (the control: the checks
 # above can fail). Needs root (to make a setuid-root file and to switch users): otherwise
 # SKIP (exit 77), with the reason.
-# Environment: HAKMEM_LIB, HAKMEM_TOP_SRCDIR, HAKMEM_TOP_BUILDDIR, HAKMEM_CC (the compiler).
+# Environment: HK_LIB, HK_TOP_SRCDIR, HK_TOP_BUILDDIR, HK_CC (the compiler).
 set -uo pipefail
 # shellcheck source=checks.sh
 . "$(dirname "$0")/checks.sh"
 export LC_ALL=C
 unset LD_PRELOAD
-bld=${HAKMEM_TOP_BUILDDIR:-$PWD}
-src=${HAKMEM_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-lib=${HAKMEM_LIB:-$bld/.libs/libhakmem.so}
-read -ra cc <<<"${HAKMEM_CC:-cc}" # may carry flags: "gcc -std=gnu11"
+bld=${HK_TOP_BUILDDIR:-$PWD}
+src=${HK_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+lib=${HK_LIB:-$bld/.libs/libhakmem.so}
+read -ra cc <<<"${HK_CC:-cc}" # may carry flags: "gcc -std=gnu11"
 scrub_hakmem_env
 
 skip() { echo "SKIP: $*"; exit 77; }

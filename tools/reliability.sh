@@ -416,7 +416,7 @@ do_faults() {
     echo "($((SECONDS - t0))s)"
     step "faults: real programs on the fault-injection libhakmem.so (tests/faults-preload.sh)"
     t0=$SECONDS
-    HAKMEM_LIB=$d/.libs/libhakmem.so HAKMEM_TOP_BUILDDIR=$d bash tests/faults-preload.sh \
+    HK_LIB=$d/.libs/libhakmem.so HK_TOP_BUILDDIR=$d bash tests/faults-preload.sh \
         >faults-preload.log 2>&1 || { cat faults-preload.log; die "tests/faults-preload.sh failed"; }
     cat faults-preload.log
     echo "($((SECONDS - t0))s)"

@@ -1,5 +1,6 @@
 /* hk_log.c: malloc-free formatting and output (see hk_log.h). */
 #include "hk_log.h"
+#include "hk_sys.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -145,7 +146,7 @@ int hk_write_all(int fd, const char *buf, size_t len)
     bool was_pending = blocked && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
     int rc = 0;
     while (len) {
-        ssize_t w = write(fd, buf, len);
+        ssize_t w = hk_sys_write(fd, buf, len);
         if (w < 0) {
             if (errno == EINTR)
                 continue;

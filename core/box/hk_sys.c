@@ -2,8 +2,14 @@
 #define _GNU_SOURCE
 #include "hk_sys.h"
 
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
 
 static const struct {
     const char *name;
@@ -154,6 +160,197 @@ int hk_sys_mprotect(void *p, size_t len, int prot)
     if (r != 0)
         failed(HK_SYS_MPROTECT);
     return r;
+}
+
+/* A wrapper's result, counted: fails (-1 or the failure value) count in failures[prim]. */
+#define COUNT_FAIL(prim, failed_if, expr)                                                         \
+    do {                                                                                          \
+        __typeof__(expr) r_ = (expr);                                                             \
+        if (failed_if)                                                                            \
+            failed(prim);                                                                         \
+        return r_;                                                                                \
+    } while (0)
+
+void *hk_sys_mmap_file(void *at, size_t len, int fd)
+{
+    void *p = hk_sys_fail(HK_SYS_MMAP_FILE)
+                  ? MAP_FAILED
+                  : mmap(at, len, PROT_READ | PROT_WRITE, MAP_SHARED | (at ? MAP_FIXED : 0), fd, 0);
+    if (p == MAP_FAILED)
+        failed(HK_SYS_MMAP_FILE);
+    else if (!at) /* at a fixed address it replaces a mapping already counted */
+        atomic_fetch_add_explicit(&mapped, (int64_t)len, memory_order_relaxed);
+    return p;
+}
+
+void *hk_sys_mmap_anon_at(void *at, size_t len)
+{
+    void *p = hk_sys_fail(HK_SYS_MMAP_ANON_AT)
+                  ? MAP_FAILED
+                  : mmap(at, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+                         -1, 0);
+    if (p == MAP_FAILED)
+        failed(HK_SYS_MMAP_ANON_AT);
+    return p;
+}
+
+int hk_sys_open(const char *path, int flags, mode_t mode)
+{
+    int fd = hk_sys_fail(HK_SYS_OPEN) ? -1 : open(path, flags, mode);
+    if (fd < 0)
+        failed(HK_SYS_OPEN);
+    return fd;
+}
+
+int hk_sys_close(int fd)
+{
+    int r = close(fd);
+    if (r != 0 || hk_sys_fail(HK_SYS_CLOSE)) {
+        failed(HK_SYS_CLOSE);
+        return -1;
+    }
+    return 0;
+}
+
+ssize_t hk_sys_read(int fd, void *buf, size_t len)
+{
+    ssize_t r = hk_sys_fail(HK_SYS_READ) ? -1 : read(fd, buf, len);
+    if (r < 0)
+        failed(HK_SYS_READ);
+    return r;
+}
+
+ssize_t hk_sys_write(int fd, const void *buf, size_t len)
+{
+    ssize_t r = hk_sys_fail(HK_SYS_WRITE) ? -1 : write(fd, buf, len);
+    if (r < 0)
+        failed(HK_SYS_WRITE);
+    return r;
+}
+
+ssize_t hk_sys_pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+    ssize_t r = hk_sys_fail(HK_SYS_PWRITE) ? -1 : pwrite(fd, buf, len, off);
+    if (r < 0)
+        failed(HK_SYS_PWRITE);
+    return r;
+}
+
+int hk_sys_ftruncate(int fd, off_t len)
+{
+    COUNT_FAIL(HK_SYS_FTRUNCATE, r_ != 0, hk_sys_fail(HK_SYS_FTRUNCATE) ? -1 : ftruncate(fd, len));
+}
+
+int hk_sys_fallocate(int fd, off_t len)
+{
+    COUNT_FAIL(HK_SYS_FALLOCATE, r_ != 0,
+               hk_sys_fail(HK_SYS_FALLOCATE) ? -1 : fallocate(fd, 0, 0, len));
+}
+
+int hk_sys_fsync(int fd)
+{
+    COUNT_FAIL(HK_SYS_FSYNC, r_ != 0, hk_sys_fail(HK_SYS_FSYNC) ? -1 : fsync(fd));
+}
+
+int hk_sys_fstat(int fd, struct stat *st)
+{
+    COUNT_FAIL(HK_SYS_FSTAT, r_ != 0, hk_sys_fail(HK_SYS_FSTAT) ? -1 : fstat(fd, st));
+}
+
+int hk_sys_lstat(const char *path, struct stat *st)
+{
+    COUNT_FAIL(HK_SYS_LSTAT, r_ != 0, hk_sys_fail(HK_SYS_LSTAT) ? -1 : lstat(path, st));
+}
+
+int hk_sys_rename(const char *from, const char *to)
+{
+    COUNT_FAIL(HK_SYS_RENAME, r_ != 0, hk_sys_fail(HK_SYS_RENAME) ? -1 : rename(from, to));
+}
+
+int hk_sys_unlink(const char *path)
+{
+    COUNT_FAIL(HK_SYS_UNLINK, r_ != 0, hk_sys_fail(HK_SYS_UNLINK) ? -1 : unlink(path));
+}
+
+static int rename_noreplace(const char *from, const char *to)
+{
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS)
+        return -1;
+    if (link(from, to) != 0)
+        return -1;
+    unlink(from);
+    return 0;
+}
+
+int hk_sys_rename_noreplace(const char *from, const char *to)
+{
+    COUNT_FAIL(HK_SYS_RENAME_NOREPLACE, r_ != 0,
+               hk_sys_fail(HK_SYS_RENAME_NOREPLACE) ? -1 : rename_noreplace(from, to));
+}
+
+ssize_t hk_sys_readlink(const char *path, char *buf, size_t len)
+{
+    COUNT_FAIL(HK_SYS_READLINK, r_ < 0,
+               hk_sys_fail(HK_SYS_READLINK) ? (ssize_t)-1 : readlink(path, buf, len));
+}
+
+int hk_sys_getcwd(char *buf, size_t len)
+{
+    COUNT_FAIL(HK_SYS_GETCWD, r_ != 0,
+               hk_sys_fail(HK_SYS_GETCWD) ? -1 : (getcwd(buf, len) ? 0 : -1));
+}
+
+int hk_sys_setfl(int fd, int flags)
+{
+    COUNT_FAIL(HK_SYS_SETFL, r_ != 0, hk_sys_fail(HK_SYS_SETFL) ? -1 : fcntl(fd, F_SETFL, flags));
+}
+
+void hk_sys_exit_group(int status)
+{
+    for (;;)
+        syscall(SYS_exit_group, status);
+}
+
+static int getrandom_all(void *buf, size_t n)
+{
+    unsigned char *b = buf;
+    while (n) {
+        ssize_t r = getrandom(b, n, GRND_NONBLOCK);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        b += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+int hk_sys_getrandom(void *buf, size_t n)
+{
+    COUNT_FAIL(HK_SYS_GETRANDOM, r_ != 0,
+               hk_sys_fail(HK_SYS_GETRANDOM) ? -1 : getrandom_all(buf, n));
+}
+
+static int hostname(char *buf, size_t len)
+{
+    struct utsname u;
+    if (len == 0 || uname(&u) != 0)
+        return -1;
+    size_t n = strnlen(u.nodename, sizeof u.nodename);
+    if (n >= len)
+        n = len - 1;
+    memcpy(buf, u.nodename, n);
+    buf[n] = '\0';
+    return 0;
+}
+
+int hk_sys_hostname(char *buf, size_t len)
+{
+    COUNT_FAIL(HK_SYS_HOSTNAME, r_ != 0, hk_sys_fail(HK_SYS_HOSTNAME) ? -1 : hostname(buf, len));
 }
 
 /* ---------------------------------------------------------------- deferred unmapping */
