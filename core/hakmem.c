@@ -121,13 +121,13 @@ static void fault_report(void)
 
 __attribute__((destructor)) static void hk_destructor(void)
 {
-    if (config_fault_injection && hk_ready() && hk_opt_str(HK_OPT_FAULT))
-        fault_report();
     if (hk_ready() && hk_compare_active)
         hk_divergence_exit();
     int fd;
     if (hk_ready() && hk_opt(HK_OPT_STATS) && (fd = hk_log_fd()) >= 0)
         hk_stats_report(fd);
+    if (config_fault_injection && hk_ready() && hk_opt_str(HK_OPT_FAULT))
+        fault_report(); /* last: the exit-time writes above count */
 }
 
 void hk_quick_exit(int status)

@@ -160,7 +160,7 @@ static void check_aligned(size_t al, size_t sz, unsigned *padded)
         ck_assert_int_eq(info.why, HK_WHY_ALIGNED);
     }
     /* Reuse: the block comes back from the thread cache at its start; q is interior now. */
-    unsigned cls = hk_pagecls[(b - hk_arena_base) >> HK_PCLS_SHIFT];
+    unsigned cls = hk_pagecls[(b - hk_arena_base) >> HK_UNIT_SHIFT];
     void *r = hk_slab_alloc(cls);
     ck_assert_ptr_eq(r, (void *)b);
     probe_block(b, bsize, 0, SIZE_MAX, what);
@@ -404,7 +404,7 @@ START_TEST(test_death_every_box)
             continue;
         }
         hak_free(q);
-        unsigned cls = hk_pagecls[(info.block - hk_arena_base) >> HK_PCLS_SHIFT];
+        unsigned cls = hk_pagecls[(info.block - hk_arena_base) >> HK_UNIT_SHIFT];
         void *r = hk_slab_alloc(cls);
         ck_assert_ptr_eq(r, (void *)info.block);
         expect_death(OP_FREE, q, "invalid pointer", "a stale aligned pointer");

@@ -17,11 +17,22 @@
  *   - once the fault stops (disarmed), run the same workload again with no failure at all,
  *     and after malloc_trim hold nothing but its reservation: everything kept is unmapped.
  *
+ * The records workload (the differential mode with a record file, a report and a log, and
+ * 2 x 50 calls that diverge) is swept too: after each run, what it left on disk is checked
+ * (a record file and a report, or hakmem's one warning for each one missing; log lines whole;
+ * no temporary file left), and at the end of the sweep tools/hakmem-divergence reads every
+ * run's record and report back: none unreadable, every process with exactly its 100
+ * divergences (none lost, none invented). A persisting fault persists to the exit, so the
+ * exit-time report is written under it too.
+ *
  * Usage: faultsim [--quick | --full] [--prim NAME] [--mode once|persist|both] [--max N] [-j J]
- *        faultsim --run quick|full     one run, in this process (HAKMEM_FAULT from the
+ *        faultsim --run quick|full|records   one run, in this process (HAKMEM_FAULT from the
  *                                      environment); what the driver executes
- *   --quick (make check): both modes, the single-threaded workload;
- *   --full (tools/reliability.sh): the bigger workload with a second thread and a fork.
+ *   --quick (make check): both modes; the memory primitives on the single-threaded
+ *           workload, the file primitives on the records workload;
+ *   --full (tools/reliability.sh): the memory primitives on the bigger workload with a second
+ *           thread and a fork, and every primitive on the records workload.
+ * The records check runs tools/hakmem-divergence from $HK_TOP_SRCDIR (python3).
  * Each (primitive, mode) sweep runs in a process of its own, J at a time (default $HK_JOBS,
  * else 2). Output: one line per primitive and mode; a failure prints the child's output and
  * the command that reproduces it. Exit 0 when every run passed.
@@ -36,12 +47,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "hakmem.h"
 #include "hk_maps.h"
+#include "hk_compare.h"
+#include "hk_record.h"
 #include "hk_slab.h"
 #include "hk_sys.h"
 #include "os.h"
@@ -269,17 +284,34 @@ static void check_maps(size_t maps0, size_t sys0, const char *when)
            (ssize_t)(maps - maps0), (ssize_t)(sys - sys0));
     hk_os_stats os;
     hk_os_get_stats(&os);
-    size_t known = hk_slab_reserved_bytes() + os.bytes_mapped_now + os.bytes_cached +
-                   os.bytes_kept + hk_sys_release_pending();
+    size_t rec = hk_record_is_file() ? sizeof(hk_rec_block) : 0; /* the record file */
+    size_t known = hk_ph_reserved_bytes() + os.bytes_mapped_now + os.bytes_cached +
+                   os.bytes_kept + hk_sys_release_pending() + rec;
     EXPECT(sys == known,
            "%s: hakmem maps %zu bytes but accounts for %zu (reserved %zu, mmap live %llu, "
-           "cached %llu, kept %llu, pending %zu)", when, sys, known, hk_slab_reserved_bytes(),
-           (unsigned long long)os.bytes_mapped_now, (unsigned long long)os.bytes_cached,
-           (unsigned long long)os.bytes_kept, hk_sys_release_pending());
+           "cached %llu, kept %llu, pending %zu, record %zu)", when, sys, known,
+           hk_ph_reserved_bytes(), (unsigned long long)os.bytes_mapped_now,
+           (unsigned long long)os.bytes_cached, (unsigned long long)os.bytes_kept,
+           hk_sys_release_pending(), rec);
 }
 
-static int run_one(bool full)
+/* The records workload's divergent calls: the table the driver writes sends 350000-350015
+ * to the mmap box where the legacy path says L25 (no other call of the workload falls
+ * there), and every call is compared (HAKMEM_ROUTER_DIFF=1, sample 1): each of these calls is
+ * one divergence, in each of the two phases. */
+#define DIVERGENT_CALLS 50
+static void divergent_calls(void)
 {
+    for (int i = 0; i < DIVERGENT_CALLS; i++)
+        hak_free(hak_malloc(350000));
+}
+
+enum { WL_QUICK, WL_FULL, WL_RECORDS };
+static const char *const wl_names[] = {"quick", "full", "records"};
+
+static int run_one(int kind)
+{
+    bool full = kind == WL_FULL;
     /* glibc's own allocations of this process (stdio, a thread's stack and arena) happen
      * here, before the baseline, so that they do not count as hakmem's. */
     pthread_t t;
@@ -296,6 +328,10 @@ static int run_one(bool full)
     if (full)
         pthread_create(&t, NULL, thread_main, &tc);
     workload(&c, full);
+    if (kind == WL_RECORDS) {
+        divergent_calls();
+        hk_divergence_write_report(); /* a report now, under the fault (as after SIGUSR2) */
+    }
     if (full) {
         pthread_join(t, NULL);
         pid_t pid = fork();
@@ -320,6 +356,8 @@ static int run_one(bool full)
     hk_fault_disarm_all();
     run_ctx s = {true, 0};
     workload(&s, full);
+    if (kind == WL_RECORDS)
+        divergent_calls();
     hak_malloc_trim(0);
     check_nothing_live("after the fault");
     check_maps(maps0, sys0, "after the fault");
@@ -329,12 +367,21 @@ static int run_one(bool full)
            "after the fault and malloc_trim: %llu bytes kept, %llu cached, %zu pending",
            (unsigned long long)os.bytes_kept, (unsigned long long)os.bytes_cached,
            hk_sys_release_pending());
-    EXPECT(hk_sys_mapped_bytes() == hk_slab_reserved_bytes(),
-           "after the fault and malloc_trim: hakmem maps %zu bytes, its reservation is %zu",
-           hk_sys_mapped_bytes(), hk_slab_reserved_bytes());
+    size_t rec = hk_record_is_file() ? sizeof(hk_rec_block) : 0;
+    EXPECT(hk_sys_mapped_bytes() == hk_ph_reserved_bytes() + rec,
+           "after the fault and malloc_trim: hakmem maps %zu bytes, its reservation is %zu "
+           "(and its record file %zu)", hk_sys_mapped_bytes(), hk_ph_reserved_bytes(), rec);
     int f = atomic_load(&failures);
     say("injected %llu calls %llu nulls %lu failures %d\n", (unsigned long long)injected,
         (unsigned long long)calls, c.nulls + tc.nulls, f);
+    /* A fault that persists persists to the end: the exit-time report and the record's last
+     * words are written under it too (the driver then checks what is left on disk). */
+    const char *spec = getenv("HAKMEM_FAULT");
+    if (kind == WL_RECORDS && spec && strstr(spec, ":persist")) {
+        hk_sys_prim prim = hk_sys_by_name(spec, strcspn(spec, ":"));
+        if (prim != HK_SYS_COUNT)
+            hk_fault_arm(prim, 1, true);
+    }
     return f ? 1 : 0;
 }
 
@@ -342,9 +389,10 @@ static int run_one(bool full)
 
 static const char *self;
 
-/* Run one child; returns 0 pass, 1 fail; *injected gets its count (0: the sweep is done). */
-static int child(const char *spec, bool full, unsigned long long *injected, char *out,
-                 size_t cap)
+/* Run one child; returns 0 pass, 1 fail; *injected gets its count (0: the sweep is done).
+ * The records workload writes its record, report and log into rundir (table: the sweep's). */
+static int child(const char *spec, int kind, const char *rundir, const char *table,
+                 unsigned long long *injected, char *out, size_t cap)
 {
     int fds[2];
     if (pipe(fds) != 0)
@@ -355,7 +403,16 @@ static int child(const char *spec, bool full, unsigned long long *injected, char
         dup2(fds[1], 2);
         close(fds[0]);
         setenv("HAKMEM_FAULT", spec, 1);
-        execl(self, self, "--run", full ? "full" : "quick", (char *)NULL);
+        if (kind == WL_RECORDS) {
+            char path[4096];
+            setenv("HAKMEM_ROUTER_DIFF", "1", 1);
+            setenv("HAKMEM_ROUTER_TABLE", table, 1);
+            snprintf(path, sizeof path, "%s/r.%%p.json", rundir);
+            setenv("HAKMEM_DIVERGENCE_REPORT", path, 1);
+            snprintf(path, sizeof path, "%s/log.jsonl", rundir);
+            setenv("HAKMEM_DIVERGENCE_LOG", path, 1);
+        }
+        execl(self, self, "--run", wl_names[kind], (char *)NULL);
         _exit(127);
     }
     close(fds[1]);
@@ -392,25 +449,147 @@ static int child(const char *spec, bool full, unsigned long long *injected, char
     return !(WIFEXITED(st) && WEXITSTATUS(st) == 0 && inj);
 }
 
-/* One sweep: prim in one mode, N = 1, 2, ... until a run injects nothing. Writes its report
- * into out (one write at the end: sweeps run side by side); returns the failures. */
-static unsigned long sweep(hk_sys_prim prim, bool persist, bool full, unsigned long max)
+/* The records a run left in rundir, checked against what the run says: a record file and a
+ * report, or hakmem's warning for each one missing; the log's lines whole; no temporary file
+ * left unless unlink itself was the failing call. Returns 0, or 1 with the reason in why. */
+static int check_rundir(const char *rundir, const char *out, hk_sys_prim prim, int *has_data,
+                        char *why, size_t cap)
 {
-    static char out[1 << 16], rep[1 << 17];
+    int nrec = 0, nrep = 0, ntmp = 0;
+    DIR *d = opendir(rundir);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        size_t l = strlen(e->d_name);
+        if (l > 6 && !strcmp(e->d_name + l - 6, ".hkrec"))
+            nrec++;
+        else if (e->d_name[0] == 'r' && l > 5 && !strcmp(e->d_name + l - 5, ".json"))
+            nrep++;
+        else if (strstr(e->d_name, ".tmp"))
+            ntmp++;
+    }
+    if (d)
+        closedir(d);
+    *has_data = nrec + nrep > 0;
+    if (nrec > 1 || nrep > 1) {
+        snprintf(why, cap, "%d record files and %d reports for one process", nrec, nrep);
+        return 1;
+    }
+    /* A missing record file or report is said: the record's warning names the fault, and
+     * the report's, unless it is the same fault (hakmem says a fault once). When write(2)
+     * itself is what fails, the warnings cannot be written either (stderr is a write). */
+    bool mute = prim == HK_SYS_WRITE;
+    if (!nrec && !mute && !strstr(out, "no record file")) {
+        snprintf(why, cap, "no record file, and no warning saying so");
+        return 1;
+    }
+    if (!nrep && !mute && !strstr(out, "; no report") && !strstr(out, "no record file")) {
+        snprintf(why, cap, "no report, and no warning saying so");
+        return 1;
+    }
+    if (ntmp && prim != HK_SYS_UNLINK) {
+        snprintf(why, cap, "%d temporary files left behind", ntmp);
+        return 1;
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/log.jsonl", rundir);
+    FILE *f = fopen(path, "r");
+    char line[4096];
+    int nl = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        size_t l = strlen(line);
+        nl++;
+        if (line[0] != '{' || l < 3 || strcmp(line + l - 2, "}\n")) {
+            snprintf(why, cap, "divergence log line %d is not whole: %.80s", nl, line);
+            fclose(f);
+            return 1;
+        }
+    }
+    if (f)
+        fclose(f);
+    if (nl > 1) {
+        snprintf(why, cap, "%d divergence log lines for one distinct divergence", nl);
+        return 1;
+    }
+    return 0;
+}
+
+/* Every record and report the sweep left, read by tools/hakmem-divergence: none unreadable,
+ * and each process with exactly the divergences it made (none lost, none invented). */
+static int check_records(const char *base, int nprocs, char *why, size_t cap)
+{
+    const char *src = getenv("HK_TOP_SRCDIR");
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd,
+             "python3 '%s/tools/hakmem-divergence' --no-symbols --json '%s/merged.json' '%s'/run-* "
+             ">'%s/merged.out' 2>&1; python3 -c '\n"
+             "import json, sys\n"
+             "m = json.load(open(sys.argv[1]))\n"
+             "bad = [p for p in m[\"processes\"] if p[\"divergent\"] != int(sys.argv[3]) or p[\"dropped\"]]\n"
+             "if m[\"exit_status\"] == 2 or m[\"unreadable\"] or bad or len(m[\"processes\"]) != int(sys.argv[2]):\n"
+             "    print(\"exit_status\", m[\"exit_status\"], \"unreadable\", m[\"unreadable\"], len(m[\"processes\"]),\n"
+             "          \"processes (want\", sys.argv[2], \") with the wrong count:\",\n"
+             "          [(p[\"pid\"], p[\"divergent\"], p[\"dropped\"], p[\"sources\"]) for p in bad][:5])\n"
+             "    sys.exit(1)\n"
+             "' '%s/merged.json' %d %d >'%s/check.out' 2>&1",
+             src ? src : ".", base, base, base, base, nprocs, 2 * DIVERGENT_CALLS, base);
+    if (system(cmd) == 0)
+        return 0;
+    snprintf(cmd, sizeof cmd, "%s/check.out", base);
+    FILE *f = fopen(cmd, "r");
+    size_t n = f ? fread(why, 1, cap - 1, f) : 0;
+    why[n] = '\0';
+    if (f)
+        fclose(f);
+    return 1;
+}
+
+/* One sweep: prim in one mode on one workload, N = 1, 2, ... until a run injects nothing.
+ * Writes its report with one write at the end (sweeps run side by side); returns the
+ * failures. */
+static unsigned long sweep(hk_sys_prim prim, bool persist, int kind, unsigned long max)
+{
+    static char out[1 << 16], rep[1 << 17], why[2048];
     size_t len = 0;
     const char *name = hk_sys_name(prim);
     unsigned long n, runs = 0, fails = 0;
     unsigned long long injected = 1;
+    char base[4096] = "", table[4200] = "", rundir[4300] = "";
+    int nprocs = 0;
+    if (kind == WL_RECORDS) {
+        const char *t = getenv("TMPDIR");
+        snprintf(base, sizeof base, "%s/hakmem-faultsim.XXXXXX", t && *t ? t : "/tmp");
+        if (!mkdtemp(base)) {
+            printf("FAIL: %s: mkdtemp %s failed\n", name, base);
+            return 1;
+        }
+        snprintf(table, sizeof table, "%s/table.txt", base);
+        FILE *f = fopen(table, "w");
+        if (!f)
+            return 1;
+        fputs("0 1024 tiny\n1025 8192 pool ace\n8193 32768 mid\n32769 53248 pool ace\n"
+              "53249 349999 l25 ace\n350000 350015 mmap\n350016 2097151 l25 ace\n"
+              "2097152 18446744073709551615 mmap\n", f);
+        fclose(f);
+    }
     for (n = 1; n <= max && injected; n++) {
         char spec[64];
         snprintf(spec, sizeof spec, "%s:%lu%s", name, n, persist ? ":persist" : "");
-        int rc = child(spec, full, &injected, out, sizeof out);
+        if (kind == WL_RECORDS) {
+            snprintf(rundir, sizeof rundir, "%s/run-%lu", base, n);
+            mkdir(rundir, 0755);
+        }
+        int rc = child(spec, kind, rundir, table, &injected, out, sizeof out);
+        int has = 0;
+        why[0] = '\0';
+        if (!rc && kind == WL_RECORDS && check_rundir(rundir, out, prim, &has, why, sizeof why))
+            rc = 1;
+        nprocs += has;
         runs++;
         if (rc) {
             fails++;
             len += (size_t)snprintf(rep + len, sizeof rep - len,
-                                    "FAIL: HAKMEM_FAULT=%s:\n%s# reproduce: HAKMEM_FAULT=%s %s "
-                                    "--run %s\n", spec, out, spec, self, full ? "full" : "quick");
+                                    "FAIL: HAKMEM_FAULT=%s (%s workload)%s%s:\n%s# reproduce: "
+                                    "HAKMEM_FAULT=%s %s --run %s\n", spec, wl_names[kind],
+                                    why[0] ? ": " : "", why, out, spec, self, wl_names[kind]);
             if (len > sizeof rep - 1)
                 len = sizeof rep - 1;
             if (fails == 3) {
@@ -422,10 +601,27 @@ static unsigned long sweep(hk_sys_prim prim, bool persist, bool full, unsigned l
                 injected = 1; /* a crash before reporting: keep sweeping */
         }
     }
-    if (len < sizeof rep - 200)
-        len += (size_t)snprintf(rep + len, sizeof rep - len, "%s: %s %s: N = 1..%lu (%lu runs%s): %lu failed\n",
-                                fails ? "FAIL" : "PASS", name, persist ? "persist" : "once", runs,
-                                runs, injected ? "" : ", the last injected nothing", fails);
+    const char *what = "";
+    if (kind == WL_RECORDS && !fails) {
+        if (check_records(base, nprocs, why, sizeof why)) {
+            fails++;
+            len += (size_t)snprintf(rep + len, sizeof rep - len,
+                                    "FAIL: %s %s (records): hakmem-divergence over %s: %s\n", name,
+                                    persist ? "persist" : "once", base, why);
+        } else {
+            what = ", every record read back whole with every divergence";
+            char cmd[4200];
+            snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
+            if (system(cmd) != 0)
+                what = ", every record read back whole with every divergence (not removed)";
+        }
+    }
+    if (len < sizeof rep - 300)
+        len += (size_t)snprintf(rep + len, sizeof rep - len,
+                                "%s: %s %s (%s): N = 1..%lu (%lu runs%s%s): %lu failed\n",
+                                fails ? "FAIL" : "PASS", name, persist ? "persist" : "once",
+                                wl_names[kind], runs, runs,
+                                injected ? "" : ", the last injected nothing", what, fails);
     ssize_t w = write(1, rep, len);
     (void)w;
     return fails;
@@ -435,7 +631,9 @@ int main(int argc, char **argv)
 {
     self = argv[0];
     if (argc >= 3 && !strcmp(argv[1], "--run"))
-        return run_one(!strcmp(argv[2], "full"));
+        return run_one(!strcmp(argv[2], "full") ? WL_FULL
+                       : !strcmp(argv[2], "records") ? WL_RECORDS
+                                                      : WL_QUICK);
     bool full = false;
     const char *only = NULL, *mode = "both";
     unsigned long max = 5000;
@@ -456,7 +654,7 @@ int main(int argc, char **argv)
             jobs = atoi(argv[++i]) > 0 ? atoi(argv[i]) : 1;
         else {
             fprintf(stderr, "usage: %s [--quick|--full] [--prim NAME] [--mode once|persist|both] "
-                            "[--max N] [-j JOBS] | --run quick|full\n", argv[0]);
+                            "[--max N] [-j JOBS] | --run quick|full|records\n", argv[0]);
             return 2;
         }
     }
@@ -465,35 +663,45 @@ int main(int argc, char **argv)
         return 1;
     }
     fflush(stdout);
-    /* every (primitive, mode) sweep in a process of its own, `jobs' at a time */
+    /* Sweeps: the memory primitives on the allocation workload (quick or full); every
+     * primitive on the records workload (the differential mode's record file, report and
+     * log) -- --quick: the file primitives only (the memory ones have their sweep above).
+     * Each (primitive, mode, workload) in a process of its own, `jobs' at a time. */
     int running = 0, bad = 0, nsweeps = 0;
     for (int p = 0; p < HK_SYS_COUNT; p++) {
         if (only && strcmp(only, hk_sys_name((hk_sys_prim)p)))
             continue;
-        for (int persist = 0; persist < 2; persist++) {
-            if (strcmp(mode, "both") && strcmp(mode, persist ? "persist" : "once"))
+        bool memory = p <= HK_SYS_MPROTECT;
+        for (int kind = WL_QUICK; kind <= WL_RECORDS; kind++) {
+            if (kind != WL_RECORDS && (!memory || kind != (full ? WL_FULL : WL_QUICK)))
                 continue;
-            if (running == jobs) {
-                int st;
-                if (wait(&st) > 0)
-                    bad += !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-                running--;
-            }
-            pid_t pid = fork();
-            if (pid == 0)
-                _exit(sweep((hk_sys_prim)p, persist, full, max) ? 1 : 0);
-            if (pid < 0) {
-                bad++;
+            if (kind == WL_RECORDS && memory && !full)
                 continue;
+            for (int persist = 0; persist < 2; persist++) {
+                if (strcmp(mode, "both") && strcmp(mode, persist ? "persist" : "once"))
+                    continue;
+                if (running == jobs) {
+                    int st;
+                    if (wait(&st) > 0)
+                        bad += !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+                    running--;
+                }
+                pid_t pid = fork();
+                if (pid == 0)
+                    _exit(sweep((hk_sys_prim)p, persist, kind, max) ? 1 : 0);
+                if (pid < 0) {
+                    bad++;
+                    continue;
+                }
+                running++;
+                nsweeps++;
             }
-            running++;
-            nsweeps++;
         }
     }
     for (int st; running > 0; running--)
         if (wait(&st) > 0)
             bad += !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    printf("%d sweeps (%s workload, %d at a time): %d failed\n", nsweeps, full ? "full" : "quick",
-           jobs, bad);
+    printf("%d sweeps (%s, %d at a time): %d failed\n", nsweeps, full ? "full" : "quick", jobs,
+           bad);
     return bad ? 1 : 0;
 }
