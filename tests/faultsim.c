@@ -586,10 +586,17 @@ static unsigned long sweep(hk_sys_prim prim, bool persist, int kind, unsigned lo
         runs++;
         if (rc) {
             fails++;
+            char env[9000] = "";
+            if (kind == WL_RECORDS)
+                snprintf(env, sizeof env,
+                         "HAKMEM_ROUTER_DIFF=1 HAKMEM_ROUTER_TABLE=%s "
+                         "HAKMEM_DIVERGENCE_REPORT=%s/r.%%p.json "
+                         "HAKMEM_DIVERGENCE_LOG=%s/log.jsonl ", table, rundir, rundir);
             len += (size_t)snprintf(rep + len, sizeof rep - len,
                                     "FAIL: HAKMEM_FAULT=%s (%s workload)%s%s:\n%s# reproduce: "
-                                    "HAKMEM_FAULT=%s %s --run %s\n", spec, wl_names[kind],
-                                    why[0] ? ": " : "", why, out, spec, self, wl_names[kind]);
+                                    "HAKMEM_FAULT=%s %s%s --run %s\n", spec, wl_names[kind],
+                                    why[0] ? ": " : "", why, out, spec, env, self,
+                                    wl_names[kind]);
             if (len > sizeof rep - 1)
                 len = sizeof rep - 1;
             if (fails == 3) {

@@ -11,7 +11,8 @@
 #   fuzz      two libFuzzer targets (tests/fuzz_alloc.c, tests/fuzz_table.c), bounded runs
 #   faults    --enable-fault-injection build: the full fault sweep (tests/faultsim --full:
 #             every OS primitive failed at its Nth call for every N, once and from then on,
-#             threads and fork) and real programs on the fault-injection libhakmem.so
+#             threads and fork; the differential mode's records read back after each) and
+#             real programs on the fault-injection libhakmem.so
 #             (tests/faults-preload.sh: sort, sqlite3, tests/hostile ok)
 #   coverage  --enable-code-coverage build, `make check' (must pass) then the lcov report:
 #             line and branch coverage of core/ + legacy/ + compare/; fails below
@@ -145,7 +146,7 @@ do_asan() {
     local t
     for t in tests/check_hakmem tests/check_decisions tests/check_faults tests/faultsim; do
         step "asan: $t"
-        "./$t" >"$t.asan.log" 2>&1 || {
+        HK_TOP_SRCDIR=$d "./$t" >"$t.asan.log" 2>&1 || {
             cat "$t.asan.log"
             die "$t failed under ASan+UBSan"
         }
@@ -411,7 +412,8 @@ do_faults() {
     }
     step "faults: tests/faultsim --full (every primitive, every N, once and from then on)"
     local t0=$SECONDS
-    ./tests/faultsim --full >faultsim.log 2>&1 || { cat faultsim.log; die "tests/faultsim --full failed"; }
+    HK_TOP_SRCDIR=$d ./tests/faultsim --full >faultsim.log 2>&1 ||
+        { cat faultsim.log; die "tests/faultsim --full failed"; }
     grep -E '^(PASS|FAIL)|runs,' faultsim.log
     echo "($((SECONDS - t0))s)"
     step "faults: real programs on the fault-injection libhakmem.so (tests/faults-preload.sh)"
