@@ -259,7 +259,8 @@ int hk_sys_fstat(int fd, struct stat *st)
 
 int hk_sys_lstat(const char *path, struct stat *st)
 {
-    COUNT_FAIL(HK_SYS_LSTAT, r_ != 0, hk_sys_fail(HK_SYS_LSTAT) ? -1 : lstat(path, st));
+    COUNT_FAIL(HK_SYS_LSTAT, r_ != 0 && errno != ENOENT, /* a path not there yet is an answer */
+               hk_sys_fail(HK_SYS_LSTAT) ? -1 : lstat(path, st));
 }
 
 int hk_sys_rename(const char *from, const char *to)
