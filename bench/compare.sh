@@ -13,6 +13,13 @@
 #   OUT=DIR         output directory (default: ./bench-out).
 #   STRICT=1        exit 1 when a target is missed too (default: only failed runs fail).
 #   TIMEOUT=S       per-run timeout in seconds (default 300; 60 with QUICK=1).
+#   CONFIGS=a,b     only these configs (names below; default: all).
+#   BASELINE=SO     another build's libhakmem.so as config hakmem-base (central mode), for
+#                   before/after comparisons in one interleaved run: adds the targets
+#                   "central >= 0.97x base (ops/s)" and "central peak RSS <= base's".
+#   FOOTPRINT=0     skip the footprint table (tests/footprint under every allocator once;
+#                   FOOTPRINT_SCALE=MiB, default 1024, 32 with QUICK=1; its waits: 1 s, 0.1 s
+#                   with QUICK=1).
 # Configs:
 #   hakmem-legacy   LD_PRELOAD=libhakmem.so HAKMEM_USE_CENTRAL_ROUTER=0
 #   hakmem-central  LD_PRELOAD=libhakmem.so HAKMEM_USE_CENTRAL_ROUTER=1
@@ -22,12 +29,14 @@
 #   jemalloc, mimalloc, tcmalloc   LD_PRELOAD of libjemalloc.so.2, libmimalloc.so.2,
 #                   libtcmalloc_minimal.so.4 (found with ldconfig -p, then dpkg -L); a peer
 #                   that is not installed is reported as missing, never silently dropped.
+#   hakmem-base     LD_PRELOAD=$BASELINE HAKMEM_USE_CENTRAL_ROUTER=1 (only with BASELINE)
 # Every program prints "ops/s=N" and exits non-zero on a corrupted block or a failed
 # allocation; peak RSS is GNU time's %M (KiB; or os.wait4's ru_maxrss through python3 when
 # /usr/bin/time is missing).
 # Output (OUT): results.csv (round,workload,config,ops_s,rss_kb; one row per run, ops_s empty
 # for a failed run), summary.csv (medians and ratios), targets.csv (every target with its
-# verdict), machine.txt, runs.log (each run's command, exit status and output), chart.svg.
+# verdict), machine.txt, runs.log (each run's command, exit status and output), chart.svg,
+# footprint.csv (config,measurement,KiB) and footprint.md (the README's footprint table).
 # Exit status: 0; 1 if any run failed (or, with STRICT=1, a target was missed); 2 usage.
 set -uo pipefail
 export LC_ALL=C
@@ -44,7 +53,7 @@ case "$rounds" in '' | *[!0-9]* | 0) echo "compare.sh: ROUNDS must be a positive
 if [ "$quick" = 1 ]; then tmo=${TIMEOUT:-60}; else tmo=${TIMEOUT:-300}; fi
 out=${OUT:-bench-out}
 strict=${STRICT:-0}
-cmdline="$(printf '%q ' "$0" "$@")(ROUNDS=$rounds QUICK=$quick${WORKLOADS:+ WORKLOADS=$WORKLOADS}${OUT:+ OUT=$OUT}${STRICT:+ STRICT=$STRICT})"
+cmdline="$(printf '%q ' "$0" "$@")(ROUNDS=$rounds QUICK=$quick${WORKLOADS:+ WORKLOADS=$WORKLOADS}${CONFIGS:+ CONFIGS=$CONFIGS}${BASELINE:+ BASELINE=$BASELINE}${FOOTPRINT:+ FOOTPRINT=$FOOTPRINT}${OUT:+ OUT=$OUT}${STRICT:+ STRICT=$STRICT})"
 
 # Nothing inherited may change a config: each config sets exactly its own variables.
 unset LD_PRELOAD
@@ -115,7 +124,30 @@ for i in 5 6 7; do
     fi
 done
 active=()
-for i in "${!cfg_names[@]}"; do [ -z "${missing[${cfg_names[$i]}]:-}" ] && active+=("$i"); done
+if [ -n "${BASELINE:-}" ]; then
+    if [ ! -f "$BASELINE" ]; then
+        echo "compare.sh: BASELINE=$BASELINE not found" >&2
+        exit 2
+    fi
+    cfg_names+=(hakmem-base)
+    cfg_env+=("LD_PRELOAD=$(cd "$(dirname "$BASELINE")" && pwd)/$(basename "$BASELINE") HAKMEM_USE_CENTRAL_ROUTER=1")
+fi
+declare -A selected=()
+if [ -n "${CONFIGS:-}" ]; then
+    IFS=, read -r -a want_cfg <<<"$CONFIGS"
+    for c in "${want_cfg[@]}"; do
+        found=0
+        for n in "${cfg_names[@]}"; do [ "$n" = "$c" ] && found=1; done
+        [ "$found" = 1 ] || { echo "compare.sh: unknown config '$c' (known: ${cfg_names[*]})" >&2; exit 2; }
+        selected[$c]=1
+    done
+else
+    for n in "${cfg_names[@]}"; do selected[$n]=1; done
+fi
+for i in "${!cfg_names[@]}"; do
+    [ -z "${missing[${cfg_names[$i]}]:-}" ] && [ -n "${selected[${cfg_names[$i]}]:-}" ] && active+=("$i")
+done
+is_active() { local i; for i in "${active[@]}"; do [ "${cfg_names[$i]}" = "$1" ] && return 0; done; return 1; }
 
 # --- peak RSS: GNU time, or python3's os.wait4 -----------------------------------------------
 if [ -x /usr/bin/time ] && /usr/bin/time -f %M -o /dev/null true 2>/dev/null; then
@@ -234,7 +266,8 @@ declare -A med=() mrss=()
 npass=0 nmiss=0
 # paired COL NUM DEN: per round, the ratio NUM/DEN of column COL (4: ops_s, 5: rss_kb) of
 # results.csv for workload $w, where DEN "peer" is the round's best of jemalloc/mimalloc/
-# tcmalloc (highest ops/s); prints "median min max n" over the rounds (nothing if n = 0).
+# tcmalloc (highest ops/s) and "leanpeer" the round's lowest value of COL among them;
+# prints "median min max n" over the rounds (nothing if n = 0).
 # Pairing within a round cancels the machine's drift between rounds.
 paired() {
     awk -F, -v w="$w" -v col="$1" -v a="$2" -v b="$3" '
@@ -249,6 +282,10 @@ paired() {
                     for (i = 1; i <= 3; i++)
                         if (o[r "," P[i]] != "" && (best == "" || o[r "," P[i]] + 0 > o[r "," best] + 0)) best = P[i]
                     if (best != "") y = v[r "," best]
+                } else if (b == "leanpeer") {
+                    split("jemalloc mimalloc tcmalloc", P, " ")
+                    for (i = 1; i <= 3; i++)
+                        if (v[r "," P[i]] != "" && (y == "" || v[r "," P[i]] + 0 < y + 0)) y = v[r "," P[i]]
                 } else y = v[r "," b]
                 if (x != "" && y != "" && y + 0 > 0) q[++n] = x / y
             }
@@ -309,6 +346,7 @@ for w in "${wl_names[@]}"; do
     echo "== $w ${wl_args[$i]}"
     printf '  %-15s %12s %7s %9s %11s %11s %11s %5s\n' config "ops/s" spread "x glibc" "x best peer" "peak RSS KB" "RSS x glibc" runs
     for c in "${cfg_names[@]}"; do
+        [ -n "${selected[$c]:-}" ] || continue
         if [ -n "${missing[$c]:-}" ]; then
             printf '  %-15s %14s   (%s)\n' "$c" MISSING "${missing[$c]}"
             echo "$w,$c,,,,,,,0,0" >>"$out/summary.csv"
@@ -322,15 +360,114 @@ for w in "${wl_names[@]}"; do
         echo "$w,$c,${med[$c]},$rg,$rb,$bestn,${mrss[$c]},$rr,$n_ok,$rounds" >>"$out/summary.csv"
     done
     echo "  targets (median over rounds of the ratio within each round; best peer per round):"
-    verdict "$w" "central >= 1.00x glibc (ops/s)" ge 1.00 < <(paired 4 hakmem-central glibc)
+    # only the targets whose configs ran (CONFIGS may leave some out)
+    peers=0
+    for c in jemalloc mimalloc tcmalloc; do is_active $c && peers=1; done
+    if is_active hakmem-central && is_active glibc; then
+        verdict "$w" "central >= 1.00x glibc (ops/s)" ge 1.00 < <(paired 4 hakmem-central glibc)
+    fi
     case $w in bench_mid_large_mt | bench_random_mixed) th=0.90 ;; *) th=0.75 ;; esac
-    verdict "$w" "central >= ${th}x best peer (ops/s)" ge $th < <(paired 4 hakmem-central peer)
-    verdict "$w" "legacy within 2 % of central (ops/s)" in 0.98 1.02 < <(paired 4 hakmem-legacy hakmem-central)
-    verdict "$w" "diff-sampled time <= 1.05x central's" le 1.05 < <(paired 4 hakmem-central hakmem-diffS)
-    verdict "$w" "diff-1 time <= 1.25x central's" le 1.25 < <(paired 4 hakmem-central hakmem-diff1)
-    verdict "$w" "central peak RSS <= 1.5x glibc" le 1.50 < <(paired 5 hakmem-central glibc)
+    if is_active hakmem-central && [ "$peers" = 1 ]; then
+        verdict "$w" "central >= ${th}x best peer (ops/s)" ge $th < <(paired 4 hakmem-central peer)
+    fi
+    if is_active hakmem-central && is_active hakmem-legacy; then
+        verdict "$w" "legacy within 2 % of central (ops/s)" in 0.98 1.02 < <(paired 4 hakmem-legacy hakmem-central)
+    fi
+    if is_active hakmem-central && is_active hakmem-diffS; then
+        verdict "$w" "diff-sampled (1 in 100) time <= 1.03x central's" le 1.03 < <(paired 4 hakmem-central hakmem-diffS)
+    fi
+    if is_active hakmem-central && is_active hakmem-diff1; then
+        verdict "$w" "diff-1 time <= 1.10x central's" le 1.10 < <(paired 4 hakmem-central hakmem-diff1)
+    fi
+    if is_active hakmem-central && is_active glibc; then
+        verdict "$w" "central peak RSS <= 1.5x glibc" le 1.50 < <(paired 5 hakmem-central glibc)
+    fi
+    if is_active hakmem-central && [ "$peers" = 1 ]; then
+        verdict "$w" "central peak RSS <= leanest peer's" le 1.00 < <(paired 5 hakmem-central leanpeer)
+    fi
+    if is_active hakmem-central && is_active hakmem-base; then
+        verdict "$w" "central >= 0.97x base (ops/s)" ge 0.97 < <(paired 4 hakmem-central hakmem-base)
+        verdict "$w" "central peak RSS <= base's" le 1.00 < <(paired 5 hakmem-central hakmem-base)
+    fi
     echo
 done
+# --- footprint: tests/footprint under every allocator, once each ----------------------------
+# Three phases in one process, no malloc_trim (see tests/footprint.c): A frees a burst and
+# idles, B frees 95 % of 2 M small blocks at random, C frees 64 B blocks and allocates 3000 B
+# ones. RSS is deterministic enough on a shared machine for one run per allocator.
+if [ "${FOOTPRINT:-1}" != 0 ]; then
+    fp_prog=$build/tests/footprint
+    if [ "$quick" = 1 ]; then fp_scale=${FOOTPRINT_SCALE:-32} fp_wait=100; else fp_scale=${FOOTPRINT_SCALE:-1024} fp_wait=1000; fi
+    declare -A fp=()
+    fp_cfgs=()
+    echo "config,measurement,kib" >"$out/footprint.csv"
+    if [ ! -x "$fp_prog" ]; then
+        echo "footprint: $fp_prog not found (make check or make bench builds it)"
+        nfailed=$((nfailed + 1))
+    else
+        echo "== footprint: $fp_prog $fp_scale $fp_wait (one run per allocator; MiB)"
+        for c in glibc jemalloc mimalloc tcmalloc hakmem-central hakmem-legacy hakmem-base; do
+            is_active $c || continue
+            for i in "${!cfg_names[@]}"; do [ "${cfg_names[$i]}" = "$c" ] && ci=$i; done
+            # shellcheck disable=SC2086
+            timeout -k 5 "$tmo" env ${cfg_env[$ci]} "$fp_prog" "$fp_scale" "$fp_wait" >"$tmp/fp" 2>&1 </dev/null
+            rc=$?
+            { echo "== footprint $c: env ${cfg_env[$ci]} $fp_prog $fp_scale $fp_wait -> exit $rc"; cat "$tmp/fp"; } >>"$out/runs.log"
+            line=$(grep '^footprint: ' "$tmp/fp" | tail -n 1)
+            if [ "$rc" != 0 ] || [ -z "$line" ]; then
+                echo "FAILED RUN: footprint $c: exit $rc: $(head -n 2 "$tmp/fp" | tr '\n' ' ')"
+                nfailed=$((nfailed + 1))
+                continue
+            fi
+            fp_cfgs+=("$c")
+            for kv in ${line#footprint: }; do
+                fp["$c|${kv%%=*}"]=${kv#*=}
+                echo "$c,${kv%%=*},${kv#*=}" >>"$out/footprint.csv"
+            done
+            fp["$c|a_1s_above"]=$((fp["$c|a_1s_kb"] - fp["$c|start_kb"]))
+            fp["$c|a_3s_above"]=$((fp["$c|a_3s_kb"] - fp["$c|start_kb"]))
+        done
+        fp_rows=("a_1s_above|A: ${fp_scale} MiB of 1 KiB-512 KiB blocks freed, then idle: RSS above the start $((fp_wait / 1000)).$((fp_wait % 1000 / 100)) s later"
+            "a_3s_above|A: the same, $((3 * fp_wait / 1000)).$((3 * fp_wait % 1000 / 100)) s later"
+            "b_after_kb|B: then $((fp_scale * 2048)) blocks of 16-1024 B, 95 % freed at random: RSS"
+            "b_peak_kb|B: peak"
+            "c_peak_kb|C: then $((fp_scale * 400 / 1024)) MiB of 64 B freed, then as much of 3000 B: peak"
+            "peak_kb|whole run: peak"
+            "d_1s_kb|D: everything freed, then $((fp_wait / 1000)).$((fp_wait % 1000 / 100)) s of light activity: RSS")
+        {
+            printf '| phase (MiB) |'
+            for c in "${fp_cfgs[@]}"; do printf ' %s |' "$c"; done
+            printf '\n|---|'
+            for c in "${fp_cfgs[@]}"; do printf -- '---|'; done
+            printf '\n'
+            for r in "${fp_rows[@]}"; do
+                printf '| %s |' "${r#*|}"
+                for c in "${fp_cfgs[@]}"; do awk -v k="${fp["$c|${r%%|*}"]}" 'BEGIN {printf " %.0f |", k / 1024}'; done
+                printf '\n'
+            done
+        } >"$out/footprint.md"
+        sed 's/^/  /' "$out/footprint.md"
+        if [ "$fp_scale" -lt 1024 ] || [ "$fp_wait" != 1000 ]; then
+            echo "  (no verdicts: the footprint targets are set at the issue's scale, FOOTPRINT_SCALE=1024 and 1 s waits;"
+            echo "   below it the fixed budgets - 32 MiB of free pages, 16 MiB of kept empty pages - dominate)"
+        elif is_active glibc && [ -n "${fp[glibc|peak_kb]:-}" ]; then
+            for c in hakmem-central hakmem-legacy; do
+                [ -n "${fp[$c|peak_kb]:-}" ] || continue
+                echo "  targets ($c against glibc in this run):"
+                w=footprint
+                r=$(div "${fp[$c|a_1s_above]}" "${fp[$c|a_burst_kb]}")
+                verdict footprint "$c A: RSS above start 1 s after <= 10 % of burst" le 0.10 <<<"$r $r $r 1"
+                for k in b_after_kb:1.20:"B: RSS" b_peak_kb:1.20:"B: peak" c_peak_kb:1.20:"C: peak" peak_kb:1.25:"whole run: peak"; do
+                    IFS=: read -r key th what <<<"$k"
+                    r=$(div "${fp[$c|$key]}" "${fp[glibc|$key]}")
+                    verdict footprint "$c $what <= ${th}x glibc" le "$th" <<<"$r $r $r 1"
+                done
+            done
+        fi
+        echo
+    fi
+fi
+
 echo "targets: $npass PASS, $nmiss MISS; failed runs: $nfailed"
 if [ "${#missing[@]}" -gt 0 ]; then
     for c in "${!missing[@]}"; do echo "missing peer: $c: ${missing[$c]}"; done

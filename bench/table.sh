@@ -35,3 +35,11 @@ END {
         printf " %.2f | %.2f |\n", p[k ",hakmem-central"], r[k ",hakmem-central"]
     }
 }' "$out/summary.csv"
+# The footprint table (bench/compare.sh's footprint.md), when the run made one.
+if [ -s "$out/footprint.md" ]; then
+    fp=$(sed -n 's/^== footprint \([a-z-]*\): env .* \(\/[^ ]*footprint\) \([0-9]*\) \([0-9]*\) -> exit 0$/\3 \4/p' "$out/runs.log" 2>/dev/null | head -n 1)
+    echo
+    echo "Footprint, from the same run (\`tests/footprint ${fp:-?}\` once per allocator: MiB of VmRSS; A-C as in the issue, D: everything freed, then light activity):"
+    echo
+    cat "$out/footprint.md"
+fi

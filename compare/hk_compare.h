@@ -1,32 +1,50 @@
 /* hk_compare.h: the differential mode and the staged rollout (compare/).
  *
- * The front door calls hk_compare_alloc for every allocation when HAKMEM_ROUTER_DIFF or
+ * The front door calls into here for every allocation when HAKMEM_ROUTER_DIFF or
  * HAKMEM_ROUTER_ROLLOUT is set, and for nothing otherwise. Per call: pick the executing path
- * (rollback latch, sticky rollout by call site, or the process's path), then on 1 call in
- * HAKMEM_ROUTER_DIFF_SAMPLE compute the legacy and the central decision, each exactly once,
- * record a divergence if they differ, and carry out the executing path's decision.
- * Nothing here allocates or uses stdio; reports are written outside the malloc path.
+ * (rollback latch, sticky rollout by site, size class or process, or the process's path),
+ * count the call in the thread's slot of the record (hk_record.h), decide whether to compare
+ * it (1 in HAKMEM_ROUTER_DIFF_SAMPLE at random, and the first call of every size key:
+ * hk_sample.h), and if so compute both decisions -- the legacy path's and the Central
+ * Router's, or the executing path's twice in the A/A mode -- each exactly once, record a
+ * divergence, and carry out the executing path's decision: the harness never changes which
+ * path executes. Nothing here allocates or uses stdio; reports are written outside the
+ * malloc path.
  */
 #ifndef HK_COMPARE_H
 #define HK_COMPARE_H
 
 #include "hk_route.h"
 
+enum { HK_ROLLOUT_BY_SITE = 0, HK_ROLLOUT_BY_CLASS = 1, HK_ROLLOUT_BY_PROCESS = 2 };
+
 /* Read the options and decide whether the front door must route through here. */
 bool hk_compare_init(void);
 /* Can the front door serve the differential mode inline (hk_diff_inline.h)? True for
- * HAKMEM_ROUTER_DIFF=1 without HAKMEM_ROUTER_ROLLOUT; the A/A mode and the rollout take
+ * HAKMEM_ROUTER_DIFF=1 when the executing path is fixed for the process (no rollout, or a
+ * rollout by process); the A/A mode and the per-site and per-class rollouts take
  * hk_compare_alloc. */
 bool hk_compare_inline_ok(void);
+/* The path the inline differential path executes (false: legacy). */
+bool hk_compare_process_central(void);
 void *hk_compare_alloc(size_t size, hak_callsite_t site, hk_entry_t entry);
-/* Would call site `site` execute on the Central Router now? (rollout, rollback latch) */
-bool hk_compare_site_central(hak_callsite_t site);
-/* The sticky rollout bucket of a call site, 0..99: the site runs central when bucket < PCT. */
+/* Would a call of `size` from `site` execute on the Central Router now? */
+bool hk_compare_central(hak_callsite_t site, size_t size);
+/* The rollout bucket 0..99 of a site and of this process (central when < PCT). */
 unsigned hk_compare_site_bucket(hak_callsite_t site);
+unsigned hk_compare_process_bucket(void);
+/* The tail of a compared call: record a divergence, mark the key seen, execute the
+ * executing path's decision (dc when central; in the A/A mode both are the executing
+ * path's). */
+void *hk_compare_finish(hk_decision dl, hk_decision dc, size_t size, hak_callsite_t site,
+                        hk_entry_t entry, bool central);
+/* The same once the decisions agreed: mark the key, carry out d. */
+void *hk_compare_agreed(hk_decision d, size_t size, hak_callsite_t site, hk_entry_t entry,
+                        bool central);
 
 /* Record one divergent decision pair (the differential path calls it; tests may too).
- * central_executing: the call executes on the Central Router, so HAKMEM_ROUTER_ROLLBACK=N
- * latches the process back to legacy once N divergences have been seen. */
+ * central_executing: the call executes on the Central Router, so it counts towards
+ * HAKMEM_ROUTER_ROLLBACK=N, which latches the process back to legacy at the N-th. */
 void hk_divergence_record(hk_decision legacy, hk_decision central, size_t size,
                           hak_callsite_t site, hk_entry_t entry, bool central_executing);
 void hk_divergence_init(void);
@@ -34,12 +52,18 @@ void hk_divergence_init(void);
 bool hk_divergence_write_report(void);
 /* Write the report as JSON to fd (tests, tools); false when a write failed. */
 bool hk_divergence_report_fd(int fd);
+/* Normal exit: the report, then the record marked EXITED. */
+void hk_divergence_exit(void);
+/* _exit: the record marked as ended by _exit (complete; no report: no exit handlers run). */
+void hk_divergence_quick_exit(void);
 void hk_divergence_atfork_child(void);
 /* Clear every record and counter (tests). */
 void hk_divergence_reset(void);
 
 typedef struct {
-    uint64_t calls, compared, divergent, dropped, distinct;
+    uint64_t calls, compared, divergent, dropped, distinct, keys_seen;
+    uint64_t exec[2];           /* calls executed by legacy / central */
+    uint64_t divergent_exec[2]; /* divergent calls that legacy / central executed */
     bool rolled_back;
 } hk_divergence_totals;
 hk_divergence_totals hk_divergence_totals_get(void);

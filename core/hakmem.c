@@ -19,7 +19,10 @@
 #include "hk_init.h"
 #include "hk_log.h"
 #include "hk_options.h"
+#include "hk_options_check.h"
+#include "hk_purge.h"
 #include "hk_stats.h"
+#include "hk_sys.h"
 #include "l25.h"
 #include "mid.h"
 #include "os.h"
@@ -37,9 +40,12 @@ static HK_TLS bool in_init;
  * because many programs (coreutils among them) close stderr in their own atexit handlers. */
 static int stats_fd = -1;
 
+/* Lock order: init, the purge clock (its purge functions take the others), the block
+ * engine's, the mmap box's. */
 static void atfork_prepare(void)
 {
     pthread_mutex_lock(&init_lock);
+    hk_purge_atfork_prepare();
     hk_slab_atfork_prepare();
     hk_os_atfork_prepare();
 }
@@ -47,12 +53,14 @@ static void atfork_parent(void)
 {
     hk_os_atfork_parent();
     hk_slab_atfork_parent();
+    hk_purge_atfork_parent();
     pthread_mutex_unlock(&init_lock);
 }
 static void atfork_child(void)
 {
     hk_os_atfork_child();
     hk_slab_atfork_child();
+    hk_purge_atfork_child();
     hk_divergence_atfork_child();
     pthread_mutex_unlock(&init_lock);
 }
@@ -65,10 +73,14 @@ void hk_init(void)
     if (!hk_ready()) {
         in_init = true;
         hk_options_init();
+        hk_options_check(config_central_router);
+        hk_purge_delay = hk_opt(HK_OPT_PURGE_DELAY_MS);
+        hk_purge_init();
         hk_tiny_init();
         hk_mid_init();
         hk_l25_init();
-        hk_slab_init((size_t)hk_opt(HK_OPT_ARENA_GB) << 30);
+        hk_slab_init((size_t)hk_opt(HK_OPT_ARENA_GB) << 30); /* registers its purge first */
+        hk_purge_register(hk_os_purge);
         hk_pool_init(); /* defines the Pool classes, then prewarms the Bridge classes */
         hk_router_init();
         /* The build's default path, unless HAKMEM_USE_CENTRAL_ROUTER says otherwise. */
@@ -91,9 +103,16 @@ __attribute__((constructor)) static void hk_constructor(void) { hk_init(); }
 __attribute__((destructor)) static void hk_destructor(void)
 {
     if (hk_ready() && hk_compare_active)
-        hk_divergence_write_report();
+        hk_divergence_exit();
     if (hk_ready() && hk_opt(HK_OPT_STATS))
         hk_stats_report(stats_fd >= 0 ? stats_fd : 2);
+}
+
+void hk_quick_exit(int status)
+{
+    if (hk_ready() && hk_compare_active)
+        hk_divergence_quick_exit();
+    hk_sys_exit_group(status);
 }
 
 volatile unsigned char hk_front_mode = HK_FRONT_INIT;
@@ -120,11 +139,10 @@ void hk_front_update_mode(void)
     else if (hk_report_requested || !hk_compare_inline_ok())
         m = HK_FRONT_COMPARE;
     else
-        m = hk_central_active && !hk_rollback_latched ? HK_FRONT_DIFF_CENTRAL
-                                                       : HK_FRONT_DIFF_LEGACY;
+        m = hk_compare_process_central() ? HK_FRONT_DIFF_CENTRAL : HK_FRONT_DIFF_LEGACY;
     hk_front_mode = m;
     /* A SIGUSR2 between the test above and the store: its mode switch was overwritten. */
-    if (m >= HK_FRONT_DIFF_LEGACY && hk_report_requested)
+    if ((m == HK_FRONT_DIFF_LEGACY || m == HK_FRONT_DIFF_CENTRAL) && hk_report_requested)
         hk_front_mode = HK_FRONT_COMPARE;
 }
 
@@ -370,8 +388,8 @@ int hak_malloc_trim(size_t pad)
 {
     (void)pad;
     hk_init();
-    size_t released = hk_slab_trim();
-    released += hk_os_trim();
+    size_t released = hk_slab_trim(); /* the calling thread's cache and every small box */
+    released += hk_os_trim();         /* every cached region of the mmap box */
     return released > 0;
 }
 

@@ -12,6 +12,7 @@
 #define HK_FRONT_H
 
 #include "hak_alloc_api.h"
+#include "hk_diff_inline.h"
 #include "hk_router_inline.h"
 #include "hk_slab.h"
 
@@ -21,17 +22,18 @@ extern bool hk_central_active;
  * through the differential path in compare/ (the only call into compare/). */
 extern bool hk_compare_active;
 /* The two flags above as one byte, so the fast path tests one load: legacy, central, the
- * inline differential path executing legacy or central (HAKMEM_ROUTER_DIFF=1 without a
- * rollout: compare/hk_diff_inline.h), or the out-of-line compare path (rollout, A/A, a
- * pending SIGUSR2 report). Kept in step by hk_front_update_mode(); the SIGUSR2 handler
- * moves the inline differential modes to HK_FRONT_COMPARE. */
+ * inline differential path executing legacy or central (HAKMEM_ROUTER_DIFF=1 with the
+ * executing path fixed for the process: compare/hk_diff_inline.h), or the out-of-line
+ * compare path (rollout by site or class, A/A, a pending SIGUSR2 report). Kept in step by
+ * hk_front_update_mode(); the SIGUSR2 handler moves the inline differential modes to
+ * HK_FRONT_COMPARE. */
 enum {
     HK_FRONT_LEGACY = 0,
     HK_FRONT_CENTRAL = 1,
-    HK_FRONT_COMPARE = 2,
-    HK_FRONT_INIT = 3,
-    HK_FRONT_DIFF_LEGACY = 4,
-    HK_FRONT_DIFF_CENTRAL = 5
+    HK_FRONT_DIFF_LEGACY = 2,
+    HK_FRONT_DIFF_CENTRAL = 3,
+    HK_FRONT_COMPARE = 4,
+    HK_FRONT_INIT = 5
 };
 extern volatile unsigned char hk_front_mode;
 _Static_assert(HK_FRONT_LEGACY == 0 && HK_FRONT_CENTRAL == 1 &&
@@ -42,12 +44,11 @@ void hk_front_update_mode(void);
  * allocation (HK_FRONT_INIT: the options are read before the first decision is made). */
 void *hk_front_other(size_t size, hak_callsite_t site, hk_entry_t entry);
 void *hk_compare_alloc(size_t size, hak_callsite_t site, hk_entry_t entry);
-/* The differential path's common case (compare/hk_diff_inline.h), one function per executing
- * path. */
-void *hk_diff_alloc_legacy(size_t size, hak_callsite_t site, hk_entry_t entry);
-void *hk_diff_alloc_central(size_t size, hak_callsite_t site, hk_entry_t entry);
 
 void hk_free_slow(void *p);
+/* _exit and _Exit of the preloaded library: the differential record says how the process
+ * ended, then exit_group(2) as glibc's _exit. */
+HK_NORETURN void hk_quick_exit(int status);
 /* Switch the routing path (init, and tests flipping modes between phases), and the
  * differential path on or off (init, tests). */
 void hk_set_central(bool central);
@@ -68,10 +69,12 @@ HK_INLINE void *hk_front_alloc(size_t size, hak_callsite_t site, hk_entry_t entr
             return hk_legacy_alloc_slow(size, site, entry);
         return hk_router_alloc_slow(size, site, entry);
     }
-    if (mode == HK_FRONT_DIFF_LEGACY) /* tail calls: no spills on the paths above */
-        return hk_diff_alloc_legacy(size, site, entry);
+    /* The differential path's common case, inline (its every exit is a tail call, so it
+     * spills nothing on the paths above); the executing path and the entry are constants. */
     if (mode == HK_FRONT_DIFF_CENTRAL)
-        return hk_diff_alloc_central(size, site, entry);
+        return hk_diff_alloc(size, site, entry, true);
+    if (mode == HK_FRONT_DIFF_LEGACY)
+        return hk_diff_alloc(size, site, entry, false);
     return hk_front_other(size, site, entry);
 }
 

@@ -5,5 +5,5 @@ void hk_l25_init(void)
 {
     for (int c = HK_ACE_L25_FIRST; c < HK_ACE_NCLASSES; c++)
         hk_slab_define_class(HK_CLS_L250 + (unsigned)(c - HK_ACE_L25_FIRST), HAK_BOX_L25,
-                             hk_ace_sizes[c], HK_L25_PAGE_SHIFT);
+                             hk_ace_sizes[c]);
 }

@@ -1,6 +1,6 @@
 /* l25.h: the L25 box, ACE classes 7-12 (64 KiB .. 2 MiB, for requests from 52 KiB+1 up to
- * 2 MiB-1), carved from 4 MiB pages (one arena segment each), per-thread caches in front
- * (one to four blocks per class), sharded central lists behind.
+ * 2 MiB-1), each block a page of its own from the shared page heap, per-thread caches in front
+ * (one to four blocks per class), sharded transfer caches behind.
  */
 #ifndef HK_L25_H
 #define HK_L25_H
@@ -8,7 +8,6 @@
 #include "ace.h"
 #include "hk_slab.h"
 
-#define HK_L25_PAGE_SHIFT 22
 #define HK_ACE_L25_FIRST (HK_ACE_POOL_LAST + 1)
 
 HK_INLINE void *hk_l25_alloc(int ace_cls)

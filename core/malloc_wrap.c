@@ -2,6 +2,11 @@
  * LD_PRELOAD=libhakmem.so replaces the process's allocator. Each symbol passes its caller's
  * return address as the call site. Only the shared library has this file; the unit tests
  * link the core without it and keep glibc's malloc for Check itself.
+ *
+ * Also _exit and _Exit: a process that ends by _exit (shells' children do) runs no exit
+ * handler, so the differential record is told here that the end was deliberate before
+ * exit_group(2) ends the process, as glibc's _exit does (glibc's own exit() calls its
+ * internal _exit, not this one).
  */
 #define _GNU_SOURCE
 #include <stdlib.h>
@@ -36,4 +41,6 @@ HK_EXPORT void free_aligned_sized(void *p, size_t align, size_t size)
     hak_free_aligned_sized(p, align, size);
 }
 HK_EXPORT int malloc_trim(size_t pad) { return hak_malloc_trim(pad); }
+HK_EXPORT void _exit(int status) { hk_quick_exit(status); }
+HK_EXPORT void _Exit(int status) { hk_quick_exit(status); }
 HK_EXPORT struct mallinfo2 mallinfo2(void) { return hak_mallinfo2(); }

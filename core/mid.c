@@ -9,6 +9,5 @@ const uint8_t hk_mid_lookup[16] = {0, 0, 0, 0, 0, 1, 2, 3, 4, 4, 5, 5, 6, 6, 7, 
 void hk_mid_init(void)
 {
     for (int c = 0; c < HK_MID_NCLASSES; c++)
-        hk_slab_define_class(HK_CLS_MID0 + (unsigned)c, HAK_BOX_MID, hk_mid_sizes[c],
-                             HK_MID_PAGE_SHIFT);
+        hk_slab_define_class(HK_CLS_MID0 + (unsigned)c, HAK_BOX_MID, hk_mid_sizes[c]);
 }

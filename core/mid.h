@@ -1,5 +1,5 @@
-/* mid.h: the Mid box, 8 KiB+1 .. 32 KiB in 8 classes (four per doubling), 512 KiB pages,
- * sharded central lists, per-thread caches in front.
+/* mid.h: the Mid box, 8 KiB+1 .. 32 KiB in 8 classes (four per doubling), 128-256 KiB pages
+ * of the shared page heap, sharded transfer caches, per-thread caches in front.
  *
  *  class  size    serves              worst-case waste
  *    0    10 KiB  8193 .. 10240 B     2047 B (20%)
@@ -11,8 +11,6 @@
 
 #include "hk_route.h"
 #include "hk_slab.h"
-
-#define HK_MID_PAGE_SHIFT 19
 
 extern const uint8_t hk_mid_lookup[16];
 extern const uint32_t hk_mid_sizes[HK_MID_NCLASSES];

@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include "os.h"
 
+#include "hk_purge.h"
 #include "hk_sys.h"
 
 #include <errno.h>
@@ -33,7 +34,8 @@ typedef struct hk_os_hdr {
  * pay mmap, munmap and a page fault per page every time. Bounded: 16 regions, none above
  * 16 MiB, and at most HK_OS_CACHE_BYTES or the bytes the box has live (at least
  * HK_OS_CACHE_MIN), so that a program that keeps few large blocks keeps little cached
- * memory; malloc_trim empties it. */
+ * memory. A region cached for HAKMEM_PURGE_DELAY_MS is unmapped (hk_os_purge, from the
+ * purge clock; delay 0: nothing is cached); malloc_trim empties it. */
 #define HK_OS_CACHE_SLOTS 16
 #define HK_OS_CACHE_BYTES ((size_t)64 << 20)
 #define HK_OS_CACHE_MAX_REGION ((size_t)16 << 20)
@@ -41,6 +43,7 @@ typedef struct hk_os_hdr {
 typedef struct {
     uintptr_t base;
     size_t size;
+    uint32_t freed; /* hk_purge_now() when it was cached */
 } hk_os_cached;
 static hk_os_cached cache[HK_OS_CACHE_SLOTS];
 static int cache_n;
@@ -50,7 +53,8 @@ static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static hk_os_hdr *buckets[HK_OS_NBUCKETS];
 static pthread_mutex_t stripes[HK_OS_NSTRIPES];
 static pthread_once_t stripes_once = PTHREAD_ONCE_INIT;
-static _Atomic uint64_t st_allocs, st_frees, st_bytes_now, st_bytes_total, st_reused;
+static _Atomic uint64_t st_allocs, st_frees, st_bytes_now, st_bytes_total, st_reused,
+    st_purged;
 
 static void stripes_init(void)
 {
@@ -151,8 +155,9 @@ static uintptr_t cache_take(size_t need, size_t *got)
 /* Keep a freed region for reuse; false when it does not fit the cache's bounds. */
 static bool cache_put(uintptr_t base, size_t size)
 {
-    if (size > HK_OS_CACHE_MAX_REGION)
+    if (size > HK_OS_CACHE_MAX_REGION || hk_purge_delay == 0)
         return false;
+    uint32_t now = hk_purge_delay > 0 ? hk_purge_now() : 0;
     hk_os_cached evict[HK_OS_CACHE_SLOTS];
     int nevict = 0;
     size_t live = atomic_load_explicit(&st_bytes_now, memory_order_relaxed);
@@ -169,27 +174,75 @@ static bool cache_put(uintptr_t base, size_t size)
             cache[i - 1] = cache[i];
         cache_n--;
     }
-    cache[cache_n++] = (hk_os_cached){base, size};
+    cache[cache_n++] = (hk_os_cached){base, size, now};
     cache_bytes += size;
     pthread_mutex_unlock(&cache_lock);
     for (int i = 0; i < nevict; i++)
         hk_sys_munmap((void *)evict[i].base, evict[i].size);
+    if (hk_purge_delay > 0)
+        hk_purge_schedule(hk_purge_deadline(now));
     return true;
+}
+
+/* Unmap the cached regions due at `now` (all when `all`); *released counts their bytes.
+ * A region whose munmap fails goes back to the cache (still mapped, still usable). Returns
+ * the next deadline. */
+static uint32_t cache_purge(uint32_t now, bool all, size_t *released)
+{
+    hk_os_cached due[HK_OS_CACHE_SLOTS];
+    int ndue = 0;
+    uint32_t next = HK_PURGE_NEVER;
+    pthread_mutex_lock(&cache_lock);
+    for (int i = 0; i < cache_n;) {
+        if (all || hk_purge_due(hk_purge_deadline(cache[i].freed), now)) {
+            due[ndue++] = cache[i];
+            cache_bytes -= cache[i].size;
+            for (int j = i + 1; j < cache_n; j++) /* keep the order: oldest first */
+                cache[j - 1] = cache[j];
+            cache_n--;
+        } else {
+            i++;
+        }
+    }
+    pthread_mutex_unlock(&cache_lock);
+    for (int i = 0; i < ndue; i++) {
+        if (hk_sys_munmap((void *)due[i].base, due[i].size) == 0) {
+            *released += due[i].size;
+            atomic_fetch_add_explicit(&st_purged, due[i].size, memory_order_relaxed);
+            continue;
+        }
+        pthread_mutex_lock(&cache_lock);
+        if (cache_n < HK_OS_CACHE_SLOTS) {
+            cache[cache_n++] = due[i];
+            cache_bytes += due[i].size;
+            /* retried after another delay */
+            next = hk_purge_deadline(now);
+        }
+        pthread_mutex_unlock(&cache_lock);
+    }
+    pthread_mutex_lock(&cache_lock);
+    for (int i = 0; i < cache_n; i++) {
+        uint32_t d = hk_purge_deadline(cache[i].freed);
+        if (next == HK_PURGE_NEVER || (d != HK_PURGE_NEVER && (int32_t)(d - next) < 0))
+            next = d;
+    }
+    pthread_mutex_unlock(&cache_lock);
+    return hk_purge_delay < 0 ? HK_PURGE_NEVER : next;
+}
+
+uint32_t hk_os_purge(uint32_t now, bool all)
+{
+    size_t released = 0;
+    if (hk_purge_delay < 0 && !all)
+        return HK_PURGE_NEVER;
+    return cache_purge(now, all, &released);
 }
 
 size_t hk_os_trim(void)
 {
     size_t released = 0;
-    for (;;) {
-        pthread_mutex_lock(&cache_lock);
-        hk_os_cached c = cache_n ? cache[--cache_n] : (hk_os_cached){0, 0};
-        cache_bytes -= c.size;
-        pthread_mutex_unlock(&cache_lock);
-        if (!c.base)
-            return released;
-        hk_sys_munmap((void *)c.base, c.size);
-        released += c.size;
-    }
+    cache_purge(0, true, &released);
+    return released;
 }
 
 void *hk_os_alloc(size_t size, size_t align)
@@ -232,6 +285,7 @@ void *hk_os_alloc_dirty(size_t size, size_t align)
         atomic_fetch_add_explicit(&st_reused, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&st_bytes_now, need, memory_order_relaxed);
         atomic_fetch_add_explicit(&st_bytes_total, need, memory_order_relaxed);
+        hk_purge_tick();
         return (void *)h->user;
     }
     void *m = hk_sys_mmap(map, PROT_READ | PROT_WRITE, 0);
@@ -265,6 +319,7 @@ void *hk_os_alloc_dirty(size_t size, size_t align)
     atomic_fetch_add_explicit(&st_allocs, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&st_bytes_now, map, memory_order_relaxed);
     atomic_fetch_add_explicit(&st_bytes_total, map, memory_order_relaxed);
+    hk_purge_tick();
     return (void *)h->user;
 }
 
@@ -289,6 +344,7 @@ bool hk_os_free(void *p)
         hk_sys_munmap(h, map);
     atomic_fetch_add_explicit(&st_frees, 1, memory_order_relaxed);
     atomic_fetch_sub_explicit(&st_bytes_now, map, memory_order_relaxed);
+    hk_purge_tick();
     return true;
 }
 
@@ -330,6 +386,7 @@ void hk_os_get_stats(hk_os_stats *o)
     o->bytes_mapped_now = atomic_load(&st_bytes_now);
     o->bytes_total = atomic_load(&st_bytes_total);
     o->reused = atomic_load(&st_reused);
+    o->bytes_purged = atomic_load(&st_purged);
     pthread_mutex_lock(&cache_lock);
     o->bytes_cached = cache_bytes;
     pthread_mutex_unlock(&cache_lock);

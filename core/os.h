@@ -16,6 +16,8 @@ void *hk_os_alloc_dirty(size_t size, size_t align);
 bool hk_os_fresh(const void *p);
 /* Unmap every cached free region; returns the bytes released. */
 size_t hk_os_trim(void);
+/* The delayed purge (hk_purge_fn): unmap the regions cached for the purge delay. */
+uint32_t hk_os_purge(uint32_t now, bool all);
 /* True when p is a live pointer of this box. */
 bool hk_os_owns(const void *p);
 /* Unmap p. Returns false (and does nothing) when p is not a live pointer of this box. */
@@ -27,6 +29,7 @@ void *hk_os_resize(void *p, size_t size);
 
 typedef struct {
     uint64_t allocs, frees, bytes_mapped_now, bytes_total, reused, bytes_cached;
+    uint64_t bytes_purged; /* cached regions unmapped by the delayed purge or malloc_trim */
 } hk_os_stats;
 void hk_os_get_stats(hk_os_stats *out);
 

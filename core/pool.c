@@ -18,8 +18,7 @@ int hk_pool_prewarm(int ace_cls, int pages)
 void hk_pool_init(void)
 {
     for (int c = 0; c <= HK_ACE_POOL_LAST; c++)
-        hk_slab_define_class(HK_CLS_POOL0 + (unsigned)c, HAK_BOX_POOL, hk_ace_sizes[c],
-                             HK_POOL_PAGE_SHIFT);
+        hk_slab_define_class(HK_CLS_POOL0 + (unsigned)c, HAK_BOX_POOL, hk_ace_sizes[c]);
     const int bridge[2] = {HK_ACE_BRIDGE_40K, HK_ACE_BRIDGE_52K};
     int pages = (int)hk_opt(HK_OPT_POOL_PREWARM_PAGES);
     for (int i = 0; i < 2; i++) {

@@ -1,15 +1,14 @@
 /* pool.h: the Pool box, class-sized blocks for ACE classes 0-6 (2 KiB .. 52 KiB, including
- * the Bridge classes 40 KiB and 52 KiB), carved from 512 KiB pages, sharded central lists,
- * per-thread caches in front. At init it pre-allocates HAKMEM_POOL_PREWARM_PAGES pages for
- * each Bridge class, counting only pages that were really carved.
+ * the Bridge classes 40 KiB and 52 KiB), carved from pages of the shared page heap (16 KiB
+ * to 1 MiB, chosen by the block engine), per-thread caches in front. At init it
+ * pre-allocates HAKMEM_POOL_PREWARM_PAGES pages for each Bridge class, counting only pages
+ * that were really carved.
  */
 #ifndef HK_POOL_H
 #define HK_POOL_H
 
 #include "ace.h"
 #include "hk_slab.h"
-
-#define HK_POOL_PAGE_SHIFT 19
 
 HK_INLINE void *hk_pool_alloc(int ace_cls) { return hk_slab_alloc(HK_CLS_POOL0 + (unsigned)ace_cls); }
 void hk_pool_init(void);

@@ -17,6 +17,5 @@ const uint8_t hk_tiny_lookup[(HK_TINY_MAX >> 4) + 1] = {
 void hk_tiny_init(void)
 {
     for (int c = 0; c < HK_TINY_NCLASSES; c++)
-        hk_slab_define_class(HK_CLS_TINY0 + (unsigned)c, HAK_BOX_TINY, hk_tiny_sizes[c],
-                             HK_TINY_PAGE_SHIFT);
+        hk_slab_define_class(HK_CLS_TINY0 + (unsigned)c, HAK_BOX_TINY, hk_tiny_sizes[c]);
 }

@@ -6,17 +6,16 @@
  *   8-11  160 192 224 256   31 B (129 in 160: 19.4%)
  *  12-15  320 384 448 512   63 B (257 in 320: 19.7%)
  *  16-19  640 768 896 1024 127 B (513 in 640: 19.8%)
- * malloc(0) gets a unique 16-byte block. Pages of 64 KiB are carved into one class each;
+ * malloc(0) gets a unique 16-byte block. Pages of 8 KiB from the shared page heap are carved
+ * into one class each (and go back to the heap when their last block is freed);
  * per-thread caches sit in front (hk_slab.h). A block freed by another thread goes into that
- * thread's cache and back to the central lists from there, so it is reused, never lost.
+ * thread's cache and back to the transfer caches from there, so it is reused, never lost.
  */
 #ifndef HK_TINY_H
 #define HK_TINY_H
 
 #include "hk_route.h"
 #include "hk_slab.h"
-
-#define HK_TINY_PAGE_SHIFT 16
 
 extern const uint8_t hk_tiny_lookup[(HK_TINY_MAX >> 4) + 1];
 extern const uint16_t hk_tiny_sizes[HK_TINY_NCLASSES];

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# check-stress.sh - `make check-stress': tests/stress under LD_PRELOAD=$HAKMEM_LIB in the
+# check-stress.sh - `make check-stress': tests/stress under LD_PRELOAD=$HK_LIB in the
 # three routing modes (legacy, Central Router, differential), plus fork while the arena
 # grows. ~1-2 minutes with the defaults.
 #   legacy        HAKMEM_USE_CENTRAL_ROUTER=0
@@ -10,9 +10,10 @@
 # Each stress run must exit 0 and print
 #   stress: threads=T ops=N corruptions=0 leaks=0 ... forks=2 fork_failures=0 boxes=...
 # with every box (tiny, pool, mid, l25, mmap) used; peak RSS is checked by the program itself.
-# Environment: HAKMEM_LIB, HAKMEM_TOP_BUILDDIR (AM_TESTS_ENVIRONMENT);
-#   HAKMEM_STRESS_THREADS (4), HAKMEM_STRESS_OPS (200000 per thread), HAKMEM_STRESS_CROSS (25),
-#   HAKMEM_STRESS_TIMEOUT (300 s per run); HAKMEM_XFAIL="id ..." as in tests/hostile.sh.
+# Environment: HK_LIB, HK_TOP_BUILDDIR (AM_TESTS_ENVIRONMENT);
+#   HK_STRESS_THREADS (4), HK_STRESS_OPS (200000 per thread), HK_STRESS_CROSS (25),
+#   HK_STRESS_TIMEOUT (300 s per run), HK_STRESS_CRASH_ROUNDS (40 rounds of tests/crash.sh
+#   with 2 threads); HK_XFAIL="id ..." as in tests/hostile.sh.
 # One "PASS: id: ..." / "FAIL: id: ...: why" line per check, then "N passed, M failed".
 set -uo pipefail
 # shellcheck source=checks.sh
@@ -20,18 +21,19 @@ set -uo pipefail
 export LC_ALL=C
 unset LD_PRELOAD
 script_dir=$(cd "$(dirname "$0")" && pwd)
-bld=${HAKMEM_TOP_BUILDDIR:-$PWD}
-lib=${HAKMEM_LIB:-$bld/.libs/libhakmem.so}
+bld=${HK_TOP_BUILDDIR:-$PWD}
+src=${HK_TOP_SRCDIR:-$(cd "$script_dir/.." && pwd)}
+lib=${HK_LIB:-$bld/.libs/libhakmem.so}
 stress="$bld/tests/stress"
 hostile="$bld/tests/hostile"
-threads=${HAKMEM_STRESS_THREADS:-4}
-ops=${HAKMEM_STRESS_OPS:-200000}
-cross=${HAKMEM_STRESS_CROSS:-25}
-tmo=${HAKMEM_STRESS_TIMEOUT:-300}
+threads=${HK_STRESS_THREADS:-4}
+ops=${HK_STRESS_OPS:-200000}
+cross=${HK_STRESS_CROSS:-25}
+tmo=${HK_STRESS_TIMEOUT:-300}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/hakmem-stress.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 cd "$tmp" || exit 1
-scrub_hakmem_env 'HAKMEM_STRESS_*'
+scrub_hakmem_env
 
 why() { # why RC [TIMEOUT]
     case $1 in
@@ -42,7 +44,7 @@ why() { # why RC [TIMEOUT]
 for f in "$stress" "$hostile" "$lib"; do
     if [ ! -e "$f" ]; then echo "FAIL: setup: $f not found (build first: make check-stress builds it)"; echo "0 passed, 1 failed"; exit 1; fi
 done
-echo "# check-stress: $threads threads x $ops ops, cross-thread frees $cross %, HAKMEM_LIB=$lib"
+echo "# check-stress: $threads threads x $ops ops, cross-thread frees $cross %, HK_LIB=$lib"
 
 # run_stress ID WHAT SEED VAR=value...
 run_stress() {
@@ -86,7 +88,7 @@ if len(files) < 3:
 tot = {"calls": 0, "compared": 0, "divergent": 0, "dropped": 0}
 for f in files:
     r = json.load(open(f))
-    if r.get("format") != "hakmem-divergence-report/1":
+    if r.get("format") != "hakmem-divergence-report/2":
         sys.exit("%s: format %r" % (f, r.get("format")))
     if r["compared"] <= 0:
         sys.exit("%s: compared %d" % (f, r["compared"]))
@@ -100,6 +102,25 @@ PY
     pass differential-report "divergence reports: $out"
 else
     fail differential-report "divergence reports with 0 divergences" "$out"
+fi
+
+# ... and hakmem-divergence reads every process's record with its report: all exited.
+if out=$(python3 "$src/tools/hakmem-divergence" --json "$tmp/div.merged.json" "$tmp/div" 2>&1) &&
+    python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); assert m["verdict"] == "pass" and all(p["state"] == "exited" and "record" in p["sources"] for p in m["processes"]), m["processes"]' "$tmp/div.merged.json"; then
+    pass differential-gate "hakmem-divergence: $(head -n 1 <<<"$out" | cut -c1-200)"
+else
+    fail differential-gate "hakmem-divergence over the stress run's reports and records" "$out"
+fi
+
+# Crash consistency, long: a recording process (2 threads) read live and SIGKILLed at random
+# moments, many times (tests/crash.sh; make check runs 5 rounds of 1 thread).
+rc=0
+HK_CRASH_ROUNDS=${HK_STRESS_CRASH_ROUNDS:-40} HK_CRASH_THREADS=2 HK_LIB="$lib" \
+    bash "$script_dir/crash.sh" >"$tmp/crash.out" 2>&1 || rc=$?
+if [ "$rc" = 0 ]; then
+    pass crash "$(grep '^PASS' "$tmp/crash.out" | sed 's/^PASS: //')"
+else
+    fail crash "crash consistency of the records under SIGKILL" "exit $rc" "$tmp/crash.out"
 fi
 
 # fork() while other threads commit fresh arena segments must not deadlock.

@@ -2,13 +2,25 @@
  * the hak_* API with the options set directly (hk_option_set + hk_compare_init).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "hk_check.h"
 #include "hk_compare.h"
+#include "hk_fileio.h"
+#include "hk_json.h"
+#include "hk_options_check.h"
+#include "hk_record.h"
+#include "hk_report.h"
+#include "hk_sample.h"
+#include "hk_sizekey.h"
 #include "hk_router_inline.h"
 #include "hk_table.h"
 
@@ -99,7 +111,7 @@ START_TEST(test_injected_edge_caught)
     ck_assert_uint_eq(s.compared, 201);
     ck_assert_uint_eq(s.divergent, 24); /* 1001..1024 */
     ck_assert_uint_eq(s.dropped, 0);
-    ck_assert_uint_eq(s.distinct, 2); /* size buckets 512..1023 and 1024..2047 */
+    ck_assert_uint_eq(s.distinct, 1); /* one size key: 1001..1024 */
     /* Whichever path executed, every block landed where that path decided. */
     void *p = hak_malloc(1010);
     ck_assert_int_eq(hak_box_of(p), _i == 1 ? HAK_BOX_POOL : HAK_BOX_TINY);
@@ -112,11 +124,178 @@ START_TEST(test_sampling_ratio)
 {
     diff_on(_i, 1, 10, -1, 0);
     hk_divergence_totals a = hk_divergence_totals_get();
-    for (int n = 0; n < 10000; n++)
+    for (int n = 0; n < 20000; n++)
         hak_free(hak_malloc(64));
     hk_divergence_totals b = hk_divergence_totals_get();
-    ck_assert_uint_eq(b.calls - a.calls, 10000);
-    ck_assert_uint_eq(b.compared - a.compared, 1000); /* exactly 1 in 10 on one thread */
+    ck_assert_uint_eq(b.calls - a.calls, 20000);
+    /* 1 in 10 at random (plus the key's first call): 2000 expected, sd 42 */
+    uint64_t c = b.compared - a.compared;
+    ck_assert_msg(c >= 1750 && c <= 2250, "compared %llu of 20000", (unsigned long long)c);
+    ck_assert_uint_eq(b.exec[_i] - a.exec[_i], 20000);
+    ck_assert_uint_eq(b.exec[!_i] - a.exec[!_i], 0);
+    diff_off();
+}
+END_TEST
+
+/* A workload whose every 10th call diverges, sampled 1 in 10, is caught in about 1 of 10 of
+ * its divergent calls (a fixed every-10th clock sees all or none of them). */
+START_TEST(test_sampling_no_period_alias)
+{
+    diff_on(_i, 1, 10, -1, 0);
+    hk_table t = edge_table();
+    hk_router_use_table(&t);
+    for (int n = 1; n <= 100000; n++)
+        hak_free(hak_malloc(n % 10 == 0 ? 1010 : 100));
+    hk_divergence_totals s = hk_divergence_totals_get();
+    /* 10000 divergent calls, 1000 expected compared (sd 30) */
+    ck_assert_msg(s.divergent >= 800 && s.divergent <= 1200, "divergent %llu",
+                  (unsigned long long)s.divergent);
+    diff_off();
+}
+END_TEST
+
+/* The skips are geometric with mean N - 1: every call has probability 1/N. */
+START_TEST(test_geometric_skips)
+{
+    hk_diff_thread t = {.rng = 0x12345678abcdefULL};
+    hk_sample_init(100);
+    double sum = 0;
+    unsigned zero = 0;
+    enum { DRAWS = 200000 };
+    for (int i = 0; i < DRAWS; i++) {
+        int64_t g = hk_sample_next(&t);
+        ck_assert(g >= 0);
+        sum += (double)g;
+        zero += g == 0;
+    }
+    double mean = sum / DRAWS;
+    ck_assert_msg(mean > 99 * 0.97 && mean < 99 * 1.03, "mean skip %f, want 99", mean);
+    ck_assert_msg(zero > 2000 * 0.85 && zero < 2000 * 1.15, "P(0) * %d = %u, want 2000", DRAWS, zero);
+    hk_sample_init(1);
+    ck_assert_int_eq(hk_sample_next(&t), 0);
+    /* hk_ln is ln */
+    static const double xs[] = {1.0, 0.5, 0.1, 1e-9, 0.999999999, 0x1p-53, 0.7071};
+    static const double ln[] = {0.0, -0.69314718055994529, -2.3025850929940455,
+                                -20.72326583694641, -9.9999997221806861e-10, -36.736800569677101,
+                                -0.34658318037194202}; /* glibc's log() of the same doubles */
+    for (unsigned i = 0; i < sizeof xs / sizeof *xs; i++) {
+        double d = hk_ln(xs[i]) - ln[i], tol = 1e-12 * (ln[i] < 0 ? -ln[i] : 1);
+        ck_assert_msg(d < tol && d > -tol, "ln(%g) = %.17g, want %.17g", xs[i], hk_ln(xs[i]), ln[i]);
+    }
+}
+END_TEST
+
+/* The first call of every size key is compared, whatever N. */
+START_TEST(test_first_call_of_each_key)
+{
+    diff_on(_i, 1, 1000000000, -1, 0);
+    hk_table t = edge_table();
+    hk_router_use_table(&t);
+    hak_free(hak_malloc(1)); /* the thread takes its slot */
+    hk_divergence_reset();
+    hk_dt.skip = 1000000; /* nothing sampled from here */
+    static const size_t sizes[] = {1010, 100, 3000, 9000, 40000, 100000, 3000000};
+    for (unsigned i = 0; i < sizeof sizes / sizeof *sizes; i++)
+        for (int r = 0; r < 5; r++)
+            hak_free(hak_malloc(sizes[i]));
+    hk_divergence_totals s = hk_divergence_totals_get();
+    ck_assert_uint_eq(s.compared, 7);
+    ck_assert_uint_eq(s.keys_seen, 7);
+    ck_assert_uint_eq(s.divergent, 1); /* the one call of 1010 that was compared */
+    ck_assert_uint_eq(s.calls, 35);
+    diff_off();
+}
+END_TEST
+
+/* The size keys: on every interval neither path's decision changes, for every entry, knob
+ * and table used here. */
+START_TEST(test_size_keys_constant)
+{
+    hk_table tables[2] = {hk_table_builtin, edge_table()};
+    for (int ti = 0; ti < 2; ti++) {
+        hk_sizekey k;
+        hk_sizekey_build(&k, &tables[ti]);
+        ck_assert(!k.truncated && k.n > 40 && k.lo[0] == 0);
+        for (int kn = 0; kn < 4; kn++) {
+            hk_knobs knobs = {kn & 1, kn >> 1 & 1};
+            for (int e = 0; e < 2; e++) {
+                unsigned bad = 0;
+                /* every size to 70000, then each interval's ends and some points inside */
+                for (size_t s = 0; s <= 70000; s++) {
+                    unsigned iv = hk_sizekey_of(&k, s);
+                    size_t lo = k.lo[iv];
+                    hk_decision a = hk_legacy_decide(s, e, knobs), b = hk_legacy_decide(lo, e, knobs);
+                    hk_decision c = hk_table_decide(&tables[ti], s, e, knobs),
+                                d = hk_table_decide(&tables[ti], lo, e, knobs);
+                    bad += a.box != b.box || a.cls != b.cls || c.box != d.box || c.cls != d.cls;
+                    bad += s < lo || s > hk_sizekey_hi(&k, iv);
+                }
+                for (unsigned iv = 0; iv < k.n; iv++) {
+                    size_t lo = k.lo[iv], hi = hk_sizekey_hi(&k, iv);
+                    size_t pts[] = {lo, hi, lo + (hi - lo) / 2, lo + (hi - lo) / 3, hi - (hi - lo) / 7};
+                    for (unsigned p = 0; p < 5; p++) {
+                        hk_decision a = hk_legacy_decide(pts[p], e, knobs), b = hk_legacy_decide(lo, e, knobs);
+                        hk_decision c = hk_table_decide(&tables[ti], pts[p], e, knobs),
+                                    d = hk_table_decide(&tables[ti], lo, e, knobs);
+                        bad += a.box != b.box || a.cls != b.cls || c.box != d.box || c.cls != d.cls;
+                        bad += hk_sizekey_of(&k, pts[p]) != iv;
+                    }
+                }
+                ck_assert_msg(bad == 0, "table %d knobs %d entry %d: %u sizes whose decision differs "
+                              "from their interval's", ti, kn, e, bad);
+            }
+        }
+    }
+}
+END_TEST
+
+/* A/A compares the executing path with itself: it never changes what executes. */
+START_TEST(test_aa_keeps_executing_path)
+{
+    diff_on(_i, 2, 1, -1, 0);
+    hk_table t = edge_table();
+    hk_router_use_table(&t);
+    void *p = hak_malloc(1010);
+    ck_assert_int_eq(hak_box_of(p), _i == 1 ? HAK_BOX_POOL : HAK_BOX_TINY);
+    hak_free(p);
+    hk_divergence_totals s = hk_divergence_totals_get();
+    ck_assert_uint_eq(s.compared, 1);
+    ck_assert_uint_eq(s.divergent, 0);
+    ck_assert_uint_eq(s.exec[_i], 1);
+    diff_off();
+}
+END_TEST
+
+/* Each record keeps the first HAK sites with their own counts. */
+START_TEST(test_site_counts)
+{
+    diff_on(0, 1, 1, -1, 0);
+    hk_decision l = {HAK_BOX_TINY, 19}, c = {HAK_BOX_POOL, 0};
+    hk_divergence_record(l, c, 1010, 0x1111, HK_ENTRY_WRAP, false);
+    for (int i = 0; i < 1000; i++)
+        hk_divergence_record(l, c, 1010, 0x2222, HK_ENTRY_WRAP, false);
+    for (uintptr_t s = 0x3000; s < 0x3000 + 20; s++) /* more sites than a record keeps */
+        hk_divergence_record(l, c, 1010, s, HK_ENTRY_WRAP, false);
+    const hk_rec_div *r = NULL;
+    for (int i = 0; i < HK_REC_DIVS; i++)
+        if (atomic_load(&hk_rec->divs[i].key))
+            r = &hk_rec->divs[i];
+    ck_assert_ptr_nonnull(r);
+    ck_assert_uint_eq(atomic_load(&r->count), 1021);
+    uint64_t a = 0, b = 0, sum = 0;
+    for (int i = 0; i < HK_REC_SITES; i++) {
+        uint64_t site = atomic_load(&r->sites[i].site) & ~HK_REPORT_SITE_TAG;
+        uint64_t n = atomic_load(&r->sites[i].count);
+        sum += n;
+        if (hk_sitekey_offset(site) == 0x1111)
+            a = n;
+        if (hk_sitekey_offset(site) == 0x2222)
+            b = n;
+    }
+    ck_assert_uint_eq(a, 1);
+    ck_assert_uint_eq(b, 1000);
+    ck_assert_uint_eq(sum + atomic_load(&r->other_sites), 1021);
+    ck_assert_uint_eq(atomic_load(&r->other_sites), 20 - (HK_REC_SITES - 2));
     diff_off();
 }
 END_TEST
@@ -130,8 +309,8 @@ START_TEST(test_rollout_sticky_monotonic)
         unsigned in = 0, unsticky = 0, wrong_bucket = 0, moved_back = 0;
         for (unsigned s = 0; s < NSITES; s++) {
             hak_callsite_t site = 0x400000 + (hak_callsite_t)s * 52;
-            bool c = hk_compare_site_central(site);
-            unsticky += c != hk_compare_site_central(site);
+            bool c = hk_compare_central(site, 1010);
+            unsticky += c != hk_compare_central(site, 1010);
             wrong_bucket += c != (hk_compare_site_bucket(site) < (unsigned)pct);
             if (c)
                 central_at[pct][s / 8] |= (unsigned char)(1u << (s % 8));
@@ -160,7 +339,7 @@ START_TEST(test_rollout_executes_per_site)
     int seen_central = 0, seen_legacy = 0;
     for (hak_callsite_t site = 0x1000; site < 0x1000 + 200 * 64; site += 64) {
         void *p = hak_alloc_at(1010, site);
-        hak_box_t want = hk_compare_site_central(site) ? HAK_BOX_POOL : HAK_BOX_TINY;
+        hak_box_t want = hk_compare_central(site, 1010) ? HAK_BOX_POOL : HAK_BOX_TINY;
         ck_assert_int_eq(hak_box_of(p), want);
         seen_central += want == HAK_BOX_POOL;
         seen_legacy += want == HAK_BOX_TINY;
@@ -209,6 +388,62 @@ START_TEST(test_rollback_not_when_legacy_executes)
 }
 END_TEST
 
+/* Under a rollout, only divergences of calls the Central Router executed count towards the
+ * rollback: sites executing legacy never latch it. */
+START_TEST(test_rollback_counts_central_calls_only)
+{
+    hk_check_quiet_stderr();
+    diff_on(0, 1, 1, 50, 1);
+    hk_table t = edge_table();
+    hk_router_use_table(&t);
+    hak_callsite_t legacy_site = 0, central_site = 0;
+    for (hak_callsite_t s = 0x1000; !(legacy_site && central_site); s += 64)
+        *(hk_compare_central(s, 1010) ? &central_site : &legacy_site) = s;
+    for (int i = 0; i < 50; i++)
+        hak_free(hak_alloc_at(1010, legacy_site));
+    hk_divergence_totals s = hk_divergence_totals_get();
+    ck_assert(!hk_rollback_latched);
+    ck_assert_uint_eq(s.divergent, 50);
+    ck_assert_uint_eq(s.divergent_exec[0], 50);
+    ck_assert_uint_eq(s.divergent_exec[1], 0);
+    void *p = hak_alloc_at(1010, central_site); /* the Central Router executes: Pool */
+    ck_assert_int_eq(hak_box_of(p), HAK_BOX_POOL);
+    hak_free(p);
+    ck_assert(hk_rollback_latched);
+    diff_off();
+}
+END_TEST
+
+/* Raising PCT never moves a key back, by size class and by process too. */
+START_TEST(test_rollout_by_class_and_process)
+{
+    for (int by = HK_ROLLOUT_BY_CLASS; by <= HK_ROLLOUT_BY_PROCESS; by++) {
+        hk_option_set(HK_OPT_ROUTER_ROLLOUT_BY, by);
+        bool prev[HK_SIZEKEY_MAX] = {false};
+        for (int pct = 0; pct <= 100; pct++) {
+            diff_on(0, 0, 1, pct, 0);
+            unsigned in = 0;
+            for (unsigned iv = 0; iv < hk_keys.n; iv++) {
+                bool c = hk_compare_central(0x4242, hk_keys.lo[iv]);
+                ck_assert_msg(!(prev[iv] && !c), "by %d: interval %u moved back at %d %%", by, iv, pct);
+                ck_assert_msg(c == hk_compare_central(0x9999, hk_keys.lo[iv]),
+                              "by %d: the site changed the path", by);
+                prev[iv] = c;
+                in += c;
+            }
+            if (pct == 0)
+                ck_assert_uint_eq(in, 0);
+            if (pct == 100)
+                ck_assert_uint_eq(in, hk_keys.n);
+            if (by == HK_ROLLOUT_BY_PROCESS)
+                ck_assert(in == 0 || in == hk_keys.n);
+        }
+    }
+    hk_option_set(HK_OPT_ROUTER_ROLLOUT_BY, 0);
+    diff_off();
+}
+END_TEST
+
 START_TEST(test_full_table_counts_drops)
 {
     diff_on(0, 1, 1, -1, 0);
@@ -230,6 +465,123 @@ START_TEST(test_full_table_counts_drops)
 }
 END_TEST
 
+/* JSON strings are valid UTF-8 whatever the bytes: invalid ones become \udcXX. */
+START_TEST(test_json_utf8)
+{
+    char path[] = "/tmp/hk-json-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    static hk_jw w;
+    hk_jw_start(&w, fd);
+    static const char in[] = "a\"\\\n\x01 \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xff\xfe \xc3 \xed\xa0\x80 \xc0\xaf";
+    hk_jw_strn(&w, in, sizeof in - 1);
+    hk_jw_flush(&w);
+    ck_assert(!w.failed);
+    char out[256] = {0};
+    ck_assert_int_gt(pread(fd, out, sizeof out - 1, 0), 0);
+    close(fd);
+    unlink(path);
+    ck_assert_str_eq(out, "\"a\\\"\\\\\\u000a\\u0001 \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \\udcff\\udcfe "
+                          "\\udcc3 \\udced\\udca0\\udc80 \\udcc0\\udcaf\"");
+}
+END_TEST
+
+static bool write_hello(int fd, void *arg)
+{
+    (void)arg;
+    return write(fd, "hello\n", 6) == 6;
+}
+
+/* Reports replace regular files atomically and refuse what is not one. */
+START_TEST(test_file_write_rules)
+{
+    char dir[] = "/tmp/hk-files-XXXXXX", p[256], t[256];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    const char *why = NULL;
+    int err = 0;
+    snprintf(p, sizeof p, "%s/r.json", dir);
+    ck_assert(hk_file_write(p, write_hello, NULL, &why, &err)); /* nothing there */
+    ck_assert(hk_file_write(p, write_hello, NULL, &why, &err)); /* a regular file */
+    snprintf(t, sizeof t, "%s/target", dir);
+    int fd = open(t, O_WRONLY | O_CREAT, 0644);
+    ck_assert(write(fd, "keep", 4) == 4);
+    close(fd);
+    snprintf(p, sizeof p, "%s/link", dir);
+    ck_assert_int_eq(symlink(t, p), 0);
+    ck_assert(!hk_file_write(p, write_hello, NULL, &why, &err));
+    ck_assert_ptr_nonnull(strstr(why, "symbolic link"));
+    struct stat st;
+    ck_assert(lstat(p, &st) == 0 && S_ISLNK(st.st_mode) && stat(t, &st) == 0 && st.st_size == 4);
+    ck_assert(!hk_file_write(dir, write_hello, NULL, &why, &err));
+    ck_assert_ptr_nonnull(strstr(why, "directory"));
+    snprintf(p, sizeof p, "%s/fifo", dir);
+    ck_assert_int_eq(mkfifo(p, 0600), 0);
+    ck_assert(!hk_file_write(p, write_hello, NULL, &why, &err)); /* no reader: refused */
+    ck_assert_int_eq(err, ENXIO);
+    int rd = open(p, O_RDONLY | O_NONBLOCK);
+    ck_assert(hk_file_write(p, write_hello, NULL, &why, &err)); /* written into it */
+    char buf[8] = {0};
+    ck_assert_int_eq(read(rd, buf, sizeof buf), 6);
+    close(rd);
+    ck_assert(lstat(p, &st) == 0 && S_ISFIFO(st.st_mode));
+    /* a character device: a private /dev/null as root (a regression must not replace the
+     * machine's), else the real one (another user could not replace it) */
+    snprintf(p, sizeof p, "%s/null", dir);
+    const char *null = mknod(p, S_IFCHR | 0666, makedev(1, 3)) == 0 ? p : "/dev/null";
+    ck_assert(hk_file_write(null, write_hello, NULL, &why, &err));
+    ck_assert(stat(null, &st) == 0 && S_ISCHR(st.st_mode));
+    char big[5000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    ck_assert(!hk_path_expand(big, 1, p, sizeof p));
+    ck_assert(hk_path_expand("/a/%p/b%p", 42, p, sizeof p));
+    ck_assert_str_eq(p, "/a/42/b42");
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+START_TEST(test_closest_option)
+{
+    ck_assert_str_eq(hk_options_closest("HAKMEM_ROUTER_DIF", 17), "HAKMEM_ROUTER_DIFF");
+    ck_assert_str_eq(hk_options_closest("HAKMEM_DIVERGENCE_REPROT", 24), "HAKMEM_DIVERGENCE_REPORT");
+    ck_assert_str_eq(hk_options_closest("HAKMEM_ROUTER_ROLOUT_BY", 23), "HAKMEM_ROUTER_ROLLOUT_BY");
+}
+END_TEST
+
+/* A forked child gets a record of its own: a new instance naming its parent, empty counts. */
+START_TEST(test_fork_child_record)
+{
+    diff_on(0, 1, 1, -1, 0);
+    hk_table t = edge_table();
+    hk_router_use_table(&t);
+    alloc_free_range(1001, 1010);
+    uint64_t parent = hk_rec->h.instance;
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        hk_divergence_totals c = hk_divergence_totals_get();
+        int ok = hk_rec->h.parent_instance == parent && hk_rec->h.instance != parent &&
+                 hk_rec->h.pid == getpid() && c.calls == 0 && c.divergent == 0 &&
+                 c.keys_seen == 0;
+        alloc_free_range(1001, 1002);
+        c = hk_divergence_totals_get();
+        ok = ok && c.divergent == 2 && c.compared == 2;
+        _exit(write(fds[1], &ok, sizeof ok) == sizeof ok ? 0 : 1);
+    }
+    int ok = 0, st;
+    ck_assert_int_eq(read(fds[0], &ok, sizeof ok), sizeof ok);
+    waitpid(pid, &st, 0);
+    ck_assert_msg(ok, "the child's record is not its own");
+    ck_assert_uint_eq(hk_divergence_totals_get().divergent, 10); /* the parent's, untouched */
+    close(fds[0]);
+    close(fds[1]);
+    diff_off();
+}
+END_TEST
+
 Suite *make_compare_suite(void)
 {
     Suite *s = suite_create("compare");
@@ -239,6 +591,12 @@ Suite *make_compare_suite(void)
     tcase_add_loop_test(tc, test_aa_no_divergence, 0, HK_CHECK_NMODES);
     tcase_add_loop_test(tc, test_injected_edge_caught, 0, HK_CHECK_NMODES);
     tcase_add_loop_test(tc, test_sampling_ratio, 0, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_sampling_no_period_alias, 0, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_first_call_of_each_key, 0, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_aa_keeps_executing_path, 0, HK_CHECK_NMODES);
+    tcase_add_test(tc, test_geometric_skips);
+    tcase_add_test(tc, test_size_keys_constant);
+    tcase_add_test(tc, test_site_counts);
     suite_add_tcase(s, tc);
     tc = tcase_create("rollout");
     tcase_set_timeout(tc, 30);
@@ -246,7 +604,16 @@ Suite *make_compare_suite(void)
     tcase_add_test(tc, test_rollout_executes_per_site);
     tcase_add_test(tc, test_rollback_latches_once);
     tcase_add_test(tc, test_rollback_not_when_legacy_executes);
+    tcase_add_test(tc, test_rollback_counts_central_calls_only);
+    tcase_add_test(tc, test_rollout_by_class_and_process);
     tcase_add_test(tc, test_full_table_counts_drops);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("evidence");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_json_utf8);
+    tcase_add_test(tc, test_file_write_rules);
+    tcase_add_test(tc, test_closest_option);
+    tcase_add_test(tc, test_fork_child_record);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -8,6 +8,7 @@
 #include "hk_compare.h"
 #include "hk_front.h"
 #include "hk_options.h"
+#include "hk_sample.h"
 #include "hk_slab.h"
 
 static uint64_t decisions(hk_thread_counter_id id) { return hk_slab_thread_counter(id); }
@@ -50,9 +51,15 @@ END_TEST
 START_TEST(test_not_compared_when_sampled_out)
 {
     setup_diff(_i == 1, 1000000);
+    /* The first call of a key is always compared (and decides once per path, as above). */
+    hak_free(hak_malloc(4096));
+    ck_assert_uint_eq(hk_divergence_totals_get().compared, 1);
+    /* Its next call, not sampled (the thread's skip count set directly), is not compared. */
+    hk_dt.skip = 5;
     uint64_t l0 = decisions(HK_TCTR_DECIDE_LEGACY), c0 = decisions(HK_TCTR_DECIDE_CENTRAL);
-    hak_free(hak_malloc(4096)); /* tick 1 of 1000000: not compared */
-    ck_assert_uint_eq(hk_divergence_totals_get().compared, 0);
+    hak_free(hak_malloc(4096));
+    ck_assert_uint_eq(hk_divergence_totals_get().compared, 1);
+    ck_assert_uint_eq(hk_dt.skip, 4);
     /* Only the executing path decided (at most once). */
     uint64_t dl = decisions(HK_TCTR_DECIDE_LEGACY) - l0, dc = decisions(HK_TCTR_DECIDE_CENTRAL) - c0;
     ck_assert_uint_le(dl + dc, 1);

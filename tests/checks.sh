@@ -1,17 +1,18 @@
 # checks.sh: the PASS/FAIL bookkeeping shared by the bash test scripts (sourced, not run).
-#   scrub_hakmem_env [KEEP...]   unset every HAKMEM_* variable but the harness's own and KEEP
+#   scrub_hakmem_env [KEEP...]   unset every HAKMEM_* variable but KEEP (the harness's own
+#                                variables are HK_*: hakmem warns about HAKMEM_* names it does
+#                                not know)
 #   pass ID WHAT                 one "PASS: ID: WHAT" line
 #   fail ID WHAT WHY [FILE]      one "FAIL: ID: WHAT: WHY" line, then the first lines of FILE
 #   finish                       "N passed, M failed"; returns 1 when any failed
-# HAKMEM_XFAIL="ID ..." marks known failures: they print XFAIL, and an XPASS is a failure.
+# HK_XFAIL="ID ..." marks known failures: they print XFAIL, and an XPASS is a failure.
 npass=0 nfail=0 nxfail=0
-xfail_ids=" ${HAKMEM_XFAIL:-} "
+xfail_ids=" ${HK_XFAIL:-} "
 
 scrub_hakmem_env() {
     local v k keep
     for v in $(env | sed -n 's/^\(HAKMEM_[A-Z0-9_]*\)=.*/\1/p'); do
         keep=0
-        case $v in HAKMEM_LIB | HAKMEM_TOP_* | HAKMEM_CONFIG_* | HAKMEM_XFAIL) keep=1 ;; esac
         for k in "$@"; do [[ $v == $k ]] && keep=1; done
         [ "$keep" = 1 ] || unset "$v"
     done
@@ -19,7 +20,7 @@ scrub_hakmem_env() {
 
 pass() {
     if [[ $xfail_ids == *" $1 "* ]]; then
-        echo "FAIL: $1: $2: XPASS (listed in HAKMEM_XFAIL but passed: remove it)"
+        echo "FAIL: $1: $2: XPASS (listed in HK_XFAIL but passed: remove it)"
         nfail=$((nfail + 1))
     else
         echo "PASS: $1: $2"
@@ -39,7 +40,7 @@ fail() {
 }
 
 finish() {
-    [ "$nxfail" -gt 0 ] && echo "# $nxfail expected failures (HAKMEM_XFAIL)"
+    [ "$nxfail" -gt 0 ] && echo "# $nxfail expected failures (HK_XFAIL)"
     echo "$npass passed, $nfail failed"
     [ "$nfail" -eq 0 ]
 }

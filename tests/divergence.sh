@@ -2,7 +2,7 @@
 # divergence.sh: tools/hakmem-divergence on the fixtures in tests/data (div-*.json): merging,
 # the allow list, exit statuses, unreadable reports, directories, --json and --html.
 set -uo pipefail
-src=${HAKMEM_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+src=${HK_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 tool="$src/tools/hakmem-divergence"
 data="$src/tests/data"
 tmp=$(mktemp -d)
@@ -61,6 +61,23 @@ printf '1 2 tiny heap\n' >"$tmp/allow-box"
 run allowbox --allow "$tmp/allow-box" "$data/div-edge-1.json"
 check "unknown box in the allow list exits 2 (got $rc)" test "$rc" = 2
 
+# A stale allow entry (it matched nothing) is reported, like hakmem-routecheck's.
+printf '1001 1024 tiny pool\n5000 6000 pool mid # no longer diverges\n' >"$tmp/allow-stale"
+run stale --allow "$tmp/allow-stale" --json "$tmp/stale.json" "$data/div-edge-1.json"
+check "stale allow entry: exit 0 (got $rc)" test "$rc" = 0
+check "stale allow entry is named with its line" grep -q "stale allow entry: $tmp/allow-stale: line 2: 5000 6000 pool mid matched no divergence" "$tmp/stale.out"
+check "stale allow entry in the merged JSON" python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); assert m["stale_allow"] == [{"line": 2, "lo": 5000, "hi": 6000, "legacy": "pool", "central": "mid"}], m["stale_allow"]' "$tmp/stale.json"
+
+# The merged JSON's verdict is the exit status, in every outcome.
+for case in "0:--allow $tmp/allow $data/div-edge-1.json" "1:$data/div-edge-1.json" "2:$data/div-bad.json $data/div-clean-1.json"; do
+    want=${case%%:*}
+    # shellcheck disable=SC2086
+    run verdict --json "$tmp/v.json" ${case#*:}
+    if [ "$rc" = "$want" ] && python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); assert m["exit_status"] == int(sys.argv[2]) and m["verdict"] == ["pass", "fail", "error"][int(sys.argv[2])]' "$tmp/v.json" "$rc"; then
+        ok "verdict equals the exit status ($rc)"
+    else no "verdict for exit $want: got exit $rc"; show verdict; fi
+done
+
 # Unreadable report: a warning naming the file, status 2, the others still merged.
 run bad "$data/div-bad.json" "$data/div-edge-1.json"
 check "bad report exits 2 (got $rc)" test "$rc" = 2
@@ -71,6 +88,10 @@ echo '{"format": "something-else/1", "pid": 1}' >"$tmp/other.json"
 run other "$tmp/other.json"
 check "report of another format exits 2 (got $rc)" test "$rc" = 2
 check "another format is named in the warning" grep -q 'other.json: .*format' "$tmp/other.err"
+printf 'hakmem-record\0\0\0garbage' >"$tmp/bad.hkrec"
+run badrec "$tmp/bad.hkrec"
+check "a truncated record exits 2 (got $rc)" test "$rc" = 2
+check "a truncated record is named" grep -q 'bad.hkrec: too short for a record' "$tmp/badrec.err"
 run none
 check "no PATH is a usage error: exit 2 (got $rc)" test "$rc" = 2
 

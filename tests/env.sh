@@ -3,10 +3,12 @@
 #  - routing of every size range through both entries, for every knob combination
 #    (tests/routes_env, linked with libhakmem);
 #  - HAKMEM_VERBOSE=1 prints the two Pool prewarm lines with the real count;
-#  - a garbage HAKMEM_* value gives one warning naming the variable, and the default stays.
+#  - a garbage HAKMEM_* value gives one warning naming the variable, and the default stays;
+#  - an unknown HAKMEM_* variable gives one warning naming the closest known one, and a
+#    setting that has no effect in the mode in force gives one warning saying why.
 set -euo pipefail
-bld=${HAKMEM_TOP_BUILDDIR:-$PWD}
-lib=${HAKMEM_LIB:-$bld/.libs/libhakmem.so}
+bld=${HK_TOP_BUILDDIR:-$PWD}
+lib=${HK_LIB:-$bld/.libs/libhakmem.so}
 routes="$bld/tests/routes_env"
 pass=0 fail=0
 ok() { echo "PASS: $1"; pass=$((pass + 1)); }
@@ -57,6 +59,51 @@ if grep -q '^hakmem stats' <<<"$err" && grep -qE '^  tiny +[1-9]' <<<"$err"; the
 else
     ko "HAKMEM_STATS=1 report: $err"
 fi
+
+# Unknown variables: one warning each, naming the closest known variable.
+err=$(HAKMEM_ROUTER_DIF=1 HAKMEM_DIVERGENCE_REPROT=/tmp/x.json HAKMEM_ZZZ=1 LD_PRELOAD=$lib /bin/true 2>&1)
+if [ "$(grep -c '' <<<"$err")" = 3 ] &&
+    grep -qx 'hakmem: warning: HAKMEM_ROUTER_DIF is not a hakmem variable (did you mean HAKMEM_ROUTER_DIFF?); ignored' <<<"$err" &&
+    grep -qx 'hakmem: warning: HAKMEM_DIVERGENCE_REPROT is not a hakmem variable (did you mean HAKMEM_DIVERGENCE_REPORT?); ignored' <<<"$err" &&
+    grep -q '^hakmem: warning: HAKMEM_ZZZ is not a hakmem variable (did you mean HAKMEM_' <<<"$err"; then
+    ok "unknown HAKMEM_* variables: one warning each, naming the closest"
+else
+    ko "unknown HAKMEM_* variables: $err"
+fi
+
+# Settings without effect in the mode in force: one warning each, nothing else.
+ineffective() { # EXPECTED-VARIABLE VAR=value...
+    local want=$1; shift
+    local err
+    err=$(env "$@" LD_PRELOAD=$lib /bin/true 2>&1)
+    if [ "$(grep -c '' <<<"$err")" = 1 ] && grep -q "^hakmem: warning: $want is set but has no effect: " <<<"$err"; then
+        ok "$* -> '$(cut -c1-150 <<<"$err")'"
+    else
+        ko "$*: want one warning about $want, got: $err"
+    fi
+}
+ineffective HAKMEM_ROUTER_DIFF_SAMPLE HAKMEM_ROUTER_DIFF_SAMPLE=100
+ineffective HAKMEM_DIVERGENCE_REPORT HAKMEM_DIVERGENCE_REPORT=/tmp/hakmem-no-report.json
+ineffective HAKMEM_DIVERGENCE_LOG HAKMEM_DIVERGENCE_LOG=/tmp/hakmem-no-log.jsonl
+ineffective HAKMEM_ROUTER_ROLLBACK HAKMEM_ROUTER_ROLLBACK=1
+ineffective HAKMEM_ROUTER_ROLLBACK HAKMEM_ROUTER_DIFF=1 HAKMEM_USE_CENTRAL_ROUTER=0 HAKMEM_ROUTER_ROLLBACK=1
+ineffective HAKMEM_ROUTER_ROLLBACK HAKMEM_ROUTER_DIFF=2 HAKMEM_USE_CENTRAL_ROUTER=1 HAKMEM_ROUTER_ROLLBACK=1
+ineffective HAKMEM_ROUTER_ROLLOUT_BY HAKMEM_ROUTER_ROLLOUT_BY=class
+ineffective HAKMEM_ROUTER_ROLLOUT_SALT HAKMEM_ROUTER_ROLLOUT_SALT=3
+ineffective HAKMEM_USE_CENTRAL_ROUTER HAKMEM_ROUTER_ROLLOUT=10 HAKMEM_USE_CENTRAL_ROUTER=1
+ineffective HAKMEM_WRAP_L2 HAKMEM_ACE_ENABLED=0 HAKMEM_WRAP_L2=0
+# ... and none when every setting acts.
+# (the report in a scratch directory: never a device, which a broken build could replace)
+scratch=$(mktemp -d)
+err=$(HAKMEM_ROUTER_DIFF=1 HAKMEM_ROUTER_DIFF_SAMPLE=10 HAKMEM_USE_CENTRAL_ROUTER=1 HAKMEM_ROUTER_ROLLBACK=5 \
+    HAKMEM_DIVERGENCE_REPORT="$scratch/r.%p.json" LD_PRELOAD=$lib /bin/true 2>&1)
+rm -rf "$scratch"
+if [ -z "$err" ]; then ok "a consistent differential setup: no warning"
+else ko "a consistent differential setup warned: $err"; fi
+err=$(HAKMEM_ROUTER_ROLLOUT_BY=sight HAKMEM_ROUTER_ROLLOUT=5 LD_PRELOAD=$lib /bin/true 2>&1)
+if [ "$(grep -c '' <<<"$err")" = 1 ] && grep -q 'HAKMEM_ROUTER_ROLLOUT_BY="sight" is not one of site, class, process; using the default site' <<<"$err"; then
+    ok "a bad HAKMEM_ROUTER_ROLLOUT_BY: one warning listing the words"
+else ko "bad HAKMEM_ROUTER_ROLLOUT_BY: $err"; fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -41,6 +41,7 @@ Suite *make_legacy_suite(void);
 Suite *make_api_suite(void);
 Suite *make_router_suite(void);
 Suite *make_compare_suite(void);
+Suite *make_pages_suite(void);
 
 /* ---- small helpers shared by the suites (static inline: no extra object file) ---- */
 

@@ -1,6 +1,6 @@
 /*
  * hostile.c - one bad input per run, for tests/hostile.sh (which runs each case in its own
- * process under LD_PRELOAD=$HAKMEM_LIB and checks the outcome and stderr).
+ * process under LD_PRELOAD=$HK_LIB and checks the outcome and stderr).
  *
  * Usage: hostile CASE
  *   Fail-closed cases (hakmem must print one line and abort; the program must never get past

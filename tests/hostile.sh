@@ -13,8 +13,8 @@
 #   - HAKMEM_DIVERGENCE_REPORT unwritable, or on a full disk (ulimit -f, SIGXFSZ ignored):
 #     one warning, output and exit status unchanged, no truncated report;
 #   - HAKMEM_ROUTER_TABLE with a few dozen malformed files: one warning each, built-in kept.
-# Environment: HAKMEM_LIB, HAKMEM_TOP_BUILDDIR, HAKMEM_TOP_SRCDIR (AM_TESTS_ENVIRONMENT);
-# HAKMEM_XFAIL="id ..." turns the failures of those check ids into XFAIL (known bugs; an
+# Environment: HK_LIB, HK_TOP_BUILDDIR, HK_TOP_SRCDIR (AM_TESTS_ENVIRONMENT);
+# HK_XFAIL="id ..." turns the failures of those check ids into XFAIL (known bugs; an
 # XPASS counts as a failure). One "PASS: id: what" / "FAIL: id: what: why" line per check, then
 # "N passed, M failed"; exit 1 if any failed.
 set -uo pipefail
@@ -23,11 +23,11 @@ set -uo pipefail
 export LC_ALL=C
 unset LD_PRELOAD
 script_dir=$(cd "$(dirname "$0")" && pwd)
-bld=${HAKMEM_TOP_BUILDDIR:-$PWD}
-src=${HAKMEM_TOP_SRCDIR:-$(cd "$script_dir/.." && pwd)}
-lib=${HAKMEM_LIB:-$bld/.libs/libhakmem.so}
+bld=${HK_TOP_BUILDDIR:-$PWD}
+src=${HK_TOP_SRCDIR:-$(cd "$script_dir/.." && pwd)}
+lib=${HK_LIB:-$bld/.libs/libhakmem.so}
 prog="$bld/tests/hostile"
-central_default=${HAKMEM_CONFIG_CENTRAL_ROUTER:-0}
+central_default=${HK_CONFIG_CENTRAL_ROUTER:-0}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/hakmem-hostile.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 cd "$tmp" || exit 1

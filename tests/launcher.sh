@@ -9,9 +9,9 @@
 #  - --report DIR keeps the reports, the default temporary directory is removed;
 #  - usage errors exit 125, a program not found 127, one that cannot run 126.
 set -uo pipefail
-bld=${HAKMEM_TOP_BUILDDIR:-$PWD}
-src=${HAKMEM_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-lib=${HAKMEM_LIB:-$bld/.libs/libhakmem.so}
+bld=${HK_TOP_BUILDDIR:-$PWD}
+src=${HK_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+lib=${HK_LIB:-$bld/.libs/libhakmem.so}
 # shellcheck source=tests/checks.sh
 . "$src/tests/checks.sh"
 scrub_hakmem_env
@@ -48,10 +48,9 @@ if [ "$out" = "$lib $other" ]; then
 else
     fail preload "LD_PRELOAD kept" "child saw '$out', expected '$lib $other'" "$tmp/err"
 fi
-# The HAKMEM_* variables the program sees, but the test harness's own (HAKMEM_TOP_*, ...).
+# The HAKMEM_* variables the program sees, but the test harness's own (HK_*: none is HAKMEM_*).
 env_of() {
-    run "$@" -- sh -c 'env | grep "^HAKMEM_" | grep -Ev "^HAKMEM_(TOP_|LIB=|CONFIG_|XFAIL=)" |
-        sort | tr "\n" " "' 2>/dev/null
+    run "$@" -- sh -c 'env | grep "^HAKMEM_" | sort | tr "\n" " "' 2>/dev/null
 }
 printf '0 1024 tiny\n1025 18446744073709551615 mmap\n' >"$tmp/table.txt"
 check_env() {
@@ -123,10 +122,10 @@ rc=$?
 python3 "$src/tools/hakmem-divergence" --json "$tmp/merged.json" "$rep" >/dev/null 2>&1
 missing=""
 for pid in $(awk '{print $2}' "$tmp/pids"); do
-    python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if any(r['pid']==int(sys.argv[2]) for r in d['reports']) else 1)" \
+    python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if any(r['pid']==int(sys.argv[2]) for r in d['processes']) else 1)" \
         "$tmp/merged.json" "$pid" || missing="$missing $pid"
 done
-nproc=$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['reports']))" "$tmp/merged.json" 2>/dev/null)
+nproc=$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['processes']))" "$tmp/merged.json" 2>/dev/null)
 if [ "$rc" = 0 ] && [ -z "$missing" ] && [ "${nproc:-0}" -ge 4 ] && grep -q 'hakmem-run: verdict: no divergence' "$tmp/err"; then
     pass children "--diff --report: every process (sh, sqlite3, python3 and its fork, which ends with _exit: $nproc) is in the verdict"
 else

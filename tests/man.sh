@@ -7,8 +7,8 @@
 #  - each tool's page documents every long option its --help lists, and nothing it lacks;
 #  - `make install` puts the pages under $(mandir) (checked by tools/test.sh's distcheck).
 set -uo pipefail
-bld=${HAKMEM_TOP_BUILDDIR:-$PWD}
-src=${HAKMEM_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+bld=${HK_TOP_BUILDDIR:-$PWD}
+src=${HK_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 # shellcheck source=tests/checks.sh
 . "$src/tests/checks.sh"
 scrub_hakmem_env

@@ -2,13 +2,13 @@
 # preload-basic.sh - quick LD_PRELOAD smoke test for libhakmem (part of `make check`).
 #
 # Environment (normally set by automake's AM_TESTS_ENVIRONMENT):
-#   HAKMEM_LIB           absolute path of the .so to preload.  Set but empty:
+#   HK_LIB           absolute path of the .so to preload.  Set but empty:
 #                        baseline run without LD_PRELOAD (to validate this
 #                        script against the system allocator).  Unset: looked
 #                        up in the build tree; not found is a FAIL.
-#   HAKMEM_TOP_BUILDDIR  top build dir (default: current dir); the stress
-#                        binary is $HAKMEM_TOP_BUILDDIR/tests/stress_mt
-#   HAKMEM_TOP_SRCDIR    top source dir (default: dirname of this script/..)
+#   HK_TOP_BUILDDIR  top build dir (default: current dir); the stress
+#                        binary is $HK_TOP_BUILDDIR/tests/stress_mt
+#   HK_TOP_SRCDIR    top source dir (default: dirname of this script/..)
 #
 # Prints one "PASS: name" / "FAIL: name: why" line per check (diagnostics
 # follow a FAIL as lines starting with "#"), then "N passed, M failed".
@@ -17,41 +17,41 @@ set -euo pipefail
 
 script_dir=$(cd "$(dirname "$0")" && pwd)
 start_dir=$(pwd)
-: "${HAKMEM_TOP_SRCDIR:=$(cd "$script_dir/.." && pwd)}"
-if [ -z "${HAKMEM_TOP_BUILDDIR:-}" ]; then
+: "${HK_TOP_SRCDIR:=$(cd "$script_dir/.." && pwd)}"
+if [ -z "${HK_TOP_BUILDDIR:-}" ]; then
     if [ ! -e "$start_dir/tests/stress_mt" ] && [ -e "$start_dir/stress_mt" ]; then
-        HAKMEM_TOP_BUILDDIR=$(cd "$start_dir/.." && pwd)   # run from builddir/tests
+        HK_TOP_BUILDDIR=$(cd "$start_dir/.." && pwd)   # run from builddir/tests
     else
-        HAKMEM_TOP_BUILDDIR=$start_dir
+        HK_TOP_BUILDDIR=$start_dir
     fi
 fi
-case "$HAKMEM_TOP_BUILDDIR" in /*) ;; *) HAKMEM_TOP_BUILDDIR="$start_dir/$HAKMEM_TOP_BUILDDIR" ;; esac
-export HAKMEM_TOP_SRCDIR HAKMEM_TOP_BUILDDIR
+case "$HK_TOP_BUILDDIR" in /*) ;; *) HK_TOP_BUILDDIR="$start_dir/$HK_TOP_BUILDDIR" ;; esac
+export HK_TOP_SRCDIR HK_TOP_BUILDDIR
 
 lib_from_env=1
-if [ -z "${HAKMEM_LIB+set}" ]; then
+if [ -z "${HK_LIB+set}" ]; then
     lib_from_env=0
-    HAKMEM_LIB=
-    for cand in "$HAKMEM_TOP_BUILDDIR/.libs/libhakmem.so" "$HAKMEM_TOP_BUILDDIR/libhakmem.so" \
-                "$HAKMEM_TOP_BUILDDIR/src/.libs/libhakmem.so" "$HAKMEM_TOP_BUILDDIR/src/libhakmem.so"; do
-        if [ -f "$cand" ]; then HAKMEM_LIB=$cand; break; fi
+    HK_LIB=
+    for cand in "$HK_TOP_BUILDDIR/.libs/libhakmem.so" "$HK_TOP_BUILDDIR/libhakmem.so" \
+                "$HK_TOP_BUILDDIR/src/.libs/libhakmem.so" "$HK_TOP_BUILDDIR/src/libhakmem.so"; do
+        if [ -f "$cand" ]; then HK_LIB=$cand; break; fi
     done
 fi
-if [ -n "$HAKMEM_LIB" ]; then
-    case "$HAKMEM_LIB" in /*) ;; *) HAKMEM_LIB="$start_dir/$HAKMEM_LIB" ;; esac
+if [ -n "$HK_LIB" ]; then
+    case "$HK_LIB" in /*) ;; *) HK_LIB="$start_dir/$HK_LIB" ;; esac
 fi
 
 # Nothing inherited may leak into the baseline runs.
 unset LD_PRELOAD
 export LC_ALL=C
 
-STRESS="$HAKMEM_TOP_BUILDDIR/tests/stress_mt"
+STRESS="$HK_TOP_BUILDDIR/tests/stress_mt"
 TMO=120   # per-command timeout (s): a deadlock is a FAIL, not a hang
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/hakmem-basic.XXXXXX")
-# HAKMEM_KEEP_TMP=1 keeps the work dir (outputs, diffs) for debugging
+# HK_KEEP_TMP=1 keeps the work dir (outputs, diffs) for debugging
 cleanup() {
-    if [ "${HAKMEM_KEEP_TMP:-0}" = 1 ]; then echo "# kept work dir $tmp"; else rm -rf "$tmp"; fi
+    if [ "${HK_KEEP_TMP:-0}" = 1 ]; then echo "# kept work dir $tmp"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -86,8 +86,8 @@ run_base() {
 run_pre() {
     local out=$1 err=$2; shift 2
     rc=0
-    if [ -n "$HAKMEM_LIB" ]; then
-        { timeout -k 10 "$TMO" env LD_PRELOAD="$HAKMEM_LIB" "$@" >"$out" 2>"$err" </dev/null || rc=$?; } 2>>"$err"
+    if [ -n "$HK_LIB" ]; then
+        { timeout -k 10 "$TMO" env LD_PRELOAD="$HK_LIB" "$@" >"$out" 2>"$err" </dev/null || rc=$?; } 2>>"$err"
     else
         { timeout -k 10 "$TMO" env "$@" >"$out" 2>"$err" </dev/null || rc=$?; } 2>>"$err"
     fi
@@ -102,20 +102,20 @@ why_rc() {
 # preload_error ERR: the dynamic loader refused the library?
 preload_error() { grep -q -e 'cannot be preloaded' -e 'ERROR: ld.so' "$1"; }
 
-echo "# preload-basic: HAKMEM_LIB=${HAKMEM_LIB:-<empty: baseline run without LD_PRELOAD>}"
-echo "# builddir=$HAKMEM_TOP_BUILDDIR srcdir=$HAKMEM_TOP_SRCDIR"
+echo "# preload-basic: HK_LIB=${HK_LIB:-<empty: baseline run without LD_PRELOAD>}"
+echo "# builddir=$HK_TOP_BUILDDIR srcdir=$HK_TOP_SRCDIR"
 
 # ---------------------------------------------------------------- preloaded?
-if [ -z "$HAKMEM_LIB" ]; then
+if [ -z "$HK_LIB" ]; then
     if [ "$lib_from_env" = 0 ]; then
-        fail "library preloaded" "HAKMEM_LIB unset and no libhakmem.so found under $HAKMEM_TOP_BUILDDIR"
+        fail "library preloaded" "HK_LIB unset and no libhakmem.so found under $HK_TOP_BUILDDIR"
     else
-        echo "# NOTE: HAKMEM_LIB is empty: all 'preloaded' runs use the system allocator"
+        echo "# NOTE: HK_LIB is empty: all 'preloaded' runs use the system allocator"
     fi
-elif [ ! -f "$HAKMEM_LIB" ]; then
-    fail "library preloaded" "HAKMEM_LIB=$HAKMEM_LIB does not exist"
+elif [ ! -f "$HK_LIB" ]; then
+    fail "library preloaded" "HK_LIB=$HK_LIB does not exist"
 else
-    real=$(readlink -f "$HAKMEM_LIB")
+    real=$(readlink -f "$HK_LIB")
     run_pre maps.out maps.err cat /proc/self/maps
     n=$(grep -cF -- "$real" maps.out || true)
     if [ "$rc" -ne 0 ]; then

@@ -1,16 +1,16 @@
 #!/bin/bash
-# preload-real.sh - run real programs with and without LD_PRELOAD=$HAKMEM_LIB
+# preload-real.sh - run real programs with and without LD_PRELOAD=$HK_LIB
 # and compare their results (run by `make check-real`, a few minutes).
 #
 # Environment (normally set by automake's AM_TESTS_ENVIRONMENT):
-#   HAKMEM_LIB           absolute path of the .so to preload.  Set but empty:
+#   HK_LIB           absolute path of the .so to preload.  Set but empty:
 #                        baseline run without LD_PRELOAD (to validate this
 #                        script against the system allocator).  Unset: looked
 #                        up in the build tree; not found is a FAIL.
-#   HAKMEM_TOP_BUILDDIR  top build dir (default: current dir)
-#   HAKMEM_TOP_SRCDIR    top source dir (default: dirname of this script/..)
-#   HAKMEM_REAL_ENV      optional extra "VAR=value ..." assignments applied
-#                        (as `env $HAKMEM_REAL_ENV`) to the preloaded runs only.
+#   HK_TOP_BUILDDIR  top build dir (default: current dir)
+#   HK_TOP_SRCDIR    top source dir (default: dirname of this script/..)
+#   HK_REAL_ENV      optional extra "VAR=value ..." assignments applied
+#                        (as `env $HK_REAL_ENV`) to the preloaded runs only.
 #                        With HAKMEM_ROUTER_DIFF=1 among them (differential mode),
 #                        every preloaded run also gets
 #                        HAKMEM_DIVERGENCE_REPORT=<tmp>/div/<check>.%p.json, and one
@@ -32,31 +32,31 @@ set -euo pipefail
 
 script_dir=$(cd "$(dirname "$0")" && pwd)
 start_dir=$(pwd)
-: "${HAKMEM_TOP_SRCDIR:=$(cd "$script_dir/.." && pwd)}"
-: "${HAKMEM_TOP_BUILDDIR:=$start_dir}"
-case "$HAKMEM_TOP_BUILDDIR" in /*) ;; *) HAKMEM_TOP_BUILDDIR="$start_dir/$HAKMEM_TOP_BUILDDIR" ;; esac
-export HAKMEM_TOP_SRCDIR HAKMEM_TOP_BUILDDIR
+: "${HK_TOP_SRCDIR:=$(cd "$script_dir/.." && pwd)}"
+: "${HK_TOP_BUILDDIR:=$start_dir}"
+case "$HK_TOP_BUILDDIR" in /*) ;; *) HK_TOP_BUILDDIR="$start_dir/$HK_TOP_BUILDDIR" ;; esac
+export HK_TOP_SRCDIR HK_TOP_BUILDDIR
 
 lib_from_env=1
-if [ -z "${HAKMEM_LIB+set}" ]; then
+if [ -z "${HK_LIB+set}" ]; then
     lib_from_env=0
-    HAKMEM_LIB=
-    for cand in "$HAKMEM_TOP_BUILDDIR/.libs/libhakmem.so" "$HAKMEM_TOP_BUILDDIR/libhakmem.so" \
-                "$HAKMEM_TOP_BUILDDIR/src/.libs/libhakmem.so" "$HAKMEM_TOP_BUILDDIR/src/libhakmem.so"; do
-        if [ -f "$cand" ]; then HAKMEM_LIB=$cand; break; fi
+    HK_LIB=
+    for cand in "$HK_TOP_BUILDDIR/.libs/libhakmem.so" "$HK_TOP_BUILDDIR/libhakmem.so" \
+                "$HK_TOP_BUILDDIR/src/.libs/libhakmem.so" "$HK_TOP_BUILDDIR/src/libhakmem.so"; do
+        if [ -f "$cand" ]; then HK_LIB=$cand; break; fi
     done
 fi
-if [ -n "$HAKMEM_LIB" ]; then
-    case "$HAKMEM_LIB" in /*) ;; *) HAKMEM_LIB="$start_dir/$HAKMEM_LIB" ;; esac
+if [ -n "$HK_LIB" ]; then
+    case "$HK_LIB" in /*) ;; *) HK_LIB="$start_dir/$HK_LIB" ;; esac
 fi
-# extra assignments for the preloaded runs (word-split like `env $HAKMEM_REAL_ENV`)
-read -r -a real_env <<<"${HAKMEM_REAL_ENV:-}" || true
+# extra assignments for the preloaded runs (word-split like `env $HK_REAL_ENV`)
+read -r -a real_env <<<"${HK_REAL_ENV:-}" || true
 diff_mode=0
 for a in ${real_env[@]+"${real_env[@]}"}; do
     case "$a" in
         HAKMEM_ROUTER_DIFF=1) diff_mode=1 ;;
         [A-Za-z_]*=*) ;;
-        *) echo "preload-real: HAKMEM_REAL_ENV: '$a' is not a VAR=value assignment" >&2; exit 2 ;;
+        *) echo "preload-real: HK_REAL_ENV: '$a' is not a VAR=value assignment" >&2; exit 2 ;;
     esac
 done
 
@@ -67,9 +67,9 @@ export LC_ALL=C TZ=UTC
 TMO=600   # per-command timeout (s): a deadlock is a FAIL, not a hang
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/hakmem-real.XXXXXX")
-# HAKMEM_KEEP_TMP=1 keeps the work dir (outputs, diffs) for debugging
+# HK_KEEP_TMP=1 keeps the work dir (outputs, diffs) for debugging
 cleanup() {
-    if [ "${HAKMEM_KEEP_TMP:-0}" = 1 ]; then echo "# kept work dir $tmp"; else rm -rf "$tmp"; fi
+    if [ "${HK_KEEP_TMP:-0}" = 1 ]; then echo "# kept work dir $tmp"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -116,8 +116,8 @@ run() {
     fi
     t0=$(now)
     rc=0
-    if [ "$mode" = pre ] && [ -n "$HAKMEM_LIB" ]; then
-        { (cd "$wd" && exec timeout -k 10 "$TMO" env LD_PRELOAD="$HAKMEM_LIB" \
+    if [ "$mode" = pre ] && [ -n "$HK_LIB" ]; then
+        { (cd "$wd" && exec timeout -k 10 "$TMO" env LD_PRELOAD="$HK_LIB" \
               ${real_env[@]+"${real_env[@]}"} ${extra[@]+"${extra[@]}"} "$@") >"$out" 2>"$err" </dev/null || rc=$?; } 2>>"$err"
     elif [ "$mode" = pre ]; then
         { (cd "$wd" && exec timeout -k 10 "$TMO" env ${real_env[@]+"${real_env[@]}"} ${extra[@]+"${extra[@]}"} "$@") \
@@ -163,21 +163,21 @@ compare() {
     fi
 }
 
-echo "# preload-real: HAKMEM_LIB=${HAKMEM_LIB:-<empty: baseline run without LD_PRELOAD>}"
-echo "# HAKMEM_REAL_ENV=${HAKMEM_REAL_ENV:-} builddir=$HAKMEM_TOP_BUILDDIR srcdir=$HAKMEM_TOP_SRCDIR"
+echo "# preload-real: HK_LIB=${HK_LIB:-<empty: baseline run without LD_PRELOAD>}"
+echo "# HK_REAL_ENV=${HK_REAL_ENV:-} builddir=$HK_TOP_BUILDDIR srcdir=$HK_TOP_SRCDIR"
 t_start=$(now)
 
 # ---------------------------------------------------------------- preloaded?
-if [ -z "$HAKMEM_LIB" ]; then
+if [ -z "$HK_LIB" ]; then
     if [ "$lib_from_env" = 0 ]; then
-        fail "library preloaded" "HAKMEM_LIB unset and no libhakmem.so found under $HAKMEM_TOP_BUILDDIR"
+        fail "library preloaded" "HK_LIB unset and no libhakmem.so found under $HK_TOP_BUILDDIR"
     else
-        echo "# NOTE: HAKMEM_LIB is empty: all 'preloaded' runs use the system allocator"
+        echo "# NOTE: HK_LIB is empty: all 'preloaded' runs use the system allocator"
     fi
-elif [ ! -f "$HAKMEM_LIB" ]; then
-    fail "library preloaded" "HAKMEM_LIB=$HAKMEM_LIB does not exist"
+elif [ ! -f "$HK_LIB" ]; then
+    fail "library preloaded" "HK_LIB=$HK_LIB does not exist"
 else
-    lib_real=$(readlink -f "$HAKMEM_LIB")
+    lib_real=$(readlink -f "$HK_LIB")
     run pre maps cat /proc/self/maps
     n=$(grep -cF -- "$lib_real" "$tmp/maps.pre.out" || true)
     if [ "$rc" -ne 0 ]; then
@@ -409,8 +409,8 @@ fi
 # --------------------------------------------- differential mode: the reports
 if [ "$diff_mode" = 1 ]; then
     name="differential mode: every program wrote divergence reports, compared > 0, 0 divergences"
-    if [ -z "$HAKMEM_LIB" ]; then
-        echo "# NOTE: HAKMEM_LIB is empty: no divergence reports to check"
+    if [ -z "$HK_LIB" ]; then
+        echo "# NOTE: HK_LIB is empty: no divergence reports to check"
     elif have "$name" python3; then
         if out=$(python3 - "$div_dir" ${div_tags[@]+"${div_tags[@]}"} 2>&1 <<'PY'
 import glob, json, os, sys
@@ -428,7 +428,7 @@ for tag in tags:
         except Exception as e:
             bad.append("%s: invalid JSON (%s)" % (os.path.basename(f), e))
             continue
-        if r.get("format") != "hakmem-divergence-report/1":
+        if r.get("format") != "hakmem-divergence-report/2":
             bad.append("%s: format %r" % (os.path.basename(f), r.get("format")))
         compared += r.get("compared", 0)
         tot["reports"] += 1
@@ -460,6 +460,16 @@ PY
         else
             printf '%s\n' "$out" >"$tmp/div.check"
             fail "$name" "$(head -n 1 "$tmp/div.check")" "$tmp/div.check"
+        fi
+        # The gate over every report and record: every process exited, ended by _exit (the
+        # shells' children) or exec'd, each compared something, nothing diverged.
+        name="differential mode: hakmem-divergence passes over every report and record"
+        if out=$(python3 "$HK_TOP_SRCDIR/tools/hakmem-divergence" --json "$tmp/div.merged.json" "$div_dir" 2>&1) &&
+            states=$(python3 -c 'import json,sys,collections; m=json.load(open(sys.argv[1])); print(", ".join("%d %s" % (n, s) for s, n in sorted(collections.Counter(p["state"] for p in m["processes"]).items())))' "$tmp/div.merged.json"); then
+            pass "$name ($states)"
+        else
+            printf '%s\n' "$out" >"$tmp/div.gate"
+            fail "$name" "$(grep -m1 -A3 '^verdict' "$tmp/div.gate" | tr '\n' ' ')" "$tmp/div.gate"
         fi
     fi
 fi

@@ -1,27 +1,44 @@
 #!/usr/bin/env bash
 # readme-options.sh: the README's option table must list every row of the option table in
 # core/box/hk_options.h (name, default and range), and nothing else.
+#   NUM rows:  | `NAME` | default | lo–hi |
+#   STR rows:  | `NAME` | unset | path |
+#   WORD rows: | `NAME` | default word | word, word, ... |   (the words start the help text,
+#              separated by '|' up to the first ':')
 set -euo pipefail
-src=${HAKMEM_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+src=${HK_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 table="$src/core/box/hk_options.h"
 readme="$src/README.md"
 pass=0 fail=0
-rows=$(tr -d '\n' <"$table" | sed 's/\\//g' | grep -o 'X([A-Z_0-9]*, *[A-Z]*, *"HAKMEM_[A-Z_0-9]*", *-\?[0-9]*, *-\?[0-9]*, *-\?[0-9]*' || true)
-[ -n "$rows" ] || { echo "FAIL: no option rows parsed from $table"; echo "0 passed, 1 failed"; exit 1; }
+# One line per row: NAME<TAB>the README cells it must have
+wants=$(python3 - "$table" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read().replace("\\\n", "\n")
+rows = re.findall(r'X\((\w+),\s*(\w+),\s*"(HAKMEM_\w+)",\s*(-?\d+),\s*(-?\d+),\s*(-?\d+),\s*((?:"(?:[^"\\]|\\.)*"\s*)+)\)', text)
+for _, kind, name, d, lo, hi, help_ in rows:
+    help_ = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', help_))
+    if kind == "STR":
+        cells = "unset | path"
+    elif kind == "WORD":
+        words = help_.split(":", 1)[0].split("|")
+        cells = "%s | %s" % (words[int(d)], ", ".join(words[int(lo):int(hi) + 1]))
+    else:
+        cells = "%s | %s–%s" % (d, lo, hi)
+    print("%s\t%s" % (name, cells))
+PY
+)
+[ -n "$wants" ] || { echo "FAIL: no option rows parsed from $table"; echo "0 passed, 1 failed"; exit 1; }
 names=()
-while IFS=, read -r _ kind name def lo hi; do
-    name=$(echo "$name" | tr -d ' "'); def=$(echo "$def" | tr -d ' ')
-    lo=$(echo "$lo" | tr -d ' '); hi=$(echo "$hi" | tr -d ' '); kind=$(echo "$kind" | tr -d ' ')
+while IFS=$'\t' read -r name cells; do
     names+=("$name")
-    if [ "$kind" = STR ]; then def=unset; lo=path; hi=; fi
-    want="| \`$name\` | $def | $lo–$hi |"
-    [ "$kind" = STR ] && want="| \`$name\` | unset | path |"
+    want="| \`$name\` | $cells |"
     if grep -qF "$want" "$readme"; then
-        echo "PASS: README lists $name (default $def, range $lo–$hi)"; pass=$((pass + 1))
+        echo "PASS: README lists $name ($cells)"; pass=$((pass + 1))
     else
-        echo "FAIL: README does not list $name with default $def and range $lo–$hi"; fail=$((fail + 1))
+        echo "FAIL: README does not list $name as: $want"; fail=$((fail + 1))
     fi
-done <<<"$(echo "$rows" | sed 's/^X(//')"
+done <<<"$wants"
+[ "${#names[@]}" -ge 14 ] || { echo "FAIL: only ${#names[@]} option rows parsed"; fail=$((fail + 1)); }
 for listed in $(grep -o '^| `HAKMEM_[A-Z_0-9]*`' "$readme" | tr -d '|` '); do
     found=0
     for n in "${names[@]}"; do [ "$n" = "$listed" ] && found=1; done

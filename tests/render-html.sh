@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # render-html.sh: the page hakmem-divergence --html writes from the edge fixtures renders in
 # headless Chromium (Debian package `chromium`; missing → FAIL) into a non-trivial screenshot,
-# written to ${HAKMEM_SCREENSHOT:-$HAKMEM_TOP_BUILDDIR/route-map.png}.
+# written to ${HK_SCREENSHOT:-$HK_TOP_BUILDDIR/route-map.png}.
 set -uo pipefail
-src=${HAKMEM_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-build=${HAKMEM_TOP_BUILDDIR:-$PWD}
-shot=${HAKMEM_SCREENSHOT:-$build/route-map.png}
+src=${HK_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+build=${HK_TOP_BUILDDIR:-$PWD}
+shot=${HK_SCREENSHOT:-$build/route-map.png}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 pass=0 fail=0

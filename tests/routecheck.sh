@@ -7,7 +7,7 @@
 #  - --allow: allowed ranges are marked and do not fail the run; unused entries are stale;
 #  - usage errors exit 2.
 set -euo pipefail
-bld=${HAKMEM_TOP_BUILDDIR:-.}
+bld=${HK_TOP_BUILDDIR:-.}
 check="$bld/tools/hakmem-routecheck"
 routes="$bld/tools/hakmem-routes"
 pass=0 fail=0

@@ -9,20 +9,20 @@
 #    routes (tests/router_health's total_routes);
 #  - HAKMEM_VERBOSE=1 under LD_PRELOAD prints [Router] lines and leaves the program's output
 #    alone.
-# Environment: HAKMEM_TOP_BUILDDIR, HAKMEM_LIB, HAKMEM_CONFIG_CENTRAL_ROUTER (0 or 1; default:
-# read from $HAKMEM_TOP_BUILDDIR/config.h). Prints PASS/FAIL lines, then "N passed, M failed";
+# Environment: HK_TOP_BUILDDIR, HK_LIB, HK_CONFIG_CENTRAL_ROUTER (0 or 1; default:
+# read from $HK_TOP_BUILDDIR/config.h). Prints PASS/FAIL lines, then "N passed, M failed";
 # exit status 1 on any failure.
 set -uo pipefail
-bld=${HAKMEM_TOP_BUILDDIR:-$PWD}
-lib=${HAKMEM_LIB:-$bld/.libs/libhakmem.so}
+bld=${HK_TOP_BUILDDIR:-$PWD}
+lib=${HK_LIB:-$bld/.libs/libhakmem.so}
 routes_tool="$bld/tools/hakmem-routes"
 routes_env="$bld/tests/routes_env"
 health="$bld/tests/router_health"
-if [ -z "${HAKMEM_CONFIG_CENTRAL_ROUTER:-}" ]; then
+if [ -z "${HK_CONFIG_CENTRAL_ROUTER:-}" ]; then
     if grep -q '^#define HAKMEM_CONFIG_CENTRAL_ROUTER 1' "$bld/config.h" 2>/dev/null; then
-        HAKMEM_CONFIG_CENTRAL_ROUTER=1
+        HK_CONFIG_CENTRAL_ROUTER=1
     else
-        HAKMEM_CONFIG_CENTRAL_ROUTER=0
+        HK_CONFIG_CENTRAL_ROUTER=0
     fi
 fi
 # Run everything without routing variables from the caller's environment.
@@ -227,14 +227,14 @@ routes_of() { # $1: HAKMEM_USE_CENTRAL_ROUTER value, or "" for unset
 check_routes() { # $1: variable value or "", $2: "zero" or "positive"
     local n
     n=$(routes_of "$1")
-    local what="HAKMEM_USE_CENTRAL_ROUTER=${1:-unset} (build flag $HAKMEM_CONFIG_CENTRAL_ROUTER)"
+    local what="HAKMEM_USE_CENTRAL_ROUTER=${1:-unset} (build flag $HK_CONFIG_CENTRAL_ROUTER)"
     case "$2:$n" in
     zero:0) ok "$what: total_routes=0" ;;
     positive:[1-9]*) ok "$what: total_routes=$n > 0" ;;
     *) ko "$what: total_routes=$n, expected $2" ;;
     esac
 }
-if [ "$HAKMEM_CONFIG_CENTRAL_ROUTER" = 1 ]; then
+if [ "$HK_CONFIG_CENTRAL_ROUTER" = 1 ]; then
     check_routes "" positive
     check_routes 0 zero
     check_routes 1 positive
@@ -262,11 +262,11 @@ else
     ko "HAKMEM_USE_CENTRAL_ROUTER=2" "$err"
 fi
 n=$(routes_of 2)
-if { [ "$HAKMEM_CONFIG_CENTRAL_ROUTER" = 1 ] && [ "${n:-0}" -gt 0 ] 2>/dev/null; } ||
-    { [ "$HAKMEM_CONFIG_CENTRAL_ROUTER" = 0 ] && [ "$n" = 0 ]; }; then
+if { [ "$HK_CONFIG_CENTRAL_ROUTER" = 1 ] && [ "${n:-0}" -gt 0 ] 2>/dev/null; } ||
+    { [ "$HK_CONFIG_CENTRAL_ROUTER" = 0 ] && [ "$n" = 0 ]; }; then
     ok "HAKMEM_USE_CENTRAL_ROUTER=2 keeps the build's default (total_routes=$n)"
 else
-    ko "HAKMEM_USE_CENTRAL_ROUTER=2: total_routes=$n with build flag $HAKMEM_CONFIG_CENTRAL_ROUTER"
+    ko "HAKMEM_USE_CENTRAL_ROUTER=2: total_routes=$n with build flag $HK_CONFIG_CENTRAL_ROUTER"
 fi
 
 # ---------------------------------------------------------------- verbose under LD_PRELOAD

@@ -1,36 +1,36 @@
 #!/bin/bash
 # rss-burst.sh - is memory returned to the OS after a 1 GiB burst? (part of `make check`)
 #
-# Runs $HAKMEM_TOP_BUILDDIR/tests/rss_burst under LD_PRELOAD=$HAKMEM_LIB, one process per case:
+# Runs $HK_TOP_BUILDDIR/tests/rss_burst under LD_PRELOAD=$HK_LIB, one process per case:
 #   large  1 GiB of 4 MiB blocks (mmap box), all freed
 #   l25    1 GiB of 256 KiB-1 MiB blocks (L25 box), all freed, then malloc_trim(0)
 # Each passes if VmRSS after the frees is at most 10 % of the burst (0.1 GiB) above VmRSS
 # before it.
 #
 # Environment (normally set by automake's AM_TESTS_ENVIRONMENT):
-#   HAKMEM_LIB           absolute path of the .so to preload.  Set but empty: baseline run
+#   HK_LIB           absolute path of the .so to preload.  Set but empty: baseline run
 #                        without LD_PRELOAD (validates the test against the system allocator).
 #                        Unset: looked up in the build tree; not found is a FAIL.
-#   HAKMEM_TOP_BUILDDIR  top build dir (default: the current directory)
+#   HK_TOP_BUILDDIR  top build dir (default: the current directory)
 #
 # Prints one "PASS: ..." / "FAIL: ..." line per case, then "N passed, M failed"; exit 1 if any
 # case failed.
 set -uo pipefail
 
 start_dir=$(pwd)
-: "${HAKMEM_TOP_BUILDDIR:=$start_dir}"
-case "$HAKMEM_TOP_BUILDDIR" in /*) ;; *) HAKMEM_TOP_BUILDDIR="$start_dir/$HAKMEM_TOP_BUILDDIR" ;; esac
+: "${HK_TOP_BUILDDIR:=$start_dir}"
+case "$HK_TOP_BUILDDIR" in /*) ;; *) HK_TOP_BUILDDIR="$start_dir/$HK_TOP_BUILDDIR" ;; esac
 lib_from_env=1
-if [ -z "${HAKMEM_LIB+set}" ]; then
+if [ -z "${HK_LIB+set}" ]; then
     lib_from_env=0
-    HAKMEM_LIB=
-    for cand in "$HAKMEM_TOP_BUILDDIR/.libs/libhakmem.so" "$HAKMEM_TOP_BUILDDIR/libhakmem.so"; do
-        if [ -f "$cand" ]; then HAKMEM_LIB=$cand; break; fi
+    HK_LIB=
+    for cand in "$HK_TOP_BUILDDIR/.libs/libhakmem.so" "$HK_TOP_BUILDDIR/libhakmem.so"; do
+        if [ -f "$cand" ]; then HK_LIB=$cand; break; fi
     done
 fi
 unset LD_PRELOAD
 export LC_ALL=C
-PROG="$HAKMEM_TOP_BUILDDIR/tests/rss_burst"
+PROG="$HK_TOP_BUILDDIR/tests/rss_burst"
 TMO=120
 
 npass=0
@@ -38,19 +38,19 @@ nfail=0
 pass() { echo "PASS: $1"; npass=$((npass + 1)); }
 fail() { echo "FAIL: $1: $2"; nfail=$((nfail + 1)); }
 
-echo "# rss-burst: HAKMEM_LIB=${HAKMEM_LIB:-<empty: baseline run without LD_PRELOAD>}"
+echo "# rss-burst: HK_LIB=${HK_LIB:-<empty: baseline run without LD_PRELOAD>}"
 preload=()
-if [ -z "$HAKMEM_LIB" ]; then
+if [ -z "$HK_LIB" ]; then
     if [ "$lib_from_env" = 0 ]; then
-        fail "rss-burst" "HAKMEM_LIB unset and no libhakmem.so found under $HAKMEM_TOP_BUILDDIR"
+        fail "rss-burst" "HK_LIB unset and no libhakmem.so found under $HK_TOP_BUILDDIR"
     else
-        echo "# NOTE: HAKMEM_LIB is empty: the system allocator is measured"
+        echo "# NOTE: HK_LIB is empty: the system allocator is measured"
     fi
-elif [ ! -f "$HAKMEM_LIB" ]; then
-    fail "rss-burst" "HAKMEM_LIB=$HAKMEM_LIB does not exist"
-    HAKMEM_LIB=
+elif [ ! -f "$HK_LIB" ]; then
+    fail "rss-burst" "HK_LIB=$HK_LIB does not exist"
+    HK_LIB=
 else
-    preload=(LD_PRELOAD="$HAKMEM_LIB")
+    preload=(LD_PRELOAD="$HK_LIB")
 fi
 
 if [ ! -x "$PROG" ]; then

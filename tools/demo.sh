@@ -2,8 +2,10 @@
 # tools/demo.sh -- the main job (README's first command): build hakmem if needed, then run
 # real workloads on it under LD_PRELOAD in differential mode (both routing decisions on every
 # allocation, divergences recorded): one of our benchmarks (2 threads), sqlite3 and python3
-# (PYTHONMALLOC=malloc). Prints hakmem's statistics for each, then the merged divergence
-# summary of all processes and where the HTML route map is.
+# (PYTHONMALLOC=malloc). Prints hakmem's statistics for each; then shows that a process killed
+# mid-run (SIGKILL) loses nothing: its record file is read while it runs and after the kill;
+# then the merged divergence summary and gate of all the other processes, and where the HTML
+# route map is.
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -18,7 +20,7 @@ if [ ! -f "$top/.libs/libhakmem.so" ] || [ ! -x "$top/tests/stress_mt" ]; then
     make -j"${HK_JOBS:-2}" tests/stress_mt bench
 fi
 lib="$top/.libs/libhakmem.so"
-out=${HAKMEM_DEMO_OUT:-$top/demo-out}
+out=${HK_DEMO_OUT:-$top/demo-out}
 rm -rf "$out"
 mkdir -p "$out"
 export HAKMEM_ROUTER_DIFF=1 HAKMEM_STATS=1 HAKMEM_DIVERGENCE_REPORT="$out/report.%p.json"
@@ -62,12 +64,27 @@ del d
 print("python: dict", len(back), "json bytes", len(blob), "words", len(words))
 PY
 
+echo
+echo "=== a process killed mid-run: bench_random_mixed, read live, then SIGKILL"
+mkdir -p "$out/killed"
+HAKMEM_STATS=0 HAKMEM_DIVERGENCE_REPORT="$out/killed/report.%p.json" LD_PRELOAD="$lib" \
+    "$top/bench/bench_random_mixed" 2000000000 1000 7 >/dev/null &
+victim=$!
+sleep 2
+echo "--- hakmem-divergence --live (no signal sent; the process keeps running):"
+"$top/tools/hakmem-divergence" --live "$out/killed" | head -n 2 || true
+kill -KILL "$victim"
+wait "$victim" 2>/dev/null || true
+echo "--- after kill -9: the record has every call up to the kill; the gate calls it incomplete:"
+"$top/tools/hakmem-divergence" "$out/killed" || true
+
 unset HAKMEM_ROUTER_DIFF HAKMEM_STATS HAKMEM_DIVERGENCE_REPORT
 echo
-echo "=== divergence summary: every process above (legacy path vs Central Router)"
+echo "=== divergence summary and gate: every other process above (legacy path vs Central Router)"
 status=0
 "$top/tools/hakmem-divergence" --html "$out/divergence.html" --json "$out/divergence.json" "$out" || status=$?
 echo
 echo "HTML route map and table: $out/divergence.html"
-echo "reports: $out/report.*.json; merged: $out/divergence.json"
+echo "reports: $out/report.*.json; records: $out/report.*.hkrec; merged: $out/divergence.json"
+echo "the killed process: $out/killed/"
 exit "$status"

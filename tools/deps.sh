@@ -10,8 +10,10 @@ HK_DEB_PACKAGES=(
     # build
     autoconf automake libtool autoconf-archive pkg-config check lcov
     gcc libc6-dev make
-    # tests (tests/preload-real.sh), demo, tooling
-    python3 sqlite3 git perl coreutils mawk valgrind clang
+    # tests (tests/preload-real.sh), demo, tooling; binutils: hakmem-divergence names sites
+    # offline (nm) and tests/evidence.sh strips a program (objcopy, strip, readelf);
+    # strace: tests/reportfile.sh watches how reports are opened
+    python3 sqlite3 git perl coreutils mawk valgrind clang binutils strace
     # tests/render-html.sh: the HTML route map rendered in headless Chromium
     chromium
     # tools/reliability.sh: libFuzzer and clang's sanitizer runtimes (clang only recommends them)

@@ -60,13 +60,13 @@ step "hakmem-routecheck: legacy path vs the built-in Central Router table"
 ./tools/hakmem-routecheck
 
 step "make check-real (legacy path)"
-HAKMEM_REAL_ENV="HAKMEM_USE_CENTRAL_ROUTER=0" make check-real
+HK_REAL_ENV="HAKMEM_USE_CENTRAL_ROUTER=0" make check-real
 
 step "make check-real (Central Router)"
-HAKMEM_REAL_ENV="HAKMEM_USE_CENTRAL_ROUTER=1" make check-real
+HK_REAL_ENV="HAKMEM_USE_CENTRAL_ROUTER=1" make check-real
 
 step "make check-real (differential mode: 0 divergences expected)"
-HAKMEM_REAL_ENV="HAKMEM_ROUTER_DIFF=1" make check-real
+HK_REAL_ENV="HAKMEM_ROUTER_DIFF=1" make check-real
 
 step "make check-stress"
 make check-stress

@@ -26,9 +26,13 @@ size_t hk_tiny_end_of[2] = {HK_TINY_MAX + 1, HK_TINY_MAX + 1};
 static bool verbose;
 static hk_table loaded;
 
+void (*hk_router_changed_hook)(void);
+
 static void update_fast_limit(void)
 {
     hk_router_tiny_limit = verbose ? 0 : hk_router_table->tiny_end;
+    if (hk_router_changed_hook)
+        hk_router_changed_hook();
 }
 
 void hk_router_use_table(const hk_table *t)

@@ -21,11 +21,43 @@ long hk_opt_values[HK_OPT_COUNT] = {
 const char *hk_opt_strings[HK_OPT_COUNT];
 static char str_storage[HK_OPT_COUNT][4096];
 
+const char *hk_option_word(hk_opt_id id, long index, char *buf, size_t cap)
+{
+    const char *h = hk_option_descs[id].help;
+    size_t n = 0;
+    buf[0] = '\0';
+    for (long i = 0; *h && *h != ':'; h++) {
+        if (*h == '|') {
+            i++;
+            continue;
+        }
+        if (i == index && n + 1 < cap) {
+            buf[n++] = *h;
+            buf[n] = '\0';
+        }
+    }
+    return buf;
+}
+
+static bool parse_word(hk_opt_id id, const char *s, long *out)
+{
+    const hk_option_desc *d = &hk_option_descs[id];
+    char w[32];
+    for (long i = d->lo; i <= d->hi; i++)
+        if (strcmp(hk_option_word(id, i, w, sizeof w), s) == 0) {
+            *out = i;
+            return true;
+        }
+    return false;
+}
+
 bool hk_option_parse(hk_opt_id id, const char *s, long *out)
 {
     const hk_option_desc *d = &hk_option_descs[id];
     if (!s)
         return false;
+    if (d->kind == HK_OPT_KIND_WORD)
+        return parse_word(id, s, out);
     while (*s == ' ' || *s == '\t')
         s++;
     bool neg = false;
@@ -68,8 +100,19 @@ void hk_options_init(void)
             continue;
         }
         if (s && !hk_option_parse((hk_opt_id)i, s, &v)) {
-            hk_warn("%s=\"%s\" is not a number in %ld..%ld; using the default %ld", d->name, s,
-                    d->lo, d->hi, d->def);
+            if (d->kind == HK_OPT_KIND_WORD) {
+                char list[128], w[32];
+                size_t n = 0;
+                list[0] = '\0';
+                for (long k = d->lo; k <= d->hi; k++)
+                    n += hk_fmt(list + n, sizeof list - n, "%s%s", k == d->lo ? "" : ", ",
+                                hk_option_word((hk_opt_id)i, k, w, sizeof w));
+                hk_warn("%s=\"%s\" is not one of %s; using the default %s", d->name, s, list,
+                        hk_option_word((hk_opt_id)i, d->def, w, sizeof w));
+            } else {
+                hk_warn("%s=\"%s\" is not a number in %ld..%ld; using the default %ld", d->name,
+                        s, d->lo, d->hi, d->def);
+            }
             v = d->def;
         }
         hk_opt_values[i] = v;

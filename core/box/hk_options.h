@@ -11,8 +11,9 @@
 
 #include "hk_internal.h"
 
-/* X(id, kind, name, default, min, max, help): kind NUM (an integer in min..max) or STR (a
- * path, kept as given; default/min/max unused). */
+/* X(id, kind, name, default, min, max, help): kind NUM (an integer in min..max), STR (a
+ * path, kept as given; default/min/max unused) or WORD (one of the words that start the help,
+ * separated by '|' up to the ':'; stored as its index min..max, default the index). */
 #define HK_OPTION_TABLE(X)                                                                        \
     X(VERBOSE, NUM, "HAKMEM_VERBOSE", 0, 0, 1,                                                    \
       "1: print init details (prewarm lines) and one line per Central Router decision")           \
@@ -25,6 +26,8 @@
       "pages pre-allocated at init for each Pool Bridge class (40 KiB, 52 KiB)")                  \
     X(ARENA_GB, NUM, "HAKMEM_ARENA_GB", 64, 1, 4096,                                              \
       "address space (GiB) reserved for the small boxes; halved until the reservation succeeds")  \
+    X(PURGE_DELAY_MS, NUM, "HAKMEM_PURGE_DELAY_MS", 100, -1, 3600000,                             \
+      "free memory goes back to the OS after this many ms free (0: at once, -1: never)")        \
     X(USE_CENTRAL_ROUTER, NUM, "HAKMEM_USE_CENTRAL_ROUTER", -1, -1, 1,                            \
       "1: the Central Router routes, 0: the legacy path; -1 (unset): the build's default")        \
     X(ROUTER_TABLE, STR, "HAKMEM_ROUTER_TABLE", 0, 0, 0,                                          \
@@ -40,7 +43,12 @@
     X(ROUTER_ROLLBACK, NUM, "HAKMEM_ROUTER_ROLLBACK", 0, 0, 1000000000,                           \
       "N >= 1: after N divergences while the Central Router executes, latch back to legacy")      \
     X(ROUTER_ROLLOUT, NUM, "HAKMEM_ROUTER_ROLLOUT", -1, -1, 100,                                  \
-      "PCT: that share of call sites (sticky, by hash) executes on the Central Router; -1: unset")
+      "PCT: that share of keys (sticky, by hash) executes on the Central Router; -1: unset")     \
+    X(ROUTER_ROLLOUT_BY, WORD, "HAKMEM_ROUTER_ROLLOUT_BY", 0, 0, 2,                               \
+      "site|class|process: the rollout's key: call site (module + offset), size class, or the "  \
+      "whole process (program and host)")                                                        \
+    X(ROUTER_ROLLOUT_SALT, NUM, "HAKMEM_ROUTER_ROLLOUT_SALT", 0, 0, 2147483647,                   \
+      "mixed into the rollout's hash: another salt picks another set of keys")
 
 typedef enum {
 #define HK_OPT_ENUM(id, kind, name, def, lo, hi, help) HK_OPT_##id,
@@ -49,7 +57,7 @@ typedef enum {
         HK_OPT_COUNT
 } hk_opt_id;
 
-typedef enum { HK_OPT_KIND_NUM, HK_OPT_KIND_STR } hk_opt_kind;
+typedef enum { HK_OPT_KIND_NUM, HK_OPT_KIND_STR, HK_OPT_KIND_WORD } hk_opt_kind;
 
 typedef struct {
     const char *name;
@@ -66,6 +74,8 @@ extern const hk_option_desc hk_option_descs[HK_OPT_COUNT];
 void hk_options_init(void);
 /* Parse one value as the table would; returns false (and leaves *out) when invalid. */
 bool hk_option_parse(hk_opt_id id, const char *text, long *out);
+/* The index-th word of a WORD option into buf ("" when out of range). */
+const char *hk_option_word(hk_opt_id id, long index, char *buf, size_t cap);
 /* Override a value (tests). */
 void hk_option_set(hk_opt_id id, long value);
 

@@ -27,6 +27,9 @@ void hk_router_init(void);
 /* Use table t from now on (NULL: the built-in table). Tests and init only: not thread-safe
  * against concurrent allocation. */
 void hk_router_use_table(const hk_table *t);
+/* Called after the table or the router's Tiny bound changed (set by the differential mode,
+ * which keeps tables derived from both; NULL when it is off). */
+extern void (*hk_router_changed_hook)(void);
 
 HK_INLINE void *hk_router_alloc_inline(size_t size, hak_callsite_t site, hk_entry_t entry)
 {

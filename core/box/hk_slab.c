@@ -1,14 +1,23 @@
-/* hk_slab.c: the slow paths of the block engine (see hk_slab.h for the layout).
+/* hk_slab.c: the slow paths of the block engine (see hk_slab.h for where a free block can be).
  *
- * Call tree of an allocation that misses the thread cache:
+ * An allocation that misses the thread cache:
  *   hk_slab_alloc_slow(cls)
- *     -> tcache_setup()             first use in this thread (registers the exit destructor)
- *     -> refill(cls)                own shard, then the other shards (trylock), then
- *          -> page_acquire(box)      a fresh page from the box's current segment,
- *               -> segment_commit()  a fresh 4 MiB segment of the arena,
- *          -> carve()                blocks cut from the shard's page on demand, each marked
- *                                    FREE, linked in address order.
- *   NULL means the box cannot serve: the router falls back to the mmap box.
+ *     -> tcache_setup()            first use in this thread (registers the exit destructor)
+ *     -> refill(cls)               the thread's transfer-cache shard, then the other shards
+ *                                  (without waiting, then waiting for each), then
+ *          -> pages_take()         the class's fullest page with free blocks: its free list,
+ *                                  then blocks cut on demand (each marked FREE);
+ *               -> hk_ph_alloc()   no page with free blocks: a fresh one from the page heap.
+ * A free that finds its bin full:
+ *   hk_slab_free_slow(p) -> flush_bin(cls)  a batch to the thread's transfer-cache shard, or
+ *     when that is full -> pages_put()      each block back to its page; a page whose last
+ *                                           block came back leaves the class (hk_ph_free).
+ * NULL means the box cannot serve: the router falls back to the mmap box.
+ *
+ * Lock order, everywhere: registry_lock alone; the purge clock's lock (hk_purge.c), then a
+ * transfer-cache shard's lock, then a class's central lock, then the page heap's lock. A
+ * shard's lock is never held while a central lock is taken except by the decay (which
+ * takes them in that order); hk_purge_tick() is called with no lock held.
  */
 #include "hk_slab.h"
 
@@ -18,35 +27,50 @@
 
 #include "hk_init.h"
 #include "hk_log.h"
+#include "hk_purge.h"
 #include "hk_sys.h"
 
 HK_TLS hk_tcache hk_tc;
-uintptr_t hk_arena_base;
-size_t hk_arena_size;
-_Atomic uint8_t *hk_state;
-uintptr_t hk_state_bias;
-uint8_t *hk_pagecls;
 hk_class_info hk_classes[HK_NCLASSES];
 
+/* A transfer-cache shard: whole batches from thread caches, bounded (xfer_max blocks). */
 typedef struct {
     pthread_mutex_t lock;
     void *head;
     uint32_t count;
-    /* The shard's page being carved: blocks are cut from it only when asked for, so that a
-     * page's memory is touched (and resident) only as far as it is used. */
-    uintptr_t bump, bump_end;
-} HK_ALIGNED_CL hk_shard;
+    uint32_t low;          /* fewest blocks held since the last decay: those were not needed */
+    _Atomic uint32_t peek; /* count, for other threads' lock-free look (may be stale) */
+} HK_ALIGNED_CL hk_xfer;
 
+/* A class's pages with free blocks: queue 0 holds its empty pages (a few are kept, so that a
+ * class oscillating around a page boundary does not take and give back a page each time;
+ * the decay gives them back), queues 1..HK_NQ the others by occupancy (used / cap). */
+#define HK_NQ 8
+#define HK_QNONE 0xFF
 typedef struct {
     pthread_mutex_t lock;
-    uintptr_t cur, end; /* bump range inside the box's current segment */
-} HK_ALIGNED_CL hk_boxheap;
+    uint32_t queue[HK_NQ + 1]; /* first page of each queue (HK_NIL: none) */
+    uint32_t nonempty;         /* bit q: queue q has pages */
+    uint32_t pages;            /* pages the class holds */
+    uint32_t empty;            /* of which empty (queue 0) */
+    uint32_t empty_low;        /* fewest empty pages since the last decay: not needed */
+} HK_ALIGNED_CL hk_central;
 
-static hk_shard central[HK_NCLASSES][HK_NSHARDS];
-static hk_boxheap boxheaps[HAK_BOX_COUNT];
-static pthread_mutex_t arena_lock = PTHREAD_MUTEX_INITIALIZER;
-static size_t arena_used; /* committed prefix of the arena, in bytes (under arena_lock) */
-static atomic_int inject_failures;
+/* Transfer-cache budget per shard and class: four batches, within 256 KiB .. 1 MiB, and
+ * 1 MiB for blocks up to 8 KiB (small pages, so little pinned per block; and a producer's
+ * burst is many of them); at least one batch. */
+#define HK_XFER_MIN ((size_t)256 << 10)
+#define HK_XFER_MAX ((size_t)1 << 20)
+/* Empty pages the classes keep, in bytes over all classes (each class may keep one page
+ * beyond it): enough to absorb a burst of frees that the program allocates again at once
+ * (a producer's ring drained by its consumer), little enough that a class that stopped
+ * being used leaves its memory to the others. */
+#define HK_KEPT_BYTES ((size_t)16 << 20)
+
+static hk_xfer xfer[HK_NCLASSES][HK_NSHARDS];
+static hk_central central[HK_NCLASSES];
+static atomic_bool xfer_armed; /* a decay is scheduled (transfer caches may hold blocks) */
+static _Atomic size_t kept_bytes; /* bytes of the empty pages the classes keep */
 
 /* Thread caches alive now (for statistics and fork), and the counts of exited threads. */
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -57,176 +81,303 @@ static atomic_uint shard_counter;
 static pthread_key_t exit_key;
 
 static void tcache_destructor(void *arg);
+static void tcache_tick(uint32_t now);
+static void slab_pressure(void);
+static void flush_bin(unsigned cls, uint32_t keep);
 
-/* ---------------------------------------------------------------- arena and pages */
+/* ---------------------------------------------------------------- classes */
 
 bool hk_slab_init(size_t arena_bytes)
 {
-    for (unsigned c = 0; c < HK_NCLASSES; c++)
+    for (unsigned c = 0; c < HK_NCLASSES; c++) {
+        pthread_mutex_init(&central[c].lock, NULL);
+        for (unsigned q = 0; q <= HK_NQ; q++)
+            central[c].queue[q] = HK_NIL;
         for (unsigned s = 0; s < HK_NSHARDS; s++)
-            pthread_mutex_init(&central[c][s].lock, NULL);
-    for (unsigned b = 0; b < HAK_BOX_COUNT; b++)
-        pthread_mutex_init(&boxheaps[b].lock, NULL);
+            pthread_mutex_init(&xfer[c][s].lock, NULL);
+    }
     if (pthread_key_create(&exit_key, tcache_destructor) != 0)
         hk_warn("pthread_key_create failed: thread caches are not returned at thread exit");
-
-    arena_bytes &= ~(HK_SEG_SIZE - 1);
-    for (; arena_bytes >= ((size_t)1 << 30); arena_bytes /= 2) {
-        void *r = hk_sys_mmap(arena_bytes + HK_SEG_SIZE, PROT_NONE, MAP_NORESERVE);
-        if (r == MAP_FAILED)
-            continue;
-        uintptr_t base = hk_align_up((uintptr_t)r, HK_SEG_SIZE);
-        /* Give back the unaligned head and tail of the reservation. */
-        if (base > (uintptr_t)r)
-            hk_sys_munmap(r, base - (uintptr_t)r);
-        uintptr_t tail = base + arena_bytes, rend = (uintptr_t)r + arena_bytes + HK_SEG_SIZE;
-        if (rend > tail)
-            hk_sys_munmap((void *)tail, rend - tail);
-        void *st = hk_sys_mmap(arena_bytes >> HK_GRAN_SHIFT, PROT_NONE, MAP_NORESERVE);
-        void *pc = hk_sys_mmap(arena_bytes >> HK_PCLS_SHIFT, PROT_READ | PROT_WRITE, MAP_NORESERVE);
-        if (st == MAP_FAILED || pc == MAP_FAILED) {
-            if (st != MAP_FAILED)
-                hk_sys_munmap(st, arena_bytes >> HK_GRAN_SHIFT);
-            if (pc != MAP_FAILED)
-                hk_sys_munmap(pc, arena_bytes >> HK_PCLS_SHIFT);
-            hk_sys_munmap((void *)base, arena_bytes);
-            continue;
-        }
-        hk_state = st;
-        hk_state_bias = (uintptr_t)st - (base >> HK_GRAN_SHIFT);
-        hk_pagecls = pc;
-        hk_arena_base = base;
-        hk_arena_size = arena_bytes; /* last: from here on pointers are recognised */
-        return true;
-    }
-    hk_warn("could not reserve address space for the small boxes; every allocation will use "
-            "the mmap box");
-    return false;
+    hk_purge_register(hk_slab_purge);
+    hk_purge_set_thread_hook(tcache_tick);
+    hk_ph_set_pressure_hook(slab_pressure);
+    return hk_ph_init(arena_bytes);
 }
 
-void hk_slab_define_class(unsigned cls, hak_box_t box, uint32_t bsize, unsigned page_shift)
+void hk_slab_define_class(unsigned cls, hak_box_t box, uint32_t bsize)
 {
     hk_assert(cls > 0 && cls < HK_NCLASSES && bsize >= HK_MIN_ALIGN && bsize % 16 == 0);
-    hk_assert(((size_t)1 << page_shift) >= bsize && page_shift <= HK_SEG_SHIFT);
     hk_class_info *ci = &hk_classes[cls];
     ci->bsize = bsize;
     ci->box = (uint8_t)box;
-    ci->page_shift = (uint8_t)page_shift;
+    /* The page: from 8 KiB up, the smallest holding 8 blocks with at most 1/16 wasted (small
+     * pages empty sooner, and an empty page can serve any class); a block of 64 KiB or more
+     * is a page of its own (L25's sizes are powers of two). */
+    unsigned shift = HK_UNIT_SHIFT;
+    if (bsize >= 65536) {
+        while (((size_t)1 << shift) < bsize)
+            shift++;
+    } else {
+        while (shift < HK_SEG_SHIFT - 1 &&
+               ((((size_t)1 << shift) / bsize) < 8 ||
+                (((size_t)1 << shift) % bsize) * 16 > ((size_t)1 << shift)))
+            shift++;
+    }
+    hk_assert(((size_t)1 << shift) >= bsize && shift < HK_SEG_SHIFT);
+    ci->page_shift = (uint8_t)shift;
+    size_t cap = ((size_t)1 << shift) / bsize;
+    hk_assert(cap >= 1 && cap <= UINT16_MAX);
+    ci->cap = (uint16_t)cap;
     /* Cache up to 256 KiB per class per thread, between 1 and 128 blocks. */
     uint32_t m = (uint32_t)((256u * 1024u) / bsize);
     ci->tc_max = (uint16_t)(m < 1 ? 1 : m > 128 ? 128 : m);
     ci->batch = (uint16_t)(ci->tc_max / 2 ? ci->tc_max / 2 : 1);
+    size_t xb = (size_t)4 * ci->batch * bsize;
+    size_t xmin = bsize <= 8192 ? HK_XFER_MAX : HK_XFER_MIN;
+    xb = xb < xmin ? xmin : xb > HK_XFER_MAX ? HK_XFER_MAX : xb;
+    ci->xfer_max = (uint32_t)(xb / bsize > ci->batch ? xb / bsize : ci->batch);
+    ci->qmul = (uint32_t)((HK_NQ << 16) / cap); /* used * qmul >> 16 < HK_NQ for used < cap */
+    ci->carve_max = (uint16_t)(16384 / bsize ? 16384 / bsize : 1);
+    hk_ph_set_class_box(cls, box);
 }
 
-void hk_slab_inject_page_failures(int n) { atomic_store(&inject_failures, n); }
+/* ---------------------------------------------------------------- pages of a class */
 
-/* Commit the next 4 MiB segment of the arena. Returns its address or 0. */
-static uintptr_t segment_commit(void)
+HK_INLINE uintptr_t page_addr(const hk_page *pg)
 {
-    uintptr_t seg = 0;
-    pthread_mutex_lock(&arena_lock);
-    if (arena_used + HK_SEG_SIZE <= hk_arena_size) {
-        uintptr_t s = hk_arena_base + arena_used;
-        uint8_t *st = (uint8_t *)hk_state + (arena_used >> HK_GRAN_SHIFT);
-        if (hk_sys_mprotect((void *)s, HK_SEG_SIZE, PROT_READ | PROT_WRITE) == 0 &&
-            hk_sys_mprotect(st, HK_SEG_SIZE >> HK_GRAN_SHIFT, PROT_READ | PROT_WRITE) == 0) {
-            arena_used += HK_SEG_SIZE;
-            seg = s;
+    return hk_arena_base + ((uintptr_t)(pg - hk_pages) << HK_UNIT_SHIFT);
+}
+
+static void q_insert(hk_central *c, hk_page *pg, unsigned q)
+{
+    uint32_t u = (uint32_t)(pg - hk_pages), h = c->queue[q];
+    pg->prev = HK_NIL;
+    pg->next = h;
+    if (h != HK_NIL)
+        hk_pages[h].prev = u;
+    c->queue[q] = u;
+    c->nonempty |= 1u << q;
+    pg->c.queue = (uint8_t)q;
+}
+
+static void q_remove(hk_central *c, hk_page *pg)
+{
+    unsigned q = pg->c.queue;
+    if (pg->prev != HK_NIL)
+        hk_pages[pg->prev].next = pg->next;
+    else if ((c->queue[q] = pg->next) == HK_NIL)
+        c->nonempty &= ~(1u << q);
+    if (pg->next != HK_NIL)
+        hk_pages[pg->next].prev = pg->prev;
+    pg->c.queue = HK_QNONE;
+}
+
+/* Move pg to the queue of its occupancy (none when it has no free block left). */
+static void requeue(hk_central *c, const hk_class_info *ci, hk_page *pg)
+{
+    unsigned q = pg->c.used >= ci->cap ? HK_QNONE
+                 : pg->c.used == 0     ? 0
+                                       : 1 + (((unsigned)pg->c.used * ci->qmul) >> 16);
+    if (q == pg->c.queue)
+        return;
+    if (pg->c.queue != HK_QNONE)
+        q_remove(c, pg);
+    if (q != HK_QNONE)
+        q_insert(c, pg, q);
+}
+
+/* A fresh page for class cls (central lock held), queued; NULL when the arena is full. */
+static hk_page *page_new(unsigned cls)
+{
+    const hk_class_info *ci = &hk_classes[cls];
+    bool resident;
+    uintptr_t a = hk_ph_alloc(ci->page_shift - HK_UNIT_SHIFT, cls, &resident);
+    if (!a)
+        return NULL;
+    hk_page *pg = hk_ph_desc(a);
+    pg->c.fresh = !resident;
+    pg->c.free = NULL;
+    pg->c.used = 0;
+    pg->c.carved = 0;
+    pg->c.queue = HK_QNONE;
+    pg->c.marks = 0;
+    pg->cls = (uint8_t)cls;
+    pg->order = (uint8_t)(ci->page_shift - HK_UNIT_SHIFT);
+    central[cls].pages++;
+    central[cls].empty++;
+    atomic_fetch_add_explicit(&kept_bytes, (size_t)1 << ci->page_shift, memory_order_relaxed);
+    requeue(&central[cls], ci, pg);
+    return pg;
+}
+
+/* Up to want FREE blocks of class cls, chained, from its pages, fullest first (central lock
+ * held); a fresh page when none has a free block. */
+static void *pages_take(unsigned cls, uint32_t want, uint32_t *got)
+{
+    hk_central *c = &central[cls];
+    const hk_class_info *ci = &hk_classes[cls];
+    void *head = NULL, **tailp = &head;
+    uint32_t n = 0;
+    while (n < want) {
+        hk_page *pg;
+        if (c->nonempty)
+            pg = &hk_pages[c->queue[31 - __builtin_clz(c->nonempty)]];
+        else if (!(pg = page_new(cls)))
+            break;
+        uint32_t k = 0;
+        void *b = pg->c.free;
+        if (pg->c.used == 0) {
+            if (--c->empty < c->empty_low)
+                c->empty_low = c->empty;
+            atomic_fetch_sub_explicit(&kept_bytes, (size_t)1 << ci->page_shift,
+                                      memory_order_relaxed);
         }
-    }
-    pthread_mutex_unlock(&arena_lock);
-    return seg;
-}
-
-static uintptr_t page_acquire(hak_box_t box, size_t psize)
-{
-    int inj = atomic_load_explicit(&inject_failures, memory_order_relaxed);
-    while (HK_UNLIKELY(inj > 0)) {
-        if (atomic_compare_exchange_weak(&inject_failures, &inj, inj - 1))
-            return 0;
-    }
-    hk_boxheap *h = &boxheaps[box];
-    uintptr_t page = 0;
-    pthread_mutex_lock(&h->lock);
-    if (h->cur + psize > h->end) {
-        uintptr_t seg = segment_commit();
-        if (seg) {
-            h->cur = seg;
-            h->end = seg + HK_SEG_SIZE;
+        if (b) { /* blocks given back first: their memory is resident */
+            *tailp = b;
+            for (k = 1; n + k < want && *(void **)b; k++)
+                b = *(void **)b;
+            pg->c.free = *(void **)b;
+            tailp = (void **)b;
         }
+        bool cut = false;
+        if (n + k < want && pg->c.carved < ci->cap) {
+            /* Blocks cut on demand; from memory not yet resident at most carve_max at a time
+             * (16 KiB, at least a block: cutting writes a link into each block, which makes
+             * its first page resident), so that a page is touched only as far as it is used. */
+            uintptr_t blk = page_addr(pg) + (uintptr_t)pg->c.carved * ci->bsize;
+            uint32_t lim = want - n - k;
+            if (pg->c.fresh && lim > ci->carve_max)
+                lim = ci->carve_max;
+            cut = pg->c.fresh;
+            for (uint32_t i = 0; i < lim && pg->c.carved < ci->cap;
+                 i++, k++, pg->c.carved++, blk += ci->bsize) {
+                atomic_store_explicit(&hk_state[(blk - hk_arena_base) >> HK_GRAN_SHIFT],
+                                      HK_ST_FREE, memory_order_relaxed);
+                *tailp = (void *)blk;
+                tailp = (void **)blk;
+            }
+        }
+        n += k;
+        pg->c.used = (uint16_t)(pg->c.used + k);
+        requeue(c, ci, pg);
+        if (cut)
+            break; /* fresh memory: no more than carve_max blocks per refill */
     }
-    if (h->cur + psize <= h->end) {
-        page = h->cur;
-        h->cur += psize;
-    }
-    pthread_mutex_unlock(&h->lock);
-    return page;
-}
-
-/* Cut up to want blocks of class cls from [*bump, end): each marked FREE and linked in
- * address order. Returns the first (NULL when the range is empty); *tail and *n describe the
- * chain. The caller holds the lock of the shard that owns the range. */
-static void *carve(unsigned cls, uintptr_t *bump, uintptr_t end, uint32_t want, void **tail,
-                   uint32_t *n)
-{
-    const size_t bsize = hk_classes[cls].bsize;
-    uintptr_t b = *bump;
-    uint32_t k = 0;
-    void *head = NULL, *prev = NULL;
-    for (; k < want && b + bsize <= end; k++, b += bsize) {
-        atomic_store_explicit(&hk_state[(b - hk_arena_base) >> HK_GRAN_SHIFT], HK_ST_FREE,
-                              memory_order_relaxed);
-        *(void **)b = NULL;
-        if (prev)
-            *(void **)prev = (void *)b;
-        else
-            head = (void *)b;
-        prev = (void *)b;
-    }
-    *bump = b;
-    *tail = prev;
-    *n = k;
+    *tailp = NULL;
+    *got = n;
     return head;
+}
+
+/* Each of the n chained blocks back to its page (central lock held). Pages whose last block
+ * came back leave the class (but for the few empty pages it keeps): they are returned,
+ * chained through `next`, for the caller to give to the page heap once the lock is dropped. */
+static hk_page *pages_put(unsigned cls, void *head, uint32_t n)
+{
+    hk_central *c = &central[cls];
+    const hk_class_info *ci = &hk_classes[cls];
+    uintptr_t mask = ~(((uintptr_t)1 << ci->page_shift) - 1);
+    hk_page *done = NULL, *pg = NULL;
+    for (void *b = head; n--;) {
+        void *nx = *(void **)b;
+        hk_page *p = hk_ph_desc((uintptr_t)b & mask);
+        if (p != pg && pg) /* settle the previous page once per run of its blocks */
+            requeue(c, ci, pg);
+        pg = p;
+        *(void **)b = pg->c.free;
+        pg->c.free = b;
+        if (--pg->c.used == 0) {
+            size_t psize = (size_t)1 << ci->page_shift;
+            if (c->empty == 0 ||
+                atomic_load_explicit(&kept_bytes, memory_order_relaxed) + psize <= HK_KEPT_BYTES) {
+                c->empty++; /* kept: requeued (to queue 0) below */
+                atomic_fetch_add_explicit(&kept_bytes, psize, memory_order_relaxed);
+            } else {
+                if (pg->c.queue != HK_QNONE)
+                    q_remove(c, pg);
+                c->pages--;
+                pg->next = done ? (uint32_t)(done - hk_pages) : HK_NIL;
+                done = pg;
+                pg = NULL;
+            }
+        }
+        b = nx;
+    }
+    if (pg)
+        requeue(c, ci, pg);
+    return done;
+}
+
+/* Pages that left their class, to the page heap, their state bytes reset first: the block
+ * starts cut so far, or every byte when memalign marked others (or the blocks are small). */
+static void pages_release(hk_page *done)
+{
+    while (done) {
+        hk_page *nx = done->next == HK_NIL ? NULL : &hk_pages[done->next];
+        const hk_class_info *ci = &hk_classes[done->cls];
+        uintptr_t a = page_addr(done);
+        if (atomic_load_explicit((_Atomic uint8_t *)&done->c.marks, memory_order_relaxed) ||
+            ci->bsize < 256) {
+            hk_ph_state_reset(a, (size_t)1 << ci->page_shift);
+        } else {
+            uint8_t *st = (uint8_t *)hk_state + ((a - hk_arena_base) >> HK_GRAN_SHIFT);
+            for (uint32_t k = 0, step = ci->bsize >> HK_GRAN_SHIFT; k < done->c.carved; k++)
+                st[k * step] = HK_ST_UNUSED;
+        }
+        hk_ph_free(a, done->order);
+        done = nx;
+    }
+}
+
+/* The empty pages class cls kept unused since the last decay (all when `all`) go back to
+ * the page heap. */
+static void release_empty(unsigned cls, bool all)
+{
+    hk_central *c = &central[cls];
+    hk_page *done = NULL;
+    pthread_mutex_lock(&c->lock);
+    uint32_t n = all ? c->empty : c->empty_low;
+    for (; n && c->queue[0] != HK_NIL; n--) {
+        hk_page *pg = &hk_pages[c->queue[0]];
+        q_remove(c, pg);
+        c->pages--;
+        c->empty--;
+        atomic_fetch_sub_explicit(&kept_bytes, (size_t)1 << hk_classes[cls].page_shift,
+                                  memory_order_relaxed);
+        pg->next = done ? (uint32_t)(done - hk_pages) : HK_NIL;
+        done = pg;
+    }
+    c->empty_low = c->empty;
+    pthread_mutex_unlock(&c->lock);
+    pages_release(done);
+}
+
+/* n chained blocks (head .. tail) of class cls back to their pages. */
+static void central_put(unsigned cls, void *head, uint32_t n)
+{
+    hk_central *c = &central[cls];
+    pthread_mutex_lock(&c->lock);
+    hk_page *done = pages_put(cls, head, n);
+    pthread_mutex_unlock(&c->lock);
+    pages_release(done);
 }
 
 bool hk_slab_refill_page(unsigned cls, unsigned shard)
 {
-    const hk_class_info *ci = &hk_classes[cls];
-    if (ci->bsize == 0 || hk_arena_size == 0)
+    (void)shard;
+    if (hk_classes[cls].bsize == 0 || hk_arena_size == 0)
         return false;
-    size_t psize = (size_t)1 << ci->page_shift;
-    uintptr_t page = page_acquire((hak_box_t)ci->box, psize);
-    if (!page)
-        return false;
-    uintptr_t off = page - hk_arena_base;
-    for (size_t u = 0; u < psize >> HK_PCLS_SHIFT; u++)
-        hk_pagecls[(off >> HK_PCLS_SHIFT) + u] = (uint8_t)cls;
-    hk_shard *s = &central[cls][shard % HK_NSHARDS];
-    pthread_mutex_lock(&s->lock);
-    if (s->bump + ci->bsize > s->bump_end) {
-        s->bump = page; /* the shard carves this page on demand */
-        s->bump_end = page + psize;
-    } else {
-        /* The shard still carves another page (a race, or prewarm beyond one page per
-         * shard): cut this one up at once. */
-        uintptr_t b = page;
-        void *tail;
-        uint32_t n;
-        void *head = carve(cls, &b, page + psize, UINT32_MAX, &tail, &n);
-        *(void **)tail = s->head;
-        s->head = head;
-        s->count += n;
-    }
-    pthread_mutex_unlock(&s->lock);
-    return true;
+    pthread_mutex_lock(&central[cls].lock);
+    bool ok = page_new(cls) != NULL;
+    pthread_mutex_unlock(&central[cls].lock);
+    return ok;
 }
 
-/* ---------------------------------------------------------------- central shards */
+/* ---------------------------------------------------------------- transfer caches */
 
-/* Take up to want blocks from shard s (caller holds its lock). */
-static void *shard_take(hk_shard *s, uint32_t want, uint32_t *got)
+/* Take up to want blocks from x (lock held). */
+static void *xfer_take(hk_xfer *x, uint32_t want, uint32_t *got)
 {
-    void *head = s->head, *p = head;
+    void *head = x->head, *p = head;
     uint32_t n = 0;
     if (!head) {
         *got = 0;
@@ -237,66 +388,155 @@ static void *shard_take(hk_shard *s, uint32_t want, uint32_t *got)
         n++;
     }
     n++;
-    s->head = *(void **)p;
+    x->head = *(void **)p;
     *(void **)p = NULL;
-    s->count -= n;
+    x->count -= n;
+    if (x->count < x->low)
+        x->low = x->count;
+    atomic_store_explicit(&x->peek, x->count, memory_order_relaxed);
     *got = n;
     return head;
 }
 
-static void shard_put(unsigned cls, unsigned shard, void *head, void *tail, uint32_t n)
+static void xfer_arm(void)
 {
-    hk_shard *s = &central[cls][shard];
-    pthread_mutex_lock(&s->lock);
-    *(void **)tail = s->head;
-    s->head = head;
-    s->count += n;
-    pthread_mutex_unlock(&s->lock);
+    if (!atomic_load_explicit(&xfer_armed, memory_order_relaxed) && hk_purge_delay >= 0) {
+        atomic_store_explicit(&xfer_armed, true, memory_order_relaxed);
+        hk_purge_schedule(hk_purge_deadline(hk_purge_now()));
+    }
+}
+
+/* Put the chain into x when it fits (lock held). */
+static bool xfer_fits_put(hk_xfer *x, uint32_t max, void *head, void *tail, uint32_t n)
+{
+    if (x->count + n > max)
+        return false;
+    *(void **)tail = x->head;
+    x->head = head;
+    x->count += n;
+    atomic_store_explicit(&x->peek, x->count, memory_order_relaxed);
+    return true;
+}
+
+/* n chained blocks (head .. tail) of class cls: into transfer-cache shard `shard` when they
+ * fit, else into another shard with room (a consumer thread's frees then wait where its
+ * producer, which never frees, refills first), else back to their pages. */
+static void xfer_put(unsigned cls, unsigned shard, void *head, void *tail, uint32_t n)
+{
+    uint32_t max = hk_classes[cls].xfer_max;
+    hk_xfer *x = &xfer[cls][shard];
+    pthread_mutex_lock(&x->lock);
+    bool done = xfer_fits_put(x, max, head, tail, n);
+    pthread_mutex_unlock(&x->lock);
+    for (unsigned i = 1; !done && i < HK_NSHARDS; i++) {
+        x = &xfer[cls][(shard + i) % HK_NSHARDS];
+        if (atomic_load_explicit(&x->peek, memory_order_relaxed) + n > max ||
+            pthread_mutex_trylock(&x->lock) != 0)
+            continue;
+        done = xfer_fits_put(x, max, head, tail, n);
+        pthread_mutex_unlock(&x->lock);
+    }
+    if (done)
+        xfer_arm();
+    else
+        central_put(cls, head, n);
 }
 
 /* A chain of up to want FREE blocks of class cls, or NULL when the box cannot serve. */
-/* Free blocks first, then blocks cut from the shard's page (caller holds s->lock). */
-static void *shard_take_or_carve(unsigned cls, hk_shard *s, uint32_t want, uint32_t *got)
-{
-    void *head = shard_take(s, want, got);
-    if (head)
-        return head;
-    void *tail;
-    return carve(cls, &s->bump, s->bump_end, want, &tail, got);
-}
-
 static void *refill(unsigned cls, unsigned shard, uint32_t want, uint32_t *got)
 {
     void *head;
-    hk_shard *own = &central[cls][shard];
-    pthread_mutex_lock(&own->lock);
-    head = shard_take_or_carve(cls, own, want, got);
-    pthread_mutex_unlock(&own->lock);
-    if (head)
-        return head;
-    /* Free blocks in the other shards (blocks freed by other threads land there) before a new
-     * page (this point is reached once per page carved, not per refill): first without
-     * waiting (a busy shard is skipped), then waiting for each, so that a shard that is busy at the wrong moment never makes the heap grow
-     * (a producer/consumer pair would otherwise carve pages while its frees pile up). */
+    hk_xfer *own = &xfer[cls][shard];
+    if (atomic_load_explicit(&own->peek, memory_order_relaxed)) {
+        pthread_mutex_lock(&own->lock);
+        head = xfer_take(own, want, got);
+        pthread_mutex_unlock(&own->lock);
+        if (head)
+            return head;
+    }
+    /* Blocks in the other shards (blocks freed by other threads land there) before the
+     * pages: first without waiting (a busy shard is skipped), then waiting for each, so that
+     * a shard busy at the wrong moment never makes the class take a new page (a
+     * producer/consumer pair would otherwise grow while its frees pile up). A shard that
+     * looks empty is not locked (a block it receives meanwhile is found next time). */
     for (int wait = 0; wait < 2; wait++) {
         for (unsigned i = 1; i < HK_NSHARDS; i++) {
-            hk_shard *o = &central[cls][(shard + i) % HK_NSHARDS];
+            hk_xfer *o = &xfer[cls][(shard + i) % HK_NSHARDS];
+            if (atomic_load_explicit(&o->peek, memory_order_relaxed) == 0)
+                continue;
             if (wait)
                 pthread_mutex_lock(&o->lock);
             else if (pthread_mutex_trylock(&o->lock) != 0)
                 continue; /* busy: try the next one */
-            head = shard_take(o, want, got);
+            head = xfer_take(o, want, got);
             pthread_mutex_unlock(&o->lock);
             if (head)
                 return head;
         }
     }
-    if (!hk_slab_refill_page(cls, shard))
-        return NULL;
-    pthread_mutex_lock(&own->lock);
-    head = shard_take_or_carve(cls, own, want, got);
-    pthread_mutex_unlock(&own->lock);
+    pthread_mutex_lock(&central[cls].lock);
+    head = pages_take(cls, want, got);
+    pthread_mutex_unlock(&central[cls].lock);
     return head;
+}
+
+/* Blocks the transfer caches held unused since the last decay (their low-water marks; all
+ * when `all`) go back to their pages, and so do the empty pages the classes kept unused. */
+static void decay(bool all)
+{
+    /* Disarmed first: a flush from now on arms it again. */
+    atomic_store_explicit(&xfer_armed, false, memory_order_relaxed);
+    bool held = false;
+    for (unsigned c = 1; c < HK_NCLASSES; c++) {
+        for (unsigned s = 0; s < HK_NSHARDS; s++) {
+            hk_xfer *x = &xfer[c][s];
+            pthread_mutex_lock(&x->lock);
+            uint32_t n = all ? x->count : x->low;
+            void *chain = NULL;
+            if (n == x->count) { /* all of it */
+                chain = x->head;
+                x->head = NULL;
+            } else if (n) { /* the coldest n: the end of the LIFO */
+                void *p = x->head;
+                for (uint32_t i = 1; i < x->count - n; i++)
+                    p = *(void **)p;
+                chain = *(void **)p;
+                *(void **)p = NULL;
+            }
+            x->count -= n;
+            x->low = x->count;
+            atomic_store_explicit(&x->peek, x->count, memory_order_relaxed);
+            held |= x->count > 0;
+            pthread_mutex_unlock(&x->lock);
+            if (n)
+                central_put(c, chain, n);
+        }
+    }
+    for (unsigned c = 1; c < HK_NCLASSES; c++)
+        release_empty(c, all);
+    if (held)
+        xfer_arm();
+}
+
+/* The page heap's pressure hook: the program is giving a lot back, so the calling thread's
+ * cache, every transfer cache and every kept empty page go back too, and with them the
+ * pages they pinned (a cached block keeps its whole page in its class). */
+static void slab_pressure(void)
+{
+    if (hk_tc.state == 1)
+        for (unsigned c = 1; c < HK_NCLASSES; c++)
+            flush_bin(c, 0);
+    decay(true);
+}
+
+/* The delayed purge: the decay, then the page heap purges its due runs. */
+uint32_t hk_slab_purge(uint32_t now, bool all)
+{
+    if (hk_arena_size == 0)
+        return HK_PURGE_NEVER;
+    if (hk_purge_delay >= 0 || all)
+        decay(all);
+    return hk_ph_purge(now, all);
 }
 
 /* ---------------------------------------------------------------- thread caches */
@@ -320,12 +560,13 @@ static bool tcache_setup(void)
         registry->prev = &hk_tc;
     registry = &hk_tc;
     pthread_mutex_unlock(&registry_lock);
+    hk_tc.gc_at = hk_purge_now();
     hk_tc.state = 1;
     pthread_setspecific(exit_key, &hk_tc);
     return true;
 }
 
-/* Move all but `keep` blocks of bin cls back to the central shard. */
+/* Move all but `keep` blocks of bin cls back to the transfer cache (or the pages). */
 static void flush_bin(unsigned cls, uint32_t keep)
 {
     hk_bin *b = &hk_tc.bins[cls];
@@ -337,7 +578,63 @@ static void flush_bin(unsigned cls, uint32_t keep)
         tail = *(void **)tail;
     b->head = *(void **)tail;
     b->count = keep;
-    shard_put(cls, hk_tc.shard, head, tail, n);
+    xfer_put(cls, hk_tc.shard, head, tail, n);
+}
+
+/* The thread cache's byte budget: over it, the bins of the biggest blocks are emptied
+ * first (all but `keep_cls`, the bin in use) until the cache holds half the budget. */
+static void tcache_budget(unsigned keep_cls)
+{
+    size_t total = 0;
+    for (unsigned c = 1; c < HK_NCLASSES; c++)
+        total += (size_t)hk_tc.bins[c].count * hk_classes[c].bsize;
+    if (HK_LIKELY(total <= HK_TC_BYTES))
+        return;
+    for (unsigned c = HK_NCLASSES - 1; c >= 1 && total > HK_TC_BYTES / 2; c--) {
+        if (c == keep_cls || hk_tc.bins[c].count == 0)
+            continue;
+        total -= (size_t)hk_tc.bins[c].count * hk_classes[c].bsize;
+        flush_bin(c, 0);
+    }
+    if (total > HK_TC_BYTES / 2)
+        flush_bin(keep_cls, hk_tc.bins[keep_cls].count / 2);
+}
+
+/* Idle bins (no refill or flush for a purge delay, at least 10 ms) go back to the transfer
+ * caches, so that a thread that stopped using a class does not pin its pages. A bin in use
+ * only by its fast paths goes back too, and pays one refill per period. */
+static void tcache_gc(uint32_t now)
+{
+    for (unsigned c = 1; c < HK_NCLASSES; c++)
+        if (!(hk_tc.active >> c & 1) && hk_tc.bins[c].count)
+            flush_bin(c, 0);
+    hk_tc.active = 0;
+    hk_tc.gc_at = now + (uint32_t)(hk_purge_delay > 10 ? hk_purge_delay : 10);
+}
+
+/* The purge clock's per-thread hook (every tick: one slow path in 8 here, every mmap box
+ * call). */
+static void tcache_tick(uint32_t now)
+{
+    if (hk_tc.state == 1 && hk_purge_due(hk_tc.gc_at, now))
+        tcache_gc(now);
+}
+
+static HK_NOINLINE void slow_tick_run(unsigned cls)
+{
+    if ((hk_tc.ticks & 63) == 0)
+        tcache_budget(cls);
+    hk_purge_tick();
+}
+
+/* One slow path in 8 takes its turn at the purge clock, one in 64 checks the thread cache's
+ * byte budget (no lock may be held). Between two checks a thread's cache can exceed the
+ * budget by at most the bins' own bounds (256 KiB or 128 blocks each). */
+HK_INLINE void slow_tick(unsigned cls)
+{
+    hk_tc.active |= (uint64_t)1 << cls;
+    if (HK_UNLIKELY((++hk_tc.ticks & 7) == 0))
+        slow_tick_run(cls);
 }
 
 static void tcache_retire(void)
@@ -381,7 +678,7 @@ void *hk_slab_alloc_slow(unsigned cls)
     hk_bin *b = &hk_tc.bins[cls];
     uint32_t got;
     if (HK_UNLIKELY(!tcache_setup())) {
-        /* No cache (exiting thread): one block straight from the central lists. */
+        /* No cache (exiting thread): one block straight from the transfer caches or pages. */
         if (!hk_ready())
             return NULL;
         void *p = refill(cls, 0, 1, &got);
@@ -399,6 +696,7 @@ void *hk_slab_alloc_slow(unsigned cls)
         return NULL;
     b->head = head;
     b->count = got;
+    slow_tick(cls);
     return hk_slab_alloc(cls);
 }
 
@@ -408,7 +706,7 @@ void *hk_slab_alloc_slow(unsigned cls)
 static void *checked_block(const void *p, unsigned *clsp, const char *op)
 {
     uintptr_t off = (uintptr_t)p - hk_arena_base;
-    unsigned cls = hk_pagecls[off >> HK_PCLS_SHIFT];
+    unsigned cls = hk_pagecls[off >> HK_UNIT_SHIFT];
     if (cls == 0)
         hk_fatal("%s: invalid pointer %p (inside hakmem's arena but not an allocation); "
                  "aborting (fail-closed)", op, p);
@@ -452,12 +750,14 @@ void hk_slab_free_slow(void *p)
                               HK_ST_FREE, memory_order_relaxed);
         atomic_fetch_add_explicit(&retired_nfree[cls], 1, memory_order_relaxed);
         *(void **)blk = NULL;
-        shard_put(cls, 0, blk, blk, 1);
+        xfer_put(cls, 0, blk, blk, 1);
         return;
     }
     hk_bin *b = &hk_tc.bins[cls];
-    if (b->count >= b->max)
+    if (b->count >= b->max) {
         flush_bin(cls, b->max - hk_classes[cls].batch);
+        slow_tick(cls);
+    }
     hk_slab_free(blk);
 }
 
@@ -466,7 +766,7 @@ void hk_slab_free_slow(void *p)
 hak_box_t hk_slab_box_of(const void *p)
 {
     uintptr_t off = (uintptr_t)p - hk_arena_base;
-    unsigned cls = hk_pagecls[off >> HK_PCLS_SHIFT];
+    unsigned cls = hk_pagecls[off >> HK_UNIT_SHIFT];
     if (cls == 0 || (off & (HK_MIN_ALIGN - 1)))
         return HAK_BOX_NONE;
     unsigned st = atomic_load_explicit(&hk_state[off >> HK_GRAN_SHIFT], memory_order_relaxed);
@@ -483,9 +783,14 @@ size_t hk_slab_usable(const void *p, const char *op)
 
 void hk_slab_mark_aligned(void *block, void *q)
 {
-    if (q != block)
-        atomic_store_explicit(&hk_state[((uintptr_t)q - hk_arena_base) >> HK_GRAN_SHIFT],
-                              HK_ST_ALIGNED, memory_order_relaxed);
+    if (q == block)
+        return;
+    uintptr_t off = (uintptr_t)q - hk_arena_base;
+    atomic_store_explicit(&hk_state[off >> HK_GRAN_SHIFT], HK_ST_ALIGNED, memory_order_relaxed);
+    /* Its page resets every state byte when it leaves the class. */
+    const hk_class_info *ci = &hk_classes[hk_pagecls[off >> HK_UNIT_SHIFT]];
+    hk_page *pg = hk_ph_desc((uintptr_t)block & ~(((uintptr_t)1 << ci->page_shift) - 1));
+    atomic_store_explicit((_Atomic uint8_t *)&pg->c.marks, 1, memory_order_relaxed);
 }
 
 void hk_slab_class_counts(unsigned cls, uint64_t *nalloc, uint64_t *nfree)
@@ -514,52 +819,70 @@ uint64_t hk_slab_thread_counter(hk_thread_counter_id id)
     return n + hk_tc.tctr[id];
 }
 
+
 size_t hk_slab_committed_bytes(void)
 {
-    pthread_mutex_lock(&arena_lock);
-    size_t n = arena_used;
-    pthread_mutex_unlock(&arena_lock);
-    return n;
+    hk_ph_stats s;
+    hk_ph_get_stats(&s);
+    return s.committed;
+}
+
+void hk_slab_cached_bytes(uint64_t out[HAK_BOX_COUNT])
+{
+    for (unsigned b = 0; b < HAK_BOX_COUNT; b++)
+        out[b] = 0;
+    for (unsigned c = 1; c < HK_NCLASSES; c++) {
+        uint64_t n = 0;
+        for (unsigned s = 0; s < HK_NSHARDS; s++) {
+            pthread_mutex_lock(&xfer[c][s].lock);
+            n += xfer[c][s].count;
+            pthread_mutex_unlock(&xfer[c][s].lock);
+        }
+        out[hk_classes[c].box] += n * hk_classes[c].bsize;
+    }
 }
 
 /* ---------------------------------------------------------------- fork and trim */
 
-/* Lock order, everywhere: registry_lock; a box heap's lock, then arena_lock
- * (page_acquire -> segment_commit); a shard's lock alone. */
+/* Fork: every lock, in the order above (the purge clock's lock is taken before, by the
+ * front door). */
 void hk_slab_atfork_prepare(void)
 {
     pthread_mutex_lock(&registry_lock);
-    for (unsigned b = 0; b < HAK_BOX_COUNT; b++)
-        pthread_mutex_lock(&boxheaps[b].lock);
-    pthread_mutex_lock(&arena_lock);
     for (unsigned c = 0; c < HK_NCLASSES; c++)
         for (unsigned s = 0; s < HK_NSHARDS; s++)
-            pthread_mutex_lock(&central[c][s].lock);
+            pthread_mutex_lock(&xfer[c][s].lock);
+    for (unsigned c = 0; c < HK_NCLASSES; c++)
+        pthread_mutex_lock(&central[c].lock);
+    hk_ph_atfork_prepare();
+}
+
+static void unlock_all(bool child)
+{
+    if (child)
+        hk_ph_atfork_child();
+    else
+        hk_ph_atfork_parent();
+    for (unsigned c = 0; c < HK_NCLASSES; c++)
+        pthread_mutex_unlock(&central[c].lock);
+    for (unsigned c = 0; c < HK_NCLASSES; c++)
+        for (unsigned s = 0; s < HK_NSHARDS; s++)
+            pthread_mutex_unlock(&xfer[c][s].lock);
 }
 
 void hk_slab_atfork_parent(void)
 {
-    for (unsigned c = 0; c < HK_NCLASSES; c++)
-        for (unsigned s = 0; s < HK_NSHARDS; s++)
-            pthread_mutex_unlock(&central[c][s].lock);
-    pthread_mutex_unlock(&arena_lock);
-    for (unsigned b = 0; b < HAK_BOX_COUNT; b++)
-        pthread_mutex_unlock(&boxheaps[b].lock);
+    unlock_all(false);
     pthread_mutex_unlock(&registry_lock);
 }
 
 void hk_slab_atfork_child(void)
 {
     /* Only the forking thread survives: its cache stays registered, the others' blocks are
-     * unreachable in the child (as in every thread-caching allocator). */
-    /* The child's only thread took every lock in prepare: it releases them (re-initialising a
-     * locked mutex is undefined). */
-    for (unsigned c = 0; c < HK_NCLASSES; c++)
-        for (unsigned s = 0; s < HK_NSHARDS; s++)
-            pthread_mutex_unlock(&central[c][s].lock);
-    pthread_mutex_unlock(&arena_lock);
-    for (unsigned b = 0; b < HAK_BOX_COUNT; b++)
-        pthread_mutex_unlock(&boxheaps[b].lock);
+     * unreachable in the child (as in every thread-caching allocator; their pages never
+     * empty). The child's only thread took every lock in prepare: it releases them
+     * (re-initialising a locked mutex is undefined). */
+    unlock_all(true);
     for (hk_tcache *t = registry; t; t = t->next) {
         if (t == &hk_tc)
             continue;
@@ -580,27 +903,35 @@ void hk_slab_atfork_child(void)
 
 size_t hk_slab_trim(void)
 {
-    /* Return the calling thread's cache, then give the pages inside every free block of a
-     * page or more back to the OS (the first page keeps the free-list link). */
+    if (hk_arena_size == 0)
+        return 0;
+    /* The calling thread's cache, every transfer cache and every free run. */
     if (hk_tc.state == 1)
         for (unsigned c = 1; c < HK_NCLASSES; c++)
             flush_bin(c, 0);
-    size_t released = 0;
+    hk_ph_stats s0, s1;
+    hk_ph_get_stats(&s0);
+    hk_slab_purge(hk_purge_now(), true);
+    hk_ph_purge(hk_purge_now(), true);
+    hk_ph_get_stats(&s1);
+    size_t released = (size_t)(s1.purged_bytes - s0.purged_bytes);
+    /* Inside pages still in use: the whole OS pages of every free block of 8 KiB or more
+     * (the first keeps the free-list link). */
     const size_t pg = 4096;
     for (unsigned c = 1; c < HK_NCLASSES; c++) {
         if (hk_classes[c].bsize < 2 * pg)
             continue;
-        for (unsigned s = 0; s < HK_NSHARDS; s++) {
-            hk_shard *sh = &central[c][s];
-            pthread_mutex_lock(&sh->lock);
-            for (void *p = sh->head; p; p = *(void **)p) {
-                uintptr_t lo = hk_align_up((uintptr_t)p + sizeof(void *), pg);
-                uintptr_t hi = ((uintptr_t)p + hk_classes[c].bsize) & ~(pg - 1);
-                if (hi > lo && hk_sys_madvise((void *)lo, hi - lo, MADV_DONTNEED) == 0)
-                    released += hi - lo;
-            }
-            pthread_mutex_unlock(&sh->lock);
-        }
+        hk_central *ce = &central[c];
+        pthread_mutex_lock(&ce->lock);
+        for (unsigned q = 1; q <= HK_NQ; q++)
+            for (uint32_t u = ce->queue[q]; u != HK_NIL; u = hk_pages[u].next)
+                for (void *p = hk_pages[u].c.free; p; p = *(void **)p) {
+                    uintptr_t lo = hk_align_up((uintptr_t)p + sizeof(void *), pg);
+                    uintptr_t hi = ((uintptr_t)p + hk_classes[c].bsize) & ~(pg - 1);
+                    if (hi > lo && hk_sys_madvise((void *)lo, hi - lo, MADV_DONTNEED) == 0)
+                        released += hi - lo;
+                }
+        pthread_mutex_unlock(&ce->lock);
     }
     return released;
 }

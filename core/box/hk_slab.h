@@ -1,20 +1,31 @@
 /* hk_slab.h: the block engine under the Tiny, Pool, Mid and L25 boxes.
  *
  * One engine, four boxes: each box defines its size classes (hk_slab_define_class) and the
- * engine gives every class a per-thread cache, a sharded central free list and pages carved
- * from one reserved arena. The boxes decide sizes; the engine moves blocks.
+ * engine gives every class a per-thread cache, sharded transfer caches and pages taken from
+ * the arena's shared page heap (hk_pageheap.h). The boxes decide sizes; the engine moves
+ * blocks.
  *
- * Memory layout (this is what makes free's owner lookup O(1) and lock-free):
- *   - one arena of address space is reserved at init (PROT_NONE), and committed 4 MiB
- *     segment by segment; a pointer is ours iff (p - hk_arena_base) < hk_arena_size;
- *   - hk_pagecls[off >> 16] names the class of every 64 KiB of the arena (0: not carved);
- *   - hk_state[off >> 4] is one byte per 16-byte granule: FREE or ALLOC at each block start,
- *     ALIGNED at an interior pointer handed out by memalign, UNUSED elsewhere. A byte per
- *     block (not a bit) so that two threads freeing neighbours never race on one word.
- *   Metadata sits outside the blocks, so an overflowing program cannot corrupt it.
+ * Where a free block can be, from the program outwards:
+ *   thread cache   a LIFO bin per class; the fast paths below (a pop or a push plus one state
+ *                  byte store; no lock, no atomic read-modify-write). Bounded in blocks per
+ *                  bin and in bytes per thread (checked on the slow paths);
+ *   transfer cache four shards per class, each a LIFO of whole batches under a mutex,
+ *                  bounded in bytes; what sits there unused for a purge delay moves on;
+ *   its page       each page keeps its own free list and the count of its blocks held
+ *                  outside it (`used`, updated only when blocks move between the caches and
+ *                  the page, never on the fast path); pages with free blocks are queued by
+ *                  occupancy and refills take the fullest first, so that the emptiest drain;
+ *   page heap      a page whose last block comes back leaves its class: its class-map
+ *                  entries are cleared, its state bytes reset, and its run goes back to the
+ *                  shared page heap, where any class of any box can reuse it and from where
+ *                  it is purged after the delay (hk_purge.h).
  *
- * Fast paths (static inline below): a pop or push on the thread's cache bin plus one state
- * byte store; no lock, no atomic read-modify-write. Everything else is in hk_slab.c.
+ * Owner lookup (this is what makes free O(1) and lock-free): a pointer is ours iff
+ * (p - hk_arena_base) < hk_arena_size; hk_pagecls[off >> 13] names the class of its page
+ * (0: not in a class); hk_state[off >> 4] is one byte per 16-byte granule: FREE or ALLOC at
+ * each block start, ALIGNED at an interior pointer handed out by memalign, UNUSED elsewhere
+ * (a byte per block, not a bit, so that two threads freeing neighbours never race on one
+ * word). Metadata sits outside the blocks, so an overflowing program cannot corrupt it.
  */
 #ifndef HK_SLAB_H
 #define HK_SLAB_H
@@ -22,13 +33,13 @@
 #include <stdatomic.h>
 
 #include "hk_internal.h"
+#include "hk_pageheap.h"
 #include "hk_stats.h"
 
-#define HK_SEG_SHIFT 22 /* 4 MiB segments */
-#define HK_SEG_SIZE ((size_t)1 << HK_SEG_SHIFT)
-#define HK_GRAN_SHIFT 4   /* state granule: 16 B */
-#define HK_PCLS_SHIFT 16  /* class map granule: 64 KiB, the smallest page */
-#define HK_NSHARDS 4      /* central free-list shards per class */
+#define HK_NSHARDS 4 /* transfer-cache shards per class */
+/* A thread cache's budget in bytes over all its bins (each bin: 256 KiB or 128 blocks),
+ * checked on one slow path in 64: over it, the biggest blocks go back first. */
+#define HK_TC_BYTES ((size_t)4 << 20)
 
 /* Global class ids: 0 is "no class"; each box owns a contiguous range. */
 enum {
@@ -42,6 +53,7 @@ enum {
     HK_CLS_L250 = HK_CLS_MID0 + HK_MID_NCLASSES,
     HK_NCLASSES = HK_CLS_L250 + HK_L25_NCLASSES,
 };
+_Static_assert(HK_NCLASSES <= 64, "hk_tcache.active has a bit per class");
 
 /* State bytes. ALIGNED_FREED marks an aligned interior pointer that was freed, so that
  * freeing it again is reported as the double free it is. */
@@ -50,9 +62,13 @@ enum { HK_ST_UNUSED = 0, HK_ST_FREE = 1, HK_ST_ALLOC = 2, HK_ST_ALIGNED = 3, HK_
 typedef struct {
     uint32_t bsize;     /* block size */
     uint8_t box;        /* hak_box_t */
-    uint8_t page_shift; /* log2 of the page this class carves */
+    uint8_t page_shift; /* log2 of the page this class carves (bytes) */
     uint16_t tc_max;    /* thread-cache capacity (blocks) */
     uint16_t batch;     /* blocks moved per refill / flush */
+    uint16_t cap;       /* blocks per page */
+    uint16_t carve_max; /* blocks cut from a fresh page per refill (16 KiB, at least 1) */
+    uint32_t xfer_max;  /* transfer-cache capacity per shard (blocks) */
+    uint32_t qmul;      /* occupancy queue of a page: 1 + (used * qmul >> 16) */
 } hk_class_info;
 
 typedef struct {
@@ -66,32 +82,30 @@ typedef struct hk_tcache {
     uint64_t tctr[HK_TCTR_COUNT]; /* hk_stats.h's per-thread counters */
     uint32_t shard;
     uint32_t state; /* 0 new, 1 live, 2 retired (thread exiting: caching off) */
+    uint32_t ticks; /* slow-path events, for the purge clock's check */
+    uint32_t gc_at; /* when the idle bins go back (hk_purge_now() time) */
+    uint64_t active; /* bit c: bin c had a slow-path event since the last collection */
     struct hk_tcache *next, *prev;
 } hk_tcache;
 
 extern HK_TLS hk_tcache hk_tc;
-extern uintptr_t hk_arena_base;
-extern size_t hk_arena_size;
-extern _Atomic uint8_t *hk_state;
-/* hk_state biased by the arena base: the state byte of an arena address p is at
- * hk_state_bias + (p >> HK_GRAN_SHIFT), one load fewer on the allocation fast path. */
-extern uintptr_t hk_state_bias;
-extern uint8_t *hk_pagecls;
 extern hk_class_info hk_classes[HK_NCLASSES];
 
 /* Reserve the arena (once, from hakmem's init). Returns false when no address space at all
  * could be reserved: every small box then falls back to the mmap box. */
 bool hk_slab_init(size_t arena_bytes);
-void hk_slab_define_class(unsigned cls, hak_box_t box, uint32_t bsize, unsigned page_shift);
+/* Class cls of box `box` has blocks of bsize bytes; the engine chooses its page size (8 KiB
+ * up: at least 8 blocks and at most 1/16 wasted; blocks of 64 KiB and more get a page each). */
+void hk_slab_define_class(unsigned cls, hak_box_t box, uint32_t bsize);
 
 void *hk_slab_alloc_slow(unsigned cls);
 void hk_slab_free_slow(void *p);
 
-/* Give central shard `shard` one fresh page of class `cls` (carved into blocks on demand).
- * True only on success: the caller counts successes (Pool prewarm). */
+/* Give class `cls` one fresh page (carved into blocks on demand; `shard` is unused). True
+ * only on success: the caller counts successes (Pool prewarm). */
 bool hk_slab_refill_page(unsigned cls, unsigned shard);
 /* Test hook: the next n page acquisitions fail as if the arena were exhausted. */
-void hk_slab_inject_page_failures(int n);
+HK_INLINE void hk_slab_inject_page_failures(int n) { hk_ph_inject_failures(n); }
 
 /* Owner queries for a pointer inside the arena. */
 hak_box_t hk_slab_box_of(const void *p);   /* HAK_BOX_NONE unless a live block (or aligned ptr) */
@@ -105,11 +119,19 @@ void hk_slab_thread_exit(void);
 void hk_slab_atfork_prepare(void);
 void hk_slab_atfork_parent(void);
 void hk_slab_atfork_child(void);
+/* malloc_trim: the calling thread's cache and every transfer cache go back to their pages,
+ * empty pages to the page heap, every free run and the pages inside free blocks of 8 KiB or
+ * more are purged. Returns the bytes released. */
 size_t hk_slab_trim(void);
+/* The delayed purge's work for the engine (hk_purge_fn): transfer-cache blocks unused for a
+ * delay go back to their pages, then the page heap purges its due runs. */
+uint32_t hk_slab_purge(uint32_t now, bool all);
 /* Statistics: per-class allocation and free counts over all threads, live or exited. */
 void hk_slab_class_counts(unsigned cls, uint64_t *nalloc, uint64_t *nfree);
 uint64_t hk_slab_thread_counter(hk_thread_counter_id id);
 size_t hk_slab_committed_bytes(void);
+/* Bytes held in thread caches (all threads) and transfer caches, per box. */
+void hk_slab_cached_bytes(uint64_t out[HAK_BOX_COUNT]);
 
 HK_INLINE bool hk_slab_owns(const void *p)
 {
@@ -145,7 +167,7 @@ HK_INLINE void *hk_slab_alloc(unsigned cls)
 HK_INLINE void hk_slab_free(void *p)
 {
     uintptr_t off = (uintptr_t)p - hk_arena_base;
-    hk_bin *b = &hk_tc.bins[hk_pagecls[off >> HK_PCLS_SHIFT]];
+    hk_bin *b = &hk_tc.bins[hk_pagecls[off >> HK_UNIT_SHIFT]];
     _Atomic uint8_t *st = &hk_state[off >> HK_GRAN_SHIFT];
     /* bins[0] (uncarved memory) has max 0, so the state byte is read only for carved pages. */
     if (HK_LIKELY((off & (HK_MIN_ALIGN - 1)) == 0 && b->count < b->max &&

@@ -59,10 +59,37 @@ void hk_stats_report(int fd)
                    (unsigned long long)s[b].fallbacks);
     hk_os_stats os;
     hk_os_get_stats(&os);
+    hk_ph_stats ph;
+    hk_ph_get_stats(&ph);
+    uint64_t cached[HAK_BOX_COUNT];
+    hk_slab_cached_bytes(cached);
+    /* Memory: where the small boxes' bytes are, and what went back to the OS. */
+    hk_dprintf(fd, "  memory (bytes): %-5s %6s %14s %14s %14s\n", "box", "pages", "in_pages",
+               "xfer_cached", "purged_total");
+    for (int b = HAK_BOX_TINY; b <= HAK_BOX_L25; b++)
+        hk_dprintf(fd, "  memory (bytes): %-5s %6llu %14llu %14llu %14llu\n",
+                   hak_box_name((hak_box_t)b), (unsigned long long)ph.box_pages[b],
+                   (unsigned long long)ph.box_bytes[b], (unsigned long long)cached[b],
+                   (unsigned long long)ph.box_purged[b]);
     hk_dprintf(fd,
-               "  arena committed %zu bytes; mmap box: %llu bytes mapped now, %llu cached, "
-               "%llu regions reused; ENOMEM %llu\n",
-               hk_slab_committed_bytes(), (unsigned long long)os.bytes_mapped_now,
-               (unsigned long long)os.bytes_cached, (unsigned long long)os.reused,
+               "  page heap: committed %zu, in pages %zu, free resident %zu (bound %zu), free "
+               "purged %zu; purged %llu bytes in %llu calls (%llu failed), %llu taken again "
+               "within 1 s; pages taken %llu, given back %llu, moved between classes %llu "
+               "(%llu bytes; %llu across boxes)\n",
+               ph.committed, ph.in_pages, ph.free_resident, ph.dirty_budget, ph.free_purged,
+               (unsigned long long)ph.purged_bytes, (unsigned long long)ph.purge_calls,
+               (unsigned long long)ph.purge_failures, (unsigned long long)ph.refaulted,
+               (unsigned long long)ph.pages_alloc,
+               (unsigned long long)ph.pages_freed, (unsigned long long)ph.pages_moved,
+               (unsigned long long)ph.bytes_moved, (unsigned long long)ph.pages_moved_box);
+    hk_dprintf(fd,
+               "  metadata (state map, descriptors, class maps): %zu bytes resident, %zu "
+               "reserved\n",
+               ph.meta_resident, ph.meta_reserved);
+    hk_dprintf(fd,
+               "  mmap box: %llu bytes mapped now, %llu cached, %llu unmapped from the cache "
+               "(delay or trim), %llu regions reused; ENOMEM %llu\n",
+               (unsigned long long)os.bytes_mapped_now, (unsigned long long)os.bytes_cached,
+               (unsigned long long)os.bytes_purged, (unsigned long long)os.reused,
                (unsigned long long)hk_counter(HK_CTR_ENOMEM));
 }

@@ -1,0 +1,133 @@
+/* hk_pageheap.h: the arena and its page heap, shared by every class of every small box.
+ *
+ * The arena is one reservation of address space (PROT_NONE), committed 4 MiB segment by
+ * segment as it grows. It is cut into units of 8 KiB, and every page a size class carves
+ * (8 KiB for Tiny up to 2 MiB for the biggest L25 blocks) is a run of 2^order units taken
+ * from one heap: a binary buddy allocator over the committed segments, so a page is aligned
+ * to its size (a block's page is its address rounded down) and a freed page coalesces with
+ * its free buddy at once. A Tiny page freed by its class can thus become, with its
+ * neighbours, a Pool, Mid or L25 page.
+ *
+ * Per unit, outside the memory it describes (an overflowing program cannot corrupt it):
+ *   hk_pagecls[u]  the class of the page covering unit u (0: not in a class: free, or never
+ *                  carved); free()'s owner lookup, so it is cleared when a page is released;
+ *   unit tag       head of a free or allocated run and its order (the buddy's bookkeeping);
+ *   hk_page desc   at a page's first unit: the class's per-page state (hk_slab.c), or the
+ *                  free run's links, time and resident-unit count;
+ *   dirty bit      a free unit that may still be resident (freed and not yet purged);
+ *   last class     the class that used the unit last (statistics: pages moved between
+ *                  classes).
+ * hk_state (one byte per 16 B granule, hk_slab.h) is reset by the block engine when it
+ * releases a page.
+ *
+ * Purge: free runs keep the time they were freed; runs free for HAKMEM_PURGE_DELAY_MS are
+ * released with MADV_DONTNEED (their state-map pages too, and their descriptor pages when
+ * whole pages of descriptors are covered), by hk_ph_purge from the delayed-purge clock
+ * (hk_purge.h); and whenever the free-but-resident bytes exceed max(32 MiB, 1/8 of the bytes
+ * in pages), the oldest are released at once, so a program that frees most of its memory
+ * and then idles gives it back without a timer thread. The 32 MiB grows by the bytes of runs
+ * taken again less than a second after such a purge (a program freeing and allocating in
+ * waves keeps its wave resident), up to 1 GiB, and shrinks back a quarter of the way every
+ * second without one. A failed madvise leaves the run resident, accounted as such and
+ * usable.
+ */
+#ifndef HK_PAGEHEAP_H
+#define HK_PAGEHEAP_H
+
+#include "hk_internal.h"
+
+#define HK_UNIT_SHIFT 13 /* 8 KiB units: the smallest page, and the class map's granule */
+#define HK_UNIT ((size_t)1 << HK_UNIT_SHIFT)
+#define HK_SEG_SHIFT 22 /* 4 MiB segments: the commit granule and the largest run */
+#define HK_SEG_SIZE ((size_t)1 << HK_SEG_SHIFT)
+#define HK_MAX_ORDER (HK_SEG_SHIFT - HK_UNIT_SHIFT)
+#define HK_GRAN_SHIFT 4 /* state granule: 16 B */
+#define HK_NIL UINT32_MAX
+
+/* A page's descriptor, at its first unit. Class pages are owned by their class's lock
+ * (hk_slab.c); free runs by the page heap's lock. */
+typedef struct hk_page {
+    union {
+        struct {
+            void *free;      /* blocks given back to this page */
+            uint16_t used;   /* blocks out of the page: live or in a thread/transfer cache */
+            uint16_t carved; /* blocks cut from the page so far (the rest: never touched) */
+            uint8_t queue;   /* occupancy queue (hk_slab.c) */
+            uint8_t marks;   /* state bytes other than block starts were set (memalign) */
+            uint8_t fresh;   /* not all resident when taken: cut a little at a time */
+        } c;
+        struct {
+            uint32_t freed;  /* hk_purge_now() when it became free (the newest part) */
+            uint32_t ndirty; /* units maybe resident */
+            uint32_t dnext, dprev; /* the dirty list, oldest first */
+        } f;
+    };
+    uint32_t next, prev; /* class queue / order free list */
+    uint8_t cls, order;
+} hk_page;
+
+extern uintptr_t hk_arena_base;
+extern size_t hk_arena_size;
+extern uint8_t *hk_pagecls;
+extern _Atomic uint8_t *hk_state;
+/* hk_state biased by the arena base: the state byte of an arena address p is at
+ * hk_state_bias + (p >> HK_GRAN_SHIFT), one load fewer on the allocation fast path. */
+extern uintptr_t hk_state_bias;
+extern hk_page *hk_pages;
+
+/* Reserve the arena and its metadata (once). False when no address space at all could be
+ * reserved: the small boxes then fall back to the mmap box. */
+bool hk_ph_init(size_t arena_bytes);
+
+/* The box of class cls (statistics per box). */
+void hk_ph_set_class_box(unsigned cls, unsigned box);
+
+/* A page of 2^order units for class cls (its class map set), or 0 when the arena is
+ * exhausted. The memory may hold old contents (or zeros where purged); *resident says
+ * whether all of it was resident (freed and not purged since). */
+uintptr_t hk_ph_alloc(unsigned order, unsigned cls, bool *resident);
+/* Give a page back: its class map entries are cleared here, so a stale pointer into it is
+ * refused (the caller has reset its state bytes: hk_ph_state_reset); the run coalesces with
+ * its free buddies. */
+void hk_ph_free(uintptr_t page, unsigned order);
+
+/* Zero every state byte of [page, page + bytes) (only the words that are not zero, so that
+ * state-map pages never touched stay untouched). */
+void hk_ph_state_reset(uintptr_t page, size_t bytes);
+
+HK_INLINE uint32_t hk_ph_unit(uintptr_t p) { return (uint32_t)((p - hk_arena_base) >> HK_UNIT_SHIFT); }
+HK_INLINE hk_page *hk_ph_desc(uintptr_t page) { return &hk_pages[hk_ph_unit(page)]; }
+
+/* Memory pressure: the free-but-resident bytes went over the budget, i.e. the program is
+ * giving back a lot. Before purging, the page heap calls this hook (the block engine's: its
+ * caches' blocks back to their pages and the classes' empty pages back to the heap, so
+ * that what the program freed can go back to the OS too); one thread at a time, never
+ * nested. Set once at init. */
+void hk_ph_set_pressure_hook(void (*fn)(void));
+
+/* The delayed purge (hk_purge_fn): release the runs due at `now` (all when `all`). */
+uint32_t hk_ph_purge(uint32_t now, bool all);
+
+/* Test hook: the next n page allocations fail as if the arena were exhausted. */
+void hk_ph_inject_failures(int n);
+
+typedef struct {
+    size_t committed;      /* arena bytes committed (segments) */
+    size_t in_pages;       /* bytes in pages of a class */
+    size_t free_resident;  /* free, maybe resident (not purged since freed) */
+    size_t free_purged;    /* free and purged */
+    uint64_t purged_bytes, purge_calls, purge_failures; /* cumulative */
+    size_t dirty_budget;   /* free resident bytes allowed now (learnt, see hk_pageheap.c) */
+    uint64_t refaulted;    /* bytes of runs taken again soon after their purge (cumulative) */
+    uint64_t pages_alloc, pages_freed, pages_moved, pages_moved_box, bytes_moved;
+    size_t meta_reserved;  /* metadata address space */
+    size_t meta_resident;  /* metadata bytes in use (estimate: touched, not purged) */
+    uint64_t box_pages[8], box_bytes[8], box_purged[8]; /* per hak_box_t: now, now, cumulative */
+} hk_ph_stats;
+void hk_ph_get_stats(hk_ph_stats *out);
+
+void hk_ph_atfork_prepare(void);
+void hk_ph_atfork_parent(void);
+void hk_ph_atfork_child(void);
+
+#endif
