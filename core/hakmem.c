@@ -36,7 +36,7 @@ bool hk_central_active = HAKMEM_CONFIG_CENTRAL_ROUTER;
 bool hk_compare_active;
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static HK_TLS bool in_init;
-/* HAKMEM_STATS=1 reports here at exit: a duplicate of stderr taken at init (hk_log.h),
+/* HAKMEM_STATS=1 (and =json) reports here at exit: a duplicate of stderr taken at init (hk_log.h),
  * because many programs (coreutils among them) close stderr in their own atexit handlers. */
 static int stats_fd = -1;
 
@@ -104,8 +104,10 @@ __attribute__((destructor)) static void hk_destructor(void)
 {
     if (hk_ready() && hk_compare_active)
         hk_divergence_exit();
-    if (hk_ready() && hk_opt(HK_OPT_STATS))
+    if (hk_ready() && hk_opt(HK_OPT_STATS) == 1)
         hk_stats_report(stats_fd >= 0 ? stats_fd : 2);
+    else if (hk_ready() && hk_opt(HK_OPT_STATS) == 2)
+        (void)hk_stats_json(stats_fd >= 0 ? stats_fd : 2);
 }
 
 void hk_quick_exit(int status)
@@ -391,27 +393,4 @@ int hak_malloc_trim(size_t pad)
     size_t released = hk_slab_trim(); /* the calling thread's cache and every small box */
     released += hk_os_trim();         /* every cached region of the mmap box */
     return released > 0;
-}
-
-struct mallinfo2 hak_mallinfo2(void)
-{
-    struct mallinfo2 mi;
-    memset(&mi, 0, sizeof mi);
-    hk_box_stats s[HAK_BOX_COUNT];
-    hk_stats_collect(s);
-    size_t live = 0;
-    for (int b = HAK_BOX_TINY; b <= HAK_BOX_L25; b++)
-        live += s[b].live_bytes;
-    mi.arena = hk_slab_committed_bytes();
-    mi.hblks = s[HAK_BOX_MMAP].allocs - s[HAK_BOX_MMAP].frees;
-    mi.hblkhd = s[HAK_BOX_MMAP].live_bytes;
-    mi.uordblks = live;
-    mi.fordblks = mi.arena > live ? mi.arena - live : 0;
-    return mi;
-}
-
-void hak_stats_print(int fd)
-{
-    hk_init();
-    hk_stats_report(fd);
 }

@@ -41,7 +41,8 @@ while IFS= read -r line; do
     range=$(awk '{print $5}' <<<"$line")
     n=$((n + 1))
     if [ "$range" = path ]; then want="$name A path; unset by default."
-    else want="$name An integer from ${range%%..*} to ${range##*..}; default $def."; fi
+    elif [[ $range == *..* ]]; then want="$name An integer from ${range%%..*} to ${range##*..}; default $def."
+    else want="$name One of ${range//,/, }; default $def."; fi
     if grep -qF -- "$want" "$tmp/env.flat"; then
         pass "option-$name" "hakmem(3) documents $name (default $def, range $range)"
     else

@@ -44,20 +44,44 @@ static void man_text(const char *s)
     }
 }
 
-static void range(const hk_option_desc *d, char *buf, size_t cap, const char *dash)
+/* The words of a WORD option ("site|class|process: help" gives site, class, process),
+ * joined by sep. */
+static void words(int id, const hk_option_desc *d, char *buf, size_t cap, const char *sep)
+{
+    char w[64];
+    size_t n = 0;
+    buf[0] = '\0';
+    for (long k = d->lo; k <= d->hi && n < cap; k++)
+        n += (size_t)snprintf(buf + n, cap - n, "%s%s", k == d->lo ? "" : sep,
+                              hk_option_word((hk_opt_id)id, k, w, sizeof w));
+}
+
+static void range(int id, const hk_option_desc *d, char *buf, size_t cap, const char *dash,
+                  const char *sep)
 {
     if (d->kind == HK_OPT_KIND_STR)
         snprintf(buf, cap, "path");
+    else if (d->kind == HK_OPT_KIND_WORD)
+        words(id, d, buf, cap, sep);
     else
         snprintf(buf, cap, "%ld%s%ld", d->lo, dash, d->hi);
 }
 
-static void deflt(const hk_option_desc *d, char *buf, size_t cap)
+static void deflt(int id, const hk_option_desc *d, char *buf, size_t cap)
 {
     if (d->kind == HK_OPT_KIND_STR)
         snprintf(buf, cap, "unset");
+    else if (d->kind == HK_OPT_KIND_WORD)
+        hk_option_word((hk_opt_id)id, d->def, buf, cap);
     else
         snprintf(buf, cap, "%ld", d->def);
+}
+
+/* The help without a WORD option's list of words (they are in the range column). */
+static const char *meaning(const hk_option_desc *d)
+{
+    const char *c = d->kind == HK_OPT_KIND_WORD ? strchr(d->help, ':') : NULL;
+    return c ? c + 1 + (c[1] == ' ') : d->help;
 }
 
 int main(int argc, char **argv)
@@ -79,26 +103,28 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < HK_OPT_COUNT; i++) {
         const hk_option_desc *d = &hk_option_descs[i];
-        char r[64], def[32];
-        deflt(d, def, sizeof def);
+        char r[128], def[64];
+        deflt(i, d, def, sizeof def);
         switch (how) {
         case NAMES: printf("%s\n", d->name); break;
         case PLAIN:
-            range(d, r, sizeof r, "..");
-            printf("%-28s default %-6s range %-14s %s\n", d->name, def, r, d->help);
+            range(i, d, r, sizeof r, "..", ",");
+            printf("%-28s default %-6s range %-14s %s\n", d->name, def, r, meaning(d));
             break;
         case MARKDOWN:
-            range(d, r, sizeof r, "\xe2\x80\x93"); /* an en dash, as the README writes ranges */
-            printf("| `%s` | %s | %s | %s |\n", d->name, def, r, d->help);
+            range(i, d, r, sizeof r, "\xe2\x80\x93", ", "); /* an en dash, as the README writes ranges */
+            printf("| `%s` | %s | %s | %s |\n", d->name, def, r, meaning(d));
             break;
         case MAN:
-            range(d, r, sizeof r, " to ");
+            range(i, d, r, sizeof r, " to ", ", ");
             printf(".TP\n.B %s\n", d->name);
             if (d->kind == HK_OPT_KIND_STR)
                 printf("A path; unset by default.\n");
+            else if (d->kind == HK_OPT_KIND_WORD)
+                printf("One of %s; default %s.\n", r, def);
             else
                 printf("An integer from %s; default %s.\n", r, def);
-            man_text(d->help);
+            man_text(meaning(d));
             putchar('\n');
             break;
         }

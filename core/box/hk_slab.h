@@ -54,6 +54,7 @@ enum {
     HK_NCLASSES = HK_CLS_L250 + HK_L25_NCLASSES,
 };
 _Static_assert(HK_NCLASSES <= 64, "hk_tcache.active has a bit per class");
+_Static_assert(HK_NCLASSES <= HK_PH_CLASSES, "the page heap's statistics follow every class");
 
 /* State bytes. ALIGNED_FREED marks an aligned interior pointer that was freed, so that
  * freeing it again is reported as the double free it is. */
