@@ -373,7 +373,7 @@ uintptr_t hk_ph_alloc(unsigned order, unsigned cls, bool *resident)
         if ((uint32_t)(now - freed) < REFAULT_MS) {
             size_t b = (size_t)1 << (order + HK_UNIT_SHIFT);
             size_t top = dirty_min > DIRTY_CAP_MAX ? dirty_min : DIRTY_CAP_MAX;
-            dirty_cap = dirty_cap + b < top ? dirty_cap + b : top;
+            dirty_cap = top - dirty_cap > b ? dirty_cap + b : top; /* no overflow at SIZE_MAX */
             last_refault = now;
             st_refault += b;
         }
