@@ -3,10 +3,13 @@
 #  - the program runs on hakmem (its statistics print), in the mode asked for (--legacy,
 #    --central), with the HAKMEM_* variables of each option, and an LD_PRELOAD already set kept;
 #  - its exit status is passed through, with and without --diff; a death by signal ends
-#    hakmem-run by the same signal; SIGTERM sent to hakmem-run reaches the program;
+#    hakmem-run by the same signal; SIGTERM and SIGINT sent to hakmem-run reach the program;
 #  - --diff prints the program's output untouched and the merged verdict of every process it
 #    started (children, forks) on stderr; a divergent candidate table gives DIVERGENT; --aa;
+#    a killed process gives INCOMPLETE (naming it), a static program or one that allocates
+#    nothing NOTHING COMPARED, a process left running INCOMPLETE with its reports kept;
 #  - --report DIR keeps the reports, the default temporary directory is removed;
+#  - --stats=json;
 #  - usage errors exit 125, a program not found 127, one that cannot run 126.
 set -uo pipefail
 bld=${HK_TOP_BUILDDIR:-$PWD}
@@ -77,24 +80,30 @@ for mode in "" --diff; do
 done
 run --diff -- sh -c 'kill -USR1 $$' >/dev/null 2>"$tmp/err"
 rc=$?
-if [ "$rc" = $((128 + 10)) ] && grep -q 'hakmem-run: verdict' "$tmp/err"; then
-    pass signal "a program killed by SIGUSR1: the verdict, then hakmem-run dies by SIGUSR1"
+if [ "$rc" = $((128 + 10)) ] && grep -Eq '^hakmem-run: verdict: INCOMPLETE: .*ended without an exit.*\((da|ba)?sh\)' "$tmp/err"; then
+    pass signal "a program killed by SIGUSR1: the verdict says its record is incomplete, then hakmem-run dies by SIGUSR1"
 else
     fail signal "death by signal passed through" "exit $rc (want 138)" "$tmp/err"
 fi
-marker="$tmp/term-reached"
-( timeout 60 "$bld/tools/hakmem-run" --lib "$lib" --diff -- sh -c \
-    "trap 'touch $marker; exit 0' TERM; while :; do sleep 0.1; done" >/dev/null 2>"$tmp/err" ) &
-sleep 1
-pkill -TERM -f "^python3 .*hakmem-run --lib $lib --diff -- sh -c trap" ||
-    pkill -TERM -f "hakmem-run --lib $lib --diff -- sh -c trap"
-wait $!
-rc=$?
-if [ -e "$marker" ] && [ "$rc" = 0 ] && grep -q 'hakmem-run: verdict' "$tmp/err"; then
-    pass sigterm "SIGTERM sent to hakmem-run reaches the program; its status and the verdict follow"
-else
-    fail sigterm "SIGTERM forwarded" "exit $rc, marker $([ -e "$marker" ] && echo set || echo missing)" "$tmp/err"
-fi
+# Signals another process sends hakmem-run reach the program (SIGTERM, and SIGINT, which the
+# terminal would send to both: only a kill(2) is relayed).
+for sig in TERM INT; do
+    marker="$tmp/$sig-reached"
+    timeout 60 "$bld/tools/hakmem-run" --lib "$lib" --diff -- sh -c \
+        "trap 'touch $marker; exit 0' $sig; echo ready; while :; do sleep 0.1; done" \
+        >"$tmp/ready" 2>"$tmp/err" &
+    # $! is timeout's pid; hakmem-run is its child
+    for _ in $(seq 100); do [ -s "$tmp/ready" ] && break; sleep 0.1; done
+    hr=$(pgrep -P $! | head -1)
+    kill -"$sig" "$hr"
+    wait $!
+    rc=$?
+    if [ -e "$marker" ] && [ "$rc" = 0 ] && grep -q 'hakmem-run: verdict: no divergence' "$tmp/err"; then
+        pass "sig$sig" "SIG$sig sent to hakmem-run reaches the program; its status and the verdict follow"
+    else
+        fail "sig$sig" "SIG$sig relayed" "exit $rc, marker $([ -e "$marker" ] && echo set || echo missing)" "$tmp/err"
+    fi
+done
 
 # --- --diff: output untouched, the verdict of every process --------------------------------
 run --diff -- sqlite3 :memory: 'select 1;' >"$tmp/out" 2>"$tmp/err"
@@ -146,6 +155,46 @@ if [ "$rc" = 0 ] && grep -q '^hakmem-run: verdict: no divergence' "$tmp/err"; th
 else
     fail aa "--aa" "exit $rc" "$tmp/err"
 fi
+# A fork child killed by a signal: its record holds its calls, the verdict says it ended.
+run --diff -- python3 -c '
+import os, signal
+pid = os.fork()
+if pid == 0:
+    x = [bytes(100) for _ in range(100)]
+    os.kill(os.getpid(), signal.SIGKILL)
+os.waitpid(pid, 0)' >/dev/null 2>"$tmp/err"
+rc=$?
+if [ "$rc" = 0 ] && grep -q '^hakmem-run: verdict: INCOMPLETE: .*1 process ended without an exit.*python' "$tmp/err"; then
+    pass fork-killed "a fork child killed by SIGKILL: INCOMPLETE, naming it; the parent's exit 0 kept"
+else
+    fail fork-killed "--diff with a killed fork child" "exit $rc" "$tmp/err"
+fi
+# Programs that compared nothing: a static program (no record at all) and one that makes no
+# allocation (its report says 0 calls): never called a pass.
+static=$(for f in /sbin/ldconfig /usr/sbin/ldconfig; do
+    file -L "$f" 2>/dev/null | grep -q 'static' && { echo "$f"; break; }; done)
+if [ -n "$static" ]; then
+    run --diff -- "$static" -p >/dev/null 2>"$tmp/err"
+    rc=$?
+    if [ "$rc" = 0 ] && grep -q '^hakmem-run: verdict: NOTHING COMPARED: no process left a record' "$tmp/err"; then
+        pass static "a statically linked program ($static): NOTHING COMPARED, its exit 0 kept"
+    else
+        fail static "--diff with a static program" "exit $rc" "$tmp/err"
+    fi
+else
+    fail static "--diff with a static program" "no statically linked ldconfig on this machine"
+fi
+run --diff -- "$bld/tests/stats_prog" >/dev/null 2>"$tmp/err"
+rc=$?
+if [ "$rc" = 2 ] && grep -q '^hakmem-run: verdict: NOTHING COMPARED: the processes made no allocation' "$tmp/err"; then
+    pass no-calls "a program that allocates nothing: NOTHING COMPARED, its exit 2 kept"
+else
+    fail no-calls "--diff with a program that allocates nothing" "exit $rc" "$tmp/err"
+fi
+out=$(run --stats=json -- "$bld/tests/stats_prog" 2>&1 >/dev/null | grep -c '^{"format": "hakmem-stats/1"')
+[ "$out" = 1 ] && pass stats-json "--stats=json: the program's statistics as one JSON line" ||
+    fail stats-json "--stats=json" "$out JSON lines"
+
 left=$(find "$TMPDIR" -mindepth 1 | head -3)
 [ -z "$left" ] && pass tmp-removed "the default report directory is removed after the verdict" ||
     fail tmp-removed "temporary reports removed" "left: $left"
@@ -171,4 +220,21 @@ usage_case not-found 127 -- "$tmp/no-such-program"
 printf 'not a program\n' >"$tmp/noexec"
 usage_case not-executable 126 -- "$tmp/noexec"
 usage_case not-found-diff 127 --diff -- "$tmp/no-such-program"
+usage_case report-alone 125 --report "$tmp/r" -- true
+usage_case stats-value 125 --stats=yes -- true
+usage_case lib-missing 125 --lib "$tmp/nonexistent.so" -- true
+
+# A process still running when PROGRAM ends (a daemon): the verdict says so, and the reports
+# are kept (it still writes its record there).
+run --diff -- sh -c "python3 -c 'import os, time; x = [bytes(10)] * 3; open(\"$tmp/daemon\", \"w\").write(str(os.getpid())); time.sleep(30)' & while [ ! -s $tmp/daemon ]; do sleep 0.1; done" \
+    >/dev/null 2>"$tmp/err"
+rc=$?
+kept=$(sed -n 's/.*(reports: \(.*\), kept: .*/\1/p' "$tmp/err")
+if [ "$rc" = 0 ] && grep -q '^hakmem-run: verdict: INCOMPLETE: no divergence so far, but 1 process still running' "$tmp/err" &&
+    [ -n "$kept" ] && [ -d "$kept" ]; then
+    pass daemon "a process still running at the end: INCOMPLETE, its reports kept in $kept"
+else
+    fail daemon "--diff with a process left running" "exit $rc" "$tmp/err"
+fi
+[ -s "$tmp/daemon" ] && kill "$(cat "$tmp/daemon")" 2>/dev/null
 finish
