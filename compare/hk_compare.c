@@ -162,6 +162,7 @@ void *hk_diff_unsampled(size_t size, hak_callsite_t site, hk_entry_t entry, bool
      * executed on the fast path. */
     if (HK_UNLIKELY(!hk_key_seen(size, entry))) { /* the first call of its key */
         hk_rec_bump(&hk_dt.slot->compared);
+        hk_dt_hist(&hk_dt, central, size);
         return hk_compare_decide(size, site, entry, central);
     }
     return central ? hk_router_alloc_inline(size, site, entry)
@@ -180,14 +181,11 @@ void *hk_diff_sampled_slow(size_t size, hak_callsite_t site, hk_entry_t entry, b
             return hk_diff_alloc(size, site, entry, central);
     }
     hk_tc.tctr[central ? HK_TCTR_SERVED_CENTRAL : HK_TCTR_SERVED_LEGACY]++;
-    if (!hk_dt_owned(t->state)) {
+    if (!hk_dt_owned(t->state))
         t->skip = 0;
-        hk_dt_count(t, central, true);
-    } else {
+    else
         t->skip = hk_sample_next(t);
-        hk_rec_bump(&t->slot->exec[central]);
-        hk_rec_bump(&t->slot->compared);
-    }
+    hk_dt_count(t, central, true, size);
     return hk_compare_decide(size, site, entry, central);
 }
 
@@ -201,6 +199,7 @@ HK_INLINE void *diff_sampled(size_t size, hak_callsite_t site, hk_entry_t entry,
     /* skip stays below 0: with 1 in 1 every call takes this path */
     hk_tc.tctr[central ? HK_TCTR_SERVED_CENTRAL : HK_TCTR_SERVED_LEGACY]++;
     hk_rec_bump_compared(t->slot, central);
+    hk_dt_hist(t, central, size);
     /* Below both paths' Tiny bounds both decisions are computed here (their out-of-line
      * parts are dead code then); above, hk_compare_decide computes them. Either way each
      * path decides exactly once. */
@@ -269,7 +268,7 @@ void *hk_compare_alloc(size_t size, hak_callsite_t site, hk_entry_t entry)
             compare = !hk_key_seen(size, entry);
         }
     }
-    hk_dt_count(t, central, compare);
+    hk_dt_count(t, central, compare, size);
     if (compare)
         return hk_compare_decide(size, site, entry, central);
     return central ? hk_router_alloc_inline(size, site, entry)
