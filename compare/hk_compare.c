@@ -199,16 +199,19 @@ HK_INLINE void *diff_sampled(size_t size, hak_callsite_t site, hk_entry_t entry,
     /* skip stays below 0: with 1 in 1 every call takes this path */
     hk_tc.tctr[central ? HK_TCTR_SERVED_CENTRAL : HK_TCTR_SERVED_LEGACY]++;
     hk_rec_bump_compared(t->slot, central);
-    hk_dt_hist(t, central, size);
     /* Below both paths' Tiny bounds both decisions are computed here (their out-of-line
      * parts are dead code then); above, hk_compare_decide computes them. Either way each
      * path decides exactly once. */
     const hk_table *tb = hk_router_table;
-    if (HK_UNLIKELY(size > HK_TINY_MAX || size >= tb->tiny_end))
+    if (HK_UNLIKELY(size > HK_TINY_MAX || size >= tb->tiny_end)) {
+        hk_dt_hist(t, central, size);
         return hk_compare_decide(size, site, entry, central);
+    }
     hk_knobs k = hk_knobs_get();
     hk_decision dl = hk_legacy_decide(size, entry, k);
     hk_decision dc = hk_table_decide(tb, size, entry, k);
+    /* After the decisions: the counter's store would make the compiler load the table again */
+    hk_rec_bump(&t->hist[central][hk_rec_bucket_small[size]]); /* size <= 1 KiB here */
     if (HK_LIKELY(dl.box == dc.box && dl.cls == dc.cls)) {
         /* 0xFF: the key's first compare (or the router logs every decision) */
         unsigned c = __atomic_load_n(&hk_diff_fast[central][entry][size], __ATOMIC_RELAXED);

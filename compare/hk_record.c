@@ -53,6 +53,8 @@ _Static_assert(offsetof(hk_rec_block, slots) == HK_REC_HEADER && offsetof(hk_rec
                    offsetof(hk_rec_block, hist) == 108544 && sizeof(hk_rec_block) == 206848,
                "block layout");
 
+uint8_t hk_rec_bucket_small[HK_TINY_MAX + 1];
+
 static hk_rec_block rec_static;
 hk_rec_block *hk_rec = &rec_static;
 static bool is_file;
@@ -311,6 +313,8 @@ void hk_record_init(const char *tmpl)
         hk_record_reset();
         return;
     }
+    for (size_t i = 0; i <= HK_TINY_MAX; i++)
+        hk_rec_bucket_small[i] = (uint8_t)hk_rec_bucket_big(i);
     have_tmpl = tmpl && *tmpl;
     if (have_tmpl) {
         size_t n = strlen(tmpl);

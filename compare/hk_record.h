@@ -203,12 +203,17 @@ HK_INLINE void hk_rec_bump(_Atomic uint64_t *c)
 }
 
 /* The histogram bucket of a request size (HK_REC_HBUCKETS): ceil(log2(size)) - 4, 0 up to
- * 16 bytes, the last above 64 MiB. */
-HK_INLINE unsigned hk_rec_bucket(size_t size)
+ * 16 bytes, the last above 64 MiB. Sizes up to 1 KiB (most calls) look it up. */
+extern uint8_t hk_rec_bucket_small[HK_TINY_MAX + 1];
+HK_INLINE unsigned hk_rec_bucket_big(size_t size)
 {
     size_t x = size ? size - 1 : 0;
     unsigned b = 60u - (unsigned)__builtin_clzll((unsigned long long)(x | 15));
     return b < HK_REC_HBUCKETS - 1 ? b : HK_REC_HBUCKETS - 1;
+}
+HK_INLINE unsigned hk_rec_bucket(size_t size)
+{
+    return size <= HK_TINY_MAX ? hk_rec_bucket_small[size] : hk_rec_bucket_big(size);
 }
 
 /* A compared call of the slot's owner: executed by path `central` and compared (one slot

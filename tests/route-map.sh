@@ -2,7 +2,9 @@
 # route-map.sh: the HTML route map of hakmem-divergence --html with 1, 20 and 200 divergences,
 # rendered by headless Chromium (Debian package `chromium`; missing → FAIL).
 #  - 1: real processes running a candidate table that moves Tiny's edge (1024 → 1000: the
-#    workload hits it) and Pool's Bridge edge (53248 → 49152: nothing hits it); 20 and 200:
+#    workload hits it) and Pool's Bridge edge (53248 → 49152: nothing hits it), one of them
+#    with the Central Router executing; the histograms the C side wrote hold every compared
+#    call in the bucket of its size; 20 and 200:
 #    tests/routemap_fixtures.py over that real report's maps (three processes, two candidate
 #    tables, N distinct divergences spread over the size axis, moved edges no call hit);
 #  - the DOM (chromium --dump-dom) has a band per path and per distinct map, the bands near
@@ -39,14 +41,37 @@ chrome() { # chrome OUTPUT-OPTION URL
 # --- the pages -------------------------------------------------------------------------------
 printf '0 1000 tiny\n1001 8192 pool ace\n8193 32768 mid\n32769 49152 pool ace\n49153 2097151 l25 ace\n2097152 18446744073709551615 mmap\n' >"$tmp/cand.txt"
 mkdir -p "$tmp/r1"
-for range in "900 1100 3" "20000 30000 1"; do
+for run in "0 900 1100 3" "0 20000 30000 1" "1 100 300 2"; do
     # shellcheck disable=SC2086
-    HAKMEM_ROUTER_TABLE="$tmp/cand.txt" HAKMEM_ROUTER_DIFF=1 \
-        HAKMEM_DIVERGENCE_REPORT="$tmp/r1/hakmem.%p.json" LD_PRELOAD="$lib" \
-        timeout 60 "$bld/tests/diff_prog" sizes $range >/dev/null 2>>"$tmp/run.err"
+    set -- $run  # the last process runs with the Central Router executing
+    timeout 60 env HAKMEM_USE_CENTRAL_ROUTER="$1" HAKMEM_ROUTER_TABLE="$tmp/cand.txt" \
+        HAKMEM_ROUTER_DIFF=1 HAKMEM_DIVERGENCE_REPORT="$tmp/r1/hakmem.%p.json" LD_PRELOAD="$lib" \
+        "$bld/tests/diff_prog" sizes "$2" "$3" "$4" >/dev/null 2>>"$tmp/run.err"
 done
 base=$(ls "$tmp"/r1/*.json 2>/dev/null | head -1)
 if [ -z "$base" ]; then fail setup "real processes wrote reports" "none" "$tmp/run.err"; finish; exit; fi
+# The histograms the C side wrote: every compared call in its size bucket.
+python3 - "$tmp"/r1/*.json >"$tmp/hist-check" 2>&1 <<'PY'
+import json, sys
+reps = [json.load(open(f)) for f in sys.argv[1:]]
+bad = []
+edges = reps[0]["histogram"]["buckets"]
+want = {(513, 1024): 3 * (1024 - 900 + 1), (1025, 2048): 3 * (1100 - 1025 + 1), (16385, 32768): 30000 - 20000 + 1}
+got = {tuple(b): sum(r["histogram"]["legacy"][i] for r in reps) for i, b in enumerate(edges)}
+cen = {tuple(b): sum(r["histogram"]["central"][i] for r in reps) for i, b in enumerate(edges)}
+if cen.get((65, 128), 0) < 2 * 28 or cen.get((129, 256), 0) < 2 * 128 or cen.get((257, 512), 0) < 2 * 44:
+    bad.append(f"central executed: {cen}")
+for b, n in want.items():
+    if got.get(b, 0) < n:
+        bad.append(f"bucket {b}: {got.get(b)} compared calls, the workload made {n}")
+tot = sum(sum(r["histogram"]["legacy"]) + sum(r["histogram"]["central"]) for r in reps)
+if tot != sum(r["compared"] for r in reps):
+    bad.append(f"histograms hold {tot} calls, {sum(r['compared'] for r in reps)} compared")
+print("; ".join(bad) or f"{tot} compared calls in their buckets ({', '.join(f'{b[0]}-{b[1]}: {got[b]}' for b in want)})")
+sys.exit(1 if bad else 0)
+PY
+if [ $? = 0 ]; then pass histogram "the reports' histograms: $(cat "$tmp/hist-check")"
+else fail histogram "the reports' histograms" "$(cat "$tmp/hist-check")"; fi
 for n in 20 200; do
     python3 "$src/tests/routemap_fixtures.py" "$base" "$tmp/r$n" "$n" || fail "fixtures-$n" "fixtures" "generator failed"
 done
@@ -124,6 +149,7 @@ hists = {e["a"].get("data-path"): int(e["a"].get("data-total", -1)) for e in els
 compared = merged["totals"]["compared"]
 want(set(hists) == {"legacy", "central"}, f"histograms {sorted(hists)}")
 want(sum(hists.values()) == compared, f"histograms hold {sum(hists.values())} calls, {compared} compared")
+want(n > 1 or hists.get("central", 0) >= 402, "the Central Router's executed calls in its histogram")
 bars = [e for e in els if e["tag"] == "rect" and e["a"].get("class") == "bar"]
 want(bars, "histogram bars")
 rows = [e for e in els if e["tag"] == "tr" and any("#divergences" in x for x in e["parents"])]
