@@ -17,6 +17,7 @@
 
 #include "hak_alloc_api.h"
 #include "hk_check.h"
+#include "hk_log.h"
 #include "hk_purge.h"
 #include "hk_stats.h"
 #include "hk_stats_snap.h"
@@ -1027,6 +1028,59 @@ START_TEST(test_options_init_env) {
 }
 END_TEST
 
+/* Secure execution (setuid: tests/secure.sh runs a real one): every INSECURE option ignored,
+ * with one line naming those that were set; the others honoured; %p hidden in hakmem's
+ * lines. Then the same environment honoured in a normal process. */
+START_TEST(test_options_secure) {
+    char path[] = "/tmp/hk_check_secureXXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    unlink(path);
+    int saved = dup(2);
+    setenv("HAKMEM_ROUTER_TABLE", "/etc/passwd", 1);
+    setenv("HAKMEM_DIVERGENCE_LOG", "/tmp/x.%p", 1);
+    setenv("HAKMEM_VERBOSE", "1", 1);
+    setenv("HAKMEM_STATS", "1", 1);
+    unsetenv("HAKMEM_DIVERGENCE_REPORT");
+    dup2(fd, 2);
+    hk_options_load(true);
+    hk_warn("at %p", (void *)0x1234);
+    dup2(saved, 2);
+    char buf[1024] = {0};
+    ck_assert_int_gt(pread(fd, buf, sizeof buf - 1, 0), 0);
+    ck_assert_msg(strcmp(buf, "hakmem: warning: secure-execution process (setuid, setgid or file "
+                              "capabilities): ignoring HAKMEM_VERBOSE, HAKMEM_ROUTER_TABLE, "
+                              "HAKMEM_DIVERGENCE_LOG\nhakmem: warning: at (address hidden)\n") == 0,
+                  "got: %s", buf);
+    ck_assert_ptr_null(hk_opt_str(HK_OPT_ROUTER_TABLE));
+    ck_assert_ptr_null(hk_opt_str(HK_OPT_DIVERGENCE_LOG));
+    ck_assert_int_eq(hk_opt(HK_OPT_VERBOSE), 0);
+    ck_assert_int_eq(hk_opt(HK_OPT_STATS), 1);
+    for (int i = 0; i < HK_OPT_COUNT; i++) /* the files' options are all INSECURE */
+        if (hk_option_descs[i].kind == HK_OPT_KIND_STR)
+            ck_assert_msg(!hk_option_descs[i].secure, "%s is honoured in setuid programs",
+                          hk_option_descs[i].name);
+    ck_assert_int_eq(ftruncate(fd, 0), 0);
+    lseek(fd, 0, SEEK_SET);
+    dup2(fd, 2);
+    hk_options_load(false);
+    hk_warn("at %p", (void *)0x1234);
+    dup2(saved, 2);
+    close(saved);
+    memset(buf, 0, sizeof buf);
+    ck_assert_int_gt(pread(fd, buf, sizeof buf - 1, 0), 0);
+    close(fd);
+    ck_assert_str_eq(buf, "hakmem: warning: at 0x1234\n");
+    ck_assert_str_eq(hk_opt_str(HK_OPT_ROUTER_TABLE), "/etc/passwd");
+    ck_assert_int_eq(hk_opt(HK_OPT_VERBOSE), 1);
+    unsetenv("HAKMEM_ROUTER_TABLE");
+    unsetenv("HAKMEM_DIVERGENCE_LOG");
+    unsetenv("HAKMEM_VERBOSE");
+    unsetenv("HAKMEM_STATS");
+    hk_options_init();
+}
+END_TEST
+
 Suite *make_api_suite(void) {
     Suite *s = suite_create("api");
     TCase *tc = tcase_create("calloc-realloc");
@@ -1088,6 +1142,7 @@ Suite *make_api_suite(void) {
     tc = tcase_create("options");
     tcase_add_test(tc, test_option_parse);
     tcase_add_test(tc, test_options_init_env);
+    tcase_add_test(tc, test_options_secure);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -14,6 +14,8 @@ HK_DEB_PACKAGES=(
     # offline (nm) and tests/evidence.sh strips a program (objcopy, strip, readelf);
     # strace: tests/reportfile.sh watches how reports are opened
     python3 sqlite3 git perl coreutils mawk valgrind clang binutils strace
+    # tests/secure.sh: setpriv (run as nobody), setcap (a file-capability program)
+    util-linux libcap2-bin
     # tests/render-html.sh: the HTML route map rendered in headless Chromium
     chromium
     # tools/reliability.sh: libFuzzer and clang's sanitizer runtimes (clang only recommends them)

@@ -33,7 +33,7 @@ int main(int argc, char **argv)
         return usage(stderr);
     static hk_table t;
     char err[256];
-    if (!hk_table_load_file(argv[2], &t, err, sizeof err)) {
+    if (!hk_table_load_file(argv[2], false, &t, err, sizeof err)) {
         fprintf(stderr, "hakmem-routes: %s: %s\n", argv[2], err);
         return 1;
     }

@@ -88,6 +88,12 @@ static void *reserve(size_t bytes, int prot)
     return p == MAP_FAILED ? NULL : p;
 }
 
+/* The byte-per-unit maps and bitmaps of `units` units, in one mapping. */
+static size_t pc_bytes(size_t units)
+{
+    return units * 3 + units / 8 + units / 64 + 2 * (units / 512) + 64;
+}
+
 bool hk_ph_init(size_t arena_bytes)
 {
     for (unsigned k = 0; k <= HK_MAX_ORDER; k++)
@@ -100,26 +106,25 @@ bool hk_ph_init(size_t arena_bytes)
         uintptr_t base = hk_align_up((uintptr_t)r, HK_SEG_SIZE);
         /* Give back the unaligned head and tail of the reservation. */
         if (base > (uintptr_t)r)
-            hk_sys_munmap(r, base - (uintptr_t)r);
+            hk_sys_release(r, base - (uintptr_t)r);
         uintptr_t tail = base + arena_bytes, rend = (uintptr_t)r + arena_bytes + HK_SEG_SIZE;
         if (rend > tail)
-            hk_sys_munmap((void *)tail, rend - tail);
+            hk_sys_release((void *)tail, rend - tail);
         size_t units = arena_bytes >> HK_UNIT_SHIFT;
         meta_reserved = 0;
         /* The state map and the descriptors are committed with their segment (strict
          * overcommit charges only what is used); the byte-per-unit maps are small. */
         void *st = reserve(arena_bytes >> HK_GRAN_SHIFT, PROT_NONE);
         void *pd = reserve(units * sizeof(hk_page), PROT_NONE);
-        void *pc = reserve(units * 3 + units / 8 + units / 64 + 2 * (units / 512) + 64,
-                           PROT_READ | PROT_WRITE);
+        void *pc = reserve(pc_bytes(units), PROT_READ | PROT_WRITE);
         if (!st || !pd || !pc) {
             if (st)
-                hk_sys_munmap(st, arena_bytes >> HK_GRAN_SHIFT);
+                hk_sys_release(st, arena_bytes >> HK_GRAN_SHIFT);
             if (pd)
-                hk_sys_munmap(pd, units * sizeof(hk_page));
+                hk_sys_release(pd, units * sizeof(hk_page));
             if (pc)
-                hk_sys_munmap(pc, units * 3 + units / 8 + units / 64 + 2 * (units / 512) + 64);
-            hk_sys_munmap((void *)base, arena_bytes);
+                hk_sys_release(pc, pc_bytes(units));
+            hk_sys_release((void *)base, arena_bytes);
             continue;
         }
         hk_state = st;
@@ -138,6 +143,17 @@ bool hk_ph_init(size_t arena_bytes)
     hk_warn("could not reserve address space for the small boxes; every allocation will use "
             "the mmap box");
     return false;
+}
+
+size_t hk_ph_reserved_bytes(void) { return hk_arena_size ? hk_arena_size + meta_reserved : 0; }
+
+bool hk_ph_owns_meta(const void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    size_t units = hk_arena_size >> HK_UNIT_SHIFT;
+    return hk_arena_size && (a - (uintptr_t)hk_state < (hk_arena_size >> HK_GRAN_SHIFT) ||
+                             a - (uintptr_t)hk_pages < units * sizeof(hk_page) ||
+                             a - (uintptr_t)hk_pagecls < pc_bytes(units));
 }
 
 void hk_ph_set_class_box(unsigned cls, unsigned box) { cls_box[cls & 255] = (uint8_t)box; }

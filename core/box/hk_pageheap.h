@@ -80,6 +80,11 @@ extern hk_page *hk_pages;
  * reserved: the small boxes then fall back to the mmap box. */
 bool hk_ph_init(size_t arena_bytes);
 
+/* Address space kept for the process's life: the arena and its metadata. */
+size_t hk_ph_reserved_bytes(void);
+/* p lies in the page heap's own metadata (state map, descriptors, class map...). */
+bool hk_ph_owns_meta(const void *p);
+
 /* The box of class cls (statistics per box). */
 void hk_ph_set_class_box(unsigned cls, unsigned box);
 

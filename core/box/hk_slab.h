@@ -22,8 +22,8 @@
  *
  * Owner lookup (this is what makes free O(1) and lock-free): a pointer is ours iff
  * (p - hk_arena_base) < hk_arena_size; hk_pagecls[off >> 13] names the class of its page
- * (0: not in a class); hk_state[off >> 4] is one byte per 16-byte granule: FREE or ALLOC at
- * each block start, ALIGNED at an interior pointer handed out by memalign, UNUSED elsewhere
+ * (0: not in a class); hk_state[off >> 4] is one byte per 16-byte granule (the HK_ST_* states
+ * below): a state at each block start and at a live aligned pointer, UNUSED everywhere else
  * (a byte per block, not a bit, so that two threads freeing neighbours never race on one
  * word). Metadata sits outside the blocks, so an overflowing program cannot corrupt it.
  */
@@ -34,6 +34,7 @@
 
 #include "hk_internal.h"
 #include "hk_pageheap.h"
+#include "hk_ptr.h"
 #include "hk_stats.h"
 
 #define HK_NSHARDS 4 /* transfer-cache shards per class */
@@ -56,9 +57,27 @@ enum {
 _Static_assert(HK_NCLASSES <= 64, "hk_tcache.active has a bit per class");
 _Static_assert(HK_NCLASSES <= HK_PH_CLASSES, "the page heap's statistics follow every class");
 
-/* State bytes. ALIGNED_FREED marks an aligned interior pointer that was freed, so that
- * freeing it again is reported as the double free it is. */
-enum { HK_ST_UNUSED = 0, HK_ST_FREE = 1, HK_ST_ALLOC = 2, HK_ST_ALIGNED = 3, HK_ST_ALIGNED_FREED = 4 };
+/* State bytes. The invariant every free relies on: ALLOC is only ever at the start of a
+ * block handed out at its start, and no state survives the use it marks (a block's reuse
+ * overwrites its start's state; an aligned pointer's mark is cleared when it is freed; a
+ * page leaving its class has its block starts reset), so that the fast free path's one test
+ * (ALLOC at p's granule) accepts exactly the pointers hakmem returned.
+ *   UNUSED          neither a block start nor a live aligned pointer
+ *   FREE            the start of a free block
+ *   ALLOC           the start of a live block, handed out at its start
+ *   ALIGNED         a live pointer handed out by memalign inside its block (not at its start)
+ *   ALIGNED_BLOCK   the start of that block: padding, never a valid pointer
+ *   FREE_ALIGNED+k  the start of a free block whose last use was the aligned pointer
+ *                   align_up(start, 1 << k) (k = ctz of that pointer, 5..63): freeing that
+ *                   pointer again is named a double free, with no mark left at the pointer */
+enum {
+    HK_ST_UNUSED = 0,
+    HK_ST_FREE = 1,
+    HK_ST_ALLOC = 2,
+    HK_ST_ALIGNED = 3,
+    HK_ST_ALIGNED_BLOCK = 4,
+    HK_ST_FREE_ALIGNED = 64, /* + k */
+};
 
 typedef struct {
     uint32_t bsize;     /* block size */
@@ -100,6 +119,7 @@ bool hk_slab_init(size_t arena_bytes);
 void hk_slab_define_class(unsigned cls, hak_box_t box, uint32_t bsize);
 
 void *hk_slab_alloc_slow(unsigned cls);
+/* The fast free path's miss: frees p when it is LIVE, else names the fault and aborts. */
 void hk_slab_free_slow(void *p);
 
 /* Give class `cls` one fresh page (carved into blocks on demand; `shard` is unused). True
@@ -110,8 +130,15 @@ HK_INLINE void hk_slab_inject_page_failures(int n) { hk_ph_inject_failures(n); }
 
 /* Owner queries for a pointer inside the arena. */
 hak_box_t hk_slab_box_of(const void *p);   /* HAK_BOX_NONE unless a live block (or aligned ptr) */
-/* Usable bytes at p; aborts on an invalid pointer, naming op ("realloc()", ...). */
-size_t hk_slab_usable(const void *p, const char *op);
+/* What p (inside the arena) is: LIVE (a block start or aligned pointer handed out and not
+ * freed), FREED, or INVALID; never FOREIGN. Reads the maps only: no lock, no side effect
+ * (the fail-closed checks, and tests that try every offset without aborting). */
+hk_ptr_kind hk_slab_classify(const void *p, hk_ptr_info *info);
+/* Usable bytes at p, a LIVE pointer (hk_slab_classify); 0 for anything else. */
+size_t hk_slab_usable(const void *p);
+/* Free p, a LIVE pointer the fast path did not take (full cache bin, aligned pointer, exiting
+ * thread). False (nothing done) when p is not LIVE: the caller names the fault. */
+bool hk_slab_free_checked(void *p);
 /* memalign support: p (a live block start) is handed out as q, an aligned address inside it. */
 void hk_slab_mark_aligned(void *block, void *q);
 
@@ -164,6 +191,15 @@ HK_INLINE void *hk_slab_alloc(unsigned cls)
     return hk_slab_alloc_slow(cls);
 }
 
+/* The fast free path's whole test of p (at arena offset off): a live block handed out at its
+ * start (the invariant of the state map, above). Tests hold it against every offset. */
+HK_INLINE bool hk_slab_fast_ok(uintptr_t off)
+{
+    return (off & (HK_MIN_ALIGN - 1)) == 0 &&
+           atomic_load_explicit(&hk_state[off >> HK_GRAN_SHIFT], memory_order_relaxed) ==
+               HK_ST_ALLOC;
+}
+
 /* p must satisfy hk_slab_owns(p). */
 HK_INLINE void hk_slab_free(void *p)
 {
@@ -171,8 +207,7 @@ HK_INLINE void hk_slab_free(void *p)
     hk_bin *b = &hk_tc.bins[hk_pagecls[off >> HK_UNIT_SHIFT]];
     _Atomic uint8_t *st = &hk_state[off >> HK_GRAN_SHIFT];
     /* bins[0] (uncarved memory) has max 0, so the state byte is read only for carved pages. */
-    if (HK_LIKELY((off & (HK_MIN_ALIGN - 1)) == 0 && b->count < b->max &&
-                  atomic_load_explicit(st, memory_order_relaxed) == HK_ST_ALLOC)) {
+    if (HK_LIKELY(b->count < b->max && hk_slab_fast_ok(off))) {
         atomic_store_explicit(st, HK_ST_FREE, memory_order_relaxed);
         *(void **)p = b->head;
         b->head = p;

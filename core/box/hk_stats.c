@@ -7,8 +7,11 @@
 
 #include "hk_log.h"
 #include "hk_purge.h"
+#include "hk_slab.h"
 #include "hk_stats_snap.h"
+#include "hk_sys.h"
 #include "l25.h"
+#include "os.h"
 
 _Atomic uint64_t hk_counters[HK_CTR_COUNT];
 
@@ -137,4 +140,17 @@ void hk_stats_report(int fd)
                (unsigned long long)os->bytes_mapped_now, (unsigned long long)os->bytes_cached,
                (unsigned long long)os->bytes_purged, (unsigned long long)os->reused,
                (unsigned long long)sn->ctr[HK_CTR_ENOMEM]);
+    /* What the OS refused, when it refused anything. */
+    char line[512];
+    size_t n = 0;
+    for (int i = 0; i < HK_SYS_COUNT; i++)
+        if (hk_sys_failures((hk_sys_prim)i))
+            n += hk_fmt(line + n, sizeof line - n, " %s %llu", hk_sys_name((hk_sys_prim)i),
+                        (unsigned long long)hk_sys_failures((hk_sys_prim)i));
+    if (n || os->bytes_kept || hk_sys_release_pending() || hk_log_lost())
+        hk_dprintf(fd,
+                   "  OS calls failed:%s; %llu bytes kept after a failed munmap, %zu pending; "
+                   "%llu lines lost (no trustworthy stderr)\n",
+                   n ? line : " none", (unsigned long long)os->bytes_kept,
+                   hk_sys_release_pending(), (unsigned long long)hk_log_lost());
 }
