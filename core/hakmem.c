@@ -124,8 +124,12 @@ __attribute__((destructor)) static void hk_destructor(void)
     if (hk_ready() && hk_compare_active)
         hk_divergence_exit();
     int fd;
-    if (hk_ready() && hk_opt(HK_OPT_STATS) && (fd = hk_log_fd()) >= 0)
-        hk_stats_report(fd);
+    if (hk_ready() && hk_opt(HK_OPT_STATS) && (fd = hk_log_fd()) >= 0) {
+        if (hk_opt(HK_OPT_STATS) == 2)
+            (void)hk_stats_json(fd);
+        else
+            hk_stats_report(fd);
+    }
     if (config_fault_injection && hk_ready() && hk_opt_str(HK_OPT_FAULT))
         fault_report(); /* last: the exit-time writes above count */
 }
@@ -429,27 +433,4 @@ int hak_malloc_trim(size_t pad)
     released += hk_os_trim();         /* every cached region of the mmap box, what it kept */
     released += hk_sys_release_retry(); /* the arena's pieces munmap refused at init */
     return released > 0;
-}
-
-struct mallinfo2 hak_mallinfo2(void)
-{
-    struct mallinfo2 mi;
-    memset(&mi, 0, sizeof mi);
-    hk_box_stats s[HAK_BOX_COUNT];
-    hk_stats_collect(s);
-    size_t live = 0;
-    for (int b = HAK_BOX_TINY; b <= HAK_BOX_L25; b++)
-        live += s[b].live_bytes;
-    mi.arena = hk_slab_committed_bytes();
-    mi.hblks = s[HAK_BOX_MMAP].allocs - s[HAK_BOX_MMAP].frees;
-    mi.hblkhd = s[HAK_BOX_MMAP].live_bytes;
-    mi.uordblks = live;
-    mi.fordblks = mi.arena > live ? mi.arena - live : 0;
-    return mi;
-}
-
-void hak_stats_print(int fd)
-{
-    hk_init();
-    hk_stats_report(fd);
 }

@@ -21,7 +21,9 @@
 #define HK_OPTION_TABLE(X)                                                                        \
     X(VERBOSE, NUM, INSECURE, "HAKMEM_VERBOSE", 0, 0, 1,                                           \
       "1: print init details (prewarm lines) and one line per Central Router decision")            \
-    X(STATS, NUM, SECURE, "HAKMEM_STATS", 0, 0, 1, "1: print per-box and per-path statistics at exit") \
+    X(STATS, WORD, SECURE, "HAKMEM_STATS", 0, 0, 2,                                                \
+      "0|1|json: at exit, 1 prints per-box, per-class and per-path statistics on stderr, json "    \
+      "the same as one JSON object (format hakmem-stats/1)")                                      \
     X(ACE_ENABLED, NUM, SECURE, "HAKMEM_ACE_ENABLED", 1, 0, 1,                                     \
       "0 sends the ACE ranges (1-8 KiB, 32 KiB-2 MiB) to the mmap box")                            \
     X(WRAP_L2, NUM, SECURE, "HAKMEM_WRAP_L2", 1, 0, 1,                                             \

@@ -60,12 +60,16 @@ static size_t used_units, free_units, dirty_units;
  * budget purged them (a program that frees and allocates again in waves), and brought back
  * down a quarter of the way every REFAULT_MS without such a run. */
 static size_t dirty_cap = DIRTY_MIN;
+/* The floor the learnt budget comes back down to: DIRTY_MIN, or mallopt(M_TRIM_THRESHOLD). */
+static size_t dirty_min = DIRTY_MIN;
 static uint32_t last_refault, last_cap_decay;
 static uint32_t backoff; /* after a failed purge, no purge at a free before this time */
 static uint64_t st_refault;
 static uint64_t st_purged, st_purge_calls, st_purge_fail, st_alloc, st_freed, st_moved,
     st_moved_box, st_units_moved;
-static uint64_t box_units[8], box_pages[8], box_purged_units[8];
+static uint64_t box_units[8], box_pages[8], box_purged_units[8], box_peak_units[8];
+/* Per class (statistics): the units and pages it holds now. */
+static uint64_t cls_units[HK_PH_CLASSES], cls_pages[HK_PH_CLASSES];
 /* Metadata pages touched and not purged: state-map pages (one per 64 KiB of arena) and
  * descriptor pages (one per 1 MiB), as bitmaps with counts. */
 static uint64_t *state_live, *desc_live;
@@ -384,7 +388,8 @@ uintptr_t hk_ph_alloc(unsigned order, unsigned cls, bool *resident)
         uint32_t now = hk_purge_now();
         if ((uint32_t)(now - freed) < REFAULT_MS) {
             size_t b = (size_t)1 << (order + HK_UNIT_SHIFT);
-            dirty_cap = dirty_cap + b < DIRTY_CAP_MAX ? dirty_cap + b : DIRTY_CAP_MAX;
+            size_t top = dirty_min > DIRTY_CAP_MAX ? dirty_min : DIRTY_CAP_MAX;
+            dirty_cap = top - dirty_cap > b ? dirty_cap + b : top; /* no overflow at SIZE_MAX */
             last_refault = now;
             st_refault += b;
         }
@@ -411,6 +416,10 @@ uintptr_t hk_ph_alloc(unsigned order, unsigned cls, bool *resident)
     unsigned box = cls_box[cls];
     box_units[box] += n;
     box_pages[box]++;
+    if (box_units[box] > box_peak_units[box])
+        box_peak_units[box] = box_units[box];
+    cls_units[cls % HK_PH_CLASSES] += n;
+    cls_pages[cls % HK_PH_CLASSES]++;
     /* Statistics: a page whose memory another class (or box) used last, as its first unit
      * says. */
     unsigned lc = last_cls[u];
@@ -455,6 +464,8 @@ void hk_ph_free(uintptr_t page, unsigned order)
     unsigned box = cls_box[last_cls[u]];
     box_units[box] -= n;
     box_pages[box]--;
+    cls_units[last_cls[u] % HK_PH_CLASSES] -= n;
+    cls_pages[last_cls[u] % HK_PH_CLASSES]--;
     used_units -= n;
     st_freed++;
     dirty_fill(u, n, true);
@@ -600,9 +611,9 @@ uint32_t hk_ph_purge(uint32_t now, bool all)
     bool failed;
     purge_runs(now, all, SIZE_MAX, &failed);
     pthread_mutex_lock(&heap_lock);
-    if (dirty_cap > DIRTY_MIN && (uint32_t)(now - last_refault) >= REFAULT_MS &&
+    if (dirty_cap > dirty_min && (uint32_t)(now - last_refault) >= REFAULT_MS &&
         (uint32_t)(now - last_cap_decay) >= REFAULT_MS) {
-        dirty_cap -= (dirty_cap - DIRTY_MIN + 3) / 4;
+        dirty_cap -= (dirty_cap - dirty_min + 3) / 4;
         last_cap_decay = now;
     }
     uint32_t next = dirty_head == HK_NIL ? HK_PURGE_NEVER
@@ -611,6 +622,14 @@ uint32_t hk_ph_purge(uint32_t now, bool all)
     if (failed && next != HK_PURGE_NEVER && hk_purge_due(next, now))
         next = hk_purge_deadline(now); /* retry after a delay, not in a loop */
     return next;
+}
+
+void hk_ph_set_dirty_floor(size_t bytes)
+{
+    pthread_mutex_lock(&heap_lock);
+    dirty_min = bytes;
+    dirty_cap = bytes;
+    pthread_mutex_unlock(&heap_lock);
 }
 
 /* ---------------------------------------------------------------- stats and fork */
@@ -641,6 +660,11 @@ void hk_ph_get_stats(hk_ph_stats *o)
         o->box_pages[b] = box_pages[b];
         o->box_bytes[b] = box_units[b] << HK_UNIT_SHIFT;
         o->box_purged[b] = box_purged_units[b] << HK_UNIT_SHIFT;
+        o->box_peak[b] = box_peak_units[b] << HK_UNIT_SHIFT;
+    }
+    for (int c = 0; c < HK_PH_CLASSES; c++) {
+        o->class_pages[c] = cls_pages[c];
+        o->class_bytes[c] = cls_units[c] << HK_UNIT_SHIFT;
     }
     pthread_mutex_unlock(&heap_lock);
 }

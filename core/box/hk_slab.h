@@ -55,6 +55,7 @@ enum {
     HK_NCLASSES = HK_CLS_L250 + HK_L25_NCLASSES,
 };
 _Static_assert(HK_NCLASSES <= 64, "hk_tcache.active has a bit per class");
+_Static_assert(HK_NCLASSES <= HK_PH_CLASSES, "the page heap's statistics follow every class");
 
 /* State bytes. The invariant every free relies on: ALLOC is only ever at the start of a
  * block handed out at its start, and no state survives the use it marks (a block's reuse
