@@ -140,6 +140,17 @@ if [ "$rc" = 0 ] && [ -z "$missing" ] && [ "${nproc:-0}" -ge 4 ] && grep -q 'hak
 else
     fail children "--diff: every process in the verdict" "exit $rc, $nproc reports, missing pids:${missing:-none}" "$tmp/err"
 fi
+# The same --report DIR again: its records would be merged into the new run's verdict (a
+# clean run called DIVERGENT after a divergent one), so it is refused and they are kept.
+before=$(ls "$rep" | sort | tr '\n' ' ')
+run --diff --report "$rep" -- true >/dev/null 2>"$tmp/err"
+rc=$?
+if [ "$rc" = 125 ] && grep -q "^hakmem-run: --report $rep: already holds" "$tmp/err" &&
+    [ "$(ls "$rep" | sort | tr '\n' ' ')" = "$before" ]; then
+    pass report-reused "--report DIR holding an earlier run's records: refused (125), the records kept"
+else
+    fail report-reused "--report DIR holding an earlier run's records" "exit $rc" "$tmp/err"
+fi
 printf '0 1000 tiny\n1001 8192 pool ace\n8193 32768 mid\n32769 53248 pool ace\n53249 2097151 l25 ace\n2097152 18446744073709551615 mmap\n' >"$tmp/cand.txt"
 run --diff --table "$tmp/cand.txt" -- python3 -c 'x = [bytearray(n) for n in range(990, 1030)]' >/dev/null 2>"$tmp/err"
 rc=$?
