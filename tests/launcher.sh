@@ -234,6 +234,10 @@ usage_case not-found-diff 127 --diff -- "$tmp/no-such-program"
 usage_case report-alone 125 --report "$tmp/r" -- true
 usage_case stats-value 125 --stats=yes -- true
 usage_case lib-missing 125 --lib "$tmp/nonexistent.so" -- true
+# ld.so splits LD_PRELOAD at spaces and colons: such a library path cannot be preloaded.
+mkdir -p "$tmp/with space"
+cp "$lib" "$tmp/with space/libhakmem.so"
+usage_case lib-space 125 --lib "$tmp/with space/libhakmem.so" -- true
 
 # A process still running when PROGRAM ends (a daemon): the verdict says so, and the reports
 # are kept (it still writes its record there).
