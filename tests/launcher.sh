@@ -89,6 +89,7 @@ fi
 # terminal would send to both: only a kill(2) is relayed).
 for sig in TERM INT; do
     marker="$tmp/$sig-reached"
+    rm -f "$tmp/ready" # the last round's "ready" would send the signal before the program runs
     timeout 60 "$bld/tools/hakmem-run" --lib "$lib" --diff -- sh -c \
         "trap 'touch $marker; exit 0' $sig; echo ready; while :; do sleep 0.1; done" \
         >"$tmp/ready" 2>"$tmp/err" &
@@ -150,6 +151,17 @@ if [ "$rc" = 125 ] && grep -q "^hakmem-run: --report $rep: already holds" "$tmp/
     pass report-reused "--report DIR holding an earlier run's records: refused (125), the records kept"
 else
     fail report-reused "--report DIR holding an earlier run's records" "exit $rc" "$tmp/err"
+fi
+# A report directory whose name holds "%p" (HAKMEM_DIVERGENCE_REPORT expands it): the
+# records land in it all the same.
+pct="$tmp/100%pct"
+run --diff --report "$pct" -- sqlite3 :memory: 'select 4;' >/dev/null 2>"$tmp/err"
+rc=$?
+if [ "$rc" = 0 ] && grep -q '^hakmem-run: verdict: no divergence' "$tmp/err" &&
+    ls "$pct" | grep -q '^hakmem\.[0-9]*\.json$'; then
+    pass report-percent "--report DIR with '%p' in its name: the records are in DIR, no divergence"
+else
+    fail report-percent "--report DIR with '%p' in its name" "exit $rc, DIR holds: $(ls "$pct" | head -3)" "$tmp/err"
 fi
 printf '0 1000 tiny\n1001 8192 pool ace\n8193 32768 mid\n32769 53248 pool ace\n53249 2097151 l25 ace\n2097152 18446744073709551615 mmap\n' >"$tmp/cand.txt"
 run --diff --table "$tmp/cand.txt" -- python3 -c 'x = [bytearray(n) for n in range(990, 1030)]' >/dev/null 2>"$tmp/err"
