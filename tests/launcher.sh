@@ -85,6 +85,35 @@ if [ "$rc" = $((128 + 10)) ] && grep -Eq '^hakmem-run: verdict: INCOMPLETE: .*en
 else
     fail signal "death by signal passed through" "exit $rc (want 138)" "$tmp/err"
 fi
+# The program's signal state is its own: SIGPIPE and SIGXFSZ at their default (python ignores
+# them for itself: "yes | head" said "Broken pipe" and exited 1), a signal the parent ignored
+# (nohup's SIGHUP, a background job's SIGINT) still ignored.
+for mode in "" --diff; do
+    run $mode -- yes 2>/dev/null | head -1 >/dev/null
+    rc=${PIPESTATUS[0]}
+    # (not through run: timeout(1) would give its child SIGHUP and SIGINT's default back)
+    ign=$( (trap '' HUP INT
+        "$bld/tools/hakmem-run" --lib "$lib" $mode -- awk '/^SigIgn/ { print $2 }' /proc/self/status 2>/dev/null) )
+    # bits: SIGHUP 0x1, SIGINT 0x2, SIGPIPE 0x1000, SIGXFSZ 0x1000000
+    if [ "$rc" = 141 ] && [ -n "$ign" ] && (( (0x$ign & 0x3) == 0x3 && (0x$ign & 0x1001000) == 0 )); then
+        pass "sigstate${mode}" "${mode:-(exec)}: yes | head ends yes by SIGPIPE; ignored SIGHUP and SIGINT stay ignored"
+    else
+        fail "sigstate${mode}" "${mode:-(exec)}: the program's signal state" "yes: exit $rc (want 141), SigIgn ${ign:-?}"
+    fi
+done
+# hakmem-run's own output lost (stderr closed, or a pipe its reader closed; stdout closed):
+# the program's status still passes through (it was 1, python's traceback).
+run --diff -- sh -c 'exit 5' >/dev/null 2>&-
+rc1=$?
+run --diff -- sh -c 'exit 5' 2>&1 >/dev/null | head -c1 >/dev/null
+rc2=${PIPESTATUS[0]}
+run --diff -- sh -c 'exit 5' >&- 2>/dev/null
+rc3=$?
+if [ "$rc1$rc2$rc3" = 555 ]; then
+    pass closed-output "stderr closed, stderr a pipe closed early, stdout closed: the program's exit 5 passed through"
+else
+    fail closed-output "status with hakmem-run's output lost" "exits $rc1 $rc2 $rc3 (want 5 5 5)"
+fi
 # Signals another process sends hakmem-run reach the program (SIGTERM, and SIGINT, which the
 # terminal would send to both: only a kill(2) is relayed).
 for sig in TERM INT; do
