@@ -247,6 +247,25 @@ out=$(run --stats=json -- "$bld/tests/stats_prog" 2>&1 >/dev/null | grep -c '^{"
 [ "$out" = 1 ] && pass stats-json "--stats=json: the program's statistics as one JSON line" ||
     fail stats-json "--stats=json" "$out JSON lines"
 
+# A signal while the gate reads the reports (it can take seconds; a fake gate that sleeps,
+# beside a copy of hakmem-run): no traceback, the temporary reports removed, hakmem-run ends
+# by the signal.
+mkdir -p "$tmp/slow"
+cp "$bld/tools/hakmem-run" "$tmp/slow/hakmem-run"
+printf '#!/bin/sh\ntouch %s/gate-started\nexec sleep 60\n' "$tmp" >"$tmp/slow/hakmem-divergence"
+chmod +x "$tmp/slow/hakmem-divergence"
+"$tmp/slow/hakmem-run" --lib "$lib" --diff -- true >/dev/null 2>"$tmp/err" &
+hr=$!
+for _ in $(seq 300); do [ -e "$tmp/gate-started" ] && break; sleep 0.1; done
+kill -TERM "$hr"
+wait "$hr"
+rc=$?
+if [ "$rc" = 143 ] && ! grep -q Traceback "$tmp/err" && grep -q '^hakmem-run: verdict: interrupted by SIGTERM' "$tmp/err"; then
+    pass gate-interrupted "SIGTERM while the gate runs: one line, no traceback, hakmem-run dies by SIGTERM"
+else
+    fail gate-interrupted "SIGTERM while the gate runs" "exit $rc (want 143)" "$tmp/err"
+fi
+
 left=$(find "$TMPDIR" -mindepth 1 | head -3)
 [ -z "$left" ] && pass tmp-removed "the default report directory is removed after the verdict" ||
     fail tmp-removed "temporary reports removed" "left: $left"
