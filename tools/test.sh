@@ -118,7 +118,10 @@ bash bench/table.sh bench-smoke
 rm -rf bench-smoke
 
 step "make distcheck"
-make -j"$jobs" distcheck
+if ! make -j"$jobs" distcheck; then
+    for d in "$top"/hakmem-*/_build/sub; do [ -d "$d" ] && show_logs "$d"; done
+    exit 1
+fi
 
 step "VPATH build with --enable-central-router (build-central/)"
 # configure refuses a VPATH build while the source tree itself is configured.
