@@ -291,6 +291,19 @@ usage_case not-found 127 -- "$tmp/no-such-program"
 printf 'not a program\n' >"$tmp/noexec"
 usage_case not-executable 126 -- "$tmp/noexec"
 usage_case not-found-diff 127 --diff -- "$tmp/no-such-program"
+printf '\x7fELF garbage\n' >"$tmp/badformat"
+chmod +x "$tmp/badformat"
+usage_case bad-format-diff 126 --diff -- "$tmp/badformat"
+[ "$(wc -l <"$tmp/err")" = 1 ] && pass one-line "--diff, a program that cannot run: one line, as without --diff" ||
+    fail one-line "--diff, a program that cannot run: one line" "$(wc -l <"$tmp/err") lines" "$tmp/err"
+# A candidate table that does not load: every process would keep the built-in table, and the
+# verdict would pass a table that was never tried.
+printf 'garbage\n' >"$tmp/garbage.txt"
+usage_case table-invalid 125 --diff --table "$tmp/garbage.txt" -- true
+grep -q 'not a valid routing table' "$tmp/err" && pass table-why "an invalid --table: hakmem-routes' reason given" ||
+    fail table-why "an invalid --table: the reason" "" "$tmp/err"
+printf '0 1024 tiny\n' >"$tmp/gap.txt"
+usage_case table-gap 125 --table "$tmp/gap.txt" -- true
 usage_case report-alone 125 --report "$tmp/r" -- true
 usage_case stats-value 125 --stats=yes -- true
 usage_case lib-missing 125 --lib "$tmp/nonexistent.so" -- true
