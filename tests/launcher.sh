@@ -12,15 +12,9 @@
 #  - --stats=json;
 #  - usage errors exit 125, a program not found 127, one that cannot run 126.
 set -uo pipefail
-bld=${HK_TOP_BUILDDIR:-$PWD}
-src=${HK_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-lib=${HK_LIB:-$bld/.libs/libhakmem.so}
 # shellcheck source=tests/checks.sh
-. "$src/tests/checks.sh"
-scrub_hakmem_env
-unset LD_PRELOAD
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/checks.sh"
+hk_scratch
 export TMPDIR=$tmp/tmpdir
 mkdir -p "$TMPDIR"
 # hakmem-run finds hakmem-divergence next to itself, else on PATH (VPATH builds: srcdir).
