@@ -236,8 +236,11 @@ else fail report:big "the full-disk workload's report exceeds 1 KiB" "exit $brc,
 mkdir -p "$tmp/full"
 printf 'previous report\n' >"$tmp/full/r.json"
 rc=0
+# stderr through a pipe: the file-size limit must not cut its lines (a coverage build's gcov
+# line, cut, would no longer be recognised as gcov's).
 { ( ulimit -f 1; trap '' XFSZ; exec timeout -k 5 30 env LD_PRELOAD="$lib" "${bigenv[@]}" \
-      HAKMEM_DIVERGENCE_REPORT="$tmp/full/r.json" "$prog" sizes ) >"$tmp/o" 2>"$tmp/e" </dev/null || rc=$?; } 2>/dev/null
+      HAKMEM_DIVERGENCE_REPORT="$tmp/full/r.json" "$prog" sizes ) 2>&1 >"$tmp/o" </dev/null | cat >"$tmp/e"
+  rc=${PIPESTATUS[0]}; } 2>/dev/null
 strip_gcov "$tmp/e"
 left=$(find "$tmp/full" -name '*.tmp.*' | wc -l)
 if [ "$rc" -ne 0 ]; then fail report:fulldisk "report on a full disk" "exit $rc (want 0)" "$tmp/e"
