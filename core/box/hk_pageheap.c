@@ -28,6 +28,7 @@
 
 uintptr_t hk_arena_base;
 size_t hk_arena_size;
+uintptr_t hk_arena_grans;
 uint8_t *hk_pagecls;
 _Atomic uint8_t *hk_state;
 uintptr_t hk_state_bias;
@@ -325,6 +326,7 @@ static uint32_t segment_commit(void)
     }
     uint32_t u = (uint32_t)(arena_used >> HK_UNIT_SHIFT);
     arena_used += HK_SEG_SIZE;
+    __atomic_store_n(&hk_arena_grans, arena_used >> HK_GRAN_SHIFT, __ATOMIC_RELEASE);
     return u;
 }
 

@@ -66,14 +66,18 @@ typedef struct hk_page {
     uint8_t cls, order;
 } hk_page;
 
-extern uintptr_t hk_arena_base;
-extern size_t hk_arena_size;
-extern uint8_t *hk_pagecls;
-extern _Atomic uint8_t *hk_state;
+extern HK_HIDDEN uintptr_t hk_arena_base;
+extern HK_HIDDEN size_t hk_arena_size;
+/* Granules (16 B) of the arena's committed prefix: the free fast path reads the state byte of
+ * a pointer below it without further test (the state map beyond is not committed); grows
+ * only. */
+extern HK_HIDDEN uintptr_t hk_arena_grans;
+extern HK_HIDDEN uint8_t *hk_pagecls;
+extern HK_HIDDEN _Atomic uint8_t *hk_state;
 /* hk_state biased by the arena base: the state byte of an arena address p is at
  * hk_state_bias + (p >> HK_GRAN_SHIFT), one load fewer on the allocation fast path. */
-extern uintptr_t hk_state_bias;
-extern hk_page *hk_pages;
+extern HK_HIDDEN uintptr_t hk_state_bias;
+extern HK_HIDDEN hk_page *hk_pages;
 
 /* Reserve the arena and its metadata (once). False when no address space at all could be
  * reserved: the small boxes then fall back to the mmap box. */
