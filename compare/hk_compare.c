@@ -162,6 +162,7 @@ void *hk_diff_unsampled(size_t size, hak_callsite_t site, hk_entry_t entry, bool
      * executed on the fast path. */
     if (HK_UNLIKELY(!hk_key_seen(size, entry))) { /* the first call of its key */
         hk_rec_bump(&hk_dt.slot->compared);
+        hk_dt_hist(&hk_dt, central, size);
         return hk_compare_decide(size, site, entry, central);
     }
     return central ? hk_router_alloc_inline(size, site, entry)
@@ -180,14 +181,11 @@ void *hk_diff_sampled_slow(size_t size, hak_callsite_t site, hk_entry_t entry, b
             return hk_diff_alloc(size, site, entry, central);
     }
     hk_tc.tctr[central ? HK_TCTR_SERVED_CENTRAL : HK_TCTR_SERVED_LEGACY]++;
-    if (!hk_dt_owned(t->state)) {
+    if (!hk_dt_owned(t->state))
         t->skip = 0;
-        hk_dt_count(t, central, true);
-    } else {
+    else
         t->skip = hk_sample_next(t);
-        hk_rec_bump(&t->slot->exec[central]);
-        hk_rec_bump(&t->slot->compared);
-    }
+    hk_dt_count(t, central, true, size);
     return hk_compare_decide(size, site, entry, central);
 }
 
@@ -205,11 +203,15 @@ HK_INLINE void *diff_sampled(size_t size, hak_callsite_t site, hk_entry_t entry,
      * parts are dead code then); above, hk_compare_decide computes them. Either way each
      * path decides exactly once. */
     const hk_table *tb = hk_router_table;
-    if (HK_UNLIKELY(size > HK_TINY_MAX || size >= tb->tiny_end))
+    if (HK_UNLIKELY(size > HK_TINY_MAX || size >= tb->tiny_end)) {
+        hk_dt_hist(t, central, size);
         return hk_compare_decide(size, site, entry, central);
+    }
     hk_knobs k = hk_knobs_get();
     hk_decision dl = hk_legacy_decide(size, entry, k);
     hk_decision dc = hk_table_decide(tb, size, entry, k);
+    /* After the decisions: the counter's store would make the compiler load the table again */
+    hk_rec_bump(&t->hist[central][hk_rec_bucket_small[size]]); /* size <= 1 KiB here */
     if (HK_LIKELY(dl.box == dc.box && dl.cls == dc.cls)) {
         /* 0xFF: the key's first compare (or the router logs every decision) */
         unsigned c = __atomic_load_n(&hk_diff_fast[central][entry][size], __ATOMIC_RELAXED);
@@ -269,7 +271,7 @@ void *hk_compare_alloc(size_t size, hak_callsite_t site, hk_entry_t entry)
             compare = !hk_key_seen(size, entry);
         }
     }
-    hk_dt_count(t, central, compare);
+    hk_dt_count(t, central, compare, size);
     if (compare)
         return hk_compare_decide(size, site, entry, central);
     return central ? hk_router_alloc_inline(size, site, entry)

@@ -46,10 +46,14 @@ _Static_assert(offsetof(hk_rec_header, seen) == 328, "header layout");
 _Static_assert(offsetof(hk_rec_header, report_state) == 392, "header layout");
 _Static_assert(offsetof(hk_rec_header, program) == 424, "header layout");
 _Static_assert(offsetof(hk_rec_header, table) == 2472, "header layout");
+_Static_assert(offsetof(hk_rec_header, route_off) == 4520, "header layout");
+_Static_assert(offsetof(hk_rec_header, route) == 4608, "header layout");
 _Static_assert(offsetof(hk_rec_block, slots) == HK_REC_HEADER && offsetof(hk_rec_block, key_lo) == 24576 &&
                    offsetof(hk_rec_block, modules) == 26624 && offsetof(hk_rec_block, divs) == 59392 &&
-                   sizeof(hk_rec_block) == 108544,
+                   offsetof(hk_rec_block, hist) == 108544 && sizeof(hk_rec_block) == 206848,
                "block layout");
+
+uint8_t hk_rec_bucket_small[HK_TINY_MAX + 1];
 
 static hk_rec_block rec_static;
 hk_rec_block *hk_rec = &rec_static;
@@ -137,6 +141,10 @@ static void layout(hk_rec_header *h)
     h->mod_size = sizeof(hk_rec_module);
     h->key_off = offsetof(hk_rec_block, key_lo);
     h->key_max = HK_SIZEKEY_MAX;
+    h->route_off = offsetof(hk_rec_header, route);
+    h->route_entries = 2;
+    h->hist_off = offsetof(hk_rec_block, hist);
+    h->hist_buckets = HK_REC_HBUCKETS;
 }
 
 static void publish_module(unsigned n, const hk_site_module *m)
@@ -258,8 +266,10 @@ static bool open_file(hk_rec_header *id)
             memcpy(&f->divs[i], &rec_static.divs[i], sizeof f->divs[i]);
     for (unsigned i = 0; i < HK_REC_SLOTS; i++)
         if (atomic_load(&rec_static.slots[i].owner) | atomic_load(&rec_static.slots[i].exec[0]) |
-            atomic_load(&rec_static.slots[i].exec[1]))
+            atomic_load(&rec_static.slots[i].exec[1])) {
             memcpy(&f->slots[i], &rec_static.slots[i], sizeof f->slots[i]);
+            memcpy(&f->hist[i], &rec_static.hist[i], sizeof f->hist[i]);
+        }
     /* The name: the first generation free for this pid and start time; one already there
      * is this process's previous image (before an exec), marked as such. */
     for (unsigned gen = 0; gen < 64; gen++) {
@@ -303,6 +313,8 @@ void hk_record_init(const char *tmpl)
         hk_record_reset();
         return;
     }
+    for (size_t i = 0; i <= HK_TINY_MAX; i++)
+        hk_rec_bucket_small[i] = (uint8_t)hk_rec_bucket_big(i);
     have_tmpl = tmpl && *tmpl;
     if (have_tmpl) {
         size_t n = strlen(tmpl);
@@ -371,10 +383,11 @@ void hk_record_set_mode(int diff, bool aa, long sample, int rollout_pct, int rol
     h->table[n] = '\0';
 }
 
-void hk_record_set_keys(const hk_sizekey *k)
+void hk_record_set_keys(const hk_sizekey *k, const uint8_t route[2][HK_SIZEKEY_MAX][4])
 {
     for (unsigned i = 0; i < k->n; i++)
         hk_rec->key_lo[i] = k->lo[i];
+    memcpy(hk_rec->h.route, route, sizeof hk_rec->h.route);
     hk_rec->h.key_n = k->n;
     hk_rec->h.key_truncated = k->truncated;
 }
@@ -388,6 +401,9 @@ static void zero_counts(hk_rec_block *b)
             atomic_store(&s->exec[0], 0);
             atomic_store(&s->exec[1], 0);
             atomic_store(&s->compared, 0);
+            for (unsigned e = 0; e < 2; e++)
+                for (unsigned k = 0; k < HK_REC_HBUCKETS; k++)
+                    atomic_store(&b->hist[i][e][k], 0);
         }
     }
     for (unsigned i = 0; i < HK_REC_DIVS; i++)

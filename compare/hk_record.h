@@ -39,12 +39,15 @@
 #include "hk_sizekey.h"
 
 #define HK_REC_MAGIC "hakmem-record\0\0" /* 16 bytes with the terminating NUL */
-#define HK_REC_VERSION 1
+#define HK_REC_VERSION 2 /* 2: the route map and the size histograms */
 #define HK_REC_SLOTS 256
 #define HK_REC_DIVS 256
 #define HK_REC_SITES 8
 #define HK_REC_MODULES 64
 #define HK_REC_HEADER 8192
+/* Request-size buckets of the histograms: [0] sizes 0..16, [k] sizes 2^(k+3)+1 .. 2^(k+4)
+ * (k = 1 .. 22, up to 64 MiB), [23] above 64 MiB. */
+#define HK_REC_HBUCKETS 24
 
 enum { HK_REC_RUNNING = 1, HK_REC_EXITED = 2, HK_REC_EXECED = 3, HK_REC_QUICK_EXIT = 4 };
 enum { HK_REC_EXEC_LEGACY = 0, HK_REC_EXEC_CENTRAL = 1, HK_REC_EXEC_ROLLOUT = 2 };
@@ -119,6 +122,13 @@ typedef struct {
     uint32_t pad5;
     char program[2048];
     char table[2048];
+    /* version 2 */
+    uint32_t route_off, route_entries, hist_off, hist_buckets;
+    char pad6[72];
+    /* The route map: route[entry][interval] = {legacy box, legacy class, central box, central
+     * class} (classes as uint8, -1 = 255) of the interval's sizes, for the table and knobs in
+     * force (written with the keys). */
+    uint8_t route[2][HK_SIZEKEY_MAX][4];
 } hk_rec_header;
 
 typedef struct {
@@ -130,6 +140,9 @@ typedef struct {
     uint64_t key_lo[HK_SIZEKEY_MAX]; /* lower bound of each size interval */
     hk_rec_module modules[HK_REC_MODULES];
     hk_rec_div divs[HK_REC_DIVS];
+    /* Per slot (the slot's owner adds, as to its slot): the compared calls by request-size
+     * bucket, [0] executed by legacy, [1] by the Central Router. */
+    _Atomic uint64_t hist[HK_REC_SLOTS][2][HK_REC_HBUCKETS];
 } hk_rec_block;
 
 /* The block in use (a file mapping, or static memory); never NULL after hk_record_init. */
@@ -145,8 +158,9 @@ void hk_record_materialize(void);
 void hk_record_set_mode(int diff, bool aa, long sample, int rollout_pct, int rollout_by,
                         uint64_t salt, long use_central, bool central_default, int executing,
                         long rollback_after, hk_knobs k, const char *table);
-/* The size intervals in force (written to the block for readers). */
-void hk_record_set_keys(const hk_sizekey *k);
+/* The size intervals in force and each path's decision on each of them (written to the
+ * block for readers: the route map). */
+void hk_record_set_keys(const hk_sizekey *k, const uint8_t route[2][HK_SIZEKEY_MAX][4]);
 /* Zero every counter and record (tests; the identity and mode stay). */
 void hk_record_reset(void);
 /* The fork child: a new block of its own (a new file at the same address), before anything
@@ -186,6 +200,20 @@ HK_INLINE void hk_rec_bump(_Atomic uint64_t *c)
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
                           memory_order_relaxed);
 #endif
+}
+
+/* The histogram bucket of a request size (HK_REC_HBUCKETS): ceil(log2(size)) - 4, 0 up to
+ * 16 bytes, the last above 64 MiB. Sizes up to 1 KiB (most calls) look it up. */
+extern uint8_t hk_rec_bucket_small[HK_TINY_MAX + 1];
+HK_INLINE unsigned hk_rec_bucket_big(size_t size)
+{
+    size_t x = size ? size - 1 : 0;
+    unsigned b = 60u - (unsigned)__builtin_clzll((unsigned long long)(x | 15));
+    return b < HK_REC_HBUCKETS - 1 ? b : HK_REC_HBUCKETS - 1;
+}
+HK_INLINE unsigned hk_rec_bucket(size_t size)
+{
+    return size <= HK_TINY_MAX ? hk_rec_bucket_small[size] : hk_rec_bucket_big(size);
 }
 
 /* A compared call of the slot's owner: executed by path `central` and compared (one slot

@@ -121,6 +121,56 @@ void hk_report_divergence_first(hk_jw *w, uint64_t key, size_t size, hk_sitekey 
     hk_jw_lit(w, "}");
 }
 
+/* One path's map for one entry: [lo, hi, box, class] per run of intervals with one
+ * decision. */
+static void route_rows(hk_jw *w, const hk_rec_header *h, unsigned e, unsigned path)
+{
+    hk_jw_lit(w, "[");
+    for (unsigned i = 0; i < hk_keys.n;) {
+        const uint8_t *d = h->route[e][i] + 2 * path;
+        unsigned j = i + 1;
+        while (j < hk_keys.n && h->route[e][j][2 * path] == d[0] &&
+               h->route[e][j][2 * path + 1] == d[1])
+            j++;
+        hk_jw_fmt(w, "%s[%llu, %llu, \"%s\", %d]", i ? ", " : "",
+                  (unsigned long long)hk_keys.lo[i],
+                  (unsigned long long)hk_sizekey_hi(&hk_keys, j - 1),
+                  hak_box_name((hak_box_t)d[0]), (int)(int8_t)d[1]);
+        i = j;
+    }
+    hk_jw_lit(w, "]");
+}
+
+/* The route map (each path's own decisions, from the table and knobs in force) and the
+ * compared calls' request sizes by executing path. */
+static void route_and_histogram(hk_jw *w, const hk_rec_header *h)
+{
+    hk_jw_lit(w, "  \"route_map\": {");
+    for (unsigned e = 0; e < 2; e++) {
+        hk_jw_fmt(w, "%s\"%s\": {\"legacy\": ", e ? ",\n                " : "", entry_name(e));
+        route_rows(w, h, e, 0);
+        hk_jw_lit(w, ",\n      \"central\": ");
+        route_rows(w, h, e, 1);
+        hk_jw_lit(w, "}");
+    }
+    hk_jw_lit(w, "},\n  \"histogram\": {\"counts\": \"compared calls\", \"buckets\": [");
+    for (unsigned k = 0; k < HK_REC_HBUCKETS; k++) {
+        unsigned long long lo = k ? (1ull << (k + 3)) + 1 : 0;
+        unsigned long long hi = k + 1 < HK_REC_HBUCKETS ? 1ull << (k + 4) : (unsigned long long)SIZE_MAX;
+        hk_jw_fmt(w, "%s[%llu, %llu]", k ? ", " : "", lo, hi);
+    }
+    for (unsigned path = 0; path < 2; path++) {
+        hk_jw_fmt(w, "],\n    \"%s\": [", path ? "central" : "legacy");
+        for (unsigned k = 0; k < HK_REC_HBUCKETS; k++) {
+            uint64_t n = 0;
+            for (unsigned i = 0; i < HK_REC_SLOTS; i++)
+                n += atomic_load_explicit(&hk_rec->hist[i][path][k], memory_order_relaxed);
+            hk_jw_fmt(w, "%s%llu", k ? ", " : "", (unsigned long long)n);
+        }
+    }
+    hk_jw_lit(w, "]},\n");
+}
+
 static void hex64(hk_jw *w, uint64_t v)
 {
     hk_jw_fmt(w, "\"%08lx%08lx\"", (unsigned long)(v >> 32), (unsigned long)(v & 0xffffffffu));
@@ -185,7 +235,9 @@ bool hk_divergence_report_fd(int fd)
                           (unsigned long long)hk_sizekey_hi(&hk_keys, iv), entry_name(e));
                 first = false;
             }
-    hk_jw_lit(&w, "]},\n  \"rollback\": ");
+    hk_jw_lit(&w, "]},\n");
+    route_and_histogram(&w, h);
+    hk_jw_lit(&w, "  \"rollback\": ");
     if (atomic_load(&h->rollback_latched)) {
         hk_jw_fmt(&w, "{\"after\": %lld, \"at_compared\": %llu, \"divergence\": {",
                   (long long)h->rollback_after, (unsigned long long)h->rollback_at_compared);

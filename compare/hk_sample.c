@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "hak_alloc_api.h"
 #include "hk_fileio.h"
 #include "hk_router_inline.h"
 #include "hk_site.h"
@@ -117,11 +118,30 @@ void hk_key_mark_slow(size_t size, hk_entry_t entry)
     }
 }
 
+/* The route map the record carries: each path's decision on each interval (one size stands
+ * for its interval: neither decision changes inside one), for both entries. */
+static void route_map(uint8_t route[2][HK_SIZEKEY_MAX][4])
+{
+    hk_knobs k = hk_knobs_get();
+    memset(route, 0, 2 * HK_SIZEKEY_MAX * 4);
+    for (unsigned e = 0; e < 2; e++)
+        for (unsigned i = 0; i < hk_keys.n; i++) {
+            hk_decision l = hk_legacy_decide(hk_keys.lo[i], (hk_entry_t)e, k);
+            hk_decision c = hk_table_decide(hk_router_table, hk_keys.lo[i], (hk_entry_t)e, k);
+            route[e][i][0] = (uint8_t)l.box;
+            route[e][i][1] = (uint8_t)(int8_t)l.cls;
+            route[e][i][2] = (uint8_t)c.box;
+            route[e][i][3] = (uint8_t)(int8_t)c.cls;
+        }
+}
+
 void hk_sample_table_changed(void)
 {
     if (hk_keys.table != hk_router_table) {
+        static uint8_t route[2][HK_SIZEKEY_MAX][4]; /* init and table changes run alone */
         hk_sizekey_build(&hk_keys, hk_router_table);
-        hk_record_set_keys(&hk_keys);
+        route_map(route);
+        hk_record_set_keys(&hk_keys, route);
         hk_sample_reset(); /* interval numbers changed: what was seen is unknown */
         return;
     }
@@ -159,6 +179,7 @@ void hk_sample_thread_setup(hk_diff_thread *t)
     hk_rec_slot *s = hk_record_claim_slot();
     t->rng = hk_random64() | 1;
     t->slot = s;
+    t->hist = hk_rec->hist[s - hk_rec->slots];
     t->state = s == &hk_rec->slots[0] ? HK_DT_SHARED
                : hk_diff_sample == 1       ? HK_DT_EVERY
                                            : HK_DT_OWNED;
@@ -178,6 +199,7 @@ void hk_sample_atfork_child(void)
     t->state = HK_DT_NEW;
     t->skip = 0;
     t->slot = NULL;
+    t->hist = NULL;
 }
 
 void hk_sample_init(long sample)

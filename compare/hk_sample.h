@@ -36,6 +36,7 @@ typedef struct {
     uint64_t rng;      /* xorshift64* state */
     uint32_t state;    /* HK_DT_*: HK_DT_SHARED threads (none free, or exiting) count into slot 0
                           with atomic adds and compare every call */
+    _Atomic uint64_t (*hist)[HK_REC_HBUCKETS]; /* the slot's histograms (hk_record.h) */
 } hk_diff_thread;
 
 extern HK_TLS hk_diff_thread hk_dt;
@@ -87,19 +88,30 @@ HK_INLINE void hk_key_mark(size_t size, hk_entry_t entry)
         hk_key_mark_slow(size, entry);
 }
 
-/* Count one call executed by path `central` (and compared, when `compared`). */
-HK_INLINE void hk_dt_count(hk_diff_thread *t, bool central, bool compared)
+/* A compared call of an owned slot: its request size in the executing path's histogram. */
+HK_INLINE void hk_dt_hist(hk_diff_thread *t, bool central, size_t size)
+{
+    hk_rec_bump(&t->hist[central][hk_rec_bucket(size)]);
+}
+
+/* Count one call of `size` executed by path `central` (and compared, when `compared`). */
+HK_INLINE void hk_dt_count(hk_diff_thread *t, bool central, bool compared, size_t size)
 {
     if (HK_LIKELY(hk_dt_owned(t->state))) {
         hk_rec_bump(&t->slot->exec[central]);
-        if (compared)
+        if (compared) {
             hk_rec_bump(&t->slot->compared);
+            hk_dt_hist(t, central, size);
+        }
         return;
     }
     hk_rec_slot *s = &hk_rec->slots[0];
     atomic_fetch_add_explicit(&s->exec[central], 1, memory_order_relaxed);
-    if (compared)
+    if (compared) {
         atomic_fetch_add_explicit(&s->compared, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&hk_rec->hist[0][central][hk_rec_bucket(size)], 1,
+                                  memory_order_relaxed);
+    }
 }
 
 /* ln(x) for 0 < x <= 1 without libm (a few ulp are plenty for drawing skips). */

@@ -36,9 +36,6 @@ bool hk_central_active = HAKMEM_CONFIG_CENTRAL_ROUTER;
 bool hk_compare_active;
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static HK_TLS bool in_init;
-/* HAKMEM_STATS=1 reports here at exit: a duplicate of stderr taken at init (hk_log.h),
- * because many programs (coreutils among them) close stderr in their own atexit handlers. */
-static int stats_fd = -1;
 
 /* Lock order: init, the purge clock (its purge functions take the others), the block
  * engine's, the mmap box's. */
@@ -48,9 +45,11 @@ static void atfork_prepare(void)
     hk_purge_atfork_prepare();
     hk_slab_atfork_prepare();
     hk_os_atfork_prepare();
+    hk_sys_atfork_prepare();
 }
 static void atfork_parent(void)
 {
+    hk_sys_atfork_parent();
     hk_os_atfork_parent();
     hk_slab_atfork_parent();
     hk_purge_atfork_parent();
@@ -58,6 +57,7 @@ static void atfork_parent(void)
 }
 static void atfork_child(void)
 {
+    hk_sys_atfork_parent(); /* the child's only thread holds the lock: release it */
     hk_os_atfork_child();
     hk_slab_atfork_child();
     hk_purge_atfork_child();
@@ -90,8 +90,11 @@ void hk_init(void)
         hk_set_central(central);
         hk_set_compare(hk_compare_init());
         pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
-        if (hk_opt(HK_OPT_STATS) || hk_opt_str(HK_OPT_DIVERGENCE_REPORT))
-            stats_fd = hk_log_keep_stderr();
+        /* Reports written at exit reach stderr even when the program closed it first
+         * (coreutils do, in atexit): keep a duplicate, checked before each use (hk_log.h). */
+        if (hk_opt(HK_OPT_STATS) || hk_opt_str(HK_OPT_DIVERGENCE_REPORT) ||
+            (config_fault_injection && hk_opt_str(HK_OPT_FAULT)))
+            hk_log_keep_stderr();
         in_init = false;
         atomic_store_explicit(&hk_initialized, true, memory_order_release);
     }
@@ -100,12 +103,35 @@ void hk_init(void)
 
 __attribute__((constructor)) static void hk_constructor(void) { hk_init(); }
 
+/* Fault-injection builds: say what HAKMEM_FAULT did (test drivers stop a sweep when a run
+ * injected nothing). */
+static void fault_report(void)
+{
+    char line[512];
+    size_t n = 0;
+    for (int i = 0; i < HK_SYS_COUNT; i++)
+        if (hk_fault_calls((hk_sys_prim)i))
+            n += hk_fmt(line + n, sizeof line - n, "%s%s %llu calls %llu injected", n ? ", " : "",
+                        hk_sys_name((hk_sys_prim)i),
+                        (unsigned long long)hk_fault_calls((hk_sys_prim)i),
+                        (unsigned long long)hk_fault_injected((hk_sys_prim)i));
+    hk_warn("fault injection (HAKMEM_FAULT=%s): %s", hk_opt_str(HK_OPT_FAULT),
+            n ? line : "no call of an armed primitive");
+}
+
 __attribute__((destructor)) static void hk_destructor(void)
 {
     if (hk_ready() && hk_compare_active)
         hk_divergence_exit();
-    if (hk_ready() && hk_opt(HK_OPT_STATS))
-        hk_stats_report(stats_fd >= 0 ? stats_fd : 2);
+    int fd;
+    if (hk_ready() && hk_opt(HK_OPT_STATS) && (fd = hk_log_fd()) >= 0) {
+        if (hk_opt(HK_OPT_STATS) == 2)
+            (void)hk_stats_json(fd);
+        else
+            hk_stats_report(fd);
+    }
+    if (config_fault_injection && hk_ready() && hk_opt_str(HK_OPT_FAULT))
+        fault_report(); /* last: the exit-time writes above count */
 }
 
 void hk_quick_exit(int status)
@@ -218,6 +244,24 @@ void *hk_execute(hk_decision d, size_t size, bool *fell_back)
 
 /* ---------------------------------------------------------------- free and queries */
 
+hk_ptr_kind hk_ptr_check(const void *p, hk_ptr_info *info)
+{
+    if (hk_slab_owns(p))
+        return hk_slab_classify(p, info);
+    if (hk_ph_owns_meta(p)) {
+        *info = (hk_ptr_info){HK_PTR_INVALID, HK_WHY_METADATA, HAK_BOX_NONE, 0, 0, 0, false};
+        return HK_PTR_INVALID;
+    }
+    return hk_os_classify(p, info);
+}
+
+HK_COLD HK_NORETURN static void pointer_fault(const char *op, const void *p)
+{
+    hk_ptr_info info;
+    hk_ptr_check(p, &info);
+    hk_ptr_fault(op, p, &info);
+}
+
 void hk_free_other(void *p)
 {
     if (!p)
@@ -231,18 +275,14 @@ void hk_free_other(void *p)
 void hk_free_slow(void *p)
 {
     if (!hk_os_free(p))
-        hk_fatal("free(): invalid pointer %p (not allocated by hakmem, or already freed); "
-                 "aborting (fail-closed)", p);
+        pointer_fault("free()", p);
 }
 
 static size_t usable_size(const void *p, const char *op)
 {
-    if (hk_slab_owns(p))
-        return hk_slab_usable(p, op);
-    size_t u = hk_os_usable(p);
-    if (!u)
-        hk_fatal("%s: invalid pointer %p (not allocated by hakmem, or already freed); "
-                 "aborting (fail-closed)", op, p);
+    size_t u = hk_slab_owns(p) ? hk_slab_usable(p) : hk_os_usable(p);
+    if (HK_UNLIKELY(!u))
+        pointer_fault(op, p);
     return u;
 }
 
@@ -286,7 +326,8 @@ void *hk_realloc_at(void *p, size_t size, hak_callsite_t site)
 {
     if (!p)
         return hk_front_malloc(size, site);
-    if (size == 0) { /* glibc: free and return NULL */
+    if (size == 0) { /* glibc: free and return NULL (a bad p is named as realloc's) */
+        (void)usable_size(p, "realloc()");
         hk_front_free(p);
         return NULL;
     }
@@ -425,29 +466,7 @@ int hak_malloc_trim(size_t pad)
     (void)pad;
     hk_init();
     size_t released = hk_slab_trim(); /* the calling thread's cache and every small box */
-    released += hk_os_trim();         /* every cached region of the mmap box */
+    released += hk_os_trim();         /* every cached region of the mmap box, what it kept */
+    released += hk_sys_release_retry(); /* the arena's pieces munmap refused at init */
     return released > 0;
-}
-
-struct mallinfo2 hak_mallinfo2(void)
-{
-    struct mallinfo2 mi;
-    memset(&mi, 0, sizeof mi);
-    hk_box_stats s[HAK_BOX_COUNT];
-    hk_stats_collect(s);
-    size_t live = 0;
-    for (int b = HAK_BOX_TINY; b <= HAK_BOX_L25; b++)
-        live += s[b].live_bytes;
-    mi.arena = hk_slab_committed_bytes();
-    mi.hblks = s[HAK_BOX_MMAP].allocs - s[HAK_BOX_MMAP].frees;
-    mi.hblkhd = s[HAK_BOX_MMAP].live_bytes;
-    mi.uordblks = live;
-    mi.fordblks = mi.arena > live ? mi.arena - live : 0;
-    return mi;
-}
-
-void hak_stats_print(int fd)
-{
-    hk_init();
-    hk_stats_report(fd);
 }

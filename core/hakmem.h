@@ -9,7 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <malloc.h> /* struct mallinfo2 */
+#include <malloc.h> /* struct mallinfo, struct mallinfo2, M_* */
+#include <stdio.h>  /* FILE (hak_malloc_info) */
 
 #ifdef __cplusplus
 extern "C" {
@@ -78,11 +79,33 @@ HAK_API void hak_free_aligned_sized(void *ptr, size_t alignment, size_t size);
 HAK_API int hak_malloc_trim(size_t pad);
 HAK_API struct mallinfo2 hak_mallinfo2(void);
 
+/* glibc's introspection calls, answered by hakmem (the preloaded library exports them as
+ * malloc_info, malloc_stats, mallinfo, mallopt; hakmem(3) describes each):
+ *   hak_malloc_info   XML in glibc's shape, one heap per small box, one size per class;
+ *                     0, or -1 with errno (EINVAL: options not 0 or fp NULL; a write error)
+ *   hak_malloc_stats  the statistics report (hak_stats_print) on stderr
+ *   hak_mallinfo      mallinfo2's figures in the old struct's int fields, saturated at INT_MAX
+ *   hak_mallopt       1 when the parameter has a meaning in hakmem and the value was taken:
+ *                     M_TRIM_THRESHOLD (the free-resident floor; negative: no purge under
+ *                     pressure), M_CHECK_ACTION with the abort bit (what hakmem does anyway),
+ *                     M_ARENA_MAX >= 0 (hakmem has one arena), HAK_M_PURGE_DELAY_MS (-1 ..
+ *                     3600000, as HAKMEM_PURGE_DELAY_MS); 0 for every other parameter */
+HAK_API int hak_malloc_info(int options, FILE *fp);
+HAK_API void hak_malloc_stats(void);
+HAK_API struct mallinfo hak_mallinfo(void);
+HAK_API int hak_mallopt(int param, int value);
+/* hakmem's own mallopt parameter: the purge delay in ms (HAKMEM_PURGE_DELAY_MS), from now on. */
+#define HAK_M_PURGE_DELAY_MS 0x48414b01
+
 /* Introspection. */
 HAK_API hak_box_t hak_box_of(const void *ptr);
 HAK_API const char *hak_box_name(hak_box_t box);
 /* Write the statistics report (what HAKMEM_STATS=1 prints at exit) to file descriptor fd. */
 HAK_API void hak_stats_print(int fd);
+/* The same statistics as one JSON object on one line (what HAKMEM_STATS=json prints at exit;
+ * format "hakmem-stats/1", README "Statistics as data"), written with write(2) without
+ * allocating. 0, or -1 with errno when a write failed. */
+HAK_API int hak_stats_print_json(int fd);
 
 #ifdef __cplusplus
 }

@@ -46,6 +46,9 @@ void *hk_front_other(size_t size, hak_callsite_t site, hk_entry_t entry);
 void *hk_compare_alloc(size_t size, hak_callsite_t site, hk_entry_t entry);
 
 void hk_free_slow(void *p);
+/* What p is to hakmem (the block engine's arena or the mmap box), without side effects: the
+ * fail-closed checks' classification, callable by tests on any pointer without aborting. */
+hk_ptr_kind hk_ptr_check(const void *p, hk_ptr_info *info);
 /* _exit and _Exit of the preloaded library: the differential record says how the process
  * ended, then exit_group(2) as glibc's _exit. */
 HK_NORETURN void hk_quick_exit(int status);

@@ -3,6 +3,10 @@
  * return address as the call site. Only the shared library has this file; the unit tests
  * link the core without it and keep glibc's malloc for Check itself.
  *
+ * glibc's introspection calls (malloc_info, malloc_stats, mallinfo, mallopt) are answered
+ * by hakmem (core/introspect.c), so that a program asking its allocator gets hakmem's figures,
+ * not those of glibc's unused heap.
+ *
  * Also _exit and _Exit: a process that ends by _exit (shells' children do) runs no exit
  * handler, so the differential record is told here that the end was deliberate before
  * exit_group(2) ends the process, as glibc's _exit does (glibc's own exit() calls its
@@ -44,3 +48,7 @@ HK_EXPORT int malloc_trim(size_t pad) { return hak_malloc_trim(pad); }
 HK_EXPORT void _exit(int status) { hk_quick_exit(status); }
 HK_EXPORT void _Exit(int status) { hk_quick_exit(status); }
 HK_EXPORT struct mallinfo2 mallinfo2(void) { return hak_mallinfo2(); }
+HK_EXPORT struct mallinfo mallinfo(void) { return hak_mallinfo(); }
+HK_EXPORT int malloc_info(int options, FILE *fp) { return hak_malloc_info(options, fp); }
+HK_EXPORT void malloc_stats(void) { hak_malloc_stats(); }
+HK_EXPORT int mallopt(int param, int value) { return hak_mallopt(param, value); }

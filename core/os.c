@@ -4,6 +4,11 @@
  * aligned as asked), the header at the mapping's start. The registry is a fixed array of
  * buckets (static storage: usable before init, and it never allocates), each chained through
  * the headers themselves; 256 locks stripe it, so no global lock is ever taken.
+ *
+ * munmap can fail (ENOMEM when it would split a mapping at vm.max_map_count): a region is
+ * never forgotten while it is still mapped. region_unmap() keeps a region the OS refused to
+ * unmap on a list (its pages released with MADV_DONTNEED), reuses it for a later allocation,
+ * and unmaps it again at malloc_trim; every kept byte is counted.
  */
 #define _GNU_SOURCE
 #include "os.h"
@@ -18,6 +23,7 @@
 #include <unistd.h>
 
 #define HK_OS_MAGIC 0x686b6d6d61702121ULL /* "hkmmap!!" */
+#define HK_OS_KEPT 0x686b6b6570742121ULL  /* "hkkept!!": a region munmap refused */
 #define HK_OS_PAGE ((size_t)4096)
 #define HK_OS_NBUCKETS 65536
 #define HK_OS_NSTRIPES 256
@@ -50,11 +56,28 @@ static int cache_n;
 static size_t cache_bytes;
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Regions the OS refused to unmap, chained through their headers (under cache_lock). */
+static hk_os_hdr *kept;
+static _Atomic size_t kept_bytes; /* written under cache_lock, read without it too */
+/* The last user pointers freed (fault messages name a second free of one a double free),
+ * and the largest region ever mapped (how far back a pointer's region may start). */
+#define HK_OS_RECENT 256
+static _Atomic uintptr_t recent[HK_OS_RECENT];
+static atomic_uint recent_next;
+static _Atomic size_t max_region;
+
 static hk_os_hdr *buckets[HK_OS_NBUCKETS];
 static pthread_mutex_t stripes[HK_OS_NSTRIPES];
 static pthread_once_t stripes_once = PTHREAD_ONCE_INIT;
 static _Atomic uint64_t st_allocs, st_frees, st_bytes_now, st_bytes_total, st_reused,
     st_purged;
+
+static void note_region(size_t size)
+{
+    size_t m = atomic_load_explicit(&max_region, memory_order_relaxed);
+    while (size > m && !atomic_compare_exchange_weak(&max_region, &m, size))
+        ;
+}
 
 static void stripes_init(void)
 {
@@ -107,6 +130,76 @@ static hk_os_hdr *registry_find(uintptr_t p, size_t *usable)
     return h;
 }
 
+static void kept_push(hk_os_hdr *h)
+{
+    pthread_mutex_lock(&cache_lock);
+    h->next = kept;
+    kept = h;
+    kept_bytes += h->map_size;
+    pthread_mutex_unlock(&cache_lock);
+}
+
+/* Unmap [base, base + size), writable whole pages; when the OS refuses, keep the region
+ * (user: the pointer it was handed out as, base + one page, or 0 for a piece never handed
+ * out). True when unmapped now. */
+static bool region_unmap(uintptr_t base, size_t size, uintptr_t user)
+{
+    if (hk_sys_munmap((void *)base, size) == 0)
+        return true;
+    hk_os_hdr *h = (hk_os_hdr *)base;
+    h->magic = HK_OS_KEPT;
+    h->user = user;
+    h->map_size = size;
+    h->fresh = size > HK_OS_PAGE &&
+               hk_sys_madvise((void *)(base + HK_OS_PAGE), size - HK_OS_PAGE, MADV_DONTNEED) == 0;
+    kept_push(h);
+    return false;
+}
+
+/* A kept region that serves `need` bytes without wasting much; 0 when none. */
+static uintptr_t kept_take(size_t need, size_t *got, bool *fresh)
+{
+    hk_os_hdr *h = NULL;
+    pthread_mutex_lock(&cache_lock);
+    hk_os_hdr **pp = &kept;
+    for (int i = 0; *pp && i < 64; i++, pp = &(*pp)->next) {
+        size_t sz = (*pp)->map_size;
+        if (sz >= need && (sz <= 2 * need || sz - need <= (64u << 10))) {
+            h = *pp;
+            *pp = h->next;
+            kept_bytes -= h->map_size;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&cache_lock);
+    if (!h)
+        return 0;
+    *got = h->map_size;
+    *fresh = h->fresh;
+    return (uintptr_t)h;
+}
+
+/* Unmap the kept regions the OS accepts now; returns the bytes released. */
+static size_t kept_retry(void)
+{
+    pthread_mutex_lock(&cache_lock);
+    hk_os_hdr *list = kept;
+    kept = NULL;
+    kept_bytes = 0;
+    pthread_mutex_unlock(&cache_lock);
+    size_t released = 0;
+    while (list) {
+        hk_os_hdr *h = list;
+        list = h->next;
+        size_t size = h->map_size;
+        if (hk_sys_munmap(h, size) == 0)
+            released += size;
+        else
+            kept_push(h);
+    }
+    return released;
+}
+
 /* A cached region for a default-aligned request of `need` bytes; *got is its size. The best
  * fit (its excess unmapped when it is more than twice what is needed); else the biggest
  * smaller region, grown with mremap: its pages stay resident, so only the added part
@@ -137,7 +230,7 @@ static uintptr_t cache_take(size_t need, size_t *got)
     if (base && have < need) {
         void *m = hk_sys_mremap((void *)base, have, need);
         if (m == MAP_FAILED) {
-            hk_sys_munmap((void *)base, have);
+            region_unmap(base, have, base + HK_OS_PAGE);
             base = 0;
             have = 0;
         } else {
@@ -145,8 +238,9 @@ static uintptr_t cache_take(size_t need, size_t *got)
             have = need;
         }
     } else if (base && have > 2 * need) {
-        hk_sys_munmap((void *)(base + need), have - need);
-        have = need;
+        /* Give back the excess; when the OS refuses, the region serves whole. */
+        if (hk_sys_munmap((void *)(base + need), have - need) == 0)
+            have = need;
     }
     *got = have;
     return base;
@@ -178,15 +272,15 @@ static bool cache_put(uintptr_t base, size_t size)
     cache_bytes += size;
     pthread_mutex_unlock(&cache_lock);
     for (int i = 0; i < nevict; i++)
-        hk_sys_munmap((void *)evict[i].base, evict[i].size);
+        region_unmap(evict[i].base, evict[i].size, evict[i].base + HK_OS_PAGE);
     if (hk_purge_delay > 0)
         hk_purge_schedule(hk_purge_deadline(now));
     return true;
 }
 
 /* Unmap the cached regions due at `now` (all when `all`); *released counts their bytes.
- * A region whose munmap fails goes back to the cache (still mapped, still usable). Returns
- * the next deadline. */
+ * A region whose munmap fails is kept (region_unmap: still mapped, counted, reused, unmapped
+ * at a later trim). Returns the next deadline. */
 static uint32_t cache_purge(uint32_t now, bool all, size_t *released)
 {
     hk_os_cached due[HK_OS_CACHE_SLOTS];
@@ -206,19 +300,10 @@ static uint32_t cache_purge(uint32_t now, bool all, size_t *released)
     }
     pthread_mutex_unlock(&cache_lock);
     for (int i = 0; i < ndue; i++) {
-        if (hk_sys_munmap((void *)due[i].base, due[i].size) == 0) {
+        if (region_unmap(due[i].base, due[i].size, due[i].base + HK_OS_PAGE)) {
             *released += due[i].size;
             atomic_fetch_add_explicit(&st_purged, due[i].size, memory_order_relaxed);
-            continue;
         }
-        pthread_mutex_lock(&cache_lock);
-        if (cache_n < HK_OS_CACHE_SLOTS) {
-            cache[cache_n++] = due[i];
-            cache_bytes += due[i].size;
-            /* retried after another delay */
-            next = hk_purge_deadline(now);
-        }
-        pthread_mutex_unlock(&cache_lock);
     }
     pthread_mutex_lock(&cache_lock);
     for (int i = 0; i < cache_n; i++) {
@@ -240,8 +325,8 @@ uint32_t hk_os_purge(uint32_t now, bool all)
 
 size_t hk_os_trim(void)
 {
-    size_t released = 0;
-    cache_purge(0, true, &released);
+    size_t released = kept_retry();
+    cache_purge(0, true, &released); /* what munmap refuses is kept: tried at the next trim */
     return released;
 }
 
@@ -272,15 +357,20 @@ void *hk_os_alloc_dirty(size_t size, size_t align)
     size_t need = hk_align_up(size ? size : 1, HK_OS_PAGE) + HK_OS_PAGE; /* usable > 0 */
     size_t map = need + (align > HK_OS_PAGE ? align : 0);
     size_t got = 0;
+    bool fresh = false;
     uintptr_t cached = align == HK_OS_PAGE ? cache_take(need, &got) : 0;
+    if (!cached && align == HK_OS_PAGE &&
+        HK_UNLIKELY(atomic_load_explicit(&kept_bytes, memory_order_relaxed) != 0))
+        cached = kept_take(need, &got, &fresh);
     if (cached) {
         hk_os_hdr *h = (hk_os_hdr *)cached;
         need = got;
         h->magic = HK_OS_MAGIC;
         h->user = cached + HK_OS_PAGE;
         h->map_size = need;
-        h->fresh = false;
+        h->fresh = fresh;
         registry_insert(h);
+        note_region(need);
         atomic_fetch_add_explicit(&st_allocs, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&st_reused, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&st_bytes_now, need, memory_order_relaxed);
@@ -303,10 +393,10 @@ void *hk_os_alloc_dirty(size_t size, size_t align)
         uintptr_t user = hk_align_up(base + HK_OS_PAGE, align);
         uintptr_t nbase = user - HK_OS_PAGE;
         if (nbase > base)
-            hk_sys_munmap(m, nbase - base);
+            region_unmap(base, nbase - base, 0);
         uintptr_t end = nbase + need, mend = base + map;
         if (mend > end)
-            hk_sys_munmap((void *)end, mend - end);
+            region_unmap(end, mend - end, 0);
         base = nbase;
         map = need;
     }
@@ -316,6 +406,7 @@ void *hk_os_alloc_dirty(size_t size, size_t align)
     h->map_size = map;
     h->fresh = true;
     registry_insert(h);
+    note_region(map);
     atomic_fetch_add_explicit(&st_allocs, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&st_bytes_now, map, memory_order_relaxed);
     atomic_fetch_add_explicit(&st_bytes_total, map, memory_order_relaxed);
@@ -324,6 +415,53 @@ void *hk_os_alloc_dirty(size_t size, size_t align)
 }
 
 bool hk_os_owns(const void *p) { return registry_find((uintptr_t)p, NULL) != NULL; }
+
+hk_ptr_kind hk_os_classify(const void *p, hk_ptr_info *info)
+{
+    uintptr_t a = (uintptr_t)p;
+    size_t usable = 0;
+    *info = (hk_ptr_info){HK_PTR_FOREIGN, HK_WHY_NONE, HAK_BOX_NONE, 0, 0, 0, false};
+    if (registry_find(a, &usable)) {
+        *info = (hk_ptr_info){HK_PTR_LIVE, HK_WHY_NONE, HAK_BOX_MMAP, a, usable, 0, false};
+        return HK_PTR_LIVE;
+    }
+    /* Inside a live region? Its header is page-aligned, at most max_region bytes below p,
+     * and registered under header + one page. */
+    size_t maxr = atomic_load(&max_region);
+    for (uintptr_t c = a & ~(HK_OS_PAGE - 1); c >= HK_OS_PAGE && a - c < maxr; c -= HK_OS_PAGE) {
+        size_t u = 0;
+        hk_os_hdr *h = registry_find(c + HK_OS_PAGE, &u);
+        if (!h)
+            continue;
+        if (a - c < h->map_size) {
+            *info = (hk_ptr_info){HK_PTR_INVALID, a < h->user ? HK_WHY_HEADER : HK_WHY_INTERIOR,
+                                  HAK_BOX_MMAP, h->user, u, 0, false};
+            return HK_PTR_INVALID;
+        }
+        break; /* regions do not overlap: none further down reaches p */
+    }
+    /* In a region kept for reuse (cached, or refused by munmap)? Its first user page is a
+     * pointer hakmem returned and took back. */
+    hk_ptr_kind k = HK_PTR_FOREIGN;
+    pthread_mutex_lock(&cache_lock);
+    for (int i = 0; i < cache_n && k == HK_PTR_FOREIGN; i++)
+        if (a - cache[i].base < cache[i].size)
+            k = a == cache[i].base + HK_OS_PAGE ? HK_PTR_FREED : HK_PTR_INVALID;
+    for (hk_os_hdr *h = kept; h && k == HK_PTR_FOREIGN; h = h->next)
+        if (a - (uintptr_t)h < h->map_size)
+            k = a == h->user ? HK_PTR_FREED : HK_PTR_INVALID;
+    pthread_mutex_unlock(&cache_lock);
+    if (k != HK_PTR_FOREIGN) {
+        *info = (hk_ptr_info){k, HK_WHY_CACHED, HAK_BOX_MMAP, 0, 0, 0, true};
+        return k;
+    }
+    for (unsigned i = 0; i < HK_OS_RECENT; i++)
+        if (a && atomic_load_explicit(&recent[i], memory_order_relaxed) == a) {
+            *info = (hk_ptr_info){HK_PTR_FREED, HK_WHY_RECENT, HAK_BOX_MMAP, 0, 0, 0, true};
+            return HK_PTR_FREED;
+        }
+    return HK_PTR_FOREIGN;
+}
 
 size_t hk_os_usable(const void *p)
 {
@@ -339,9 +477,11 @@ bool hk_os_free(void *p)
     hk_assert(h->magic == HK_OS_MAGIC);
     size_t map = h->map_size;
     h->magic = 0;
-    /* Only default-aligned regions (header one page before the user pointer) are cached. */
+    atomic_store_explicit(&recent[atomic_fetch_add_explicit(&recent_next, 1, memory_order_relaxed) %
+                                  HK_OS_RECENT],
+                          (uintptr_t)p, memory_order_relaxed);
     if (!cache_put((uintptr_t)h, map))
-        hk_sys_munmap(h, map);
+        region_unmap((uintptr_t)h, map, (uintptr_t)p);
     atomic_fetch_add_explicit(&st_frees, 1, memory_order_relaxed);
     atomic_fetch_sub_explicit(&st_bytes_now, map, memory_order_relaxed);
     hk_purge_tick();
@@ -370,6 +510,7 @@ void *hk_os_resize(void *p, size_t size)
     h->map_size = need;
     h->user = (uintptr_t)m + HK_OS_PAGE;
     registry_insert(h);
+    note_region(need);
     if (need > old) {
         atomic_fetch_add_explicit(&st_bytes_now, need - old, memory_order_relaxed);
         atomic_fetch_add_explicit(&st_bytes_total, need - old, memory_order_relaxed);
@@ -389,6 +530,7 @@ void hk_os_get_stats(hk_os_stats *o)
     o->bytes_purged = atomic_load(&st_purged);
     pthread_mutex_lock(&cache_lock);
     o->bytes_cached = cache_bytes;
+    o->bytes_kept = kept_bytes;
     pthread_mutex_unlock(&cache_lock);
 }
 

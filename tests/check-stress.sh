@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # check-stress.sh - `make check-stress': tests/stress under LD_PRELOAD=$HK_LIB in the
 # three routing modes (legacy, Central Router, differential), plus fork while the arena
-# grows. ~1-2 minutes with the defaults.
+# grows, plus munmap refused at vm.max_map_count in the issue's scenario (tests/hostile
+# munmap-limit). ~1-2 minutes with the defaults.
 #   legacy        HAKMEM_USE_CENTRAL_ROUTER=0
 #   central       HAKMEM_USE_CENTRAL_ROUTER=1
 #   differential  HAKMEM_ROUTER_DIFF=1 HAKMEM_DIVERGENCE_REPORT=<tmp>/div.%p.json: every
@@ -131,6 +132,19 @@ if [ "$rc" -eq 0 ] && grep -q 'no deadlock' "$tmp/fc.out"; then
     pass fork-commit "$(cat "$tmp/fc.out" | sed 's/^hostile fork-commit: //')"
 else
     fail fork-commit "fork while 3 threads commit fresh arena segments" "$(why "$rc" 30)" "$tmp/fc.err"
+fi
+
+# munmap refused by the kernel (vm.max_map_count) in the issue's own scenario: nothing leaked.
+rc=0
+{ ( exec timeout -k 5 120 env LD_PRELOAD="$lib" HAKMEM_ACE_ENABLED=0 HAKMEM_STATS=1 "$hostile" munmap-limit ) \
+    >"$tmp/ml.out" 2>"$tmp/ml.err" </dev/null || rc=$?; } 2>/dev/null
+refused=$(sed -n 's/.*OS calls failed:.* munmap \([0-9]*\).*/\1/p' "$tmp/ml.err")
+if [ "$rc" -eq 0 ] && [ "${refused:-0}" -gt 0 ]; then
+    pass munmap-limit "$(sed 's/^munmap-limit: //' "$tmp/ml.out"); the kernel refused $refused munmaps"
+elif [ "$rc" -eq 0 ]; then
+    fail munmap-limit "munmap at vm.max_map_count" "the kernel refused nothing: the scenario did not reach the limit" "$tmp/ml.out"
+else
+    fail munmap-limit "munmap at vm.max_map_count: nothing leaked" "$(why "$rc" 120): $(cat "$tmp/ml.out")" "$tmp/ml.err"
 fi
 
 finish

@@ -1,9 +1,12 @@
 /* check_api.c: the public hak_* API (core/hakmem.h) with glibc's malloc-family semantics:
  * calloc, realloc across boxes, reallocarray, the memalign family, usable size, box names,
- * fail-closed frees, malloc_trim, mallinfo2, statistics, and option parsing. */
+ * fail-closed frees, malloc_trim, mallinfo2, statistics, glibc's introspection calls
+ * (malloc_info, mallinfo, mallopt), and option parsing. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,7 +17,10 @@
 
 #include "hak_alloc_api.h"
 #include "hk_check.h"
+#include "hk_log.h"
+#include "hk_purge.h"
 #include "hk_stats.h"
+#include "hk_stats_snap.h"
 
 #define KiB ((size_t)1024)
 #define MiB ((size_t)1024 * 1024)
@@ -680,6 +686,146 @@ START_TEST(test_stats_print) {
 }
 END_TEST
 
+/* ---------------------------------------------------------------- introspection */
+
+/* hak_stats_print_json: one line, the format first, every box; a bad descriptor is -1 with
+ * EBADF (the numbers themselves are checked against a workload by tests/stats.sh). */
+START_TEST(test_stats_print_json) {
+    void *p = hak_malloc(100);
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    ck_assert_int_eq(hak_stats_print_json(fds[1]), 0);
+    close(fds[1]);
+    static char buf[1 << 16];
+    size_t n = 0;
+    ssize_t r;
+    while ((r = read(fds[0], buf + n, sizeof buf - 1 - n)) > 0)
+        n += (size_t)r;
+    close(fds[0]);
+    buf[n] = '\0';
+    ck_assert_msg(strncmp(buf, "{\"format\": \"hakmem-stats/1\"", 27) == 0, "starts: %.60s", buf);
+    ck_assert_msg(n > 2 && buf[n - 1] == '\n' && buf[n - 2] == '}', "one object, one line");
+    ck_assert_ptr_eq(strchr(buf, '\n'), buf + n - 1);
+    for (int b = HAK_BOX_TINY; b < HAK_BOX_COUNT; b++) {
+        char key[32];
+        snprintf(key, sizeof key, "\"%s\": {", hak_box_name((hak_box_t)b));
+        ck_assert_msg(strstr(buf, key) != NULL, "no %s", key);
+    }
+    errno = 0;
+    ck_assert_int_eq(hak_stats_print_json(-1), -1);
+    ck_assert_int_eq(errno, EBADF);
+    hak_free(p);
+}
+END_TEST
+
+/* malloc_info: options must be 0, fp not NULL (EINVAL); a write error (a full device, a
+ * stream whose descriptor was closed under it) is -1 with the stream's errno. */
+START_TEST(test_malloc_info_errors) {
+    errno = 0;
+    ck_assert_int_eq(hak_malloc_info(1, stdout), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    errno = 0;
+    ck_assert_int_eq(hak_malloc_info(0, NULL), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    FILE *full = fopen("/dev/full", "w");
+    if (full) {
+        errno = 0;
+        ck_assert_int_eq(hak_malloc_info(0, full), -1);
+        ck_assert_int_eq(errno, ENOSPC);
+        fclose(full);
+    }
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    FILE *f = fdopen(fds[1], "w");
+    ck_assert_ptr_nonnull(f);
+    close(fds[1]); /* the stream's descriptor is gone */
+    errno = 0;
+    ck_assert_int_eq(hak_malloc_info(0, f), -1);
+    ck_assert_int_eq(errno, EBADF);
+    fclose(f);
+    close(fds[0]);
+    /* A good stream gets the whole document. */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    ck_assert_int_eq(hak_malloc_info(0, m), 0);
+    fclose(m);
+    ck_assert_msg(strncmp(text, "<malloc version=\"1\" allocator=\"hakmem\"", 38) == 0, "%.60s",
+                  text);
+    ck_assert_ptr_nonnull(strstr(text, "<heap nr=\"3\" name=\"l25\">"));
+    ck_assert_msg(len > 9 && strcmp(text + len - 10, "</malloc>\n") == 0, "ends: %s",
+                  text + (len > 40 ? len - 40 : 0));
+    free(text);
+}
+END_TEST
+
+/* mallopt: what has a meaning in hakmem is taken (1), everything else refused (0). */
+START_TEST(test_mallopt) {
+    long delay0 = hk_purge_delay;
+    ck_assert_int_eq(hak_mallopt(M_MXFAST, 64), 0);
+    ck_assert_int_eq(hak_mallopt(M_TOP_PAD, 4096), 0);
+    ck_assert_int_eq(hak_mallopt(M_MMAP_THRESHOLD, 128 * 1024), 0);
+    ck_assert_int_eq(hak_mallopt(M_MMAP_MAX, 0), 0);
+    ck_assert_int_eq(hak_mallopt(M_PERTURB, 0xaa), 0);
+    ck_assert_int_eq(hak_mallopt(M_ARENA_TEST, 8), 0);
+    ck_assert_int_eq(hak_mallopt(12345, 1), 0);
+    ck_assert_int_eq(hak_mallopt(M_ARENA_MAX, 1), 1);
+    ck_assert_int_eq(hak_mallopt(M_ARENA_MAX, 0), 1);
+    ck_assert_int_eq(hak_mallopt(M_ARENA_MAX, -1), 0);
+    ck_assert_int_eq(hak_mallopt(M_CHECK_ACTION, 3), 1);
+    ck_assert_int_eq(hak_mallopt(M_CHECK_ACTION, 2), 1);
+    ck_assert_int_eq(hak_mallopt(M_CHECK_ACTION, 1), 0); /* print but go on: hakmem aborts */
+    ck_assert_int_eq(hak_mallopt(M_CHECK_ACTION, 0), 0);
+    ck_assert_int_eq(hak_mallopt(HAK_M_PURGE_DELAY_MS, -2), 0);
+    ck_assert_int_eq(hak_mallopt(HAK_M_PURGE_DELAY_MS, 3600001), 0);
+    ck_assert_int_eq(hk_purge_delay, delay0);
+    ck_assert_int_eq(hak_mallopt(HAK_M_PURGE_DELAY_MS, 250), 1);
+    ck_assert_int_eq(hk_purge_delay, 250);
+    hk_stats_snapshot s;
+    ck_assert_int_eq(hak_mallopt(M_TRIM_THRESHOLD, 3 << 20), 1);
+    hk_stats_snapshot_take(&s);
+    ck_assert_uint_eq(s.purge_delay_ms, 250);
+    ck_assert_uint_ge(s.ph.dirty_budget, (size_t)3 << 20);
+    ck_assert_uint_lt(s.ph.dirty_budget, (size_t)32 << 20);
+    ck_assert_int_eq(hak_mallopt(M_TRIM_THRESHOLD, -1), 1);
+    hk_stats_snapshot_take(&s);
+    ck_assert_uint_eq(s.ph.dirty_budget, SIZE_MAX);
+    /* delay 0 from now on: what is free goes back at once */
+    void *p[64];
+    for (int i = 0; i < 64; i++)
+        p[i] = hak_malloc(512 * KiB);
+    for (int i = 0; i < 64; i++)
+        hak_free(p[i]);
+    hk_stats_snapshot_take(&s);
+    uint64_t purged0 = s.ph.purged_bytes;
+    ck_assert_int_eq(hak_mallopt(HAK_M_PURGE_DELAY_MS, 0), 1);
+    hak_malloc_trim(0); /* the thread's cache and the transfer caches back to the heap */
+    hk_stats_snapshot_take(&s);
+    ck_assert_uint_gt(s.ph.purged_bytes, purged0);
+    ck_assert_uint_eq(s.ph.free_resident, 0);
+    ck_assert_int_eq(hak_mallopt(M_TRIM_THRESHOLD, 32 << 20), 1); /* the defaults again */
+    ck_assert_int_eq(hak_mallopt(HAK_M_PURGE_DELAY_MS, (int)delay0), 1);
+}
+END_TEST
+
+/* mallinfo's int fields saturate where mallinfo2's size_t fields do not. */
+START_TEST(test_mallinfo_saturates) {
+    void *big = hak_malloc((size_t)3 << 30); /* mapped, never touched but its header page */
+    ck_assert_ptr_nonnull(big);
+    struct mallinfo2 m2 = hak_mallinfo2();
+    struct mallinfo m = hak_mallinfo();
+    ck_assert_uint_ge(m2.hblkhd, (size_t)3 << 30);
+    ck_assert_int_eq(m.hblkhd, INT_MAX);
+    ck_assert_int_eq(m.hblks, (int)m2.hblks);
+    ck_assert_int_eq(m.uordblks, (int)m2.uordblks);
+    hak_free(big);
+    m = hak_mallinfo();
+    m2 = hak_mallinfo2();
+    ck_assert_int_eq(m.hblkhd, (int)m2.hblkhd);
+    ck_assert_uint_lt(m2.hblkhd, (size_t)3 << 30);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- fork */
 
 typedef struct {
@@ -882,6 +1028,59 @@ START_TEST(test_options_init_env) {
 }
 END_TEST
 
+/* Secure execution (setuid: tests/secure.sh runs a real one): every INSECURE option ignored,
+ * with one line naming those that were set; the others honoured; %p hidden in hakmem's
+ * lines. Then the same environment honoured in a normal process. */
+START_TEST(test_options_secure) {
+    char path[] = "/tmp/hk_check_secureXXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    unlink(path);
+    int saved = dup(2);
+    setenv("HAKMEM_ROUTER_TABLE", "/etc/passwd", 1);
+    setenv("HAKMEM_DIVERGENCE_LOG", "/tmp/x.%p", 1);
+    setenv("HAKMEM_VERBOSE", "1", 1);
+    setenv("HAKMEM_STATS", "1", 1);
+    unsetenv("HAKMEM_DIVERGENCE_REPORT");
+    dup2(fd, 2);
+    hk_options_load(true);
+    hk_warn("at %p", (void *)0x1234);
+    dup2(saved, 2);
+    char buf[1024] = {0};
+    ck_assert_int_gt(pread(fd, buf, sizeof buf - 1, 0), 0);
+    ck_assert_msg(strcmp(buf, "hakmem: warning: secure-execution process (setuid, setgid or file "
+                              "capabilities): ignoring HAKMEM_VERBOSE, HAKMEM_ROUTER_TABLE, "
+                              "HAKMEM_DIVERGENCE_LOG\nhakmem: warning: at (address hidden)\n") == 0,
+                  "got: %s", buf);
+    ck_assert_ptr_null(hk_opt_str(HK_OPT_ROUTER_TABLE));
+    ck_assert_ptr_null(hk_opt_str(HK_OPT_DIVERGENCE_LOG));
+    ck_assert_int_eq(hk_opt(HK_OPT_VERBOSE), 0);
+    ck_assert_int_eq(hk_opt(HK_OPT_STATS), 1);
+    for (int i = 0; i < HK_OPT_COUNT; i++) /* the files' options are all INSECURE */
+        if (hk_option_descs[i].kind == HK_OPT_KIND_STR)
+            ck_assert_msg(!hk_option_descs[i].secure, "%s is honoured in setuid programs",
+                          hk_option_descs[i].name);
+    ck_assert_int_eq(ftruncate(fd, 0), 0);
+    lseek(fd, 0, SEEK_SET);
+    dup2(fd, 2);
+    hk_options_load(false);
+    hk_warn("at %p", (void *)0x1234);
+    dup2(saved, 2);
+    close(saved);
+    memset(buf, 0, sizeof buf);
+    ck_assert_int_gt(pread(fd, buf, sizeof buf - 1, 0), 0);
+    close(fd);
+    ck_assert_str_eq(buf, "hakmem: warning: at 0x1234\n");
+    ck_assert_str_eq(hk_opt_str(HK_OPT_ROUTER_TABLE), "/etc/passwd");
+    ck_assert_int_eq(hk_opt(HK_OPT_VERBOSE), 1);
+    unsetenv("HAKMEM_ROUTER_TABLE");
+    unsetenv("HAKMEM_DIVERGENCE_LOG");
+    unsetenv("HAKMEM_VERBOSE");
+    unsetenv("HAKMEM_STATS");
+    hk_options_init();
+}
+END_TEST
+
 Suite *make_api_suite(void) {
     Suite *s = suite_create("api");
     TCase *tc = tcase_create("calloc-realloc");
@@ -917,6 +1116,13 @@ Suite *make_api_suite(void) {
     tcase_add_loop_test(tc, test_memalign_fallback_aligned, 0, HK_CHECK_NMODES);
     suite_add_tcase(s, tc);
 
+    tc = tcase_create("introspection");
+    tcase_add_test(tc, test_stats_print_json);
+    tcase_add_test(tc, test_malloc_info_errors);
+    tcase_add_test(tc, test_mallopt);
+    tcase_add_test(tc, test_mallinfo_saturates);
+    suite_add_tcase(s, tc);
+
     tc = tcase_create("fail-closed");
     tcase_add_test_raise_signal(tc, test_free_stack_dies, SIGABRT);
     tcase_add_test_raise_signal(tc, test_free_global_dies, SIGABRT);
@@ -936,6 +1142,7 @@ Suite *make_api_suite(void) {
     tc = tcase_create("options");
     tcase_add_test(tc, test_option_parse);
     tcase_add_test(tc, test_options_init_env);
+    tcase_add_test(tc, test_options_secure);
     suite_add_tcase(s, tc);
     return s;
 }

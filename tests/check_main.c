@@ -52,6 +52,7 @@ int main(void) {
     srunner_add_suite(sr, make_router_suite());
     srunner_add_suite(sr, make_compare_suite());
     srunner_add_suite(sr, make_pages_suite());
+    srunner_add_suite(sr, make_failclosed_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

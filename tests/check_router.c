@@ -355,7 +355,7 @@ START_TEST(test_load_file_faults) {
         write_temp(path, files[i].text);
         hk_table t;
         char err[256] = "";
-        bool ok = hk_table_load_file(path, &t, err, sizeof err);
+        bool ok = hk_table_load_file(path, true, &t, err, sizeof err);
         unlink(path);
         ck_assert_msg(!ok, "file %zu accepted", i);
         ck_assert_msg(strcmp(err, files[i].want) == 0, "file %zu: got \"%s\", want \"%s\"", i, err,
@@ -363,7 +363,7 @@ START_TEST(test_load_file_faults) {
     }
     hk_table t;
     char err[256] = "";
-    ck_assert(!hk_table_load_file("/nonexistent/hakmem/table", &t, err, sizeof err));
+    ck_assert(!hk_table_load_file("/nonexistent/hakmem/table", true, &t, err, sizeof err));
     ck_assert_msg(strncmp(err, "cannot open", 11) == 0, "%s", err);
 }
 END_TEST
@@ -378,7 +378,7 @@ static hk_table load_written(const hk_table *src) {
     close(fd);
     hk_table t;
     char err[256] = "";
-    bool ok = hk_table_load_file(path, &t, err, sizeof err);
+    bool ok = hk_table_load_file(path, true, &t, err, sizeof err);
     unlink(path);
     ck_assert_msg(ok, "the written table does not load back: %s", err);
     return t;
@@ -1012,7 +1012,7 @@ static hk_table load_text(const char *text) {
     write_temp(path, text);
     hk_table t;
     char err[256] = "";
-    bool ok = hk_table_load_file(path, &t, err, sizeof err);
+    bool ok = hk_table_load_file(path, true, &t, err, sizeof err);
     unlink(path);
     ck_assert_msg(ok, "table rejected: %s", err);
     return t;
@@ -1025,7 +1025,7 @@ START_TEST(test_candidate_table) {
     write_temp(path, "0 1000 tiny\n1001 8192 pool ace\n8000 " SMAX " mmap\n");
     static hk_table t;
     char err[256] = "";
-    ck_assert(!hk_table_load_file(path, &t, err, sizeof err));
+    ck_assert(!hk_table_load_file(path, true, &t, err, sizeof err));
     unlink(path);
     ck_assert_str_eq(err, "line 3: overlap: starts at 8000, but the previous rule ends at 8192");
 

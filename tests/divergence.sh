@@ -148,7 +148,7 @@ json.dump(r, open(sys.argv[2], "w"))
 EOF
 run rm --html "$tmp/rm.html" "$tmp/rm.json"
 check "route_map report renders (exit 1, got $rc)" test "$rc" = 1
-check "route_map is drawn instead of the built-in table" grep -q 'route maps written in the reports' "$tmp/rm.html"
+check "route_map is drawn instead of the built-in table" grep -q 'own table as the processes recorded it' "$tmp/rm.html"
 check "route_map: no l25 segment drawn" test "$(grep -c '→ l25</title>' "$tmp/rm.html")" = 0
 
 echo "$pass passed, $fail failed"

@@ -94,6 +94,30 @@ if j "$tmp/idle3.json" 'm["processes"][0]["state"] == "exited" and m["totals"]["
     ok "after its normal exit: one process, record and report together, exited"
 else ko "idle process after exit"; show idle3; fi
 
+# 3b. A process killed by SIGKILL whose parent has not reaped it yet (a zombie): ended, not
+#     running and not taken for an exec (its maps are gone, its record never marked).
+mkdir "$tmp/zombie"
+python3 - "$lib" "$prog" "$tmp/zombie" "$tool" >"$tmp/zombie.out" 2>"$tmp/zombie.err" <<'PY'
+import json, os, signal, subprocess, sys, time
+lib, prog, d, tool = sys.argv[1:5]
+env = dict(os.environ, LD_PRELOAD=lib, HAKMEM_DIVERGENCE_REPORT=d + "/r.%p.json")
+c = subprocess.Popen([prog, "idle", "1010", "50"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+c.stdout.readline()  # "ready"
+os.kill(c.pid, signal.SIGKILL)
+for _ in range(500):  # dead, not reaped (Popen reaps only in wait/poll)
+    with open(f"/proc/{c.pid}/stat", "rb") as f:
+        if f.read().rsplit(b")", 1)[1].split()[0] == b"Z":
+            break
+    time.sleep(0.01)
+r = subprocess.run([sys.executable, tool, "--json", d + "/m.json", d], capture_output=True)
+c.wait()
+m = json.load(open(d + "/m.json"))
+print(r.returncode, [p["state"] for p in m["processes"]])
+sys.exit(0 if r.returncode == 1 and [p["state"] for p in m["processes"]] == ["ended"] else 1)
+PY
+if [ $? = 0 ]; then ok "a killed process not yet reaped (zombie): ended, the gate fails ($(cat "$tmp/zombie.out"))"
+else ko "zombie"; show zombie; fi
+
 # 4. exec: the first image's record is marked by the second image (same pid and start time).
 mkdir "$tmp/exec"
 LD_PRELOAD="$lib" HAKMEM_DIVERGENCE_REPORT="$tmp/exec/r.%p.json" "$prog" exec 900 1100

@@ -42,6 +42,7 @@ Suite *make_api_suite(void);
 Suite *make_router_suite(void);
 Suite *make_compare_suite(void);
 Suite *make_pages_suite(void);
+Suite *make_failclosed_suite(void);
 
 /* ---- small helpers shared by the suites (static inline: no extra object file) ---- */
 

@@ -10,6 +10,7 @@
  *     double-free-tiny double-free-pool double-free-bridge double-free-mid double-free-l25
  *     double-free-mmap double-free-aligned double-free-thread double-free-thread2
  *     realloc-stack realloc-interior realloc-freed usable-stack usable-interior usable-freed
+ *     realloc-freed-mmap usable-freed-mmap
  *   Outcome cases (print one line per call, exit 0; hostile.sh compares hakmem's lines with
  *   glibc's by running the same case without LD_PRELOAD):
  *     enomem    malloc/calloc/realloc/reallocarray/valloc/pvalloc near SIZE_MAX, overflows
@@ -21,6 +22,26 @@
  *     fork-commit [SECONDS]  3 threads allocate fresh 2 MiB-class blocks (every second one
  *               commits a new arena segment) while the main thread forks and reaps children
  *               for SECONDS (default 3); must finish (a lock-order inversion would hang)
+ *     aligned-padding  q = memalign(32, 70) 16 bytes past its block's start, then free(q - 16)
+ *               (a pointer hakmem never returned): must abort; today's bug would hand the
+ *               block out twice ("two live blocks at one address", exit 3 with the story)
+ *     daemon MODE DATA  a daemon-like program: allocates, closes descriptors 3..63, opens the
+ *               file DATA (the lowest free number: where hakmem may have kept a descriptor),
+ *               writes one line into it, then by MODE: stats / report (nothing more: the
+ *               exit-time report or warning), warn (a divergence that latches a rollback and
+ *               fails to open the divergence log: warnings), log (a second distinct divergence
+ *               for HAKMEM_DIVERGENCE_LOG), abort (a double free), close2 (closes stderr too,
+ *               as coreutils do at exit); prints "data fd N hakmem-had-it=yes|no"
+ *     stdin-cat  one allocation, then copy stdin to stdout (a table option must not eat it)
+ *     close-stderr  allocates, closes stderr and exits (as coreutils do at exit)
+ *     munmap-enomem  the mmap box at the kernel's limit of mappings per process
+ *               (vm.max_map_count): fills the process's map count with mappings of its own
+ *               until only a few are left, frees mmap-box blocks whose munmap must split a
+ *               mapping (ENOMEM at the limit), releases its filler, frees the rest and calls
+ *               malloc_trim: the bytes mapped must come back to what they were (nothing
+ *               leaked), and it prints how many bytes stayed mapped at the limit
+ *     munmap-limit  the issue's scenario (160 000 mmap-box blocks, every second one freed
+ *               past the default vm.max_map_count; `make check-stress', ~10 s)
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -29,14 +50,19 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "hk_maps.h"
 
 static char global_buf[256] __attribute__((aligned(64)));
 static void *volatile sink;
@@ -223,6 +249,14 @@ static void case_ok(void)
     }
     for (int i = 0; i < 64; i++)
         free(keep[i]);
+    /* C23's sized frees, where the library has them (hakmem exports both) */
+    void (*fsz)(void *, size_t) = (void (*)(void *, size_t))dlsym(RTLD_DEFAULT, "free_sized");
+    void (*fasz)(void *, size_t, size_t) =
+        (void (*)(void *, size_t, size_t))dlsym(RTLD_DEFAULT, "free_aligned_sized");
+    if (fsz)
+        fsz(malloc(100), 100);
+    if (fasz)
+        fasz(aligned_alloc(64, 128), 64, 128);
     char *s = strdup("hostile workload");
     printf("hostile ok: sum=%lu text=%s\n", sum, s);
     free(s);
@@ -301,6 +335,184 @@ static void case_fork_commit(double secs)
            atomic_load(&fc_allocs));
 }
 
+
+/* ---------------------------------------------------------------- issue 10 cases */
+
+static void case_aligned_padding(void)
+{
+    /* memalign(32, 70) takes a 112-byte Tiny block (70 + 32); the aligned pointer is 16 bytes
+     * past the block's start when its usable size is 112 - 16. */
+    void *keep[64];
+    int nk = 0;
+    char *q = NULL;
+    for (int i = 0; i < 64 && !q; i++) {
+        char *p = do_memalign(32, 70);
+        if (do_usable(p) == 96)
+            q = p;
+        else
+            keep[nk++] = p;
+    }
+    if (!q) {
+        printf("hostile aligned-padding: no aligned pointer 16 bytes into its block\n");
+        exit(4);
+    }
+    fflush(stdout);
+    do_free(q - 16); /* never returned by hakmem: must abort here */
+    char *m = do_malloc(100);
+    do_free(q);
+    char *m2 = do_malloc(100);
+    printf("hostile: survived aligned-padding: free(q-16) accepted; malloc(100) = q-16 %s; "
+           "free(q) accepted; malloc(100) again %s\n",
+           m == q - 16 ? "yes" : "no", m2 == m ? "the same address: two live blocks" : "differs");
+    fflush(stdout);
+    (void)keep;
+    exit(3);
+}
+
+static bool fd_open(int fd) { return fcntl(fd, F_GETFD) != -1; }
+
+static void case_daemon(const char *mode, const char *data)
+{
+    /* the divergent sizes: the test's table sends 300000-400000 and 600000-700000 to mmap */
+    sink = do_malloc(100);
+    if (!strcmp(mode, "log"))
+        do_free(do_malloc(350000)); /* the first divergence: the log file opens */
+    bool had[64] = {false};
+    for (int fd = 3; fd < 64; fd++) {
+        had[fd] = fd_open(fd);
+        close(fd);
+    }
+    int d = open(data, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    if (d < 0 || d >= 64) {
+        printf("hostile daemon: cannot open %s\n", data);
+        exit(4);
+    }
+    static const char line[] = "daemon data\n";
+    if (write(d, line, sizeof line - 1) != (ssize_t)sizeof line - 1)
+        exit(4);
+    printf("data fd %d hakmem-had-it=%s\n", d, had[d] ? "yes" : "no");
+    fflush(stdout);
+    if (!strcmp(mode, "warn")) {
+        do_free(do_malloc(350000));
+    } else if (!strcmp(mode, "log")) {
+        do_free(do_malloc(650000));
+    } else if (!strcmp(mode, "abort")) {
+        char *p = do_malloc(64);
+        do_free(p);
+        do_free(p);
+        survived("daemon abort");
+    } else if (!strcmp(mode, "close2")) {
+        close(2);
+    } else if (strcmp(mode, "stats") && strcmp(mode, "report")) {
+        printf("hostile daemon: unknown mode %s\n", mode);
+        exit(2);
+    }
+    for (int i = 0; i < 100; i++)
+        do_free(do_malloc((size_t)i * 997));
+}
+
+static void case_stdin_cat(void)
+{
+    sink = do_malloc(100);
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(0, buf, sizeof buf)) > 0)
+        fwrite(buf, 1, (size_t)n, stdout);
+}
+
+static void case_munmap_enomem(void)
+{
+    long max = 65530;
+    FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
+    if (f) {
+        if (fscanf(f, "%ld", &max) != 1)
+            max = 65530;
+        fclose(f);
+    }
+    enum { NBLK = 400 };
+    static char *blk[NBLK];
+    static char *filler[1 << 20];
+    for (int i = 0; i < 200; i++) /* warm up: init, thread cache, stdio */
+        do_free(do_malloc((size_t)i * 50));
+    malloc_trim(0);
+    size_t b0, b2;
+    long n0, n1;
+    b0 = hk_maps_total(&n0);
+    /* 4 KiB blocks in the mmap box (HAKMEM_ACE_ENABLED=0): 8 KiB regions mapped one after the
+     * other, which the kernel merges into one mapping */
+    for (int i = 0; i < NBLK; i++) {
+        blk[i] = do_malloc(4096);
+        if (!blk[i]) {
+            printf("hostile munmap-enomem: malloc failed before the limit\n");
+            exit(4);
+        }
+        blk[i][0] = 1;
+    }
+    /* Fill the map count up to the limit minus 2 with 1-page mappings whose protections
+     * alternate (so they never merge). */
+    hk_maps_total(&n1);
+    long nf = 0;
+    for (long want = max - n1 - 2; nf < want && nf < (long)(sizeof filler / sizeof filler[0]); nf++) {
+        filler[nf] = mmap(NULL, 4096, (nf & 1) ? PROT_READ : PROT_NONE,
+                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (filler[nf] == MAP_FAILED)
+            break;
+    }
+    /* Every second block: its munmap splits the merged mapping (one more mapping). */
+    for (int i = 0; i < NBLK; i += 2)
+        do_free(blk[i]);
+    malloc_trim(0);
+    size_t bl;
+    long nl;
+    bl = hk_maps_total(&nl);
+    size_t at_limit = bl - (size_t)nf * 4096 - b0;
+    for (long i = 0; i < nf; i++)
+        munmap(filler[i], 4096);
+    for (int i = 1; i < NBLK; i += 2)
+        do_free(blk[i]);
+    malloc_trim(0);
+    long n2;
+    b2 = hk_maps_total(&n2);
+    printf("munmap-enomem: %ld fillers, %ld mappings at the limit (max %ld); %zu bytes still "
+           "mapped for freed blocks at the limit; after the limit: %zd bytes more than before\n",
+           nf, nl, max, at_limit, (ssize_t)(b2 - b0));
+    fflush(stdout);
+    exit(b2 == b0 ? 0 : 1);
+}
+
+/* The issue's own scenario at the kernel's default limit: 160 000 blocks of 2000 bytes in
+ * the mmap box (HAKMEM_ACE_ENABLED=0: one 8 KiB region each, merged by the kernel into a few
+ * mappings), every second one freed (each munmap splits a mapping: past vm.max_map_count the
+ * kernel refuses), then the rest, then malloc_trim: nothing may stay mapped. */
+static void case_munmap_limit(void)
+{
+    enum { N = 160000 };
+    static char *p[N];
+    do_free(do_malloc(1));
+    malloc_trim(0);
+    long n0, n1, n2;
+    size_t b0 = hk_maps_total(&n0);
+    for (int i = 0; i < N; i++) {
+        if (!(p[i] = do_malloc(2000))) {
+            printf("hostile munmap-limit: malloc failed at %d\n", i);
+            exit(4);
+        }
+        p[i][0] = 1;
+    }
+    for (int i = 0; i < N; i += 2)
+        do_free(p[i]);
+    hk_maps_total(&n1);
+    for (int i = 1; i < N; i += 2)
+        do_free(p[i]);
+    malloc_trim(0);
+    size_t b2 = hk_maps_total(&n2);
+    printf("munmap-limit: %d blocks, half freed: %ld mappings; all freed and trimmed: %ld "
+           "mappings, %+zd KiB mapped against before\n",
+           N, n1, n2, ((ssize_t)b2 - (ssize_t)b0) / 1024);
+    fflush(stdout);
+    exit(b2 == b0 ? 0 : 1);
+}
+
 /* ---------------------------------------------------------------- main */
 
 int main(int argc, char **argv)
@@ -332,6 +544,26 @@ int main(int argc, char **argv)
         case_align();
         return 0;
     }
+    if (!strcmp(c, "aligned-padding"))
+        case_aligned_padding();
+    if (!strcmp(c, "daemon") && argc > 3) {
+        case_daemon(argv[2], argv[3]);
+        return 0;
+    }
+    if (!strcmp(c, "close-stderr")) {
+        for (int i = 0; i < 100; i++)
+            do_free(do_malloc((size_t)i * 997));
+        close(2); /* as coreutils' close_stdout does in atexit */
+        return 0;
+    }
+    if (!strcmp(c, "stdin-cat")) {
+        case_stdin_cat();
+        return 0;
+    }
+    if (!strcmp(c, "munmap-enomem"))
+        case_munmap_enomem();
+    if (!strcmp(c, "munmap-limit"))
+        case_munmap_limit();
     if (!strcmp(c, "fork-commit")) {
         case_fork_commit(argc > 2 ? atof(argv[2]) : 3.0);
         return 0;
@@ -429,6 +661,14 @@ int main(int argc, char **argv)
     } else if (!strcmp(c, "usable-interior")) {
         char *p = do_malloc(100);
         printf("%zu\n", do_usable(p + 16));
+    } else if (!strcmp(c, "realloc-freed-mmap")) {
+        char *p = do_malloc((size_t)3 << 20);
+        do_free(p);
+        sink = do_realloc(p, 200);
+    } else if (!strcmp(c, "usable-freed-mmap")) {
+        char *p = do_malloc((size_t)3 << 20);
+        do_free(p);
+        printf("%zu\n", do_usable(p));
     } else if (!strcmp(c, "usable-freed")) {
         char *p = do_malloc(100);
         do_free(p);

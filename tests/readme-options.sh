@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # readme-options.sh: the README's option table must list every row of the option table in
-# core/box/hk_options.h (name, default and range), and nothing else.
-#   NUM rows:  | `NAME` | default | lo–hi |
-#   STR rows:  | `NAME` | unset | path |
+# core/box/hk_options.h (name, default, range, and whether a setuid program honours it), and
+# nothing else.
+#   NUM rows:  | `NAME` | default | lo–hi | ... | honoured or ignored |
+#   STR rows:  | `NAME` | unset | path | ...       (HAKMEM_FAULT: spec, not path)
 #   WORD rows: | `NAME` | default word | word, word, ... |   (the words start the help text,
 #              separated by '|' up to the first ':')
+#   the last column: "ignored" for the table's INSECURE rows (a secure-execution process
+#   ignores them), "honoured" for its SECURE rows
 set -euo pipefail
 src=${HK_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 table="$src/core/box/hk_options.h"
@@ -14,28 +17,28 @@ pass=0 fail=0
 wants=$(python3 - "$table" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read().replace("\\\n", "\n")
-rows = re.findall(r'X\((\w+),\s*(\w+),\s*"(HAKMEM_\w+)",\s*(-?\d+),\s*(-?\d+),\s*(-?\d+),\s*((?:"(?:[^"\\]|\\.)*"\s*)+)\)', text)
-for _, kind, name, d, lo, hi, help_ in rows:
+rows = re.findall(r'X\((\w+),\s*(\w+),\s*(\w+),\s*"(HAKMEM_\w+)",\s*(-?\d+),\s*(-?\d+),\s*(-?\d+),\s*((?:"(?:[^"\\]|\\.)*"\s*)+)\)', text)
+for _, kind, sec, name, d, lo, hi, help_ in rows:
     help_ = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', help_))
     if kind == "STR":
-        cells = "unset | path"
+        cells = "unset | spec" if name == "HAKMEM_FAULT" else "unset | path"
     elif kind == "WORD":
         words = help_.split(":", 1)[0].split("|")
         cells = "%s | %s" % (words[int(d)], ", ".join(words[int(lo):int(hi) + 1]))
     else:
         cells = "%s | %s–%s" % (d, lo, hi)
-    print("%s\t%s" % (name, cells))
+    print("%s\t%s\t%s" % (name, cells, "ignored" if sec == "INSECURE" else "honoured"))
 PY
 )
 [ -n "$wants" ] || { echo "FAIL: no option rows parsed from $table"; echo "0 passed, 1 failed"; exit 1; }
 names=()
-while IFS=$'\t' read -r name cells; do
+while IFS=$'\t' read -r name cells setuid; do
     names+=("$name")
     want="| \`$name\` | $cells |"
-    if grep -qF "$want" "$readme"; then
-        echo "PASS: README lists $name ($cells)"; pass=$((pass + 1))
+    if grep -F "$want" "$readme" | grep -q "| $setuid |\$"; then
+        echo "PASS: README lists $name ($cells; $setuid in setuid programs)"; pass=$((pass + 1))
     else
-        echo "FAIL: README does not list $name as: $want"; fail=$((fail + 1))
+        echo "FAIL: README does not list $name as: $want ... | $setuid |"; fail=$((fail + 1))
     fi
 done <<<"$wants"
 [ "${#names[@]}" -ge 14 ] || { echo "FAIL: only ${#names[@]} option rows parsed"; fail=$((fail + 1)); }

@@ -47,7 +47,7 @@ while time.time() < deadline:
 open(sys.argv[2], "wb").write(data)
 PY
 reader=$!
-for _ in $(seq 1 500); do [ -e "$tmp/fifo.ready" ] && break; sleep 0.01; done
+for _ in $(seq 1 3000); do [ -e "$tmp/fifo.ready" ] && break; sleep 0.01; done
 hk "$tmp/fifo" sizes 1000 1010
 wait "$reader"
 if [ -p "$tmp/fifo" ] && python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["divergent"] == 10' "$tmp/fifo.read" && [ ! -s "$tmp/e" ] &&

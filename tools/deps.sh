@@ -14,8 +14,13 @@ HK_DEB_PACKAGES=(
     # offline (nm) and tests/evidence.sh strips a program (objcopy, strip, readelf);
     # strace: tests/reportfile.sh watches how reports are opened
     python3 sqlite3 git perl coreutils mawk valgrind clang binutils strace
-    # tests/render-html.sh: the HTML route map rendered in headless Chromium
+    # tests/secure.sh: setpriv (run as nobody), setcap (a file-capability program)
+    util-linux libcap2-bin
+    # tests/render-html.sh, tests/route-map.sh: the HTML route map rendered in headless Chromium
     chromium
+    # tests/man.sh and tools/test.sh's install check: the manual pages rendered (groff, man -l);
+    # tests/launcher.sh: file(1) finds a statically linked program
+    groff-base man-db file
     # tools/reliability.sh: libFuzzer and clang's sanitizer runtimes (clang only recommends them)
     libclang-rt-dev
     # make bench-compare: the peers, and GNU time for peak RSS

@@ -405,7 +405,7 @@ int main(int argc, char **argv)
     table = &hk_table_builtin;
     if (table_path) {
         char err[256];
-        if (!hk_table_load_file(table_path, &candidate, err, sizeof err)) {
+        if (!hk_table_load_file(table_path, false, &candidate, err, sizeof err)) {
             fprintf(stderr, PROG ": %s: %s\n", table_path, err);
             return 2;
         }

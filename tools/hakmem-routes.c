@@ -10,13 +10,15 @@
 #include "hk_router_inline.h"
 #include "hk_table.h"
 
-static int usage(void)
+static int usage(FILE *f)
 {
     fputs("usage: hakmem-routes [--table FILE]\n"
           "Prints the routing table (<lo> <hi> <box> [ace], one rule per line); with --table,\n"
-          "validates FILE and prints it the same way (exit 1 with the fault when invalid).\n",
-          stderr);
-    return 2;
+          "validates FILE and prints it the same way (exit 1 with the fault when invalid).\n"
+          "  --table FILE  validate this candidate table and print it\n"
+          "  --help        this text\n",
+          f);
+    return f == stdout ? 0 : 2;
 }
 
 int main(int argc, char **argv)
@@ -25,15 +27,13 @@ int main(int argc, char **argv)
         hk_table_write(hk_router_table, 1);
         return 0;
     }
-    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        usage();
-        return 0;
-    }
+    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
+        return usage(stdout);
     if (argc != 3 || strcmp(argv[1], "--table") != 0)
-        return usage();
+        return usage(stderr);
     static hk_table t;
     char err[256];
-    if (!hk_table_load_file(argv[2], &t, err, sizeof err)) {
+    if (!hk_table_load_file(argv[2], false, &t, err, sizeof err)) {
         fprintf(stderr, "hakmem-routes: %s: %s\n", argv[2], err);
         return 1;
     }

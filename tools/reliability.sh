@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
 # tools/reliability.sh -- hakmem's reliability tooling: sanitizers, valgrind, fuzzing, coverage.
 #
-#   bash tools/reliability.sh [asan|tsan|valgrind|fuzz|coverage|all]...   (default: all)
+#   bash tools/reliability.sh [asan|tsan|valgrind|fuzz|faults|coverage|all]...   (default: all)
 #
-#   asan      ASan+UBSan build of the unit tests; tests/check_hakmem and tests/check_decisions
-#   tsan      TSan build of the unit tests; the same two programs
+#   asan      ASan+UBSan build of the unit tests; tests/check_hakmem, tests/check_decisions,
+#             tests/check_faults, and the quick fault sweep (tests/faultsim: every failure path
+#             under ASan)
+#   tsan      TSan build of the unit tests; tests/check_hakmem, check_decisions, check_faults
 #   valgrind  memcheck on the unit tests (forked children traced), routes_env and diff_prog
 #   fuzz      two libFuzzer targets (tests/fuzz_alloc.c, tests/fuzz_table.c), bounded runs
-#   coverage  --enable-code-coverage build, `make check-code-coverage' (lcov HTML report),
-#             line coverage of core/ + legacy/ + compare/; fails below COVERAGE_MIN percent
+#   faults    --enable-fault-injection build: the full fault sweep (tests/faultsim --full:
+#             every OS primitive failed at its Nth call for every N, once and from then on,
+#             threads and fork; the differential mode's records read back after each) and
+#             real programs on the fault-injection libhakmem.so
+#             (tests/faults-preload.sh: sort, sqlite3, tests/hostile ok)
+#   coverage  --enable-code-coverage build, `make check' (must pass) then the lcov report:
+#             line and branch coverage of core/ + legacy/ + compare/; fails below
+#             COVERAGE_MIN percent of lines
 #
 # Every step copies the source tree (git ls-files, or a tar of the tree without build
 # products) into its own directory under HK_REL_DIR, runs autoreconf there when `configure'
@@ -40,10 +48,10 @@ what=("$@")
 todo=()
 for w in "${what[@]}"; do
     case "$w" in
-        all) todo+=(asan tsan valgrind fuzz coverage) ;;
-        asan | tsan | valgrind | fuzz | coverage) todo+=("$w") ;;
+        all) todo+=(asan tsan valgrind fuzz faults coverage) ;;
+        asan | tsan | valgrind | fuzz | faults | coverage) todo+=("$w") ;;
         -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-        *) echo "usage: $0 [asan|tsan|valgrind|fuzz|coverage|all]..." >&2; exit 2 ;;
+        *) echo "usage: $0 [asan|tsan|valgrind|fuzz|faults|coverage|all]..." >&2; exit 2 ;;
     esac
 done
 
@@ -126,7 +134,8 @@ do_asan() {
     cd "$d"
     local fl='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all'
     run_configure CC="$san_cc" CFLAGS="$fl" LDFLAGS='-fsanitize=address,undefined'
-    make -j"$jobs" tests/check_hakmem tests/check_decisions >make.log 2>&1 || {
+    make -j"$jobs" tests/check_hakmem tests/check_decisions tests/check_faults tests/faultsim \
+        >make.log 2>&1 || {
         tail -n 60 make.log >&2
         die "asan build failed"
     }
@@ -135,9 +144,9 @@ do_asan() {
     export ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:exitcode=86:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=87
     local t
-    for t in tests/check_hakmem tests/check_decisions; do
+    for t in tests/check_hakmem tests/check_decisions tests/check_faults tests/faultsim; do
         step "asan: $t"
-        "./$t" >"$t.asan.log" 2>&1 || {
+        HK_TOP_SRCDIR=$d "./$t" >"$t.asan.log" 2>&1 || {
             cat "$t.asan.log"
             die "$t failed under ASan+UBSan"
         }
@@ -159,7 +168,7 @@ do_tsan() {
     cd "$d"
     run_configure CC="$san_cc" CFLAGS='-O1 -g -fsanitize=thread -fno-omit-frame-pointer' \
         LDFLAGS='-fsanitize=thread'
-    make -j"$jobs" tests/check_hakmem tests/check_decisions >make.log 2>&1 || {
+    make -j"$jobs" tests/check_hakmem tests/check_decisions tests/check_faults >make.log 2>&1 || {
         tail -n 60 make.log >&2
         die "tsan build failed"
     }
@@ -173,7 +182,7 @@ do_tsan() {
     [ -f "$top/tests/tsan.supp" ] && supp=":suppressions=$top/tests/tsan.supp"
     export TSAN_OPTIONS="halt_on_error=0:exitcode=66:detect_deadlocks=0:second_deadlock_stack=1$supp"
     local t rc
-    for t in tests/check_hakmem tests/check_decisions; do
+    for t in tests/check_hakmem tests/check_decisions tests/check_faults; do
         step "tsan: $t"
         rc=0
         "./$t" >"$t.tsan.log" 2>&1 || rc=$?
@@ -225,7 +234,7 @@ do_valgrind() {
     run_configure CFLAGS='-O1 -g'
     # Two make runs, not one: automake's `all` recurses into a sub-make, which would race the
     # top-level make building the same libhakmem_core.la for the test programs.
-    { make -j"$jobs" all && make -j"$jobs" tests/check_hakmem tests/check_decisions \
+    { make -j"$jobs" all && make -j"$jobs" tests/check_hakmem tests/check_decisions tests/check_faults \
         tests/routes_env tests/diff_prog; } >make.log 2>&1 || {
         tail -n 60 make.log >&2
         die "valgrind build failed"
@@ -264,6 +273,10 @@ do_valgrind() {
     vg check_decisions ./tests/check_decisions >vg-out/check_decisions.out 2>&1 ||
         { cat vg-out/check_decisions.out; die "check_decisions failed under valgrind"; }
     tail -n 1 vg-out/check_decisions.out
+    step "valgrind: tests/check_faults (each OS failure path)"
+    vg check_faults ./tests/check_faults >vg-out/check_faults.out 2>&1 ||
+        { cat vg-out/check_faults.out; die "check_faults failed under valgrind"; }
+    tail -n 1 vg-out/check_faults.out
     step "valgrind: tests/routes_env (linked with libhakmem: hakmem is its malloc)"
     local ace wrap
     for ace in 0 1; do
@@ -383,48 +396,88 @@ do_fuzz() {
     unset ASAN_OPTIONS UBSAN_OPTIONS
 }
 
+# ---------------------------------------------------------------- faults
+
+do_faults() {
+    step "faults: --enable-fault-injection build"
+    local d
+    d=$(step_dir faults)
+    cd "$d"
+    run_configure --enable-fault-injection
+    grep -q '^#define HAKMEM_CONFIG_FAULT_INJECTION 1$' config.h ||
+        die "config.h does not define HAKMEM_CONFIG_FAULT_INJECTION 1"
+    { make -j"$jobs" all && make -j"$jobs" tests/faultsim tests/hostile; } >make.log 2>&1 || {
+        tail -n 60 make.log >&2
+        die "fault-injection build failed"
+    }
+    step "faults: tests/faultsim --full (every primitive, every N, once and from then on)"
+    local t0=$SECONDS
+    HK_TOP_SRCDIR=$d ./tests/faultsim --full >faultsim.log 2>&1 ||
+        { cat faultsim.log; die "tests/faultsim --full failed"; }
+    grep -E '^(PASS|FAIL)|runs,' faultsim.log
+    echo "($((SECONDS - t0))s)"
+    step "faults: real programs on the fault-injection libhakmem.so (tests/faults-preload.sh)"
+    t0=$SECONDS
+    HK_LIB=$d/.libs/libhakmem.so HK_TOP_BUILDDIR=$d bash tests/faults-preload.sh \
+        >faults-preload.log 2>&1 || { cat faults-preload.log; die "tests/faults-preload.sh failed"; }
+    cat faults-preload.log
+    echo "($((SECONDS - t0))s)"
+}
+
 # ---------------------------------------------------------------- coverage
 
 do_coverage() {
-    step "coverage: --enable-code-coverage build, make check-code-coverage"
+    step "coverage: --enable-code-coverage build, make check (must pass), lcov capture"
     local d
     d=$(step_dir coverage)
     cd "$d"
     run_configure --enable-code-coverage CFLAGS='-O0 -g'
     make -j"$jobs" >make.log 2>&1 || { tail -n 60 make.log >&2; die "coverage build failed"; }
-    if ! make -j"$jobs" check-code-coverage >check-coverage.log 2>&1; then
-        grep -v '^Subroutine .* redefined' check-coverage.log | tail -n 40
+    # Not `make check-code-coverage': it runs the tests with `make -k check' and ignores their
+    # failures. The tests must pass in a coverage build too.
+    if ! make -j"$jobs" check >check.log 2>&1; then
+        tail -n 40 check.log
         show_logs
-        die "make check-code-coverage failed"
+        die "make check failed in the coverage build"
     fi
+    make code-coverage-capture >capture.log 2>&1 || { tail -n 40 capture.log; die "lcov capture failed"; }
     local info=$d/hakmem-coverage.info
     [ -s "$info" ] || die "no $info"
     echo "HTML report: $d/coverage/index.html"
-    step "coverage: line coverage of core/ legacy/ compare/ (COVERAGE_MIN=$coverage_min%)"
-    # Per-file LF/LH (and never-run functions) from the tracefile; summed per directory.
+    step "coverage: line and branch coverage of core/ legacy/ compare/ (COVERAGE_MIN=$coverage_min% of lines)"
+    # Per-file LF/LH, BRF/BRH (and never-run functions) from the tracefile; summed per
+    # directory.
     awk -v top="$d/" -v min="$coverage_min" '
         function topdir(f) { sub("/.*$", "", f); return f }
         /^SF:/ { f = substr($0, 4); sub("^" top, "", f); next }
         /^LF:/ { lf[f] += substr($0, 4); next }
         /^LH:/ { lh[f] += substr($0, 4); next }
+        /^BRF:/ { bf[f] += substr($0, 5); next }
+        /^BRH:/ { bh[f] += substr($0, 5); next }
         /^FNDA:0,/ { unfn[f] = unfn[f] " " substr($0, 8); next }
         END {
             for (f in lf) {
                 t = topdir(f)
                 if (t != "core" && t != "legacy" && t != "compare") continue
                 LF[t] += lf[f]; LH[t] += lh[f]; tf += lf[f]; th += lh[f]
-                if (lf[f] > lh[f])
-                    printf "  %6.1f%%  %4d of %4d lines  %s%s\n", 100 * lh[f] / lf[f], lh[f], lf[f], f,
-                        (f in unfn) ? "  (never called:" unfn[f] ")" : "" | "sort -k6"
+                BF[t] += bf[f]; BH[t] += bh[f]; tbf += bf[f]; tbh += bh[f]
+                if (lf[f] > lh[f] || bf[f] > bh[f])
+                    printf "  %6.1f%% lines (%4d of %4d), %6.1f%% branches (%4d of %4d)  %s%s\n",
+                        100 * lh[f] / lf[f], lh[f], lf[f], bf[f] ? 100 * bh[f] / bf[f] : 100, bh[f], bf[f],
+                        f, (f in unfn) ? "  (never called:" unfn[f] ")" : "" | "sort -k9"
             }
-            close("sort -k6")
+            close("sort -k9")
             if (tf == 0) { print "no lines of core/ legacy/ compare/ in the tracefile"; exit 2 }
-            print "  (files not listed: 100%)"
-            for (t in LF) printf "  %-8s %6.2f%%  (%d of %d lines)\n", t "/", 100 * LH[t] / LF[t], LH[t], LF[t]
+            print "  (files not listed: 100% of lines and branches)"
+            for (t in LF)
+                printf "  %-8s %6.2f%% of lines (%d of %d), %6.2f%% of branches (%d of %d)\n", t "/",
+                    100 * LH[t] / LF[t], LH[t], LF[t], BF[t] ? 100 * BH[t] / BF[t] : 100, BH[t], BF[t]
             pct = 100 * th / tf
-            printf "  %-8s %6.2f%%  (%d of %d lines)\n", "total", pct, th, tf
+            printf "  %-8s %6.2f%% of lines (%d of %d), %6.2f%% of branches (%d of %d)\n", "total",
+                pct, th, tf, tbf ? 100 * tbh / tbf : 100, tbh, tbf
             if (pct + 1e-9 < min) { printf "FAIL: line coverage %.2f%% is below COVERAGE_MIN=%s%%\n", pct, min; exit 1 }
-            printf "line coverage %.2f%% >= COVERAGE_MIN=%s%%\n", pct, min
+            printf "line coverage %.2f%% >= COVERAGE_MIN=%s%%; branch coverage %.2f%%\n", pct, min,
+                tbf ? 100 * tbh / tbf : 100
         }' "$info"
 }
 

@@ -51,7 +51,7 @@ void hk_router_init(void)
     const char *path = hk_opt_str(HK_OPT_ROUTER_TABLE);
     if (path && *path) {
         char err[256];
-        if (hk_table_load_file(path, &loaded, err, sizeof err)) {
+        if (hk_table_load_file(path, true, &loaded, err, sizeof err)) {
             hk_router_table = &loaded;
             if (verbose)
                 hk_dprintf(2, "[Router] HAKMEM_ROUTER_TABLE=%s: %d rules in force\n", path,

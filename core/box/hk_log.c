@@ -1,11 +1,15 @@
 /* hk_log.c: malloc-free formatting and output (see hk_log.h). */
 #include "hk_log.h"
+#include "hk_sys.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct {
@@ -41,6 +45,10 @@ static void out_num(hk_out *o, unsigned long long v, unsigned base, bool neg)
     while (n)
         out_ch(o, tmp[--n]);
 }
+
+static bool hide_addresses;
+
+void hk_log_hide_addresses(bool hide) { hide_addresses = hide; }
 
 size_t hk_vfmt(char *buf, size_t cap, const char *fmt, va_list ap)
 {
@@ -87,6 +95,11 @@ size_t hk_vfmt(char *buf, size_t cap, const char *fmt, va_list ap)
             break;
         }
         case 'p':
+            if (hide_addresses) { /* a secure-execution process: see hk_log_hide_addresses */
+                (void)va_arg(ap, void *);
+                out_str(&t, "(address hidden)");
+                break;
+            }
             out_str(&t, "0x");
             out_num(&t, (uintptr_t)va_arg(ap, void *), 16, false);
             break;
@@ -122,31 +135,86 @@ size_t hk_fmt(char *buf, size_t cap, const char *fmt, ...)
 
 int hk_write_all(int fd, const char *buf, size_t len)
 {
+    /* A pipe whose reader is gone (a program's stderr into `| head`) must cost hakmem's line,
+     * not the program's life: SIGPIPE is blocked around the write, and the one this write
+     * raised (none was pending before) is taken back before the mask is restored. */
+    sigset_t pipe_set, old, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigemptyset(&pending);
+    bool blocked = pthread_sigmask(SIG_BLOCK, &pipe_set, &old) == 0;
+    bool was_pending = blocked && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+    int rc = 0;
     while (len) {
-        ssize_t w = write(fd, buf, len);
+        ssize_t w = hk_sys_write(fd, buf, len);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
-            return -1;
+            rc = -1;
+            break;
         }
         buf += w;
         len -= (size_t)w;
     }
-    return 0;
-}
-
-/* Where hakmem's own lines go: stderr, or a duplicate of it kept for exit-time reports. */
-static int log_fd = 2;
-
-int hk_log_keep_stderr(void)
-{
-    if (log_fd == 2) {
-        int fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
-        if (fd >= 0)
-            log_fd = fd;
+    if (blocked) {
+        int saved = errno;
+        if (rc != 0 && saved == EPIPE && !was_pending) {
+            static const struct timespec zero = {0, 0};
+            while (sigtimedwait(&pipe_set, NULL, &zero) == -1 && errno == EINTR)
+                ;
+        }
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        errno = saved;
     }
-    return log_fd;
+    return rc;
 }
+
+bool hk_fd_keep(hk_kept_fd *k, int fd)
+{
+    struct stat st;
+    int fl = fd >= 0 ? fcntl(fd, F_GETFL) : -1;
+    if (fl < 0 || fstat(fd, &st) != 0) {
+        k->fd = -1;
+        return false;
+    }
+    k->fd = fd;
+    k->dev = st.st_dev;
+    k->ino = st.st_ino;
+    k->mode = st.st_mode & S_IFMT;
+    k->access = fl & O_ACCMODE;
+    return true;
+}
+
+bool hk_fd_same(const hk_kept_fd *k)
+{
+    hk_kept_fd now;
+    return k->fd >= 0 && hk_fd_keep(&now, k->fd) && now.dev == k->dev && now.ino == k->ino &&
+           now.mode == k->mode && now.access == k->access;
+}
+
+static hk_kept_fd kept_stderr = {-1, 0, 0, 0, 0};
+static _Atomic uint64_t lost_lines;
+
+void hk_log_keep_stderr(void)
+{
+    if (kept_stderr.fd >= 0)
+        return;
+    int fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
+    if (fd >= 0 && !hk_fd_keep(&kept_stderr, fd))
+        close(fd);
+}
+
+int hk_log_fd(void)
+{
+    if (fcntl(2, F_GETFD) != -1)
+        return 2;
+    if (hk_fd_same(&kept_stderr))
+        return kept_stderr.fd;
+    atomic_fetch_add_explicit(&lost_lines, 1, memory_order_relaxed);
+    return -1;
+}
+
+uint64_t hk_log_lost(void) { return atomic_load(&lost_lines); }
 
 static void hk_vprefixed(const char *prefix, const char *fmt, va_list ap)
 {
@@ -155,7 +223,9 @@ static void hk_vprefixed(const char *prefix, const char *fmt, va_list ap)
     size_t n = hk_fmt(line, sizeof line, "%s", prefix);
     n += hk_vfmt(line + n, sizeof line - n - 1, fmt, ap);
     line[n++] = '\n';
-    (void)hk_write_all(log_fd, line, n);
+    int fd = hk_log_fd();
+    if (fd >= 0)
+        (void)hk_write_all(fd, line, n);
     errno = saved;
 }
 
@@ -179,12 +249,22 @@ void hk_warn(const char *fmt, ...)
     va_end(ap);
 }
 
+/* Coverage builds (--enable-code-coverage: libgcov linked): write the counters out before
+ * abort(), which skips the exit handlers that would, so that the fail-closed paths the death
+ * tests take are measured. (A #if, not a config_ bool: other builds have no __gcov_dump.) */
+#if HAKMEM_COVERAGE
+void __gcov_dump(void);
+#endif
+
 void hk_fatal(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     hk_vprefixed("hakmem: ", fmt, ap);
     va_end(ap);
+#if HAKMEM_COVERAGE
+    __gcov_dump();
+#endif
     abort();
 }
 

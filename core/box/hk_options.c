@@ -3,17 +3,20 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 
 #include "hk_log.h"
+#include "hk_sys.h"
 
 const hk_option_desc hk_option_descs[HK_OPT_COUNT] = {
-#define HK_OPT_DESC(id, kind, name, def, lo, hi, help) {name, HK_OPT_KIND_##kind, def, lo, hi, help},
+#define HK_OPT_DESC(id, kind, sec, name, def, lo, hi, help)                                        \
+    {name, HK_OPT_KIND_##kind, HK_OPTSEC_##sec, def, lo, hi, help},
     HK_OPTION_TABLE(HK_OPT_DESC)
 #undef HK_OPT_DESC
 };
 
 long hk_opt_values[HK_OPT_COUNT] = {
-#define HK_OPT_DEF(id, kind, name, def, lo, hi, help) def,
+#define HK_OPT_DEF(id, kind, sec, name, def, lo, hi, help) def,
     HK_OPTION_TABLE(HK_OPT_DEF)
 #undef HK_OPT_DEF
 };
@@ -83,12 +86,21 @@ bool hk_option_parse(hk_opt_id id, const char *s, long *out)
     return true;
 }
 
-void hk_options_init(void)
+void hk_options_load(bool secure)
 {
+    hk_log_hide_addresses(secure);
+    char ignored[512];
+    size_t nign = 0;
+    ignored[0] = '\0';
     for (int i = 0; i < HK_OPT_COUNT; i++) {
         const hk_option_desc *d = &hk_option_descs[i];
         const char *s = getenv(d->name);
         long v = d->def;
+        if (s && secure && !d->secure) {
+            nign += hk_fmt(ignored + nign, sizeof ignored - nign, "%s%s", nign ? ", " : "",
+                           d->name);
+            s = NULL;
+        }
         if (d->kind == HK_OPT_KIND_STR) {
             hk_opt_strings[i] = NULL;
             if (s && strlen(s) >= sizeof str_storage[i])
@@ -117,6 +129,19 @@ void hk_options_init(void)
         }
         hk_opt_values[i] = v;
     }
+    if (nign)
+        hk_warn("secure-execution process (setuid, setgid or file capabilities): ignoring %s",
+                ignored);
+    const char *f = hk_opt_str(HK_OPT_FAULT);
+    if (f && !config_fault_injection)
+        hk_warn("HAKMEM_FAULT=%s: ignored: this build has no fault injection "
+                "(./configure --enable-fault-injection)", f);
+    else if (f && !hk_fault_arm_spec(f))
+        hk_warn("HAKMEM_FAULT=%s: not PRIM:N[:persist][,...] with PRIM an OS primitive of "
+                "core/box/hk_sys.h (mmap, munmap, mremap, madvise, mprotect, open, write, "
+                "pwrite, fsync, rename, ...); no fault armed", f);
 }
+
+void hk_options_init(void) { hk_options_load(getauxval(AT_SECURE) != 0); }
 
 void hk_option_set(hk_opt_id id, long value) { hk_opt_values[id] = value; }

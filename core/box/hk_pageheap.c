@@ -61,12 +61,16 @@ static size_t used_units, free_units, dirty_units;
  * budget purged them (a program that frees and allocates again in waves), and brought back
  * down a quarter of the way every REFAULT_MS without such a run. */
 static size_t dirty_cap = DIRTY_MIN;
+/* The floor the learnt budget comes back down to: DIRTY_MIN, or mallopt(M_TRIM_THRESHOLD). */
+static size_t dirty_min = DIRTY_MIN;
 static uint32_t last_refault, last_cap_decay;
 static uint32_t backoff; /* after a failed purge, no purge at a free before this time */
 static uint64_t st_refault;
 static uint64_t st_purged, st_purge_calls, st_purge_fail, st_alloc, st_freed, st_moved,
     st_moved_box, st_units_moved;
-static uint64_t box_units[8], box_pages[8], box_purged_units[8];
+static uint64_t box_units[8], box_pages[8], box_purged_units[8], box_peak_units[8];
+/* Per class (statistics): the units and pages it holds now. */
+static uint64_t cls_units[HK_PH_CLASSES], cls_pages[HK_PH_CLASSES];
 /* Metadata pages touched and not purged: state-map pages (one per 64 KiB of arena) and
  * descriptor pages (one per 1 MiB), as bitmaps with counts. */
 static uint64_t *state_live, *desc_live;
@@ -85,6 +89,12 @@ static void *reserve(size_t bytes, int prot)
     return p == MAP_FAILED ? NULL : p;
 }
 
+/* The byte-per-unit maps and bitmaps of `units` units, in one mapping. */
+static size_t pc_bytes(size_t units)
+{
+    return units * 3 + units / 8 + units / 64 + 2 * (units / 512) + 64;
+}
+
 bool hk_ph_init(size_t arena_bytes)
 {
     for (unsigned k = 0; k <= HK_MAX_ORDER; k++)
@@ -97,26 +107,25 @@ bool hk_ph_init(size_t arena_bytes)
         uintptr_t base = hk_align_up((uintptr_t)r, HK_SEG_SIZE);
         /* Give back the unaligned head and tail of the reservation. */
         if (base > (uintptr_t)r)
-            hk_sys_munmap(r, base - (uintptr_t)r);
+            hk_sys_release(r, base - (uintptr_t)r);
         uintptr_t tail = base + arena_bytes, rend = (uintptr_t)r + arena_bytes + HK_SEG_SIZE;
         if (rend > tail)
-            hk_sys_munmap((void *)tail, rend - tail);
+            hk_sys_release((void *)tail, rend - tail);
         size_t units = arena_bytes >> HK_UNIT_SHIFT;
         meta_reserved = 0;
         /* The state map and the descriptors are committed with their segment (strict
          * overcommit charges only what is used); the byte-per-unit maps are small. */
         void *st = reserve(arena_bytes >> HK_GRAN_SHIFT, PROT_NONE);
         void *pd = reserve(units * sizeof(hk_page), PROT_NONE);
-        void *pc = reserve(units * 3 + units / 8 + units / 64 + 2 * (units / 512) + 64,
-                           PROT_READ | PROT_WRITE);
+        void *pc = reserve(pc_bytes(units), PROT_READ | PROT_WRITE);
         if (!st || !pd || !pc) {
             if (st)
-                hk_sys_munmap(st, arena_bytes >> HK_GRAN_SHIFT);
+                hk_sys_release(st, arena_bytes >> HK_GRAN_SHIFT);
             if (pd)
-                hk_sys_munmap(pd, units * sizeof(hk_page));
+                hk_sys_release(pd, units * sizeof(hk_page));
             if (pc)
-                hk_sys_munmap(pc, units * 3 + units / 8 + units / 64 + 2 * (units / 512) + 64);
-            hk_sys_munmap((void *)base, arena_bytes);
+                hk_sys_release(pc, pc_bytes(units));
+            hk_sys_release((void *)base, arena_bytes);
             continue;
         }
         hk_state = st;
@@ -135,6 +144,17 @@ bool hk_ph_init(size_t arena_bytes)
     hk_warn("could not reserve address space for the small boxes; every allocation will use "
             "the mmap box");
     return false;
+}
+
+size_t hk_ph_reserved_bytes(void) { return hk_arena_size ? hk_arena_size + meta_reserved : 0; }
+
+bool hk_ph_owns_meta(const void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    size_t units = hk_arena_size >> HK_UNIT_SHIFT;
+    return hk_arena_size && (a - (uintptr_t)hk_state < (hk_arena_size >> HK_GRAN_SHIFT) ||
+                             a - (uintptr_t)hk_pages < units * sizeof(hk_page) ||
+                             a - (uintptr_t)hk_pagecls < pc_bytes(units));
 }
 
 void hk_ph_set_class_box(unsigned cls, unsigned box) { cls_box[cls & 255] = (uint8_t)box; }
@@ -370,7 +390,8 @@ uintptr_t hk_ph_alloc(unsigned order, unsigned cls, bool *resident)
         uint32_t now = hk_purge_now();
         if ((uint32_t)(now - freed) < REFAULT_MS) {
             size_t b = (size_t)1 << (order + HK_UNIT_SHIFT);
-            dirty_cap = dirty_cap + b < DIRTY_CAP_MAX ? dirty_cap + b : DIRTY_CAP_MAX;
+            size_t top = dirty_min > DIRTY_CAP_MAX ? dirty_min : DIRTY_CAP_MAX;
+            dirty_cap = top - dirty_cap > b ? dirty_cap + b : top; /* no overflow at SIZE_MAX */
             last_refault = now;
             st_refault += b;
         }
@@ -397,6 +418,10 @@ uintptr_t hk_ph_alloc(unsigned order, unsigned cls, bool *resident)
     unsigned box = cls_box[cls];
     box_units[box] += n;
     box_pages[box]++;
+    if (box_units[box] > box_peak_units[box])
+        box_peak_units[box] = box_units[box];
+    cls_units[cls % HK_PH_CLASSES] += n;
+    cls_pages[cls % HK_PH_CLASSES]++;
     /* Statistics: a page whose memory another class (or box) used last, as its first unit
      * says. */
     unsigned lc = last_cls[u];
@@ -441,6 +466,8 @@ void hk_ph_free(uintptr_t page, unsigned order)
     unsigned box = cls_box[last_cls[u]];
     box_units[box] -= n;
     box_pages[box]--;
+    cls_units[last_cls[u] % HK_PH_CLASSES] -= n;
+    cls_pages[last_cls[u] % HK_PH_CLASSES]--;
     used_units -= n;
     st_freed++;
     dirty_fill(u, n, true);
@@ -586,9 +613,9 @@ uint32_t hk_ph_purge(uint32_t now, bool all)
     bool failed;
     purge_runs(now, all, SIZE_MAX, &failed);
     pthread_mutex_lock(&heap_lock);
-    if (dirty_cap > DIRTY_MIN && (uint32_t)(now - last_refault) >= REFAULT_MS &&
+    if (dirty_cap > dirty_min && (uint32_t)(now - last_refault) >= REFAULT_MS &&
         (uint32_t)(now - last_cap_decay) >= REFAULT_MS) {
-        dirty_cap -= (dirty_cap - DIRTY_MIN + 3) / 4;
+        dirty_cap -= (dirty_cap - dirty_min + 3) / 4;
         last_cap_decay = now;
     }
     uint32_t next = dirty_head == HK_NIL ? HK_PURGE_NEVER
@@ -597,6 +624,14 @@ uint32_t hk_ph_purge(uint32_t now, bool all)
     if (failed && next != HK_PURGE_NEVER && hk_purge_due(next, now))
         next = hk_purge_deadline(now); /* retry after a delay, not in a loop */
     return next;
+}
+
+void hk_ph_set_dirty_floor(size_t bytes)
+{
+    pthread_mutex_lock(&heap_lock);
+    dirty_min = bytes;
+    dirty_cap = bytes;
+    pthread_mutex_unlock(&heap_lock);
 }
 
 /* ---------------------------------------------------------------- stats and fork */
@@ -627,6 +662,11 @@ void hk_ph_get_stats(hk_ph_stats *o)
         o->box_pages[b] = box_pages[b];
         o->box_bytes[b] = box_units[b] << HK_UNIT_SHIFT;
         o->box_purged[b] = box_purged_units[b] << HK_UNIT_SHIFT;
+        o->box_peak[b] = box_peak_units[b] << HK_UNIT_SHIFT;
+    }
+    for (int c = 0; c < HK_PH_CLASSES; c++) {
+        o->class_pages[c] = cls_pages[c];
+        o->class_bytes[c] = cls_units[c] << HK_UNIT_SHIFT;
     }
     pthread_mutex_unlock(&heap_lock);
 }

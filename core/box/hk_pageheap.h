@@ -43,6 +43,7 @@
 #define HK_MAX_ORDER (HK_SEG_SHIFT - HK_UNIT_SHIFT)
 #define HK_GRAN_SHIFT 4 /* state granule: 16 B */
 #define HK_NIL UINT32_MAX
+#define HK_PH_CLASSES 64 /* class ids the statistics follow (hk_slab.h's HK_NCLASSES fits) */
 
 /* A page's descriptor, at its first unit. Class pages are owned by their class's lock
  * (hk_slab.c); free runs by the page heap's lock. */
@@ -83,6 +84,11 @@ extern HK_HIDDEN hk_page *hk_pages;
  * reserved: the small boxes then fall back to the mmap box. */
 bool hk_ph_init(size_t arena_bytes);
 
+/* Address space kept for the process's life: the arena and its metadata. */
+size_t hk_ph_reserved_bytes(void);
+/* p lies in the page heap's own metadata (state map, descriptors, class map...). */
+bool hk_ph_owns_meta(const void *p);
+
 /* The box of class cls (statistics per box). */
 void hk_ph_set_class_box(unsigned cls, unsigned box);
 
@@ -115,6 +121,11 @@ uint32_t hk_ph_purge(uint32_t now, bool all);
 /* Test hook: the next n page allocations fail as if the arena were exhausted. */
 void hk_ph_inject_failures(int n);
 
+/* The floor of the free-but-resident bound (32 MiB by default; the bound is the larger of
+ * it, what the budget learnt, and 1/8 of the bytes in pages): mallopt(M_TRIM_THRESHOLD).
+ * SIZE_MAX: never purge under pressure, only after the delay. */
+void hk_ph_set_dirty_floor(size_t bytes);
+
 typedef struct {
     size_t committed;      /* arena bytes committed (segments) */
     size_t in_pages;       /* bytes in pages of a class */
@@ -127,6 +138,8 @@ typedef struct {
     size_t meta_reserved;  /* metadata address space */
     size_t meta_resident;  /* metadata bytes in use (estimate: touched, not purged) */
     uint64_t box_pages[8], box_bytes[8], box_purged[8]; /* per hak_box_t: now, now, cumulative */
+    uint64_t box_peak[8];  /* per hak_box_t: the most bytes in its pages at any time */
+    uint64_t class_pages[HK_PH_CLASSES], class_bytes[HK_PH_CLASSES]; /* per class id, now */
 } hk_ph_stats;
 void hk_ph_get_stats(hk_ph_stats *out);
 

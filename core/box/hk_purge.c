@@ -61,6 +61,15 @@ static void run_locked(uint32_t now, bool all)
 
 void hk_purge_set_thread_hook(hk_purge_thread_fn fn) { thread_hook = fn; }
 
+void hk_purge_set_delay(long ms)
+{
+    pthread_mutex_lock(&purge_lock);
+    hk_purge_delay = ms;
+    /* Every owner recomputes its deadlines under the new delay (what is due now goes now). */
+    run_locked(hk_purge_now(), false);
+    pthread_mutex_unlock(&purge_lock);
+}
+
 void hk_purge_tick(void)
 {
     if (hk_purge_delay < 0)

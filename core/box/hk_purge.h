@@ -23,8 +23,12 @@
 /* Milliseconds on the coarse monotonic clock since the first call (wraps after 49 days:
  * compare with hk_purge_due, never with <). */
 uint32_t hk_purge_now(void);
-/* The delay in force (ms; -1: never). Read once at init from HAKMEM_PURGE_DELAY_MS. */
+/* The delay in force (ms; -1: never). Read at init from HAKMEM_PURGE_DELAY_MS; changed
+ * only by hk_purge_set_delay (mallopt). */
 extern long hk_purge_delay;
+/* A new delay from now on: the owners' purge functions run at once to reschedule (what the
+ * new delay makes due is released now). */
+void hk_purge_set_delay(long ms);
 HK_INLINE bool hk_purge_due(uint32_t deadline, uint32_t now)
 {
     return deadline != HK_PURGE_NEVER && (int32_t)(now - deadline) >= 0;

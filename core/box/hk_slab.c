@@ -27,6 +27,7 @@
 
 #include "hk_init.h"
 #include "hk_log.h"
+#include "hk_ptr.h"
 #include "hk_purge.h"
 #include "hk_sys.h"
 
@@ -761,50 +762,77 @@ void *hk_slab_alloc_slow(unsigned cls)
 
 /* ---------------------------------------------------------------- free */
 
-/* Validate p as something free() may be given; returns its block start and class. */
-static void *checked_block(const void *p, unsigned *clsp, const char *op)
+/* The block of class cls that contains arena offset off: its offset, or UINTPTR_MAX when off
+ * lies in the tail of its page that holds no whole block. (A page is aligned to its size.) */
+static uintptr_t block_of(uintptr_t off, unsigned cls)
+{
+    const hk_class_info *ci = &hk_classes[cls];
+    uintptr_t page = off & ~(((uintptr_t)1 << ci->page_shift) - 1);
+    uintptr_t blk = page + ((off - page) / ci->bsize) * ci->bsize;
+    return blk + ci->bsize <= page + ((uintptr_t)1 << ci->page_shift) ? blk : UINTPTR_MAX;
+}
+
+static unsigned state_at(uintptr_t off)
+{
+    return atomic_load_explicit(&hk_state[off >> HK_GRAN_SHIFT], memory_order_relaxed);
+}
+
+hk_ptr_kind hk_slab_classify(const void *p, hk_ptr_info *info)
 {
     uintptr_t off = (uintptr_t)p - hk_arena_base;
     unsigned cls = hk_pagecls[off >> HK_UNIT_SHIFT];
-    if (cls == 0)
-        hk_fatal("%s: invalid pointer %p (inside hakmem's arena but not an allocation); "
-                 "aborting (fail-closed)", op, p);
-    if (off & (HK_MIN_ALIGN - 1))
-        hk_fatal("%s: invalid pointer %p (misaligned, %s block); aborting (fail-closed)", op, p,
-                 hak_box_name((hak_box_t)hk_classes[cls].box));
-    unsigned st = atomic_load_explicit(&hk_state[off >> HK_GRAN_SHIFT], memory_order_relaxed);
-    const char *box = hak_box_name((hak_box_t)hk_classes[cls].box);
-    if (st == cls) {
-        *clsp = cls;
-        return (void *)p;
+    *info = (hk_ptr_info){HK_PTR_INVALID, HK_WHY_UNCARVED, HAK_BOX_NONE, 0, 0, 0, false};
+    if (cls)
+        info->box = (hak_box_t)hk_classes[cls].box;
+    uintptr_t blk = cls ? block_of(off, cls) : UINTPTR_MAX;
+    if (blk == UINTPTR_MAX)
+        return HK_PTR_INVALID; /* in no class's page (a free run), or a page's unused tail */
+    unsigned bst = state_at(blk);
+    if (bst == HK_ST_UNUSED) /* in a page, beyond what its class has carved so far */
+        return HK_PTR_INVALID;
+    info->block = hk_arena_base + blk;
+    info->bsize = hk_classes[cls].bsize;
+    info->block_free = bst == HK_ST_FREE || bst >= HK_ST_FREE_ALIGNED;
+    info->why = HK_WHY_INTERIOR;
+    if (off != blk && (off & (HK_MIN_ALIGN - 1)) == 0 && state_at(off) == HK_ST_ALIGNED) {
+        /* A live aligned pointer (its block's start says so, or the map is corrupt). */
+        info->why = HK_WHY_ALIGNED;
+        info->aligned = (uintptr_t)p;
+        return info->kind = bst == HK_ST_ALIGNED_BLOCK ? HK_PTR_LIVE : HK_PTR_INVALID;
     }
-    if (st == HK_ST_FREE || st == HK_ST_ALIGNED_FREED)
-        hk_fatal("%s: double free of %p (%s%s block of %u bytes); aborting (fail-closed)", op,
-                 p, st == HK_ST_ALIGNED_FREED ? "aligned pointer into a " : "", box,
-                 hk_classes[cls].bsize);
-    if (st == HK_ST_ALIGNED) {
-        size_t psize = (size_t)1 << hk_classes[cls].page_shift;
-        uintptr_t page = off & ~(psize - 1);
-        uintptr_t blk = page + ((off - page) / hk_classes[cls].bsize) * hk_classes[cls].bsize;
-        if (atomic_load_explicit(&hk_state[blk >> HK_GRAN_SHIFT], memory_order_relaxed) != cls)
-            hk_fatal("%s: corrupted aligned block at %p; aborting (fail-closed)", op, p);
-        *clsp = cls;
-        return (void *)(hk_arena_base + blk);
+    uintptr_t aligned = 0;
+    if (bst >= HK_ST_FREE_ALIGNED)
+        aligned = hk_align_up(info->block, (size_t)1 << (bst - HK_ST_FREE_ALIGNED));
+    else if (bst == HK_ST_ALIGNED_BLOCK) /* find the live aligned pointer (fault path only) */
+        for (uintptr_t g = blk + HK_MIN_ALIGN; g < blk + info->bsize && !aligned; g += HK_MIN_ALIGN)
+            if (state_at(g) == HK_ST_ALIGNED)
+                aligned = hk_arena_base + g;
+    info->aligned = aligned;
+    if (off == blk) {
+        if (bst == cls || bst == HK_ST_FREE)
+            info->why = HK_WHY_NONE;
+        else
+            info->why = HK_WHY_PADDING; /* an aligned block's start: never handed out */
+        return info->kind = bst == cls  ? HK_PTR_LIVE
+                            : bst == HK_ST_FREE ? HK_PTR_FREED
+                                                : HK_PTR_INVALID;
     }
-    hk_fatal("%s: invalid pointer %p (not the start of a %s block: interior or never "
-             "allocated); aborting (fail-closed)", op, p, box);
+    if ((uintptr_t)p == aligned && bst >= HK_ST_FREE_ALIGNED) {
+        info->why = HK_WHY_ALIGNED;
+        return info->kind = HK_PTR_FREED;
+    }
+    if (aligned && (uintptr_t)p < aligned)
+        info->why = HK_WHY_PADDING;
+    return HK_PTR_INVALID;
 }
 
-void hk_slab_free_slow(void *p)
+/* Put block blk of class cls (handed out and now free) back, its start marked st: into the
+ * thread's cache, or straight to a transfer cache from a thread without one (exiting). */
+static void block_release(void *blk, unsigned cls, unsigned st)
 {
-    unsigned cls;
-    void *blk = checked_block(p, &cls, "free()");
-    if (blk != p) /* aligned interior pointer: mark it freed (a second free is a double
-                     free), then free its block */
-        atomic_store_explicit(&hk_state[((uintptr_t)p - hk_arena_base) >> HK_GRAN_SHIFT],
-                              HK_ST_ALIGNED_FREED, memory_order_relaxed);
-    atomic_store_explicit(hk_slab_state_of(blk), HK_ST_FREE, memory_order_relaxed);
+    _Atomic uint8_t *sb = &hk_state[((uintptr_t)blk - hk_arena_base) >> HK_GRAN_SHIFT];
     if (!tcache_setup()) {
+        atomic_store_explicit(sb, (uint8_t)st, memory_order_relaxed);
         atomic_fetch_add_explicit(&retired_nfree[cls], 1, memory_order_relaxed);
         *(void **)blk = NULL;
         xfer_put(cls, 0, blk, blk, 1);
@@ -814,10 +842,40 @@ void hk_slab_free_slow(void *p)
         flush_bin(cls, hk_classes[cls].tc_max - hk_classes[cls].batch);
         slow_tick(cls);
     }
+    atomic_store_explicit(sb, (uint8_t)st, memory_order_relaxed);
     *(void **)blk = hk_tc.head[cls];
     hk_tc.head[cls] = blk;
     hk_tc.nfree0[cls]++;
     bin_arm(cls);
+}
+
+bool hk_slab_free_checked(void *p)
+{
+    uintptr_t off = (uintptr_t)p - hk_arena_base;
+    unsigned cls = hk_pagecls[off >> HK_UNIT_SHIFT];
+    /* A class id is only ever at a live block's start (hk_slab.h): no division needed. */
+    if (cls && (off & (HK_MIN_ALIGN - 1)) == 0 && state_at(off) == cls) {
+        block_release(p, cls, HK_ST_FREE);
+        return true;
+    }
+    hk_ptr_info info;
+    if (hk_slab_classify(p, &info) != HK_PTR_LIVE)
+        return false;
+    /* An aligned pointer: clear its mark, and remember at the block's start which pointer
+     * was handed out (a second free of it is then named a double free). */
+    atomic_store_explicit(&hk_state[off >> HK_GRAN_SHIFT], HK_ST_UNUSED, memory_order_relaxed);
+    block_release((void *)info.block, cls,
+                  HK_ST_FREE_ALIGNED + (unsigned)__builtin_ctzll((unsigned long long)p));
+    return true;
+}
+
+void hk_slab_free_slow(void *p)
+{
+    if (HK_LIKELY(hk_slab_free_checked(p)))
+        return;
+    hk_ptr_info info;
+    hk_slab_classify(p, &info);
+    hk_ptr_fault("free()", p, &info);
 }
 
 void hk_slab_free_miss(void *p)
@@ -837,15 +895,20 @@ hak_box_t hk_slab_box_of(const void *p)
     unsigned cls = hk_pagecls[off >> HK_UNIT_SHIFT];
     if (cls == 0 || (off & (HK_MIN_ALIGN - 1)))
         return HAK_BOX_NONE;
-    unsigned st = atomic_load_explicit(&hk_state[off >> HK_GRAN_SHIFT], memory_order_relaxed);
+    unsigned st = state_at(off);
     return (st == cls || st == HK_ST_ALIGNED) ? (hak_box_t)hk_classes[cls].box : HAK_BOX_NONE;
 }
 
-size_t hk_slab_usable(const void *p, const char *op)
+size_t hk_slab_usable(const void *p)
 {
-    unsigned cls;
-    uintptr_t blk = (uintptr_t)checked_block(p, &cls, op);
-    return blk + hk_classes[cls].bsize - (uintptr_t)p;
+    uintptr_t off = (uintptr_t)p - hk_arena_base;
+    unsigned cls = hk_pagecls[off >> HK_UNIT_SHIFT];
+    if (cls && (off & (HK_MIN_ALIGN - 1)) == 0 && state_at(off) == cls) /* a live block's start */
+        return hk_classes[cls].bsize;
+    hk_ptr_info info;
+    if (hk_slab_classify(p, &info) != HK_PTR_LIVE)
+        return 0;
+    return info.block + info.bsize - (uintptr_t)p;
 }
 
 void hk_slab_mark_aligned(void *block, void *q)
@@ -854,6 +917,8 @@ void hk_slab_mark_aligned(void *block, void *q)
         return;
     uintptr_t off = (uintptr_t)q - hk_arena_base;
     atomic_store_explicit(&hk_state[off >> HK_GRAN_SHIFT], HK_ST_ALIGNED, memory_order_relaxed);
+    atomic_store_explicit(&hk_state[((uintptr_t)block - hk_arena_base) >> HK_GRAN_SHIFT],
+                          HK_ST_ALIGNED_BLOCK, memory_order_relaxed);
     /* Its page resets every state byte when it leaves the class. */
     const hk_class_info *ci = &hk_classes[hk_pagecls[off >> HK_UNIT_SHIFT]];
     hk_page *pg = hk_ph_desc((uintptr_t)block & ~(((uintptr_t)1 << ci->page_shift) - 1));

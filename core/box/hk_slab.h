@@ -22,8 +22,8 @@
  *
  * Owner lookup (this is what makes free O(1) and lock-free): a pointer is ours iff
  * (p - hk_arena_base) < hk_arena_size; hk_pagecls[off >> 13] names the class of its page
- * (0: not in a class); hk_state[off >> 4] is one byte per 16-byte granule: FREE or ALLOC at
- * each block start, ALIGNED at an interior pointer handed out by memalign, UNUSED elsewhere
+ * (0: not in a class); hk_state[off >> 4] is one byte per 16-byte granule (the HK_ST_* states
+ * below): a state at each block start and at a live aligned pointer, UNUSED everywhere else
  * (a byte per block, not a bit, so that two threads freeing neighbours never race on one
  * word). Metadata sits outside the blocks, so an overflowing program cannot corrupt it.
  */
@@ -34,6 +34,7 @@
 
 #include "hk_internal.h"
 #include "hk_pageheap.h"
+#include "hk_ptr.h"
 #include "hk_stats.h"
 
 #define HK_NSHARDS 4 /* transfer-cache shards per class */
@@ -54,18 +55,32 @@ enum {
     HK_NCLASSES = HK_CLS_L250 + HK_L25_NCLASSES,
 };
 _Static_assert(HK_NCLASSES <= 64, "hk_tcache.active has a bit per class");
+_Static_assert(HK_NCLASSES <= HK_PH_CLASSES, "the page heap's statistics follow every class");
 
-/* State bytes. A live block's start holds its class id (1 .. HK_NCLASSES - 1), so that free
- * learns the class and the liveness of a block from one byte; every other value is above the
- * class ids. ALIGNED_FREED marks an aligned interior pointer that was freed, so that freeing
- * it again is reported as the double free it is. */
+/* State bytes. The invariant every free relies on: a class id is only ever at the start of
+ * a block handed out at its start, and no state survives the use it marks (a block's reuse
+ * overwrites its start's state; an aligned pointer's mark is cleared when it is freed; a
+ * page leaving its class has its block starts reset), so that the fast free path's one test
+ * (a class id at p's granule) accepts exactly the pointers hakmem returned, and learns the
+ * block's class and liveness from one byte.
+ *   UNUSED          neither a block start nor a live aligned pointer
+ *   1 .. NCLASSES-1 the start of a live block of that class, handed out at its start
+ *   FREE            the start of a free block
+ *   ALIGNED         a live pointer handed out by memalign inside its block (not at its start)
+ *   ALIGNED_BLOCK   the start of that block: padding, never a valid pointer
+ *   FREE_ALIGNED+k  the start of a free block whose last use was the aligned pointer
+ *                   align_up(start, 1 << k) (k = ctz of that pointer, 5..63): freeing that
+ *                   pointer again is named a double free, with no mark left at the pointer
+ * Every state that is not a class id is above the class ids. */
 enum {
     HK_ST_UNUSED = 0,
     HK_ST_FREE = 0x40,
     HK_ST_ALIGNED = 0x41,
-    HK_ST_ALIGNED_FREED = 0x42,
+    HK_ST_ALIGNED_BLOCK = 0x42,
+    HK_ST_FREE_ALIGNED = 0x80, /* + k */
 };
 _Static_assert((int)HK_NCLASSES <= (int)HK_ST_FREE, "a class id is a state byte below every other state");
+/* A live block's start (its state is its class id). */
 HK_INLINE bool hk_st_live(unsigned st) { return st - 1 < HK_NCLASSES - 1; }
 
 typedef struct {
@@ -123,7 +138,7 @@ bool hk_slab_init(size_t arena_bytes);
 void hk_slab_define_class(unsigned cls, hak_box_t box, uint32_t bsize);
 
 void *hk_slab_alloc_slow(unsigned cls);
-/* Free p (in the arena) through the checks: a LIVE pointer is freed, anything else named. */
+/* The fast free path's miss: frees p when it is LIVE, else names the fault and aborts. */
 void hk_slab_free_slow(void *p);
 
 /* Give class `cls` one fresh page (carved into blocks on demand; `shard` is unused). True
@@ -134,8 +149,15 @@ HK_INLINE void hk_slab_inject_page_failures(int n) { hk_ph_inject_failures(n); }
 
 /* Owner queries for a pointer inside the arena. */
 hak_box_t hk_slab_box_of(const void *p);   /* HAK_BOX_NONE unless a live block (or aligned ptr) */
-/* Usable bytes at p; aborts on an invalid pointer, naming op ("realloc()", ...). */
-size_t hk_slab_usable(const void *p, const char *op);
+/* What p (inside the arena) is: LIVE (a block start or aligned pointer handed out and not
+ * freed), FREED, or INVALID; never FOREIGN. Reads the maps only: no lock, no side effect
+ * (the fail-closed checks, and tests that try every offset without aborting). */
+hk_ptr_kind hk_slab_classify(const void *p, hk_ptr_info *info);
+/* Usable bytes at p, a LIVE pointer (hk_slab_classify); 0 for anything else. */
+size_t hk_slab_usable(const void *p);
+/* Free p, a LIVE pointer the fast path did not take (full cache bin, aligned pointer, exiting
+ * thread). False (nothing done) when p is not LIVE: the caller names the fault. */
+bool hk_slab_free_checked(void *p);
 /* memalign support: p (a live block start) is handed out as q, an aligned address inside it. */
 void hk_slab_mark_aligned(void *block, void *q);
 
@@ -243,6 +265,15 @@ HK_INLINE uintptr_t hk_slab_granule(const void *p)
 {
     uintptr_t off = (uintptr_t)p - hk_arena_base;
     return (off >> HK_GRAN_SHIFT) | (off << (64 - HK_GRAN_SHIFT));
+}
+
+/* The fast free path's whole test of p (at arena offset off), for the slow paths and tests:
+ * a live block handed out at its start (the invariant of the state map, above). The fast
+ * path itself tests the same byte through fleft (hk_slab_free_at). */
+HK_INLINE bool hk_slab_fast_ok(uintptr_t off)
+{
+    return (off & (HK_MIN_ALIGN - 1)) == 0 &&
+           hk_st_live(atomic_load_explicit(&hk_state[off >> HK_GRAN_SHIFT], memory_order_relaxed));
 }
 
 /* p must satisfy hk_slab_owns(p). */

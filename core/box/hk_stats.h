@@ -3,7 +3,8 @@
  * Per-class allocation and free counts live in the thread caches (hk_slab.h, plain
  * increments on the fast path, merged when read); the mmap box counts its own regions
  * (os.h). The rare events counted here (fallbacks, ENOMEM) are relaxed atomic adds on slow
- * paths only. hk_stats_report() writes everything with write(2).
+ * paths only. Readers take one snapshot of everything (hk_stats_snap.h) and render it:
+ * hk_stats_report() as text, hk_stats_json() as JSON, both written with write(2).
  */
 #ifndef HK_STATS_H
 #define HK_STATS_H
@@ -66,6 +67,10 @@ typedef struct {
 
 /* Per-box totals over every thread (live or exited). */
 void hk_stats_collect(hk_box_stats out[HAK_BOX_COUNT]);
+/* HAKMEM_STATS=1 and hak_stats_print: the text report. */
 void hk_stats_report(int fd);
+/* HAKMEM_STATS=json and hak_stats_print_json: one JSON object ("hakmem-stats/1", README's
+ * "Statistics as data") on one line. Returns false when a write failed. */
+bool hk_stats_json(int fd);
 
 #endif

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ace.h"
@@ -197,12 +198,22 @@ bool hk_table_parse(const char *text, size_t len, hk_table *out, char *err, size
     return true;
 }
 
-bool hk_table_load_file(const char *path, hk_table *out, char *err, size_t errcap)
+bool hk_table_load_file(const char *path, bool regular_only, hk_table *out, char *err,
+                        size_t errcap)
 {
     static char buf[64 * 1024];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO without a writer must not wait (a regular file ignores it);
+     * O_NOCTTY: a terminal never becomes the controlling one. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | (regular_only ? O_NONBLOCK | O_NOCTTY : 0));
     if (fd < 0) {
         hk_fmt(err, errcap, "cannot open (errno %d)", errno);
+        return false;
+    }
+    struct stat st;
+    if (regular_only && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+        close(fd);
+        hk_fmt(err, errcap, "not a regular file (a FIFO, device, socket or directory is never "
+                            "read)");
         return false;
     }
     size_t len = 0;

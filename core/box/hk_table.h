@@ -42,8 +42,12 @@ extern const hk_table hk_table_builtin;
 
 /* Parse a table from text. On a fault returns false and writes "line N: <fault>" to err. */
 bool hk_table_parse(const char *text, size_t len, hk_table *out, char *err, size_t errcap);
-/* Read and parse a file with open/read into static storage (no malloc; not reentrant). */
-bool hk_table_load_file(const char *path, hk_table *out, char *err, size_t errcap);
+/* Read and parse a file with open/read into static storage (no malloc; not reentrant).
+ * regular_only (HAKMEM_ROUTER_TABLE at init): anything but a regular file is refused without
+ * blocking and without reading from it (a FIFO, /dev/stdin as a pipe, a device); the tools
+ * pass false, so that `hakmem-routes --table <(...)` reads a pipe. */
+bool hk_table_load_file(const char *path, bool regular_only, hk_table *out, char *err,
+                        size_t errcap);
 /* Write the table in the text format (it parses back to the same table). */
 void hk_table_write(const hk_table *t, int fd);
 hak_box_t hk_box_from_name(const char *name, size_t len);

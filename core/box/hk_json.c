@@ -9,14 +9,27 @@
 void hk_jw_start(hk_jw *w, int fd)
 {
     w->fd = fd;
+    w->sink = NULL;
+    w->arg = NULL;
     w->len = 0;
     w->failed = false;
 }
 
+void hk_jw_start_sink(hk_jw *w, hk_jw_sink sink, void *arg)
+{
+    hk_jw_start(w, -1);
+    w->sink = sink;
+    w->arg = arg;
+}
+
 void hk_jw_flush(hk_jw *w)
 {
-    if (w->len && !w->failed && hk_write_all(w->fd, w->buf, w->len) != 0)
-        w->failed = true;
+    if (w->len && !w->failed) {
+        bool ok = w->sink ? w->sink(w->arg, w->buf, w->len)
+                          : hk_write_all(w->fd, w->buf, w->len) == 0;
+        if (!ok)
+            w->failed = true;
+    }
     w->len = 0;
 }
 
