@@ -35,6 +35,7 @@
 #define HK_PAGEHEAP_H
 
 #include "hk_internal.h"
+#include "hk_lockstat.h"
 
 #define HK_UNIT_SHIFT 13 /* 8 KiB units: the smallest page, and the class map's granule */
 #define HK_UNIT ((size_t)1 << HK_UNIT_SHIFT)
@@ -142,6 +143,8 @@ typedef struct {
     uint64_t class_pages[HK_PH_CLASSES], class_bytes[HK_PH_CLASSES]; /* per class id, now */
 } hk_ph_stats;
 void hk_ph_get_stats(hk_ph_stats *out);
+/* Takings of the page heap's one lock by page allocations and frees (hk_lockstat.h). */
+void hk_ph_lock_counts(hk_lockcount *out);
 
 void hk_ph_atfork_prepare(void);
 void hk_ph_atfork_parent(void);

@@ -27,6 +27,7 @@
 
 #include "hk_init.h"
 #include "hk_log.h"
+#include "hk_lockstat.h"
 #include "hk_ptr.h"
 #include "hk_purge.h"
 #include "hk_sys.h"
@@ -41,6 +42,7 @@ typedef struct {
     uint32_t count;
     uint32_t low;          /* fewest blocks held since the last decay: those were not needed */
     _Atomic uint32_t peek; /* count, for other threads' lock-free look (may be stale) */
+    hk_lockstat ls;
 } HK_ALIGNED_CL hk_xfer;
 
 /* A class's pages with free blocks: queue 0 holds its empty pages (a few are kept, so that a
@@ -55,6 +57,7 @@ typedef struct {
     uint32_t pages;            /* pages the class holds */
     uint32_t empty;            /* of which empty (queue 0) */
     uint32_t empty_low;        /* fewest empty pages since the last decay: not needed */
+    hk_lockstat ls;
 } HK_ALIGNED_CL hk_central;
 
 /* Transfer-cache budget per shard and class: four batches, within 256 KiB .. 1 MiB, and
@@ -357,7 +360,7 @@ static void release_empty(unsigned cls, bool all)
 {
     hk_central *c = &central[cls];
     hk_page *done = NULL;
-    pthread_mutex_lock(&c->lock);
+    hk_lock_counted(&c->lock, &c->ls);
     uint32_t n = all ? c->empty : c->empty_low;
     for (; n && c->queue[0] != HK_NIL; n--) {
         hk_page *pg = &hk_pages[c->queue[0]];
@@ -378,7 +381,7 @@ static void release_empty(unsigned cls, bool all)
 static void central_put(unsigned cls, void *head, uint32_t n)
 {
     hk_central *c = &central[cls];
-    pthread_mutex_lock(&c->lock);
+    hk_lock_counted(&c->lock, &c->ls);
     hk_page *done = pages_put(cls, head, n);
     pthread_mutex_unlock(&c->lock);
     pages_release(done);
@@ -389,7 +392,7 @@ bool hk_slab_refill_page(unsigned cls, unsigned shard)
     (void)shard;
     if (hk_classes[cls].bsize == 0 || hk_arena_size == 0)
         return false;
-    pthread_mutex_lock(&central[cls].lock);
+    hk_lock_counted(&central[cls].lock, &central[cls].ls);
     bool ok = page_new(cls) != NULL;
     pthread_mutex_unlock(&central[cls].lock);
     return ok;
@@ -448,13 +451,13 @@ static void xfer_put(unsigned cls, unsigned shard, void *head, void *tail, uint3
 {
     uint32_t max = hk_classes[cls].xfer_max;
     hk_xfer *x = &xfer[cls][shard];
-    pthread_mutex_lock(&x->lock);
+    hk_lock_counted(&x->lock, &x->ls);
     bool done = xfer_fits_put(x, max, head, tail, n);
     pthread_mutex_unlock(&x->lock);
     for (unsigned i = 1; !done && i < HK_NSHARDS; i++) {
         x = &xfer[cls][(shard + i) % HK_NSHARDS];
         if (atomic_load_explicit(&x->peek, memory_order_relaxed) + n > max ||
-            pthread_mutex_trylock(&x->lock) != 0)
+            !hk_trylock_counted(&x->lock, &x->ls))
             continue;
         done = xfer_fits_put(x, max, head, tail, n);
         pthread_mutex_unlock(&x->lock);
@@ -471,7 +474,7 @@ static void *refill(unsigned cls, unsigned shard, uint32_t want, uint32_t *got)
     void *head;
     hk_xfer *own = &xfer[cls][shard];
     if (atomic_load_explicit(&own->peek, memory_order_relaxed)) {
-        pthread_mutex_lock(&own->lock);
+        hk_lock_counted(&own->lock, &own->ls);
         head = xfer_take(own, want, got);
         pthread_mutex_unlock(&own->lock);
         if (head)
@@ -488,8 +491,8 @@ static void *refill(unsigned cls, unsigned shard, uint32_t want, uint32_t *got)
             if (atomic_load_explicit(&o->peek, memory_order_relaxed) == 0)
                 continue;
             if (wait)
-                pthread_mutex_lock(&o->lock);
-            else if (pthread_mutex_trylock(&o->lock) != 0)
+                hk_lock_counted(&o->lock, &o->ls);
+            else if (!hk_trylock_counted(&o->lock, &o->ls))
                 continue; /* busy: try the next one */
             head = xfer_take(o, want, got);
             pthread_mutex_unlock(&o->lock);
@@ -497,7 +500,7 @@ static void *refill(unsigned cls, unsigned shard, uint32_t want, uint32_t *got)
                 return head;
         }
     }
-    pthread_mutex_lock(&central[cls].lock);
+    hk_lock_counted(&central[cls].lock, &central[cls].ls);
     head = pages_take(cls, want, got);
     pthread_mutex_unlock(&central[cls].lock);
     return head;
@@ -513,7 +516,7 @@ static void decay(bool all)
     for (unsigned c = 1; c < HK_NCLASSES; c++) {
         for (unsigned s = 0; s < HK_NSHARDS; s++) {
             hk_xfer *x = &xfer[c][s];
-            pthread_mutex_lock(&x->lock);
+            hk_lock_counted(&x->lock, &x->ls);
             uint32_t n = all ? x->count : x->low;
             void *chain = NULL;
             if (n == x->count) { /* all of it */
@@ -976,6 +979,16 @@ void hk_slab_cached_bytes(uint64_t out[HAK_BOX_COUNT])
             pthread_mutex_unlock(&xfer[c][s].lock);
         }
         out[hk_classes[c].box] += n * hk_classes[c].bsize;
+    }
+}
+
+void hk_slab_lock_counts(hk_lockcount *xf, hk_lockcount *cl)
+{
+    *xf = *cl = (hk_lockcount){0, 0};
+    for (unsigned c = 1; c < HK_NCLASSES; c++) {
+        for (unsigned s = 0; s < HK_NSHARDS; s++)
+            hk_lockcount_add(xf, &xfer[c][s].ls);
+        hk_lockcount_add(cl, &central[c].ls);
     }
 }
 

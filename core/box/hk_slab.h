@@ -179,6 +179,9 @@ uint64_t hk_slab_thread_counter(hk_thread_counter_id id);
 size_t hk_slab_committed_bytes(void);
 /* Bytes held in thread caches (all threads) and transfer caches, per box. */
 void hk_slab_cached_bytes(uint64_t out[HAK_BOX_COUNT]);
+/* Takings of the transfer-cache shard locks and of the class (page list) locks, summed over
+ * every class (hk_lockstat.h). */
+void hk_slab_lock_counts(hk_lockcount *xfer, hk_lockcount *cls);
 
 HK_INLINE bool hk_slab_owns(const void *p)
 {
