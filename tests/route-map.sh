@@ -169,46 +169,7 @@ PY
         fail "shot-$n" "chromium took a screenshot" "none" "$tmp/chromium.log"
         continue
     fi
-    out=$(python3 - "$shot" 4e79a7 59a14f f28e2b b07aa1 8c8c8c d62728 <<'PY'
-import struct, sys, zlib
-data = open(sys.argv[1], "rb").read()
-assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-pos, idat, ihdr = 8, [], None
-while pos < len(data):
-    n, typ = struct.unpack(">I4s", data[pos:pos + 8])
-    body = data[pos + 8:pos + 8 + n]
-    if typ == b"IHDR":
-        ihdr = struct.unpack(">IIBBBBB", body)
-    elif typ == b"IDAT":
-        idat.append(body)
-    pos += 12 + n
-w, h, depth, ctype, _, _, interlace = ihdr
-assert depth == 8 and ctype in (2, 6) and interlace == 0, ihdr
-bpp = 3 if ctype == 2 else 4
-raw = zlib.decompress(b"".join(idat))
-stride = w * bpp
-prev = bytearray(stride)
-colours = set()
-for y in range(h):
-    f = raw[y * (stride + 1)]
-    line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
-    for i in range(stride):
-        a = line[i - bpp] if i >= bpp else 0
-        b = prev[i]
-        c = prev[i - bpp] if i >= bpp else 0
-        if f == 1: line[i] = (line[i] + a) & 255
-        elif f == 2: line[i] = (line[i] + b) & 255
-        elif f == 3: line[i] = (line[i] + ((a + b) >> 1)) & 255
-        elif f == 4:
-            pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
-            line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-    if y % 3 == 0:
-        for x in range(0, stride, 3 * bpp):
-            colours.add(bytes(line[x:x + 3]))
-    prev = line
-print(w, h, len(colours), " ".join(sorted(c.hex() for c in colours if c.hex() in sys.argv[2:])))
-PY
-)
+    out=$(python3 "$src/tests/png_colours.py" "$shot" 4e79a7 59a14f f28e2b b07aa1 8c8c8c d62728)
     read -r w h ncol found <<<"$out"
     size=$(wc -c <"$shot")
     missing=
