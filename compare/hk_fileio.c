@@ -42,6 +42,8 @@ bool hk_path_expand(const char *tmpl, int pid, char *out, size_t cap)
             len = hk_fmt(num, sizeof num, "%d", pid);
             piece = num;
             s++;
+        } else if (s[0] == '%' && s[1] == '%') {
+            s++; /* %%: one '%' (a directory named with a '%p' in it) */
         }
         if (n + len >= cap)
             return false;

@@ -20,7 +20,7 @@
 /* A relative path made absolute against the working directory now (a report path is read at
  * init; the program may change directory before it exits). False when it does not fit. */
 bool hk_path_absolute(const char *in, char *out, size_t cap);
-/* "%p" in tmpl becomes pid; false when the result does not fit cap bytes. */
+/* "%p" in tmpl becomes pid and "%%" one '%'; false when the result does not fit cap bytes. */
 bool hk_path_expand(const char *tmpl, int pid, char *out, size_t cap);
 /* path as it goes into a one-line warning: a long one keeps its first and last bytes around
  * "...", so that the line (512 bytes) still says what went wrong. */

@@ -536,6 +536,8 @@ START_TEST(test_file_write_rules)
     ck_assert(!hk_path_expand(big, 1, p, sizeof p));
     ck_assert(hk_path_expand("/a/%p/b%p", 42, p, sizeof p));
     ck_assert_str_eq(p, "/a/42/b42");
+    ck_assert(hk_path_expand("/100%%p/%%%p/x%", 42, p, sizeof p));
+    ck_assert_str_eq(p, "/100%p/%42/x%");
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     ck_assert_int_eq(system(cmd), 0);

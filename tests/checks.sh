@@ -5,7 +5,15 @@
 #   pass ID WHAT                 one "PASS: ID: WHAT" line
 #   fail ID WHAT WHY [FILE]      one "FAIL: ID: WHAT: WHY" line, then the first lines of FILE
 #   finish                       "N passed, M failed"; returns 1 when any failed
+#   hk_scratch [KEEP...]         the usual start: scrub_hakmem_env KEEP..., no LD_PRELOAD, and
+#                                tmp, a fresh directory removed at exit
 # HK_XFAIL="ID ..." marks known failures: they print XFAIL, and an XPASS is a failure.
+# Where things are, unless the script set them first: bld (the build directory), src (the
+# source tree), lib (libhakmem.so), from the test environment (HK_TOP_BUILDDIR, HK_TOP_SRCDIR,
+# HK_LIB).
+: "${bld:=${HK_TOP_BUILDDIR:-$PWD}}"
+: "${src:=${HK_TOP_SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}}"
+: "${lib:=${HK_LIB:-$bld/.libs/libhakmem.so}}"
 npass=0 nfail=0 nxfail=0
 xfail_ids=" ${HK_XFAIL:-} "
 
@@ -16,6 +24,13 @@ scrub_hakmem_env() {
         for k in "$@"; do [[ $v == $k ]] && keep=1; done
         [ "$keep" = 1 ] || unset "$v"
     done
+}
+
+hk_scratch() {
+    scrub_hakmem_env "$@"
+    unset LD_PRELOAD
+    tmp=$(mktemp -d)
+    trap 'rm -rf "$tmp"' EXIT
 }
 
 pass() {

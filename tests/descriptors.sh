@@ -23,8 +23,6 @@ set -uo pipefail
 . "$(dirname "$0")/checks.sh"
 export LC_ALL=C
 unset LD_PRELOAD
-bld=${HK_TOP_BUILDDIR:-$PWD}
-lib=${HK_LIB:-$bld/.libs/libhakmem.so}
 prog="$bld/tests/hostile"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/hakmem-fds.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT

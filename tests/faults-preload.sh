@@ -17,8 +17,6 @@ set -uo pipefail
 . "$(dirname "$0")/checks.sh"
 export LC_ALL=C
 unset LD_PRELOAD
-bld=${HK_TOP_BUILDDIR:-$PWD}
-lib=${HK_LIB:-$bld/.libs/libhakmem.so}
 max=${FAULTS_MAX:-3000}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/hakmem-faults.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT

@@ -12,15 +12,9 @@
 #  - --stats=json;
 #  - usage errors exit 125, a program not found 127, one that cannot run 126.
 set -uo pipefail
-bld=${HK_TOP_BUILDDIR:-$PWD}
-src=${HK_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-lib=${HK_LIB:-$bld/.libs/libhakmem.so}
 # shellcheck source=tests/checks.sh
-. "$src/tests/checks.sh"
-scrub_hakmem_env
-unset LD_PRELOAD
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/checks.sh"
+hk_scratch
 export TMPDIR=$tmp/tmpdir
 mkdir -p "$TMPDIR"
 # hakmem-run finds hakmem-divergence next to itself, else on PATH (VPATH builds: srcdir).
@@ -85,10 +79,40 @@ if [ "$rc" = $((128 + 10)) ] && grep -Eq '^hakmem-run: verdict: INCOMPLETE: .*en
 else
     fail signal "death by signal passed through" "exit $rc (want 138)" "$tmp/err"
 fi
+# The program's signal state is its own: SIGPIPE and SIGXFSZ at their default (python ignores
+# them for itself: "yes | head" said "Broken pipe" and exited 1), a signal the parent ignored
+# (nohup's SIGHUP, a background job's SIGINT) still ignored.
+for mode in "" --diff; do
+    run $mode -- yes 2>/dev/null | head -1 >/dev/null
+    rc=${PIPESTATUS[0]}
+    # (not through run: timeout(1) would give its child SIGHUP and SIGINT's default back)
+    ign=$( (trap '' HUP INT
+        "$bld/tools/hakmem-run" --lib "$lib" $mode -- awk '/^SigIgn/ { print $2 }' /proc/self/status 2>/dev/null) )
+    # bits: SIGHUP 0x1, SIGINT 0x2, SIGPIPE 0x1000, SIGXFSZ 0x1000000
+    if [ "$rc" = 141 ] && [ -n "$ign" ] && (( (0x$ign & 0x3) == 0x3 && (0x$ign & 0x1001000) == 0 )); then
+        pass "sigstate${mode}" "${mode:-(exec)}: yes | head ends yes by SIGPIPE; ignored SIGHUP and SIGINT stay ignored"
+    else
+        fail "sigstate${mode}" "${mode:-(exec)}: the program's signal state" "yes: exit $rc (want 141), SigIgn ${ign:-?}"
+    fi
+done
+# hakmem-run's own output lost (stderr closed, or a pipe its reader closed; stdout closed):
+# the program's status still passes through (it was 1, python's traceback).
+run --diff -- sh -c 'exit 5' >/dev/null 2>&-
+rc1=$?
+run --diff -- sh -c 'exit 5' 2>&1 >/dev/null | head -c1 >/dev/null
+rc2=${PIPESTATUS[0]}
+run --diff -- sh -c 'exit 5' >&- 2>/dev/null
+rc3=$?
+if [ "$rc1$rc2$rc3" = 555 ]; then
+    pass closed-output "stderr closed, stderr a pipe closed early, stdout closed: the program's exit 5 passed through"
+else
+    fail closed-output "status with hakmem-run's output lost" "exits $rc1 $rc2 $rc3 (want 5 5 5)"
+fi
 # Signals another process sends hakmem-run reach the program (SIGTERM, and SIGINT, which the
 # terminal would send to both: only a kill(2) is relayed).
 for sig in TERM INT; do
     marker="$tmp/$sig-reached"
+    rm -f "$tmp/ready" # the last round's "ready" would send the signal before the program runs
     timeout 60 "$bld/tools/hakmem-run" --lib "$lib" --diff -- sh -c \
         "trap 'touch $marker; exit 0' $sig; echo ready; while :; do sleep 0.1; done" \
         >"$tmp/ready" 2>"$tmp/err" &
@@ -139,6 +163,28 @@ if [ "$rc" = 0 ] && [ -z "$missing" ] && [ "${nproc:-0}" -ge 4 ] && grep -q 'hak
     pass children "--diff --report: every process (sh, sqlite3, python3 and its fork, which ends with _exit: $nproc) is in the verdict"
 else
     fail children "--diff: every process in the verdict" "exit $rc, $nproc reports, missing pids:${missing:-none}" "$tmp/err"
+fi
+# The same --report DIR again: its records would be merged into the new run's verdict (a
+# clean run called DIVERGENT after a divergent one), so it is refused and they are kept.
+before=$(ls "$rep" | sort | tr '\n' ' ')
+run --diff --report "$rep" -- true >/dev/null 2>"$tmp/err"
+rc=$?
+if [ "$rc" = 125 ] && grep -q "^hakmem-run: --report $rep: already holds" "$tmp/err" &&
+    [ "$(ls "$rep" | sort | tr '\n' ' ')" = "$before" ]; then
+    pass report-reused "--report DIR holding an earlier run's records: refused (125), the records kept"
+else
+    fail report-reused "--report DIR holding an earlier run's records" "exit $rc" "$tmp/err"
+fi
+# A report directory whose name holds "%p" (HAKMEM_DIVERGENCE_REPORT expands it): the
+# records land in it all the same.
+pct="$tmp/100%pct"
+run --diff --report "$pct" -- sqlite3 :memory: 'select 4;' >/dev/null 2>"$tmp/err"
+rc=$?
+if [ "$rc" = 0 ] && grep -q '^hakmem-run: verdict: no divergence' "$tmp/err" &&
+    ls "$pct" | grep -q '^hakmem\.[0-9]*\.json$'; then
+    pass report-percent "--report DIR with '%p' in its name: the records are in DIR, no divergence"
+else
+    fail report-percent "--report DIR with '%p' in its name" "exit $rc, DIR holds: $(ls "$pct" | head -3)" "$tmp/err"
 fi
 printf '0 1000 tiny\n1001 8192 pool ace\n8193 32768 mid\n32769 53248 pool ace\n53249 2097151 l25 ace\n2097152 18446744073709551615 mmap\n' >"$tmp/cand.txt"
 run --diff --table "$tmp/cand.txt" -- python3 -c 'x = [bytearray(n) for n in range(990, 1030)]' >/dev/null 2>"$tmp/err"
@@ -195,6 +241,25 @@ out=$(run --stats=json -- "$bld/tests/stats_prog" 2>&1 >/dev/null | grep -c '^{"
 [ "$out" = 1 ] && pass stats-json "--stats=json: the program's statistics as one JSON line" ||
     fail stats-json "--stats=json" "$out JSON lines"
 
+# A signal while the gate reads the reports (it can take seconds; a fake gate that sleeps,
+# beside a copy of hakmem-run): no traceback, the temporary reports removed, hakmem-run ends
+# by the signal.
+mkdir -p "$tmp/slow"
+cp "$bld/tools/hakmem-run" "$tmp/slow/hakmem-run"
+printf '#!/bin/sh\ntouch %s/gate-started\nexec sleep 60\n' "$tmp" >"$tmp/slow/hakmem-divergence"
+chmod +x "$tmp/slow/hakmem-divergence"
+"$tmp/slow/hakmem-run" --lib "$lib" --diff -- true >/dev/null 2>"$tmp/err" &
+hr=$!
+for _ in $(seq 300); do [ -e "$tmp/gate-started" ] && break; sleep 0.1; done
+kill -TERM "$hr"
+wait "$hr"
+rc=$?
+if [ "$rc" = 143 ] && ! grep -q Traceback "$tmp/err" && grep -q '^hakmem-run: verdict: interrupted by SIGTERM' "$tmp/err"; then
+    pass gate-interrupted "SIGTERM while the gate runs: one line, no traceback, hakmem-run dies by SIGTERM"
+else
+    fail gate-interrupted "SIGTERM while the gate runs" "exit $rc (want 143)" "$tmp/err"
+fi
+
 left=$(find "$TMPDIR" -mindepth 1 | head -3)
 [ -z "$left" ] && pass tmp-removed "the default report directory is removed after the verdict" ||
     fail tmp-removed "temporary reports removed" "left: $left"
@@ -220,9 +285,26 @@ usage_case not-found 127 -- "$tmp/no-such-program"
 printf 'not a program\n' >"$tmp/noexec"
 usage_case not-executable 126 -- "$tmp/noexec"
 usage_case not-found-diff 127 --diff -- "$tmp/no-such-program"
+printf '\x7fELF garbage\n' >"$tmp/badformat"
+chmod +x "$tmp/badformat"
+usage_case bad-format-diff 126 --diff -- "$tmp/badformat"
+[ "$(wc -l <"$tmp/err")" = 1 ] && pass one-line "--diff, a program that cannot run: one line, as without --diff" ||
+    fail one-line "--diff, a program that cannot run: one line" "$(wc -l <"$tmp/err") lines" "$tmp/err"
+# A candidate table that does not load: every process would keep the built-in table, and the
+# verdict would pass a table that was never tried.
+printf 'garbage\n' >"$tmp/garbage.txt"
+usage_case table-invalid 125 --diff --table "$tmp/garbage.txt" -- true
+grep -q 'not a valid routing table' "$tmp/err" && pass table-why "an invalid --table: hakmem-routes' reason given" ||
+    fail table-why "an invalid --table: the reason" "" "$tmp/err"
+printf '0 1024 tiny\n' >"$tmp/gap.txt"
+usage_case table-gap 125 --table "$tmp/gap.txt" -- true
 usage_case report-alone 125 --report "$tmp/r" -- true
 usage_case stats-value 125 --stats=yes -- true
 usage_case lib-missing 125 --lib "$tmp/nonexistent.so" -- true
+# ld.so splits LD_PRELOAD at spaces and colons: such a library path cannot be preloaded.
+mkdir -p "$tmp/with space"
+cp "$lib" "$tmp/with space/libhakmem.so"
+usage_case lib-space 125 --lib "$tmp/with space/libhakmem.so" -- true
 
 # A process still running when PROGRAM ends (a daemon): the verdict says so, and the reports
 # are kept (it still writes its record there).

@@ -15,15 +15,9 @@
 #  - each screenshot (${HK_TOP_BUILDDIR}/route-map-N.png, kept) is a PNG of some size with
 #    the five box colours and the divergence red in the first 1400x1000 pixels.
 set -uo pipefail
-bld=${HK_TOP_BUILDDIR:-$PWD}
-src=${HK_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-lib=${HK_LIB:-$bld/.libs/libhakmem.so}
 # shellcheck source=tests/checks.sh
-. "$src/tests/checks.sh"
-scrub_hakmem_env
-unset LD_PRELOAD
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/checks.sh"
+hk_scratch
 div=("python3" "$src/tools/hakmem-divergence")
 
 chromium=

@@ -12,15 +12,9 @@
 #  - HAKMEM_STATS values that are not 0, 1 or json: one warning naming the variable, no stats;
 #  - the JSON is one line, and HAKMEM_STATS=json in a program that forks gives one per process.
 set -uo pipefail
-bld=${HK_TOP_BUILDDIR:-$PWD}
-src=${HK_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-lib=${HK_LIB:-$bld/.libs/libhakmem.so}
 # shellcheck source=tests/checks.sh
-. "$src/tests/checks.sh"
-scrub_hakmem_env
-unset LD_PRELOAD
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/checks.sh"
+hk_scratch
 prog=$bld/tests/stats_prog
 
 # SIZE:N:F items (t: in the second thread): every box, sizes on and between class edges,

@@ -43,9 +43,9 @@
     X(ROUTER_DIFF_SAMPLE, NUM, SECURE, "HAKMEM_ROUTER_DIFF_SAMPLE", 1, 1, 1000000000,              \
       "compare 1 call in N (per thread) in differential mode")                                     \
     X(DIVERGENCE_REPORT, STR, INSECURE, "HAKMEM_DIVERGENCE_REPORT", 0, 0, 0,                       \
-      "JSON divergence report written at exit and after SIGUSR2 (%p: the pid)")                    \
+      "JSON divergence report written at exit and after SIGUSR2 (%p: the pid, %%: a %)")            \
     X(DIVERGENCE_LOG, STR, INSECURE, "HAKMEM_DIVERGENCE_LOG", 0, 0, 0,                             \
-      "JSON Lines log: one line per distinct divergence when first seen (%p: the pid)")            \
+      "JSON Lines log: one line per distinct divergence when first seen (%p: the pid, %%: a %)") \
     X(ROUTER_ROLLBACK, NUM, SECURE, "HAKMEM_ROUTER_ROLLBACK", 0, 0, 1000000000,                    \
       "N >= 1: after N divergences while the Central Router executes, latch back to legacy")       \
     X(ROUTER_ROLLOUT, NUM, SECURE, "HAKMEM_ROUTER_ROLLOUT", -1, -1, 100,                           \
