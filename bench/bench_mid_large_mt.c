@@ -11,6 +11,7 @@
 #include "bench_util.h"
 
 #define USAGE "bench_mid_large_mt threads cycles ws seed"
+static _Atomic double t0; /* bu_started */
 static const char *prog = "bench_mid_large_mt";
 
 struct worker {
@@ -34,6 +35,7 @@ static void *run(void *arg)
     static const size_t base[3] = {8192, 16384, 32768};
     unsigned long long sum = 0;
     pthread_barrier_wait(w->start);
+    bu_started(&t0);
     for (long long i = 0; i < w->cycles; i++) {
         size_t k = (size_t)(bu_rng_next(&rng) % w->ws);
         uint64_t tag = (uint64_t)w->id << 32 | k;
@@ -86,13 +88,12 @@ int main(int argc, char **argv)
             bu_die(prog, "pthread_create failed");
     }
     pthread_barrier_wait(&start);
-    double t0 = bu_now();
     unsigned long long sum = 0;
     for (long t = 0; t < threads; t++) {
         pthread_join(w[t].tid, NULL);
         sum += w[t].checksum;
     }
-    double s = bu_now() - t0;
+    double s = bu_now() - atomic_load(&t0);
     printf("bench_mid_large_mt threads=%ld cycles=%lld ws=%zu seed=%llu size=8-34KiB ops/s=%.0f (checksum %llu)\n",
            threads, cycles, ws, (unsigned long long)seed, (double)threads * (double)cycles / s, sum & 0xffff);
     pthread_barrier_destroy(&start);

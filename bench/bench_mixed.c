@@ -8,15 +8,21 @@
  *    6.0 %  mid    8 KiB+1 - 32 KiB
  *    3.9 %  l25    64 KiB - 1 MiB
  *    0.1 %  mmap   2 - 4 MiB
+ * or the profile given as the fifth argument: comma-separated `weight:lo-hi` entries (sizes in
+ * bytes, inclusive; an entry is drawn with probability weight / sum of weights, then a size
+ * uniform in lo..hi), e.g. "1:1024-32768" (1-32 KiB uniform) or
+ * "80:16-1024,15:1025-32768,4:32769-1048576,1:2097152-4194304".
  * ops/s = threads * cycles over the wall time until the last thread is done. Exits 1 on a
  * corrupted block or a failed allocation.
- * Usage: bench_mixed threads cycles seed [ws]
+ * Usage: bench_mixed threads cycles seed [ws [profile]]
  */
 #include <pthread.h>
 
 #include "bench_util.h"
 
-#define USAGE "bench_mixed threads cycles seed [ws]"
+#define USAGE "bench_mixed threads cycles seed [ws [profile]]"
+#define MAXPROF 16
+static _Atomic double t0; /* bu_started */
 static const char *prog = "bench_mixed";
 
 struct worker {
@@ -26,11 +32,53 @@ struct worker {
     size_t ws;
     uint64_t seed;
     pthread_barrier_t *start;
-    unsigned long long per_box[6];
+    unsigned long long per_box[MAXPROF];
 };
+
+/* The profile given on the command line (nprof 0: the built-in one). */
+static int nprof;
+static unsigned prof_w[MAXPROF];
+static size_t prof_lo[MAXPROF], prof_hi[MAXPROF];
+static unsigned prof_sum;
+
+static void parse_profile(const char *s)
+{
+    const char *p = s;
+    while (*p) {
+        unsigned w;
+        size_t lo, hi;
+        int used;
+        if (nprof == MAXPROF || sscanf(p, "%u:%zu-%zu%n", &w, &lo, &hi, &used) != 3 || w == 0 || lo == 0 ||
+            hi < lo) {
+            fprintf(stderr, "bad profile '%s' (want weight:lo-hi,... with 1 <= lo <= hi, at most %d entries)\nusage: %s\n",
+                    s, MAXPROF, USAGE);
+            exit(2);
+        }
+        prof_w[nprof] = w;
+        prof_lo[nprof] = lo;
+        prof_hi[nprof] = hi;
+        prof_sum += w;
+        nprof++;
+        p += used;
+        if (*p == ',')
+            p++;
+        else if (*p) {
+            fprintf(stderr, "bad profile '%s'\nusage: %s\n", s, USAGE);
+            exit(2);
+        }
+    }
+}
 
 static size_t draw(uint64_t *rng, int *box)
 {
+    if (nprof) {
+        unsigned r = (unsigned)(bu_rng_next(rng) % prof_sum);
+        int i = 0;
+        while (r >= prof_w[i])
+            r -= prof_w[i++];
+        *box = i;
+        return bu_rng_range(rng, prof_lo[i], prof_hi[i]);
+    }
     unsigned r = (unsigned)(bu_rng_next(rng) % 1000);
     if (r < 800)
         return *box = 0, bu_rng_range(rng, 16, 1024);
@@ -56,6 +104,7 @@ static void *run(void *arg)
         bu_die(prog, "thread %ld: slot array allocation failed", w->id);
     uint64_t rng = bu_rng_seed(w->seed, (uint64_t)w->id);
     pthread_barrier_wait(w->start);
+    bu_started(&t0);
     for (long long i = 0; i < w->cycles; i++) {
         size_t k = (size_t)(bu_rng_next(&rng) % w->ws);
         uint64_t tag = (uint64_t)w->id << 32 | k;
@@ -89,14 +138,16 @@ static void *run(void *arg)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4 && argc != 5) {
+    if (argc < 4 || argc > 6) {
         fprintf(stderr, "usage: %s\n", USAGE);
         return 2;
     }
     long threads = (long)bu_arg(argv[1], USAGE, 1);
     long long cycles = bu_arg(argv[2], USAGE, 1);
     uint64_t seed = (uint64_t)bu_arg(argv[3], USAGE, 0);
-    size_t ws = argc == 5 ? (size_t)bu_arg(argv[4], USAGE, 1) : 256;
+    size_t ws = argc >= 5 ? (size_t)bu_arg(argv[4], USAGE, 1) : 256;
+    if (argc == 6)
+        parse_profile(argv[5]);
     struct worker *w = calloc((size_t)threads, sizeof *w);
     pthread_barrier_t start;
     if (!w || pthread_barrier_init(&start, NULL, (unsigned)threads + 1))
@@ -107,18 +158,25 @@ int main(int argc, char **argv)
             bu_die(prog, "pthread_create failed");
     }
     pthread_barrier_wait(&start);
-    double t0 = bu_now();
-    unsigned long long box[6] = {0};
+    unsigned long long box[MAXPROF] = {0};
     for (long t = 0; t < threads; t++) {
         pthread_join(w[t].tid, NULL);
-        for (int b = 0; b < 6; b++)
+        for (int b = 0; b < MAXPROF; b++)
             box[b] += w[t].per_box[b];
     }
-    double s = bu_now() - t0;
-    printf("bench_mixed threads=%ld cycles=%lld seed=%llu ws=%zu allocs tiny=%llu pool=%llu bridge=%llu mid=%llu "
-           "l25=%llu mmap=%llu ops/s=%.0f\n",
-           threads, cycles, (unsigned long long)seed, ws, box[0], box[1], box[2], box[3], box[4], box[5],
-           (double)threads * (double)cycles / s);
+    double s = bu_now() - atomic_load(&t0);
+    if (nprof) {
+        printf("bench_mixed threads=%ld cycles=%lld seed=%llu ws=%zu profile=%s allocs", threads, cycles,
+               (unsigned long long)seed, ws, argv[5]);
+        for (int i = 0; i < nprof; i++)
+            printf("%c%llu", i ? ',' : '=', box[i]);
+        printf(" ops/s=%.0f\n", (double)threads * (double)cycles / s);
+    } else {
+        printf("bench_mixed threads=%ld cycles=%lld seed=%llu ws=%zu allocs tiny=%llu pool=%llu bridge=%llu "
+               "mid=%llu l25=%llu mmap=%llu ops/s=%.0f\n",
+               threads, cycles, (unsigned long long)seed, ws, box[0], box[1], box[2], box[3], box[4], box[5],
+               (double)threads * (double)cycles / s);
+    }
     pthread_barrier_destroy(&start);
     free(w);
     return 0;

@@ -15,6 +15,7 @@
 
 #define USAGE "bench_prodcons pairs ops cross_pct seed"
 #define RING 4096u
+static _Atomic double t0; /* bu_started */
 static const char *prog = "bench_prodcons";
 
 struct item {
@@ -43,6 +44,7 @@ static void *producer(void *arg)
     uint64_t rng = bu_rng_seed(q->seed, (uint64_t)q->id);
     size_t head = 0;
     pthread_barrier_wait(q->start);
+    bu_started(&t0);
     for (long long i = 0; i < q->ops; i++) {
         size_t n = bu_rng_range(&rng, 16, 4096);
         unsigned char *p = malloc(n);
@@ -70,6 +72,7 @@ static void *consumer(void *arg)
     struct pair *q = arg;
     size_t tail = 0;
     pthread_barrier_wait(q->start);
+    bu_started(&t0);
     for (;;) {
         size_t head = atomic_load_explicit(&q->head, memory_order_acquire);
         if (tail == head) {
@@ -126,14 +129,13 @@ int main(int argc, char **argv)
             bu_die(prog, "pthread_create failed");
     }
     pthread_barrier_wait(&start);
-    double t0 = bu_now();
     long long crossed = 0;
     for (long i = 0; i < pairs; i++) {
         pthread_join(q[i].prod, NULL);
         pthread_join(q[i].cons, NULL);
         crossed += q[i].consumed;
     }
-    double s = bu_now() - t0;
+    double s = bu_now() - atomic_load(&t0);
     printf("bench_prodcons pairs=%ld ops=%lld cross_pct=%lld seed=%llu size=16..4096 crossed=%lld ops/s=%.0f\n",
            pairs, ops, pct, (unsigned long long)seed, crossed, (double)pairs * (double)ops / s);
     pthread_barrier_destroy(&start);

@@ -6,13 +6,16 @@
  *   every 4 KiB page in between (the stride also touches every page of a big block, as a real
  *   program would). bu_check verifies all of them before the block is freed; a mismatch is a
  *   corrupted block.
- * - bu_now: CLOCK_MONOTONIC seconds.
+ * - bu_now: CLOCK_MONOTONIC seconds; bu_started: the clock of a multi-threaded run, started by
+ *   the first thread past the start barrier (the main thread may be descheduled there, and a
+ *   run timed from its wake-up would be too short).
  * - bu_die: one line on stderr, exit 1 (corrupted block, failed allocation, thread error).
  */
 #ifndef HAKMEM_BENCH_UTIL_H
 #define HAKMEM_BENCH_UTIL_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -91,6 +94,15 @@ static inline double bu_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Each thread calls this right after the start barrier; *t0 (0 before) ends up the earliest
+ * time, in seconds. */
+static inline void bu_started(_Atomic double *t0)
+{
+    double now = bu_now(), old = atomic_load(t0);
+    while ((old == 0 || now < old) && !atomic_compare_exchange_weak(t0, &old, now))
+        ;
 }
 
 #if defined(__GNUC__)

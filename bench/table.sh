@@ -28,6 +28,7 @@ END {
         if (names[i] == "") continue
         split(names[i], w, " ")
         k = w[1]
+        sub(/:$/, "", k) # "label: program args"
         if (!(k in seen) || done[k]++) continue
         printf "| %s |", names[i]
         split("hakmem-legacy hakmem-central hakmem-diff1 hakmem-diffS jemalloc mimalloc tcmalloc", c, " ")

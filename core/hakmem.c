@@ -142,6 +142,7 @@ void hk_quick_exit(int status)
 }
 
 volatile unsigned char hk_front_mode = HK_FRONT_INIT;
+hk_front_fast_t hk_front_fast = {0, hk_size_cls};
 
 void *hk_front_other(size_t size, hak_callsite_t site, hk_entry_t entry)
 {
@@ -157,6 +158,24 @@ void *hk_front_other(size_t size, hak_callsite_t site, hk_entry_t entry)
     return hk_front_alloc(size, site, entry);
 }
 
+void *hk_front_slow(size_t size, hak_callsite_t site, hk_entry_t entry)
+{
+    switch (hk_front_mode) {
+    case HK_FRONT_LEGACY:
+        hk_tc.tctr[HK_TCTR_SERVED_LEGACY]++;
+        return hk_legacy_alloc_slow(size, site, entry);
+    case HK_FRONT_CENTRAL:
+        hk_tc.tctr[HK_TCTR_SERVED_CENTRAL]++;
+        return hk_router_alloc_slow(size, site, entry);
+    case HK_FRONT_DIFF_CENTRAL:
+        return hk_diff_alloc(size, site, entry, true);
+    case HK_FRONT_DIFF_LEGACY:
+        return hk_diff_alloc(size, site, entry, false);
+    default:
+        return hk_front_other(size, site, entry);
+    }
+}
+
 void hk_front_update_mode(void)
 {
     unsigned char m;
@@ -166,10 +185,17 @@ void hk_front_update_mode(void)
         m = HK_FRONT_COMPARE;
     else
         m = hk_compare_process_central() ? HK_FRONT_DIFF_CENTRAL : HK_FRONT_DIFF_LEGACY;
+    /* The fast path: closed while the mode changes, its allocations so far settled to the
+     * path that served them, then opened for the new path (legacy and central only). */
+    hk_front_fast.end = 0;
+    if (m <= HK_FRONT_CENTRAL)
+        hk_slab_fast_settle(m == HK_FRONT_CENTRAL);
     hk_front_mode = m;
     /* A SIGUSR2 between the test above and the store: its mode switch was overwritten. */
     if ((m == HK_FRONT_DIFF_LEGACY || m == HK_FRONT_DIFF_CENTRAL) && hk_report_requested)
         hk_front_mode = HK_FRONT_COMPARE;
+    if (m <= HK_FRONT_CENTRAL)
+        hk_front_fast.end = hk_tiny_end_of[m];
 }
 
 void hk_set_compare(bool on)
@@ -234,6 +260,16 @@ HK_COLD HK_NORETURN static void pointer_fault(const char *op, const void *p)
     hk_ptr_info info;
     hk_ptr_check(p, &info);
     hk_ptr_fault(op, p, &info);
+}
+
+void hk_free_other(void *p)
+{
+    if (!p)
+        return;
+    if (hk_slab_owns(p))
+        hk_slab_free_slow(p); /* misaligned, or past the committed prefix: named there */
+    else
+        hk_free_slow(p);
 }
 
 void hk_free_slow(void *p)

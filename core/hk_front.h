@@ -35,13 +35,13 @@ enum {
     HK_FRONT_COMPARE = 4,
     HK_FRONT_INIT = 5
 };
-extern volatile unsigned char hk_front_mode;
+extern HK_HIDDEN volatile unsigned char hk_front_mode;
 _Static_assert(HK_FRONT_LEGACY == 0 && HK_FRONT_CENTRAL == 1 &&
                    HK_TCTR_SERVED_CENTRAL == HK_TCTR_SERVED_LEGACY + 1,
-               "the front door indexes hk_tiny_end_of and the SERVED counters by mode");
+               "hk_tiny_end_of and the SERVED counters are indexed by mode");
 void hk_front_update_mode(void);
-/* Modes other than legacy and central: the differential path, and the process's first
- * allocation (HK_FRONT_INIT: the options are read before the first decision is made). */
+/* The out-of-line compare path and the process's first allocation (HK_FRONT_INIT: the
+ * options are read before the first decision is made). */
 void *hk_front_other(size_t size, hak_callsite_t site, hk_entry_t entry);
 void *hk_compare_alloc(size_t size, hak_callsite_t site, hk_entry_t entry);
 
@@ -57,28 +57,34 @@ HK_NORETURN void hk_quick_exit(int status);
 void hk_set_central(bool central);
 void hk_set_compare(bool on);
 
+/* The fast path's parameters, kept in step with the mode by hk_front_update_mode(): a size
+ * below `end` (the routing path's Tiny bound in the legacy and central modes, 0 in every
+ * other mode) is served from the thread's bin of class cls[size]; anything else goes to
+ * hk_front_slow. */
+typedef struct {
+    size_t end;
+    const uint8_t *cls;
+} hk_front_fast_t;
+extern HK_HIDDEN hk_front_fast_t hk_front_fast;
+/* Everything the fast path does not serve: the mode's own path (legacy, central, the
+ * differential mode, init). */
+void *hk_front_slow(size_t size, hak_callsite_t site, hk_entry_t entry);
+/* free() of what the fast path does not take: NULL, a pointer outside the arena's committed
+ * prefix or misaligned (the mmap box's blocks, and every fault). */
+void hk_free_other(void *p);
+
+/* Legacy and central share one fast path (the path's Tiny bound and class table are data),
+ * so that neither pays a branch for the other: the router costs what the path it replaces
+ * costs. The allocations it serves are counted by the thread cache alone (nalloc) and
+ * attributed to their path when the path changes (hk_slab_fast_settle). */
 HK_INLINE void *hk_front_alloc(size_t size, hak_callsite_t site, hk_entry_t entry)
 {
-    unsigned mode = hk_front_mode;
-    if (HK_LIKELY(mode <= HK_FRONT_CENTRAL)) {
-        /* Legacy and central share one fast path (hk_legacy_alloc and hk_router_alloc_inline
-         * with the path's counter and Tiny bound indexed by the mode), so that neither pays
-         * a branch for the other: the router costs what the path it replaces costs. */
-        hk_tc.tctr[HK_TCTR_SERVED_LEGACY + mode]++;
-        void *p = hk_tiny_fast(size, hk_tiny_end_of[mode]);
+    if (HK_LIKELY(size < hk_front_fast.end)) {
+        void *p = hk_slab_pop_fast(hk_front_fast.cls[size]);
         if (HK_LIKELY(p != NULL))
             return p;
-        if (mode == HK_FRONT_LEGACY)
-            return hk_legacy_alloc_slow(size, site, entry);
-        return hk_router_alloc_slow(size, site, entry);
     }
-    /* The differential path's common case, inline (its every exit is a tail call, so it
-     * spills nothing on the paths above); the executing path and the entry are constants. */
-    if (mode == HK_FRONT_DIFF_CENTRAL)
-        return hk_diff_alloc(size, site, entry, true);
-    if (mode == HK_FRONT_DIFF_LEGACY)
-        return hk_diff_alloc(size, site, entry, false);
-    return hk_front_other(size, site, entry);
+    return hk_front_slow(size, site, entry); /* a tail call */
 }
 
 HK_INLINE void *hk_front_malloc(size_t size, hak_callsite_t site)
@@ -88,12 +94,12 @@ HK_INLINE void *hk_front_malloc(size_t size, hak_callsite_t site)
 
 HK_INLINE void hk_front_free(void *p)
 {
-    if (HK_LIKELY(hk_slab_owns(p))) {
-        hk_slab_free(p);
+    uintptr_t g = hk_slab_granule(p);
+    if (HK_LIKELY(g < hk_arena_grans)) {
+        hk_slab_free_at(p, g);
         return;
     }
-    if (p)
-        hk_free_slow(p);
+    hk_free_other(p);
 }
 
 /* The rest of the family, out of line in hakmem.c; site is the caller's return address. */

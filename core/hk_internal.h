@@ -20,6 +20,9 @@
 #define HK_NOINLINE __attribute__((noinline))
 #define HK_COLD __attribute__((cold, noinline))
 #define HK_NORETURN __attribute__((noreturn))
+/* On the extern declarations of what the fast paths read: the library's own data, reached
+ * PC-relative in one instruction instead of through the GOT. */
+#define HK_HIDDEN __attribute__((visibility("hidden")))
 #define HK_TLS __thread __attribute__((tls_model("initial-exec")))
 #define HK_CACHELINE 64
 #define HK_ALIGNED_CL __attribute__((aligned(HK_CACHELINE)))

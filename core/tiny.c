@@ -14,8 +14,12 @@ const uint8_t hk_tiny_lookup[(HK_TINY_MAX >> 4) + 1] = {
     18, 18, 18, 18, 18, 18, 18, 18, 19, 19, 19, 19, 19, 19, 19, 19, /* ..1024 */
 };
 
+uint8_t hk_size_cls[HK_TINY_MAX + 1];
+
 void hk_tiny_init(void)
 {
     for (int c = 0; c < HK_TINY_NCLASSES; c++)
         hk_slab_define_class(HK_CLS_TINY0 + (unsigned)c, HAK_BOX_TINY, hk_tiny_sizes[c]);
+    for (size_t s = 0; s <= HK_TINY_MAX; s++)
+        hk_size_cls[s] = (uint8_t)(HK_CLS_TINY0 + hk_tiny_class(s));
 }

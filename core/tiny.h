@@ -18,6 +18,9 @@
 #include "hk_slab.h"
 
 extern const uint8_t hk_tiny_lookup[(HK_TINY_MAX >> 4) + 1];
+/* The global class id (HK_CLS_TINY0 + class) of every size 0 .. HK_TINY_MAX, indexed by the
+ * size itself: the front door's fast path (filled by hk_tiny_init, before any use). */
+extern uint8_t hk_size_cls[HK_TINY_MAX + 1];
 extern const uint16_t hk_tiny_sizes[HK_TINY_NCLASSES];
 
 /* Class of a size <= HK_TINY_MAX. */

@@ -324,7 +324,7 @@ START_TEST(test_tcache_byte_budget) {
         hak_free(q[i]);
     size_t bytes = 0;
     for (unsigned c = 1; c < HK_NCLASSES; c++)
-        bytes += (size_t)hk_tc.bins[c].count * hk_classes[c].bsize;
+        bytes += (size_t)hk_slab_bin_count(c) * hk_classes[c].bsize;
     ck_assert_msg(bytes <= HK_TC_BYTES + 256 * KiB, "thread cache holds %zu bytes", bytes);
 }
 END_TEST

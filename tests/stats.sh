@@ -144,6 +144,13 @@ for name in ("mallinfo", "mallinfo2"):
     want(v.get("hblks") == m["live"] and v.get("hblkhd") == m["live_bytes"], f"{name}: mmap figures")
     want(v.get("arena") == after["page_heap"]["committed_bytes"], f"{name}.arena != committed")
     want(v.get("ordblks") == sum(c["free_blocks"] for b in classes for c in after["boxes"][b]["classes"]), f"{name}.ordblks != free blocks")
+# Lock counts (README's "Scaling"): the page heap's lock is taken by every page taken or given
+# back, a class's page list by each of its page takings; a wait is a taking.
+L = after["locks"]
+ph = after["page_heap"]
+want(L["page_heap"]["taken"] >= ph["pages_taken"] + ph["pages_given_back"] > 0, f"locks.page_heap {L['page_heap']} against pages {ph['pages_taken']}+{ph['pages_given_back']}")
+want(L["class_page_lists"]["taken"] >= ph["pages_taken"], f"locks.class_page_lists {L['class_page_lists']}")
+want(all(0 <= l["waited"] <= l["taken"] for l in L.values()) and len(L) == 3, f"locks {L}")
 want(root.tag == "malloc" and root.get("version") == "1" and root.get("allocator") == "hakmem", "malloc_info root")
 want([h.get("name") for h in root.findall("heap")] == ["tiny", "pool", "mid", "l25"], "malloc_info heaps")
 print("\n".join(bad) if bad else f"{len(A)} classes, {len(items)} workload items: all match")

@@ -33,6 +33,10 @@ static void update_fast_limit(void)
     hk_router_tiny_limit = verbose ? 0 : hk_router_table->tiny_end;
     if (hk_router_changed_hook)
         hk_router_changed_hook();
+    /* The front door's fast path serves the router's Tiny bound (after init, which sets the
+     * mode itself). */
+    if (hk_front_mode != HK_FRONT_INIT)
+        hk_front_update_mode();
 }
 
 void hk_router_use_table(const hk_table *t)

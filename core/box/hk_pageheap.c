@@ -28,6 +28,7 @@
 
 uintptr_t hk_arena_base;
 size_t hk_arena_size;
+uintptr_t hk_arena_grans;
 uint8_t *hk_pagecls;
 _Atomic uint8_t *hk_state;
 uintptr_t hk_state_bias;
@@ -52,6 +53,7 @@ static uint8_t cls_box[256];
 static size_t meta_reserved;
 
 static pthread_mutex_t heap_lock = PTHREAD_MUTEX_INITIALIZER;
+static hk_lockstat heap_ls; /* its takings by page allocations and frees */
 static size_t arena_used; /* committed prefix of the arena (under heap_lock) */
 static uint32_t order_head[HK_MAX_ORDER + 1];
 static uint32_t dirty_head = HK_NIL, dirty_tail = HK_NIL;
@@ -345,6 +347,7 @@ static uint32_t segment_commit(void)
     }
     uint32_t u = (uint32_t)(arena_used >> HK_UNIT_SHIFT);
     arena_used += HK_SEG_SIZE;
+    __atomic_store_n(&hk_arena_grans, arena_used >> HK_GRAN_SHIFT, __ATOMIC_RELEASE);
     return u;
 }
 
@@ -367,7 +370,7 @@ uintptr_t hk_ph_alloc(unsigned order, unsigned cls, bool *resident)
             return 0;
     }
     hk_assert(order <= HK_MAX_ORDER);
-    pthread_mutex_lock(&heap_lock);
+    hk_lock_counted(&heap_lock, &heap_ls);
     unsigned j = order;
     while (j <= HK_MAX_ORDER && order_head[j] == HK_NIL)
         j++;
@@ -459,7 +462,7 @@ void hk_ph_free(uintptr_t page, unsigned order)
     /* Refused from here on: free() finds class 0. */
     memset(hk_pagecls + u, 0, n);
     uint32_t now = hk_purge_now();
-    pthread_mutex_lock(&heap_lock);
+    hk_lock_counted(&heap_lock, &heap_ls);
     hk_assert(unit_tag[u] == (UT_USED | order));
     unsigned box = cls_box[last_cls[u]];
     box_units[box] -= n;
@@ -633,6 +636,12 @@ void hk_ph_set_dirty_floor(size_t bytes)
 }
 
 /* ---------------------------------------------------------------- stats and fork */
+
+void hk_ph_lock_counts(hk_lockcount *out)
+{
+    *out = (hk_lockcount){0, 0};
+    hk_lockcount_add(out, &heap_ls);
+}
 
 void hk_ph_get_stats(hk_ph_stats *o)
 {

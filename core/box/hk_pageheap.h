@@ -35,6 +35,7 @@
 #define HK_PAGEHEAP_H
 
 #include "hk_internal.h"
+#include "hk_lockstat.h"
 
 #define HK_UNIT_SHIFT 13 /* 8 KiB units: the smallest page, and the class map's granule */
 #define HK_UNIT ((size_t)1 << HK_UNIT_SHIFT)
@@ -67,14 +68,18 @@ typedef struct hk_page {
     uint8_t cls, order;
 } hk_page;
 
-extern uintptr_t hk_arena_base;
-extern size_t hk_arena_size;
-extern uint8_t *hk_pagecls;
-extern _Atomic uint8_t *hk_state;
+extern HK_HIDDEN uintptr_t hk_arena_base;
+extern HK_HIDDEN size_t hk_arena_size;
+/* Granules (16 B) of the arena's committed prefix: the free fast path reads the state byte of
+ * a pointer below it without further test (the state map beyond is not committed); grows
+ * only. */
+extern HK_HIDDEN uintptr_t hk_arena_grans;
+extern HK_HIDDEN uint8_t *hk_pagecls;
+extern HK_HIDDEN _Atomic uint8_t *hk_state;
 /* hk_state biased by the arena base: the state byte of an arena address p is at
  * hk_state_bias + (p >> HK_GRAN_SHIFT), one load fewer on the allocation fast path. */
-extern uintptr_t hk_state_bias;
-extern hk_page *hk_pages;
+extern HK_HIDDEN uintptr_t hk_state_bias;
+extern HK_HIDDEN hk_page *hk_pages;
 
 /* Reserve the arena and its metadata (once). False when no address space at all could be
  * reserved: the small boxes then fall back to the mmap box. */
@@ -138,6 +143,8 @@ typedef struct {
     uint64_t class_pages[HK_PH_CLASSES], class_bytes[HK_PH_CLASSES]; /* per class id, now */
 } hk_ph_stats;
 void hk_ph_get_stats(hk_ph_stats *out);
+/* Takings of the page heap's one lock by page allocations and frees (hk_lockstat.h). */
+void hk_ph_lock_counts(hk_lockcount *out);
 
 void hk_ph_atfork_prepare(void);
 void hk_ph_atfork_parent(void);

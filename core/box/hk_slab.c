@@ -27,6 +27,7 @@
 
 #include "hk_init.h"
 #include "hk_log.h"
+#include "hk_lockstat.h"
 #include "hk_ptr.h"
 #include "hk_purge.h"
 #include "hk_sys.h"
@@ -41,6 +42,7 @@ typedef struct {
     uint32_t count;
     uint32_t low;          /* fewest blocks held since the last decay: those were not needed */
     _Atomic uint32_t peek; /* count, for other threads' lock-free look (may be stale) */
+    hk_lockstat ls;
 } HK_ALIGNED_CL hk_xfer;
 
 /* A class's pages with free blocks: queue 0 holds its empty pages (a few are kept, so that a
@@ -55,6 +57,7 @@ typedef struct {
     uint32_t pages;            /* pages the class holds */
     uint32_t empty;            /* of which empty (queue 0) */
     uint32_t empty_low;        /* fewest empty pages since the last decay: not needed */
+    hk_lockstat ls;
 } HK_ALIGNED_CL hk_central;
 
 /* Transfer-cache budget per shard and class: four batches, within 256 KiB .. 1 MiB, and
@@ -80,11 +83,33 @@ static _Atomic uint64_t retired_nalloc[HK_NCLASSES], retired_nfree[HK_NCLASSES];
 static _Atomic uint64_t retired_tctr[HK_TCTR_COUNT];
 static atomic_uint shard_counter;
 static pthread_key_t exit_key;
+/* The path the front door's fast path serves (hk_slab_fast_settle; registry_lock). */
+static bool fast_central;
 
 static void tcache_destructor(void *arg);
 static void tcache_tick(uint32_t now);
 static void slab_pressure(void);
 static void flush_bin(unsigned cls, uint32_t keep);
+
+/* ---------------------------------------------------------------- a thread's bins */
+
+static uint64_t bin_nfree(const hk_tcache *t, unsigned cls)
+{
+    return t->nfree0[cls] + (uint64_t)(int64_t)(t->fstart[cls] - t->fleft[cls]);
+}
+
+/* Let the free fast path push into bin cls until it reaches its bound (none for a thread
+ * without a cache): fleft = the room left, and the frees counted so far kept in nfree0. */
+static void bin_arm(unsigned cls)
+{
+    uint64_t nfree = bin_nfree(&hk_tc, cls);
+    uint64_t count = (uint64_t)hk_tc.in[cls] + nfree - hk_tc.nalloc[cls];
+    uint32_t max = hk_tc.state == 1 ? hk_classes[cls].tc_max : 0;
+    int32_t room = count < max ? (int32_t)(max - count) : 0;
+    hk_tc.nfree0[cls] = nfree;
+    hk_tc.fstart[cls] = room;
+    hk_tc.fleft[cls] = room;
+}
 
 /* ---------------------------------------------------------------- classes */
 
@@ -335,7 +360,7 @@ static void release_empty(unsigned cls, bool all)
 {
     hk_central *c = &central[cls];
     hk_page *done = NULL;
-    pthread_mutex_lock(&c->lock);
+    hk_lock_counted(&c->lock, &c->ls);
     uint32_t n = all ? c->empty : c->empty_low;
     for (; n && c->queue[0] != HK_NIL; n--) {
         hk_page *pg = &hk_pages[c->queue[0]];
@@ -356,7 +381,7 @@ static void release_empty(unsigned cls, bool all)
 static void central_put(unsigned cls, void *head, uint32_t n)
 {
     hk_central *c = &central[cls];
-    pthread_mutex_lock(&c->lock);
+    hk_lock_counted(&c->lock, &c->ls);
     hk_page *done = pages_put(cls, head, n);
     pthread_mutex_unlock(&c->lock);
     pages_release(done);
@@ -367,7 +392,7 @@ bool hk_slab_refill_page(unsigned cls, unsigned shard)
     (void)shard;
     if (hk_classes[cls].bsize == 0 || hk_arena_size == 0)
         return false;
-    pthread_mutex_lock(&central[cls].lock);
+    hk_lock_counted(&central[cls].lock, &central[cls].ls);
     bool ok = page_new(cls) != NULL;
     pthread_mutex_unlock(&central[cls].lock);
     return ok;
@@ -426,13 +451,13 @@ static void xfer_put(unsigned cls, unsigned shard, void *head, void *tail, uint3
 {
     uint32_t max = hk_classes[cls].xfer_max;
     hk_xfer *x = &xfer[cls][shard];
-    pthread_mutex_lock(&x->lock);
+    hk_lock_counted(&x->lock, &x->ls);
     bool done = xfer_fits_put(x, max, head, tail, n);
     pthread_mutex_unlock(&x->lock);
     for (unsigned i = 1; !done && i < HK_NSHARDS; i++) {
         x = &xfer[cls][(shard + i) % HK_NSHARDS];
         if (atomic_load_explicit(&x->peek, memory_order_relaxed) + n > max ||
-            pthread_mutex_trylock(&x->lock) != 0)
+            !hk_trylock_counted(&x->lock, &x->ls))
             continue;
         done = xfer_fits_put(x, max, head, tail, n);
         pthread_mutex_unlock(&x->lock);
@@ -449,7 +474,7 @@ static void *refill(unsigned cls, unsigned shard, uint32_t want, uint32_t *got)
     void *head;
     hk_xfer *own = &xfer[cls][shard];
     if (atomic_load_explicit(&own->peek, memory_order_relaxed)) {
-        pthread_mutex_lock(&own->lock);
+        hk_lock_counted(&own->lock, &own->ls);
         head = xfer_take(own, want, got);
         pthread_mutex_unlock(&own->lock);
         if (head)
@@ -466,8 +491,8 @@ static void *refill(unsigned cls, unsigned shard, uint32_t want, uint32_t *got)
             if (atomic_load_explicit(&o->peek, memory_order_relaxed) == 0)
                 continue;
             if (wait)
-                pthread_mutex_lock(&o->lock);
-            else if (pthread_mutex_trylock(&o->lock) != 0)
+                hk_lock_counted(&o->lock, &o->ls);
+            else if (!hk_trylock_counted(&o->lock, &o->ls))
                 continue; /* busy: try the next one */
             head = xfer_take(o, want, got);
             pthread_mutex_unlock(&o->lock);
@@ -475,7 +500,7 @@ static void *refill(unsigned cls, unsigned shard, uint32_t want, uint32_t *got)
                 return head;
         }
     }
-    pthread_mutex_lock(&central[cls].lock);
+    hk_lock_counted(&central[cls].lock, &central[cls].ls);
     head = pages_take(cls, want, got);
     pthread_mutex_unlock(&central[cls].lock);
     return head;
@@ -491,7 +516,7 @@ static void decay(bool all)
     for (unsigned c = 1; c < HK_NCLASSES; c++) {
         for (unsigned s = 0; s < HK_NSHARDS; s++) {
             hk_xfer *x = &xfer[c][s];
-            pthread_mutex_lock(&x->lock);
+            hk_lock_counted(&x->lock, &x->ls);
             uint32_t n = all ? x->count : x->low;
             void *chain = NULL;
             if (n == x->count) { /* all of it */
@@ -551,8 +576,6 @@ static bool tcache_setup(void)
     hk_init();
     if (!hk_ready())
         return false; /* called from inside init: caller falls back */
-    for (unsigned c = 1; c < HK_NCLASSES; c++)
-        hk_tc.bins[c].max = hk_classes[c].tc_max;
     hk_tc.shard = atomic_fetch_add(&shard_counter, 1) % HK_NSHARDS;
     pthread_mutex_lock(&registry_lock);
     hk_tc.prev = NULL;
@@ -563,6 +586,8 @@ static bool tcache_setup(void)
     pthread_mutex_unlock(&registry_lock);
     hk_tc.gc_at = hk_purge_now();
     hk_tc.state = 1;
+    for (unsigned c = 1; c < HK_NCLASSES; c++)
+        bin_arm(c);
     pthread_setspecific(exit_key, &hk_tc);
     return true;
 }
@@ -570,15 +595,16 @@ static bool tcache_setup(void)
 /* Move all but `keep` blocks of bin cls back to the transfer cache (or the pages). */
 static void flush_bin(unsigned cls, uint32_t keep)
 {
-    hk_bin *b = &hk_tc.bins[cls];
-    if (b->count <= keep)
+    uint64_t count = hk_slab_bin_count(cls);
+    if (count <= keep)
         return;
-    uint32_t n = b->count - keep;
-    void *head = b->head, *tail = head;
+    uint32_t n = (uint32_t)(count - keep);
+    void *head = hk_tc.head[cls], *tail = head;
     for (uint32_t i = 1; i < n; i++)
         tail = *(void **)tail;
-    b->head = *(void **)tail;
-    b->count = keep;
+    hk_tc.head[cls] = *(void **)tail;
+    hk_tc.in[cls] -= n;
+    bin_arm(cls);
     xfer_put(cls, hk_tc.shard, head, tail, n);
 }
 
@@ -588,17 +614,18 @@ static void tcache_budget(unsigned keep_cls)
 {
     size_t total = 0;
     for (unsigned c = 1; c < HK_NCLASSES; c++)
-        total += (size_t)hk_tc.bins[c].count * hk_classes[c].bsize;
+        total += (size_t)hk_slab_bin_count(c) * hk_classes[c].bsize;
     if (HK_LIKELY(total <= HK_TC_BYTES))
         return;
     for (unsigned c = HK_NCLASSES - 1; c >= 1 && total > HK_TC_BYTES / 2; c--) {
-        if (c == keep_cls || hk_tc.bins[c].count == 0)
+        uint64_t n = hk_slab_bin_count(c);
+        if (c == keep_cls || n == 0)
             continue;
-        total -= (size_t)hk_tc.bins[c].count * hk_classes[c].bsize;
+        total -= (size_t)n * hk_classes[c].bsize;
         flush_bin(c, 0);
     }
     if (total > HK_TC_BYTES / 2)
-        flush_bin(keep_cls, hk_tc.bins[keep_cls].count / 2);
+        flush_bin(keep_cls, (uint32_t)(hk_slab_bin_count(keep_cls) / 2));
 }
 
 /* Idle bins (no refill or flush for a purge delay, at least 10 ms) go back to the transfer
@@ -607,7 +634,7 @@ static void tcache_budget(unsigned keep_cls)
 static void tcache_gc(uint32_t now)
 {
     for (unsigned c = 1; c < HK_NCLASSES; c++)
-        if (!(hk_tc.active >> c & 1) && hk_tc.bins[c].count)
+        if (!(hk_tc.active >> c & 1) && hk_tc.head[c])
             flush_bin(c, 0);
     hk_tc.active = 0;
     hk_tc.gc_at = now + (uint32_t)(hk_purge_delay > 10 ? hk_purge_delay : 10);
@@ -638,24 +665,61 @@ HK_INLINE void slow_tick(unsigned cls)
         slow_tick_run(cls);
 }
 
+uint64_t hk_slab_fast_allocs(const hk_tcache *t)
+{
+    uint64_t n = 0;
+    for (unsigned c = 1; c < HK_NCLASSES; c++)
+        n += t->nalloc[c];
+    return n - t->tctr[HK_TCTR_POPS_OTHER];
+}
+
+/* A thread's counts into the retired totals: its classes', its counters, and the front door's
+ * fast-path allocations not yet attributed, to the path the fast path serves (registry_lock
+ * held). */
+static void fold_thread(hk_tcache *t)
+{
+    for (unsigned c = 1; c < HK_NCLASSES; c++) {
+        atomic_fetch_add_explicit(&retired_nalloc[c], t->nalloc[c], memory_order_relaxed);
+        atomic_fetch_add_explicit(&retired_nfree[c], bin_nfree(t, c), memory_order_relaxed);
+    }
+    for (unsigned i = 0; i < HK_TCTR_COUNT; i++)
+        atomic_fetch_add_explicit(&retired_tctr[i], t->tctr[i], memory_order_relaxed);
+    atomic_fetch_add_explicit(&retired_tctr[HK_TCTR_SERVED_LEGACY + fast_central],
+                              hk_slab_fast_allocs(t) - t->fast_mark, memory_order_relaxed);
+}
+
+void hk_slab_fast_settle(bool central)
+{
+    pthread_mutex_lock(&registry_lock);
+    if (central != fast_central) {
+        for (hk_tcache *t = registry; t; t = t->next) {
+            uint64_t n = hk_slab_fast_allocs(t);
+            atomic_fetch_add_explicit(&retired_tctr[HK_TCTR_SERVED_LEGACY + fast_central],
+                                      n - t->fast_mark, memory_order_relaxed);
+            t->fast_mark = n;
+        }
+        fast_central = central;
+    }
+    pthread_mutex_unlock(&registry_lock);
+}
+
 static void tcache_retire(void)
 {
     if (hk_tc.state != 1)
         return;
-    for (unsigned c = 1; c < HK_NCLASSES; c++) {
+    for (unsigned c = 1; c < HK_NCLASSES; c++)
         flush_bin(c, 0);
-        hk_tc.bins[c].max = 0;
-    }
     pthread_mutex_lock(&registry_lock);
+    fold_thread(&hk_tc);
+    hk_tc.state = 2; /* no caching from here: every bin armed with no room */
     for (unsigned c = 1; c < HK_NCLASSES; c++) {
-        atomic_fetch_add_explicit(&retired_nalloc[c], hk_tc.bins[c].nalloc, memory_order_relaxed);
-        atomic_fetch_add_explicit(&retired_nfree[c], hk_tc.bins[c].nfree, memory_order_relaxed);
-        hk_tc.bins[c].nalloc = hk_tc.bins[c].nfree = 0;
+        hk_tc.nalloc[c] = hk_tc.nfree0[c] = 0;
+        hk_tc.in[c] = 0;
+        hk_tc.fstart[c] = hk_tc.fleft[c] = 0;
     }
-    for (unsigned i = 0; i < HK_TCTR_COUNT; i++) {
-        atomic_fetch_add_explicit(&retired_tctr[i], hk_tc.tctr[i], memory_order_relaxed);
+    for (unsigned i = 0; i < HK_TCTR_COUNT; i++)
         hk_tc.tctr[i] = 0;
-    }
+    hk_tc.fast_mark = 0;
     if (hk_tc.prev)
         hk_tc.prev->next = hk_tc.next;
     else
@@ -663,7 +727,6 @@ static void tcache_retire(void)
     if (hk_tc.next)
         hk_tc.next->prev = hk_tc.prev;
     pthread_mutex_unlock(&registry_lock);
-    hk_tc.state = 2;
 }
 
 static void tcache_destructor(void *arg)
@@ -676,7 +739,6 @@ void hk_slab_thread_exit(void) { tcache_retire(); }
 
 void *hk_slab_alloc_slow(unsigned cls)
 {
-    hk_bin *b = &hk_tc.bins[cls];
     uint32_t got;
     if (HK_UNLIKELY(!tcache_setup())) {
         /* No cache (exiting thread): one block straight from the transfer caches or pages. */
@@ -686,17 +748,17 @@ void *hk_slab_alloc_slow(unsigned cls)
         if (!p)
             return NULL;
         atomic_fetch_add_explicit(&retired_nalloc[cls], 1, memory_order_relaxed);
-        atomic_store_explicit(&hk_state[((uintptr_t)p - hk_arena_base) >> HK_GRAN_SHIFT],
-                              HK_ST_ALLOC, memory_order_relaxed);
+        atomic_store_explicit(hk_slab_state_of(p), (uint8_t)cls, memory_order_relaxed);
         return p;
     }
-    if (b->head)
+    if (hk_tc.head[cls])
         return hk_slab_alloc(cls); /* setup only: the bin already has blocks */
     void *head = refill(cls, hk_tc.shard, hk_classes[cls].batch, &got);
     if (!head)
         return NULL;
-    b->head = head;
-    b->count = got;
+    hk_tc.head[cls] = head;
+    hk_tc.in[cls] += got;
+    bin_arm(cls);
     slow_tick(cls);
     return hk_slab_alloc(cls);
 }
@@ -750,11 +812,11 @@ hk_ptr_kind hk_slab_classify(const void *p, hk_ptr_info *info)
                 aligned = hk_arena_base + g;
     info->aligned = aligned;
     if (off == blk) {
-        if (bst == HK_ST_ALLOC || bst == HK_ST_FREE)
+        if (bst == cls || bst == HK_ST_FREE)
             info->why = HK_WHY_NONE;
         else
             info->why = HK_WHY_PADDING; /* an aligned block's start: never handed out */
-        return info->kind = bst == HK_ST_ALLOC  ? HK_PTR_LIVE
+        return info->kind = bst == cls  ? HK_PTR_LIVE
                             : bst == HK_ST_FREE ? HK_PTR_FREED
                                                 : HK_PTR_INVALID;
     }
@@ -779,24 +841,23 @@ static void block_release(void *blk, unsigned cls, unsigned st)
         xfer_put(cls, 0, blk, blk, 1);
         return;
     }
-    hk_bin *b = &hk_tc.bins[cls];
-    if (b->count >= b->max) {
-        flush_bin(cls, b->max - hk_classes[cls].batch);
+    if (hk_slab_bin_count(cls) >= hk_classes[cls].tc_max) {
+        flush_bin(cls, hk_classes[cls].tc_max - hk_classes[cls].batch);
         slow_tick(cls);
     }
     atomic_store_explicit(sb, (uint8_t)st, memory_order_relaxed);
-    *(void **)blk = b->head;
-    b->head = blk;
-    b->count++;
-    b->nfree++;
+    *(void **)blk = hk_tc.head[cls];
+    hk_tc.head[cls] = blk;
+    hk_tc.nfree0[cls]++;
+    bin_arm(cls);
 }
 
 bool hk_slab_free_checked(void *p)
 {
     uintptr_t off = (uintptr_t)p - hk_arena_base;
     unsigned cls = hk_pagecls[off >> HK_UNIT_SHIFT];
-    /* ALLOC is only ever at a live block's start (hk_slab.h): no division needed. */
-    if (cls && hk_slab_fast_ok(off)) {
+    /* A class id is only ever at a live block's start (hk_slab.h): no division needed. */
+    if (cls && (off & (HK_MIN_ALIGN - 1)) == 0 && state_at(off) == cls) {
         block_release(p, cls, HK_ST_FREE);
         return true;
     }
@@ -820,6 +881,15 @@ void hk_slab_free_slow(void *p)
     hk_ptr_fault("free()", p, &info);
 }
 
+void hk_slab_free_miss(void *p)
+{
+    /* Undo the fast path's decrement of the bin its state byte named (read again: only this
+     * thread changes a live block's state, and only a live block's state is a class). */
+    unsigned s = atomic_load_explicit(hk_slab_state_of(p), memory_order_relaxed);
+    hk_tc.fleft[s]++;
+    hk_slab_free_slow(p);
+}
+
 /* ---------------------------------------------------------------- queries */
 
 hak_box_t hk_slab_box_of(const void *p)
@@ -829,15 +899,14 @@ hak_box_t hk_slab_box_of(const void *p)
     if (cls == 0 || (off & (HK_MIN_ALIGN - 1)))
         return HAK_BOX_NONE;
     unsigned st = state_at(off);
-    return (st == HK_ST_ALLOC || st == HK_ST_ALIGNED) ? (hak_box_t)hk_classes[cls].box
-                                                     : HAK_BOX_NONE;
+    return (st == cls || st == HK_ST_ALIGNED) ? (hak_box_t)hk_classes[cls].box : HAK_BOX_NONE;
 }
 
 size_t hk_slab_usable(const void *p)
 {
     uintptr_t off = (uintptr_t)p - hk_arena_base;
     unsigned cls = hk_pagecls[off >> HK_UNIT_SHIFT];
-    if (cls && hk_slab_fast_ok(off)) /* a live block's start: no division */
+    if (cls && (off & (HK_MIN_ALIGN - 1)) == 0 && state_at(off) == cls) /* a live block's start */
         return hk_classes[cls].bsize;
     hk_ptr_info info;
     if (hk_slab_classify(p, &info) != HK_PTR_LIVE)
@@ -864,8 +933,8 @@ void hk_slab_class_counts(unsigned cls, uint64_t *nalloc, uint64_t *nfree)
     uint64_t a = atomic_load(&retired_nalloc[cls]), f = atomic_load(&retired_nfree[cls]);
     pthread_mutex_lock(&registry_lock);
     for (hk_tcache *t = registry; t; t = t->next) {
-        a += t->bins[cls].nalloc;
-        f += t->bins[cls].nfree;
+        a += t->nalloc[cls];
+        f += bin_nfree(t, cls);
     }
     pthread_mutex_unlock(&registry_lock);
     *nalloc = a;
@@ -876,9 +945,14 @@ uint64_t hk_slab_thread_counter(hk_thread_counter_id id)
 {
     uint64_t n = atomic_load(&retired_tctr[id]);
     pthread_mutex_lock(&registry_lock);
-    for (hk_tcache *t = registry; t; t = t->next)
+    bool fast = id == HK_TCTR_SERVED_LEGACY + fast_central;
+    for (hk_tcache *t = registry; t; t = t->next) {
         if (t != &hk_tc)
             n += t->tctr[id];
+        /* the front door's fast-path allocations since the last settlement */
+        if (fast)
+            n += hk_slab_fast_allocs(t) - t->fast_mark;
+    }
     pthread_mutex_unlock(&registry_lock);
     /* The calling thread's own counts, registered or not (a thread counts before its first
      * refill registers it). */
@@ -905,6 +979,16 @@ void hk_slab_cached_bytes(uint64_t out[HAK_BOX_COUNT])
             pthread_mutex_unlock(&xfer[c][s].lock);
         }
         out[hk_classes[c].box] += n * hk_classes[c].bsize;
+    }
+}
+
+void hk_slab_lock_counts(hk_lockcount *xf, hk_lockcount *cl)
+{
+    *xf = *cl = (hk_lockcount){0, 0};
+    for (unsigned c = 1; c < HK_NCLASSES; c++) {
+        for (unsigned s = 0; s < HK_NSHARDS; s++)
+            hk_lockcount_add(xf, &xfer[c][s].ls);
+        hk_lockcount_add(cl, &central[c].ls);
     }
 }
 
@@ -949,16 +1033,9 @@ void hk_slab_atfork_child(void)
      * empty). The child's only thread took every lock in prepare: it releases them
      * (re-initialising a locked mutex is undefined). */
     unlock_all(true);
-    for (hk_tcache *t = registry; t; t = t->next) {
-        if (t == &hk_tc)
-            continue;
-        for (unsigned c = 1; c < HK_NCLASSES; c++) {
-            retired_nalloc[c] += t->bins[c].nalloc;
-            retired_nfree[c] += t->bins[c].nfree; /* its cached blocks are stranded, not live */
-        }
-        for (unsigned i = 0; i < HK_TCTR_COUNT; i++)
-            retired_tctr[i] += t->tctr[i];
-    }
+    for (hk_tcache *t = registry; t; t = t->next)
+        if (t != &hk_tc)
+            fold_thread(t); /* its cached blocks are stranded, not live */
     registry = NULL;
     if (hk_tc.state == 1) {
         hk_tc.prev = hk_tc.next = NULL;

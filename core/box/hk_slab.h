@@ -57,27 +57,31 @@ enum {
 _Static_assert(HK_NCLASSES <= 64, "hk_tcache.active has a bit per class");
 _Static_assert(HK_NCLASSES <= HK_PH_CLASSES, "the page heap's statistics follow every class");
 
-/* State bytes. The invariant every free relies on: ALLOC is only ever at the start of a
- * block handed out at its start, and no state survives the use it marks (a block's reuse
+/* State bytes. The invariant every free relies on: a class id is only ever at the start of
+ * a block handed out at its start, and no state survives the use it marks (a block's reuse
  * overwrites its start's state; an aligned pointer's mark is cleared when it is freed; a
  * page leaving its class has its block starts reset), so that the fast free path's one test
- * (ALLOC at p's granule) accepts exactly the pointers hakmem returned.
+ * (a class id at p's granule) accepts exactly the pointers hakmem returned, and learns the
+ * block's class and liveness from one byte.
  *   UNUSED          neither a block start nor a live aligned pointer
+ *   1 .. NCLASSES-1 the start of a live block of that class, handed out at its start
  *   FREE            the start of a free block
- *   ALLOC           the start of a live block, handed out at its start
  *   ALIGNED         a live pointer handed out by memalign inside its block (not at its start)
  *   ALIGNED_BLOCK   the start of that block: padding, never a valid pointer
  *   FREE_ALIGNED+k  the start of a free block whose last use was the aligned pointer
  *                   align_up(start, 1 << k) (k = ctz of that pointer, 5..63): freeing that
- *                   pointer again is named a double free, with no mark left at the pointer */
+ *                   pointer again is named a double free, with no mark left at the pointer
+ * Every state that is not a class id is above the class ids. */
 enum {
     HK_ST_UNUSED = 0,
-    HK_ST_FREE = 1,
-    HK_ST_ALLOC = 2,
-    HK_ST_ALIGNED = 3,
-    HK_ST_ALIGNED_BLOCK = 4,
-    HK_ST_FREE_ALIGNED = 64, /* + k */
+    HK_ST_FREE = 0x40,
+    HK_ST_ALIGNED = 0x41,
+    HK_ST_ALIGNED_BLOCK = 0x42,
+    HK_ST_FREE_ALIGNED = 0x80, /* + k */
 };
+_Static_assert((int)HK_NCLASSES <= (int)HK_ST_FREE, "a class id is a state byte below every other state");
+/* A live block's start (its state is its class id). */
+HK_INLINE bool hk_st_live(unsigned st) { return st - 1 < HK_NCLASSES - 1; }
 
 typedef struct {
     uint32_t bsize;     /* block size */
@@ -91,15 +95,30 @@ typedef struct {
     uint32_t qmul;      /* occupancy queue of a page: 1 + (used * qmul >> 16) */
 } hk_class_info;
 
-typedef struct {
-    void *head;
-    uint32_t count, max;
-    uint64_t nalloc, nfree; /* per-thread statistics, merged at thread exit */
-} hk_bin;
-
+/* A thread's cache: per class a LIFO bin of free blocks linked through their first word.
+ * The fast paths touch only the first three arrays, indexed by class id (head first: its
+ * offset is 0), so that each access is one instruction with a scaled index:
+ *   head[c]     the bin's first block;
+ *   nalloc[c]   blocks popped (statistics);
+ *   fleft[s]    frees the fast path may still push into bin s before the slow path looks at
+ *               the bin's bound, indexed by the freed block's state byte: it is <= 0 for every
+ *               state that is not a class id, so that one decrement-and-sign test rejects a
+ *               pointer that is not a live block and a full bin alike.
+ * The count of a bin is never kept on a fast path: count = in + nfree - nalloc, where `in`
+ * (blocks refilled minus flushed) changes only on slow paths and nfree = nfree0 + fstart -
+ * fleft. Arming a bin (bin_arm in hk_slab.c) sets fleft to the room left below its bound, so
+ * the bound holds exactly: frees only add to the count. */
+#define HK_NSTATES 256
 typedef struct hk_tcache {
-    hk_bin bins[HK_NCLASSES];
+    void *head[HK_NCLASSES];
+    uint64_t nalloc[HK_NCLASSES];
+    int32_t fleft[HK_NSTATES];
+    /* slow paths only */
+    int64_t in[HK_NCLASSES];
+    uint64_t nfree0[HK_NCLASSES];
+    int32_t fstart[HK_NCLASSES];
     uint64_t tctr[HK_TCTR_COUNT]; /* hk_stats.h's per-thread counters */
+    uint64_t fast_mark;           /* fast-path allocations already attributed to a path */
     uint32_t shard;
     uint32_t state; /* 0 new, 1 live, 2 retired (thread exiting: caching off) */
     uint32_t ticks; /* slow-path events, for the purge clock's check */
@@ -108,8 +127,8 @@ typedef struct hk_tcache {
     struct hk_tcache *next, *prev;
 } hk_tcache;
 
-extern HK_TLS hk_tcache hk_tc;
-extern hk_class_info hk_classes[HK_NCLASSES];
+extern HK_TLS HK_HIDDEN hk_tcache hk_tc;
+extern HK_HIDDEN hk_class_info hk_classes[HK_NCLASSES];
 
 /* Reserve the arena (once, from hakmem's init). Returns false when no address space at all
  * could be reserved: every small box then falls back to the mmap box. */
@@ -160,26 +179,50 @@ uint64_t hk_slab_thread_counter(hk_thread_counter_id id);
 size_t hk_slab_committed_bytes(void);
 /* Bytes held in thread caches (all threads) and transfer caches, per box. */
 void hk_slab_cached_bytes(uint64_t out[HAK_BOX_COUNT]);
+/* Takings of the transfer-cache shard locks and of the class (page list) locks, summed over
+ * every class (hk_lockstat.h). */
+void hk_slab_lock_counts(hk_lockcount *xfer, hk_lockcount *cls);
 
 HK_INLINE bool hk_slab_owns(const void *p)
 {
     return (uintptr_t)p - hk_arena_base < hk_arena_size;
 }
 
+/* Blocks of the calling thread's bin cls (slow paths and tests). */
+HK_INLINE uint64_t hk_slab_bin_count(unsigned cls)
+{
+    uint64_t nfree = hk_tc.nfree0[cls] + (uint64_t)(int64_t)(hk_tc.fstart[cls] - hk_tc.fleft[cls]);
+    return (uint64_t)hk_tc.in[cls] + nfree - hk_tc.nalloc[cls];
+}
+
+/* The state byte of arena address p, reached from p itself (one load fewer). */
+HK_INLINE _Atomic uint8_t *hk_slab_state_of(const void *p)
+{
+    return (_Atomic uint8_t *)(hk_state_bias + ((uintptr_t)p >> HK_GRAN_SHIFT));
+}
+
+/* The pop of the front door's fast path (core/hk_front.h): a block of class cls from the
+ * thread's cache, or NULL when the bin is empty. Its pops are counted only in nalloc; every
+ * other caller pops with hk_slab_pop, which counts them apart, so that the front door's own
+ * allocations are known without a counter of their own (hk_slab_fast_allocs). */
+HK_INLINE void *hk_slab_pop_fast(unsigned cls)
+{
+    void *p = hk_tc.head[cls];
+    if (HK_LIKELY(p != NULL)) {
+        hk_tc.head[cls] = *(void **)p;
+        hk_tc.nalloc[cls]++;
+        atomic_store_explicit(hk_slab_state_of(p), (uint8_t)cls, memory_order_relaxed);
+    }
+    return p;
+}
+
 /* Pop a block of class cls from the thread's cache, or NULL when the bin is empty (the
  * caller takes its slow path; nothing here calls out, so callers can tail-call theirs). */
 HK_INLINE void *hk_slab_pop(unsigned cls)
 {
-    hk_bin *b = &hk_tc.bins[cls];
-    void *p = b->head;
-    if (HK_LIKELY(p != NULL)) {
-        b->head = *(void **)p;
-        b->count--;
-        b->nalloc++;
-        atomic_store_explicit(
-            (_Atomic uint8_t *)(hk_state_bias + ((uintptr_t)p >> HK_GRAN_SHIFT)), HK_ST_ALLOC,
-            memory_order_relaxed);
-    }
+    void *p = hk_slab_pop_fast(cls);
+    if (HK_LIKELY(p != NULL))
+        hk_tc.tctr[HK_TCTR_POPS_OTHER]++;
     return p;
 }
 
@@ -191,31 +234,60 @@ HK_INLINE void *hk_slab_alloc(unsigned cls)
     return hk_slab_alloc_slow(cls);
 }
 
-/* The fast free path's whole test of p (at arena offset off): a live block handed out at its
- * start (the invariant of the state map, above). Tests hold it against every offset. */
+/* Allocations the front door's fast path served in the calling thread's cache since its
+ * start (every pop but the counted others). */
+uint64_t hk_slab_fast_allocs(const hk_tcache *t);
+/* Attribute the fast path's allocations so far to the path that served them (before the
+ * path of the front door changes: hk_front.h). */
+void hk_slab_fast_settle(bool central);
+
+/* The free fast path's miss: fleft[state of p] was decremented; restores it, then frees p
+ * (a full bin, an aligned pointer, a thread without a cache) or names the fault. */
+void hk_slab_free_miss(void *p);
+
+/* Free p, which lies in the arena, 16-byte aligned, at granule g (its offset >> 4): a push
+ * onto the bin its state byte names, when that is a live block's class and the bin has
+ * room; else the slow path. */
+HK_INLINE void hk_slab_free_at(void *p, uintptr_t g)
+{
+    _Atomic uint8_t *st = &hk_state[g];
+    unsigned s = atomic_load_explicit(st, memory_order_relaxed);
+    if (HK_LIKELY(--hk_tc.fleft[s] >= 0)) {
+        atomic_store_explicit(st, HK_ST_FREE, memory_order_relaxed);
+        *(void **)p = hk_tc.head[s];
+        hk_tc.head[s] = p;
+        return;
+    }
+    hk_slab_free_miss(p);
+}
+
+/* The granule of p when p is in the arena and 16-byte aligned, else a value >= hk_arena_grans:
+ * the offset rotated right by 4 bits, so that misaligned low bits land on top (one compare
+ * tests both). */
+HK_INLINE uintptr_t hk_slab_granule(const void *p)
+{
+    uintptr_t off = (uintptr_t)p - hk_arena_base;
+    return (off >> HK_GRAN_SHIFT) | (off << (64 - HK_GRAN_SHIFT));
+}
+
+/* The fast free path's whole test of p (at arena offset off), for the slow paths and tests:
+ * a live block handed out at its start (the invariant of the state map, above). The fast
+ * path itself tests the same byte through fleft (hk_slab_free_at). */
 HK_INLINE bool hk_slab_fast_ok(uintptr_t off)
 {
     return (off & (HK_MIN_ALIGN - 1)) == 0 &&
-           atomic_load_explicit(&hk_state[off >> HK_GRAN_SHIFT], memory_order_relaxed) ==
-               HK_ST_ALLOC;
+           hk_st_live(atomic_load_explicit(&hk_state[off >> HK_GRAN_SHIFT], memory_order_relaxed));
 }
 
 /* p must satisfy hk_slab_owns(p). */
 HK_INLINE void hk_slab_free(void *p)
 {
-    uintptr_t off = (uintptr_t)p - hk_arena_base;
-    hk_bin *b = &hk_tc.bins[hk_pagecls[off >> HK_UNIT_SHIFT]];
-    _Atomic uint8_t *st = &hk_state[off >> HK_GRAN_SHIFT];
-    /* bins[0] (uncarved memory) has max 0, so the state byte is read only for carved pages. */
-    if (HK_LIKELY(b->count < b->max && hk_slab_fast_ok(off))) {
-        atomic_store_explicit(st, HK_ST_FREE, memory_order_relaxed);
-        *(void **)p = b->head;
-        b->head = p;
-        b->count++;
-        b->nfree++;
+    uintptr_t g = hk_slab_granule(p);
+    if (HK_LIKELY(g < hk_arena_grans)) {
+        hk_slab_free_at(p, g);
         return;
     }
-    hk_slab_free_slow(p);
+    hk_slab_free_slow(p); /* misaligned: named there */
 }
 
 #endif

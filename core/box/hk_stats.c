@@ -65,6 +65,8 @@ void hk_stats_snapshot_take(hk_stats_snapshot *s)
         s->ctr[i] = hk_counter((hk_counter_id)i);
     s->arena_reserved = hk_arena_size;
     s->purge_delay_ms = hk_purge_delay;
+    hk_slab_lock_counts(&s->lock_xfer, &s->lock_class);
+    hk_ph_lock_counts(&s->lock_heap);
 }
 
 void hk_stats_collect(hk_box_stats out[HAK_BOX_COUNT])
@@ -129,6 +131,13 @@ void hk_stats_report(int fd)
                (unsigned long long)ph->pages_alloc, (unsigned long long)ph->pages_freed,
                (unsigned long long)ph->pages_moved, (unsigned long long)ph->bytes_moved,
                (unsigned long long)ph->pages_moved_box);
+    hk_dprintf(fd,
+               "  locks (taken / waited for): transfer caches %llu / %llu, class page lists "
+               "%llu / %llu, page heap %llu / %llu\n",
+               (unsigned long long)sn->lock_xfer.acquired, (unsigned long long)sn->lock_xfer.waited,
+               (unsigned long long)sn->lock_class.acquired,
+               (unsigned long long)sn->lock_class.waited, (unsigned long long)sn->lock_heap.acquired,
+               (unsigned long long)sn->lock_heap.waited);
     hk_dprintf(fd,
                "  metadata (state map, descriptors, class maps): %zu bytes resident, %zu "
                "reserved\n",

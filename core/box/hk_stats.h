@@ -30,6 +30,7 @@
     X(DIFF_CALLS, "allocations through the differential path")                                    \
     X(DIFF_COMPARED, "allocations whose two decisions were compared")                             \
     X(DIFF_TICK, "sampling clock of the differential path (not reported)")                        \
+    X(POPS_OTHER, "thread-cache pops outside the front door's fast path (not reported)")          \
     X(DECIDE_LEGACY, "legacy decisions computed (test builds with HK_COUNT_DECISIONS only)")      \
     X(DECIDE_CENTRAL, "central decisions computed (test builds with HK_COUNT_DECISIONS only)")
 

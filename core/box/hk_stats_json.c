@@ -164,6 +164,21 @@ bool hk_stats_json(int fd)
     num(&p, "bytes_moved", ph->bytes_moved);
     close_obj(&p);
 
+    obj locks = open_obj(&w, &top, "locks");
+    const struct {
+        const char *name;
+        const hk_lockcount *c;
+    } lk[] = {{"transfer_caches", &s->lock_xfer},
+              {"class_page_lists", &s->lock_class},
+              {"page_heap", &s->lock_heap}};
+    for (unsigned i = 0; i < sizeof lk / sizeof lk[0]; i++) {
+        obj l = open_obj(&w, &locks, lk[i].name);
+        num(&l, "taken", lk[i].c->acquired);
+        num(&l, "waited", lk[i].c->waited);
+        close_obj(&l);
+    }
+    close_obj(&locks);
+
     obj meta = open_obj(&w, &top, "metadata");
     num(&meta, "resident_bytes", ph->meta_resident);
     num(&meta, "reserved_bytes", ph->meta_reserved);

@@ -38,6 +38,7 @@ typedef struct {
     uint64_t ctr[HK_CTR_COUNT];   /* hk_stats.h's global counters */
     size_t arena_reserved;        /* address space reserved for the small boxes */
     long purge_delay_ms;          /* in force now (HAKMEM_PURGE_DELAY_MS or mallopt) */
+    hk_lockcount lock_xfer, lock_class, lock_heap; /* shared locks taken, and waited for */
 } hk_stats_snapshot;
 
 void hk_stats_snapshot_take(hk_stats_snapshot *s);
