@@ -28,8 +28,10 @@ scrub_hakmem_env
 
 skip() { echo "SKIP: $*"; exit 77; }
 [ "$(id -u)" = 0 ] || skip "not root: a setuid-root test program cannot be made"
-command -v setpriv >/dev/null || skip "no setpriv (util-linux) to run the program as nobody"
-nobody=$(id -u nobody 2>/dev/null) || skip "no user nobody"
+# setpriv is installed by tools/deps.sh (util-linux), and Debian always has nobody: missing,
+# they fail the test rather than skip it.
+command -v setpriv >/dev/null || { echo "FAIL: setup: no setpriv (util-linux: bash tools/deps.sh)"; exit 1; }
+nobody=$(id -u nobody 2>/dev/null) || { echo "FAIL: setup: no user nobody"; exit 1; }
 nogroup=$(id -g nobody)
 real_lib=$(readlink -f "$lib")
 [ -f "$real_lib" ] || { echo "FAIL: setup: $lib not found (build first)"; exit 1; }
