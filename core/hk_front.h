@@ -95,7 +95,7 @@ HK_INLINE void *hk_front_malloc(size_t size, hak_callsite_t site)
 HK_INLINE void hk_front_free(void *p)
 {
     uintptr_t g = hk_slab_granule(p);
-    if (HK_LIKELY(g < hk_arena_grans)) {
+    if (HK_LIKELY(g < hk_arena_grans_now())) {
         hk_slab_free_at(p, g);
         return;
     }

@@ -74,6 +74,12 @@ extern HK_HIDDEN size_t hk_arena_size;
  * a pointer below it without further test (the state map beyond is not committed); grows
  * only. */
 extern HK_HIDDEN uintptr_t hk_arena_grans;
+/* Read it (relaxed: a pointer into a newer segment reached this thread through its own
+ * synchronisation; a stale, smaller value only sends the pointer to the checked slow path). */
+HK_INLINE uintptr_t hk_arena_grans_now(void)
+{
+    return __atomic_load_n(&hk_arena_grans, __ATOMIC_RELAXED);
+}
 extern HK_HIDDEN uint8_t *hk_pagecls;
 extern HK_HIDDEN _Atomic uint8_t *hk_state;
 /* hk_state biased by the arena base: the state byte of an arena address p is at

@@ -283,7 +283,7 @@ HK_INLINE bool hk_slab_fast_ok(uintptr_t off)
 HK_INLINE void hk_slab_free(void *p)
 {
     uintptr_t g = hk_slab_granule(p);
-    if (HK_LIKELY(g < hk_arena_grans)) {
+    if (HK_LIKELY(g < hk_arena_grans_now())) {
         hk_slab_free_at(p, g);
         return;
     }
