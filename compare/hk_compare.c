@@ -15,9 +15,8 @@
  */
 #include "hk_compare.h"
 
-#include "hak_alloc_api.h"
+#include "hk_legacy.h"
 #include "hk_diff_inline.h"
-#include "hk_front.h"
 #include "hk_log.h"
 #include "hk_options.h"
 #include "hk_record.h"
@@ -248,7 +247,7 @@ HK_COLD static void report_now(void)
 {
     hk_report_requested = 0;
     hk_divergence_write_report();
-    hk_front_update_mode(); /* back to the inline differential path, when it applies */
+    hk_compare_mode_changed(); /* back to the inline differential path, when it applies */
 }
 
 void *hk_compare_alloc(size_t size, hak_callsite_t site, hk_entry_t entry)

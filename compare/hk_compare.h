@@ -68,6 +68,21 @@ typedef struct {
 } hk_divergence_totals;
 hk_divergence_totals hk_divergence_totals_get(void);
 
+/* The front door's mode machine, which compare/ (below it) reaches only through these hooks,
+ * registered by the front door at init before hk_compare_init: mode_changed re-derives the
+ * mode after a change of compare's state (rollback latched, report written, reset);
+ * leave_inline is called by the SIGUSR2 handler (async-signal-safe: one byte store) so that
+ * the next allocation takes the out-of-line path, which writes the report. */
+typedef struct {
+    void (*mode_changed)(void);
+    void (*leave_inline)(void);
+} hk_compare_hooks_t;
+extern hk_compare_hooks_t hk_compare_hooks;
+HK_INLINE void hk_compare_mode_changed(void)
+{
+    if (hk_compare_hooks.mode_changed)
+        hk_compare_hooks.mode_changed();
+}
 extern volatile int hk_report_requested; /* set by the SIGUSR2 handler */
 extern bool hk_rollback_latched;
 

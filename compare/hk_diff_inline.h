@@ -21,7 +21,7 @@
 #ifndef HK_DIFF_INLINE_H
 #define HK_DIFF_INLINE_H
 
-#include "hak_alloc_api.h"
+#include "hk_legacy.h"
 #include "hk_compare.h"
 #include "hk_router_inline.h"
 #include "hk_sample.h"
@@ -40,7 +40,7 @@ void *hk_diff_sampled_legacy_api(size_t size, hak_callsite_t site);
 void *hk_diff_sampled_central_api(size_t size, hak_callsite_t site);
 void *hk_diff_sampled_slow(size_t size, hak_callsite_t site, hk_entry_t entry, bool central);
 
-/* Inline in the front door (core/hk_front.h). Every exit that is not a Tiny block is a tail
+/* Inline in the front door (front/hk_front.h). Every exit that is not a Tiny block is a tail
  * call with the arguments as they came, so it needs no callee-saved register: the legacy
  * and central fast paths next to it stay as they are. */
 HK_INLINE void *hk_diff_alloc(size_t size, hak_callsite_t site, hk_entry_t entry, bool central)

@@ -18,7 +18,6 @@
 
 #include "hk_compare.h"
 #include "hk_fileio.h"
-#include "hk_front.h"
 #include "hk_json.h"
 #include "hk_log.h"
 #include "hk_options.h"
@@ -29,6 +28,7 @@
 #include "hk_sys.h"
 
 volatile int hk_report_requested;
+hk_compare_hooks_t hk_compare_hooks;
 bool hk_rollback_latched;
 static bool rollback_inherited;
 static char log_tmpl[HK_PATH_MAX];
@@ -46,8 +46,8 @@ static void on_sigusr2(int sig)
     hk_report_requested = 1;
     /* The inline differential path does not look at the flag: send the next allocation
      * through hk_compare_alloc, which writes the report and restores the mode. */
-    if (hk_front_mode == HK_FRONT_DIFF_LEGACY || hk_front_mode == HK_FRONT_DIFF_CENTRAL)
-        hk_front_mode = HK_FRONT_COMPARE;
+    if (hk_compare_hooks.leave_inline)
+        hk_compare_hooks.leave_inline();
 }
 
 void hk_divergence_init(void)
@@ -232,7 +232,7 @@ HK_COLD static void latch_rollback(hk_decision l, hk_decision c, size_t size, ui
     h->rollback_at_compared = hk_record_counts().compared;
     atomic_store(&h->executing, HK_REC_EXEC_LEGACY);
     hk_rollback_latched = true;
-    hk_front_update_mode(); /* the inline differential path executes legacy from now */
+    hk_compare_mode_changed(); /* the inline differential path executes legacy from now */
     hk_warn("rollback: %llu divergences on calls the Central Router executed (latest: size %zu, "
             "legacy %s class %d, central %s class %d); the legacy path executes every later "
             "allocation",
@@ -297,7 +297,7 @@ void hk_divergence_reset(void)
     hk_sample_reset();
     hk_rollback_latched = false;
     rollback_inherited = false;
-    hk_front_update_mode();
+    hk_compare_mode_changed();
 }
 
 bool hk_divergence_rollback_inherited(void) { return rollback_inherited; }

@@ -5,11 +5,11 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "hak_alloc_api.h"
+#include "hk_legacy.h"
 #include "hk_fileio.h"
 #include "hk_router_inline.h"
 #include "hk_site.h"
-#include "tiny.h"
+#include "hk_tiny.h"
 
 HK_TLS hk_diff_thread hk_dt;
 uint64_t hk_diff_sample = 1;

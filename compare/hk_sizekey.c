@@ -1,9 +1,9 @@
 /* hk_sizekey.c: building the size partition (see hk_sizekey.h). */
 #include "hk_sizekey.h"
 
-#include "ace.h"
-#include "mid.h"
-#include "tiny.h"
+#include "hk_ace.h"
+#include "hk_mid.h"
+#include "hk_tiny.h"
 
 static void add(size_t *e, unsigned *n, size_t v)
 {

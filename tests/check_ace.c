@@ -1,14 +1,14 @@
-/* check_ace.c: ACE rounding (core/ace.h): the class table, every edge, and minimality of
+/* check_ace.c: ACE rounding (core/box/hk_ace.h): the class table, every edge, and minimality of
  * the class for every size from 0 to 2 MiB (and beyond: -1). */
-#include "ace.h"
+#include "hk_ace.h"
 #include "hk_check.h"
-#include "l25.h"
-#include "pool.h"
+#include "hk_l25.h"
+#include "hk_pool.h"
 
 #define KiB ((size_t)1024)
 #define MiB ((size_t)1024 * 1024)
 
-/* Written out independently of core/ace.c. */
+/* Written out independently of core/box/hk_ace.c. */
 static const size_t expect_sizes[HK_ACE_NCLASSES] = {
     2 * KiB,  3 * KiB,   4 * KiB,   6 * KiB,   8 * KiB, 40 * KiB, 52 * KiB,
     64 * KiB, 128 * KiB, 256 * KiB, 512 * KiB, 1 * MiB, 2 * MiB,
@@ -106,7 +106,7 @@ START_TEST(test_ace_minimal_all_sizes) {
 }
 END_TEST
 
-/* ace.h's worst-case waste table (waste as a share of the class size). */
+/* hk_ace.h's worst-case waste table (waste as a share of the class size). */
 START_TEST(test_ace_waste_claims) {
     static const struct {
         int cls;

@@ -1,4 +1,4 @@
-/* check_api.c: the public hak_* API (core/hakmem.h) with glibc's malloc-family semantics:
+/* check_api.c: the public hak_* API (include/hakmem.h) with glibc's malloc-family semantics:
  * calloc, realloc across boxes, reallocarray, the memalign family, usable size, box names,
  * fail-closed frees, malloc_trim, mallinfo2, statistics, glibc's introspection calls
  * (malloc_info, mallinfo, mallopt), and option parsing. */
@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "hak_alloc_api.h"
+#include "hk_legacy.h"
 #include "hk_check.h"
 #include "hk_log.h"
 #include "hk_purge.h"

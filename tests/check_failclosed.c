@@ -19,7 +19,7 @@
 
 #include "hk_check.h"
 #include "hk_compare.h"
-#include "os.h"
+#include "hk_mmap.h"
 
 #define KiB ((size_t)1024)
 #define MiB ((size_t)1024 * 1024)

@@ -29,7 +29,7 @@
 #include "hk_slab.h"
 #include "hk_stats.h"
 #include "hk_sys.h"
-#include "os.h"
+#include "hk_mmap.h"
 
 #define MiB ((size_t)1024 * 1024)
 

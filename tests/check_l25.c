@@ -1,9 +1,9 @@
-/* check_l25.c: the L25 box (core/l25.h): requests 52 KiB+1 .. 2 MiB-1 land in ACE classes
+/* check_l25.c: the L25 box (core/box/hk_l25.h): requests 52 KiB+1 .. 2 MiB-1 land in ACE classes
  * 7-12, round trips with stamps, fail-closed double free. */
 #include <signal.h>
 
 #include "hk_check.h"
-#include "l25.h"
+#include "hk_l25.h"
 
 #define KiB ((size_t)1024)
 #define MiB ((size_t)1024 * 1024)

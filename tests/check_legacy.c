@@ -1,15 +1,15 @@
-/* check_legacy.c: the legacy routing path (legacy/hak_alloc_api.h, legacy/hkm_ace.h):
+/* check_legacy.c: the legacy routing path (legacy/hk_legacy.h, legacy/hk_legacy_ace.h):
  * hk_legacy_decide at every boundary for every knob combination and both entries, the
  * allocations that carry the decisions out, and ENOMEM above HK_MAX_REQUEST. */
 #include <errno.h>
 
-#include "ace.h"
-#include "hak_alloc_api.h"
+#include "hk_ace.h"
+#include "hk_legacy.h"
 #include "hk_check.h"
 #include "hk_expect.h"
 #include "hk_stats.h"
-#include "hkm_ace.h"
-#include "mid.h"
+#include "hk_legacy_ace.h"
+#include "hk_mid.h"
 
 #define KiB ((size_t)1024)
 #define MiB ((size_t)1024 * 1024)

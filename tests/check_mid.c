@@ -1,9 +1,9 @@
-/* check_mid.c: the Mid box (core/mid.h): classes and edges over 8193..32768, round trips,
+/* check_mid.c: the Mid box (core/box/hk_mid.h): classes and edges over 8193..32768, round trips,
  * fail-closed double free. */
 #include <signal.h>
 
 #include "hk_check.h"
-#include "mid.h"
+#include "hk_mid.h"
 
 #define KiB ((size_t)1024)
 
@@ -41,7 +41,7 @@ START_TEST(test_mid_edges) {
         ck_assert_msg(hk_mid_sizes[c] >= s && (c == 0 || hk_mid_sizes[c - 1] < s),
                       "hk_mid_class(%zu) = %d (%u B) not the smallest fit", s, c, hk_mid_sizes[c]);
     }
-    /* mid.h's waste claims: <= 2047 B in classes 0-3, <= 4095 B in 4-7, never above 20%. */
+    /* hk_mid.h's waste claims: <= 2047 B in classes 0-3, <= 4095 B in 4-7, never above 20%. */
     for (size_t s = HK_POOL_LOW_MAX + 1; s <= HK_MID_MAX; s++) {
         int c = hk_mid_class(s);
         size_t w = hk_mid_sizes[c] - s;

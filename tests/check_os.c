@@ -1,11 +1,11 @@
-/* check_os.c: the mmap box (core/os.h), directly and through hak_alloc_at (>= 2 MiB):
+/* check_os.c: the mmap box (core/box/hk_mmap.h), directly and through hak_alloc_at (>= 2 MiB):
  * zero fill, alignment, ownership, usable size, resize, statistics, fail-closed frees. */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hk_check.h"
-#include "os.h"
+#include "hk_mmap.h"
 
 #define KiB ((size_t)1024)
 #define MiB ((size_t)1024 * 1024)

@@ -1,4 +1,4 @@
-/* check_pages.c: the block engine's pages and the delayed purge (core/box/hk_pageheap.h,
+/* check_pages.c: the block engine's pages and the delayed purge (core/engine/hk_pageheap.h,
  * hk_slab.h, hk_purge.h): pages leave their class when their last block comes back and serve
  * another class or box; a pointer into a page that left is refused; refills take the fullest
  * page first; free runs are purged after HAKMEM_PURGE_DELAY_MS (0: at once, -1: never), and
@@ -14,8 +14,8 @@
 
 #include "hk_check.h"
 #include "hk_purge.h"
-#include "os.h"
-#include "tiny.h"
+#include "hk_mmap.h"
+#include "hk_tiny.h"
 
 #define KiB ((size_t)1024)
 #define MiB ((size_t)1024 * 1024)

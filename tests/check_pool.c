@@ -1,4 +1,4 @@
-/* check_pool.c: the Pool box (core/pool.h): ACE classes 0-6 round trips, prewarm counting
+/* check_pool.c: the Pool box (core/box/hk_pool.h): ACE classes 0-6 round trips, prewarm counting
  * under injected page failures, the mmap fallback, and fail-closed frees. */
 #include <errno.h>
 #include <signal.h>
@@ -6,7 +6,7 @@
 
 #include "hk_check.h"
 #include "hk_stats.h"
-#include "pool.h"
+#include "hk_pool.h"
 
 #define KiB ((size_t)1024)
 

@@ -1,4 +1,4 @@
-/* check_router.c: the Central Router box (core/box/hak_router.h, hk_table.h).
+/* check_router.c: the Central Router box (include/hak_router.h, hk_table.h).
  *   - the table's text format: every fault of the parser, with its exact "line N: ..." message;
  *   - round trip: hk_table_write then hk_table_load_file gives the same table and decisions;
  *   - equivalence: the built-in table decides exactly as the legacy path, everywhere;
@@ -16,15 +16,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "ace.h"
-#include "hak_alloc_api.h"
+#include "hk_ace.h"
+#include "hk_legacy.h"
 #include "hk_check.h"
 #include "hk_expect.h"
 #include "hk_router_inline.h"
 #include "hk_stats.h"
 #include "hk_table.h"
-#include "mid.h"
-#include "tiny.h"
+#include "hk_mid.h"
+#include "hk_tiny.h"
 
 #define KiB ((size_t)1024)
 #define MiB ((size_t)1024 * 1024)

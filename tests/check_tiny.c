@@ -1,4 +1,4 @@
-/* check_tiny.c: the Tiny box (core/tiny.h): classes, edges, waste, round trips, alignment,
+/* check_tiny.c: the Tiny box (core/box/hk_tiny.h): classes, edges, waste, round trips, alignment,
  * malloc(0), cross-thread free and the return of thread caches at thread exit. */
 #include <pthread.h>
 #include <signal.h>
@@ -7,9 +7,9 @@
 
 #include "hk_check.h"
 #include "hk_stats.h"
-#include "tiny.h"
+#include "hk_tiny.h"
 
-/* Written out independently of core/tiny.c: 16..128 step 16, then four per doubling. */
+/* Written out independently of core/box/hk_tiny.c: 16..128 step 16, then four per doubling. */
 static const size_t expect_sizes[HK_TINY_NCLASSES] = {
     16, 32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1024};
 
@@ -84,7 +84,7 @@ START_TEST(test_tiny_class_minimal) {
 }
 END_TEST
 
-/* tiny.h's waste table, recomputed: per tier the largest waste in bytes, the request that
+/* hk_tiny.h's waste table, recomputed: per tier the largest waste in bytes, the request that
  * wastes most (as a share of the block) and that share. */
 START_TEST(test_tiny_waste_claims) {
     static const struct {

@@ -59,7 +59,7 @@
 #include "hk_record.h"
 #include "hk_slab.h"
 #include "hk_sys.h"
-#include "os.h"
+#include "hk_mmap.h"
 
 /* ---------------------------------------------------------------- output (no malloc) */
 

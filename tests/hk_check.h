@@ -18,6 +18,7 @@
 
 #include "hakmem.h"
 #include "hk_front.h"
+#include "hk_stats_snap.h"
 #include "hk_init.h"
 #include "hk_options.h"
 #include "hk_route.h"

@@ -8,7 +8,7 @@
 #   - sizes near SIZE_MAX, calloc/reallocarray overflow, invalid alignments: the same results
 #     as glibc's (the same case run without LD_PRELOAD), where the README documents glibc's
 #     semantics; lines marked [doc]/[npow2] are checked against the README instead;
-#   - every numeric HAKMEM_* variable (read from core/box/hk_options.h) with garbage values:
+#   - every numeric HAKMEM_* variable (read from core/base/hk_options.h) with garbage values:
 #     exactly one warning naming it, the default kept, output unchanged;
 #   - HAKMEM_DIVERGENCE_REPORT unwritable, or on a full disk (ulimit -f, SIGXFSZ ignored):
 #     one warning, output and exit status unchanged, no truncated report;
@@ -159,7 +159,7 @@ else
 fi
 
 # ----------------------------------------------- numeric HAKMEM_* with garbage
-hdr="$src/core/box/hk_options.h"
+hdr="$src/core/base/hk_options.h"
 mapfile -t numvars < <(sed -n 's/.*X([A-Z0-9_]*, NUM, [A-Z]*, "\(HAKMEM_[A-Z0-9_]*\)".*/\1/p' "$hdr")
 if [ "${#numvars[@]}" -lt 10 ]; then
     fail env:list "numeric HAKMEM_* variables from $hdr" "found only ${#numvars[@]}"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # readme-options.sh: the README's option table must list every row of the option table in
-# core/box/hk_options.h (name, default, range, and whether a setuid program honours it), and
+# core/base/hk_options.h (name, default, range, and whether a setuid program honours it), and
 # nothing else.
 #   NUM rows:  | `NAME` | default | lo–hi | ... | honoured or ignored |
 #   STR rows:  | `NAME` | unset | path | ...       (HAKMEM_FAULT: spec, not path)
@@ -10,7 +10,7 @@
 #   ignores them), "honoured" for its SECURE rows
 set -euo pipefail
 src=${HK_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-table="$src/core/box/hk_options.h"
+table="$src/core/base/hk_options.h"
 readme="$src/README.md"
 pass=0 fail=0
 # One line per row: NAME<TAB>the README cells it must have

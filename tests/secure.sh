@@ -7,7 +7,7 @@
 # fresh directory on a filesystem that honours the setuid bit, made setuid root, and run as
 # `nobody' (setpriv) with a routing table, a divergence report and log in a directory only
 # root may write, HAKMEM_VERBOSE=1 and every other such variable set (the list is the
-# options table's `secure' column, core/box/hk_options.h). The process must really be in
+# options table's `secure' column, core/base/hk_options.h). The process must really be in
 # secure-execution mode (it prints getauxval(AT_SECURE) = 1 and euid 0), and then:
 #   - stderr holds exactly one hakmem line, naming every ignored variable;
 #   - the routing table did not apply (100 bytes still Tiny), no report or log file exists;
@@ -37,7 +37,7 @@ real_lib=$(readlink -f "$lib")
 [ -f "$real_lib" ] || { echo "FAIL: setup: $lib not found (build first)"; exit 1; }
 
 # The variables the options table marks as ignored in secure-execution mode.
-mapfile -t insecure < <(sed -n 's/.*X([A-Z0-9_]*, [A-Z]*, INSECURE, "\(HAKMEM_[A-Z0-9_]*\)".*/\1/p' "$src/core/box/hk_options.h")
+mapfile -t insecure < <(sed -n 's/.*X([A-Z0-9_]*, [A-Z]*, INSECURE, "\(HAKMEM_[A-Z0-9_]*\)".*/\1/p' "$src/core/base/hk_options.h")
 [ "${#insecure[@]}" -ge 4 ] || { echo "FAIL: setup: only ${#insecure[@]} INSECURE options in hk_options.h"; exit 1; }
 
 # A directory on a filesystem that honours setuid, reachable by nobody.

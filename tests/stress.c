@@ -38,7 +38,7 @@
  * where peak_live is the largest sum of live requested bytes the program ever held (counted
  * exactly), 2x covers hakmem's class rounding and per-class high-water (touched pages of
  * freed blocks stay resident in the small boxes: pages are not returned to the OS), 64 MiB is
- * the mmap box's region cache (HK_OS_CACHE_BYTES, core/os.c) and 24 MiB the per-thread caches
+ * the mmap box's region cache (HK_OS_CACHE_BYTES, core/box/hk_mmap.c) and 24 MiB the per-thread caches
  * (256 KiB per class per thread) and metadata.
  *
  * Output: one line

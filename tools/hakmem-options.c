@@ -1,5 +1,5 @@
 /* hakmem-options: list every HAKMEM_* environment variable hakmem reads, from the one option
- * table (core/box/hk_options.h), so that documentation is generated from it and cannot drift.
+ * table (core/base/hk_options.h), so that documentation is generated from it and cannot drift.
  *
  *   hakmem-options            one line per variable: name, default, range, meaning
  *   hakmem-options --names    the names only

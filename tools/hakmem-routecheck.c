@@ -26,11 +26,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ace.h"
-#include "hak_alloc_api.h"
+#include "hk_ace.h"
+#include "hk_legacy.h"
 #include "hk_table.h"
-#include "mid.h"
-#include "tiny.h"
+#include "hk_mid.h"
+#include "hk_tiny.h"
 
 #define PROG "hakmem-routecheck"
 /* Every size up to here is checked; above it, only the probe points. */

@@ -23,7 +23,7 @@ import os
 SIZE_MAX = 2**64 - 1
 BOXES = ("tiny", "pool", "mid", "l25", "mmap")
 
-# The built-in table (core/box/hk_table.c): lo, hi, box, ace. Used only for reports that
+# The built-in table (core/router/hk_table.c): lo, hi, box, ace. Used only for reports that
 # carry no route map.
 BUILTIN_TABLE = (
     (0, 1024, "tiny", False),

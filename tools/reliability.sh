@@ -15,7 +15,7 @@
 #             real programs on the fault-injection libhakmem.so
 #             (tests/faults-preload.sh: sort, sqlite3, tests/hostile ok)
 #   coverage  --enable-code-coverage build, `make check' (must pass) then the lcov report:
-#             line and branch coverage of core/ + legacy/ + compare/; fails below
+#             line and branch coverage of core/ + legacy/ + compare/ + front/; fails below
 #             COVERAGE_MIN percent of lines
 #
 # Every step copies the source tree (git ls-files, or a tar of the tree without build
@@ -345,12 +345,12 @@ do_fuzz() {
     # The core without the malloc wrappers, instrumented for coverage (fuzzer-no-link), with
     # hakmem's internal consistency checks on (HK_ASSERT_LEVEL=3); each target links it.
     local common=(-std=gnu11 -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=all
-        -DHK_ASSERT_LEVEL=3 -pthread -Icore -Icore/box -Ilegacy -Icompare -I.)
+        -DHK_ASSERT_LEVEL=3 -pthread -Iinclude -Icore/base -Icore/engine -Icore/box -Icore/router -Ilegacy -Icompare -Ifront -I.)
     local f o objs=() n=0
     mkdir -p fuzz-obj fuzz-bin
     : >fuzz-build.log
-    for f in core/*.c core/box/*.c legacy/*.c compare/*.c; do
-        [ "$f" = core/malloc_wrap.c ] && continue
+    for f in core/*/*.c legacy/*.c compare/*.c front/*.c; do
+        [ "$f" = front/malloc_wrap.c ] && continue
         o=fuzz-obj/$(printf '%s' "${f%.c}" | tr / _).o
         objs+=("$o")
         "$cc" "${common[@]}" -fsanitize=fuzzer-no-link,address,undefined -c "$f" -o "$o" \
@@ -444,7 +444,7 @@ do_coverage() {
     local info=$d/hakmem-coverage.info
     [ -s "$info" ] || die "no $info"
     echo "HTML report: $d/coverage/index.html"
-    step "coverage: line and branch coverage of core/ legacy/ compare/ (COVERAGE_MIN=$coverage_min% of lines)"
+    step "coverage: line and branch coverage of core/ legacy/ compare/ front/ (COVERAGE_MIN=$coverage_min% of lines)"
     # Per-file LF/LH, BRF/BRH (and never-run functions) from the tracefile; summed per
     # directory.
     awk -v top="$d/" -v min="$coverage_min" '
@@ -458,7 +458,7 @@ do_coverage() {
         END {
             for (f in lf) {
                 t = topdir(f)
-                if (t != "core" && t != "legacy" && t != "compare") continue
+                if (t != "core" && t != "legacy" && t != "compare" && t != "front") continue
                 LF[t] += lf[f]; LH[t] += lh[f]; tf += lf[f]; th += lh[f]
                 BF[t] += bf[f]; BH[t] += bh[f]; tbf += bf[f]; tbh += bh[f]
                 if (lf[f] > lh[f] || bf[f] > bh[f])
@@ -467,7 +467,7 @@ do_coverage() {
                         f, (f in unfn) ? "  (never called:" unfn[f] ")" : "" | "sort -k9"
             }
             close("sort -k9")
-            if (tf == 0) { print "no lines of core/ legacy/ compare/ in the tracefile"; exit 2 }
+            if (tf == 0) { print "no lines of core/ legacy/ compare/ front/ in the tracefile"; exit 2 }
             print "  (files not listed: 100% of lines and branches)"
             for (t in LF)
                 printf "  %-8s %6.2f%% of lines (%d of %d), %6.2f%% of branches (%d of %d)\n", t "/",

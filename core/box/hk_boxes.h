@@ -1,0 +1,43 @@
+/* hk_boxes.h: the box-descriptor array, the one place where a size meets a box: for each box
+ * (index: the public hak_box_t), the largest size it has a class for and its class function.
+ * Table validation (hk_table.c), class lookup (hk_box_class), hakmem-routes and
+ * hakmem-routecheck's probes read it; nothing else states a box's limit.
+ */
+#ifndef HK_BOXES_H
+#define HK_BOXES_H
+
+#include "hk_ace.h"
+#include "hk_l25.h"
+#include "hk_mid.h"
+#include "hk_sizes.h"
+#include "hk_tiny.h"
+
+typedef struct {
+    size_t max;              /* the largest size the box has a class for */
+    int (*cls)(size_t size); /* the box's own class index for a size <= max (-1: none) */
+} hk_box_desc;
+
+extern const hk_box_desc hk_boxes[HAK_BOX_COUNT];
+
+/* L25's classes continue ACE's numbering after Pool's; a size below them takes the first. */
+HK_INLINE int hk_l25_class(size_t size)
+{
+    int c = hk_ace_class(size);
+    return c < HK_ACE_L25_FIRST ? HK_ACE_L25_FIRST : c;
+}
+
+/* The box's own class index for a size the box may serve (-1 for mmap): hk_boxes[box].cls,
+ * with Tiny's (the common decision) inlined. */
+HK_INLINE int hk_box_class(hak_box_t box, size_t size)
+{
+    if (HK_LIKELY(box == HAK_BOX_TINY))
+        return hk_tiny_class(size);
+    switch (box) {
+    case HAK_BOX_POOL: return hk_ace_class(size);
+    case HAK_BOX_MID: return hk_mid_class(size);
+    case HAK_BOX_L25: return hk_l25_class(size);
+    default: return -1;
+    }
+}
+
+#endif

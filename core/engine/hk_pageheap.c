@@ -1,0 +1,687 @@
+/* hk_pageheap.c: the arena's page heap, a binary buddy allocator over 8 KiB units, with the
+ * delayed purge of free runs (see hk_pageheap.h).
+ *
+ *   hk_ph_alloc(order, cls)
+ *     -> the smallest free run of at least that order (resident runs first), split in
+ *        halves, keeping the half with more resident units;
+ *     -> segment_commit()      none left: the next 4 MiB segment of the arena.
+ *   hk_ph_free(page, order)
+ *     -> (class map cleared: a stale pointer into the page is refused)
+ *     -> run_merge()           coalesce with free buddies, then on the dirty list (newest);
+ *     -> purge_runs()          over the dirty budget (or delay 0): the oldest go at once.
+ *   hk_ph_purge(now, all)      the delayed purge (hk_purge.h): the runs free long enough.
+ *
+ * A run being purged is taken out of the lists (tagged BUSY, so no buddy merges into it)
+ * while the lock is dropped for madvise, then put back clean (or still dirty if madvise
+ * failed, and the purge stops until the next deadline).
+ */
+#define _GNU_SOURCE
+#include "hk_pageheap.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "hk_log.h"
+#include "hk_purge.h"
+#include "hk_sys.h"
+
+uintptr_t hk_arena_base;
+size_t hk_arena_size;
+uintptr_t hk_arena_grans;
+uint8_t *hk_pagecls;
+_Atomic uint8_t *hk_state;
+uintptr_t hk_state_bias;
+hk_page *hk_pages;
+
+/* Unit tags: a run's first unit says FREE, USED or BUSY (being purged) and the order. */
+enum { UT_FREE = 0x40, UT_USED = 0x80, UT_BUSY = 0xC0, UT_KIND = 0xC0, UT_ORDER = 0x3F };
+#define PURGE_BATCH 32
+#define DIRTY_MIN ((size_t)32 << 20) /* free resident bytes always allowed */
+#define DIRTY_SHIFT 3                /* ... or 1/8 of the bytes in pages */
+#define DIRTY_CAP_MAX ((size_t)1 << 30)
+#define REFAULT_MS 1000 /* a run taken again this soon after its purge was purged too soon */
+#define NEVER_PURGED UINT32_MAX
+#define STATE_PER_UNIT (HK_UNIT >> HK_GRAN_SHIFT)
+
+typedef uint64_t __attribute__((may_alias)) hk_word;
+
+static uint8_t *unit_tag, *last_cls;
+static uint64_t *dirty_bits;
+static uint8_t cls_box[256];
+static size_t meta_reserved;
+
+static pthread_mutex_t heap_lock = PTHREAD_MUTEX_INITIALIZER;
+static hk_lockstat heap_ls; /* its takings by page allocations and frees */
+static size_t arena_used; /* committed prefix of the arena (under heap_lock) */
+static uint32_t order_head[HK_MAX_ORDER + 1];
+static uint32_t dirty_head = HK_NIL, dirty_tail = HK_NIL;
+static size_t used_units, free_units, dirty_units;
+/* The dirty budget learnt: DIRTY_MIN, raised by the bytes of runs taken again soon after the
+ * budget purged them (a program that frees and allocates again in waves), and brought back
+ * down a quarter of the way every REFAULT_MS without such a run. */
+static size_t dirty_cap = DIRTY_MIN;
+/* The floor the learnt budget comes back down to: DIRTY_MIN, or mallopt(M_TRIM_THRESHOLD). */
+static size_t dirty_min = DIRTY_MIN;
+static uint32_t last_refault, last_cap_decay;
+static uint32_t backoff; /* after a failed purge, no purge at a free before this time */
+static uint64_t st_refault;
+static uint64_t st_purged, st_purge_calls, st_purge_fail, st_alloc, st_freed, st_moved,
+    st_moved_box, st_units_moved;
+static uint64_t box_units[8], box_pages[8], box_purged_units[8], box_peak_units[8];
+/* Per class (statistics): the units and pages it holds now. */
+static uint64_t cls_units[HK_PH_CLASSES], cls_pages[HK_PH_CLASSES];
+/* Metadata pages touched and not purged: state-map pages (one per 64 KiB of arena) and
+ * descriptor pages (one per 1 MiB), as bitmaps with counts. */
+static uint64_t *state_live, *desc_live;
+static size_t state_live_n, desc_live_n;
+static atomic_int inject_failures;
+static void (*pressure_hook)(void);
+static atomic_flag in_pressure = ATOMIC_FLAG_INIT;
+
+/* ---------------------------------------------------------------- init */
+
+static void *reserve(size_t bytes, int prot)
+{
+    void *p = hk_sys_mmap(bytes, prot, MAP_NORESERVE);
+    if (p != MAP_FAILED)
+        meta_reserved += bytes;
+    return p == MAP_FAILED ? NULL : p;
+}
+
+/* The byte-per-unit maps and bitmaps of `units` units, in one mapping. */
+static size_t pc_bytes(size_t units)
+{
+    return units * 3 + units / 8 + units / 64 + 2 * (units / 512) + 64;
+}
+
+bool hk_ph_init(size_t arena_bytes)
+{
+    for (unsigned k = 0; k <= HK_MAX_ORDER; k++)
+        order_head[k] = HK_NIL;
+    arena_bytes &= ~(HK_SEG_SIZE - 1);
+    for (; arena_bytes >= ((size_t)1 << 30); arena_bytes /= 2) {
+        void *r = hk_sys_mmap(arena_bytes + HK_SEG_SIZE, PROT_NONE, MAP_NORESERVE);
+        if (r == MAP_FAILED)
+            continue;
+        uintptr_t base = hk_align_up((uintptr_t)r, HK_SEG_SIZE);
+        /* Give back the unaligned head and tail of the reservation. */
+        if (base > (uintptr_t)r)
+            hk_sys_release(r, base - (uintptr_t)r);
+        uintptr_t tail = base + arena_bytes, rend = (uintptr_t)r + arena_bytes + HK_SEG_SIZE;
+        if (rend > tail)
+            hk_sys_release((void *)tail, rend - tail);
+        size_t units = arena_bytes >> HK_UNIT_SHIFT;
+        meta_reserved = 0;
+        /* The state map and the descriptors are committed with their segment (strict
+         * overcommit charges only what is used); the byte-per-unit maps are small. */
+        void *st = reserve(arena_bytes >> HK_GRAN_SHIFT, PROT_NONE);
+        void *pd = reserve(units * sizeof(hk_page), PROT_NONE);
+        void *pc = reserve(pc_bytes(units), PROT_READ | PROT_WRITE);
+        if (!st || !pd || !pc) {
+            if (st)
+                hk_sys_release(st, arena_bytes >> HK_GRAN_SHIFT);
+            if (pd)
+                hk_sys_release(pd, units * sizeof(hk_page));
+            if (pc)
+                hk_sys_release(pc, pc_bytes(units));
+            hk_sys_release((void *)base, arena_bytes);
+            continue;
+        }
+        hk_state = st;
+        hk_state_bias = (uintptr_t)st - (base >> HK_GRAN_SHIFT);
+        hk_pages = pd;
+        hk_pagecls = pc;
+        unit_tag = hk_pagecls + units;
+        last_cls = unit_tag + units;
+        dirty_bits = (uint64_t *)hk_align_up((uintptr_t)(last_cls + units), 8);
+        state_live = dirty_bits + units / 64;
+        desc_live = state_live + units / 8 / 64 + 1;
+        hk_arena_base = base;
+        hk_arena_size = arena_bytes; /* last: from here on pointers are recognised */
+        return true;
+    }
+    hk_warn("could not reserve address space for the small boxes; every allocation will use "
+            "the mmap box");
+    return false;
+}
+
+size_t hk_ph_reserved_bytes(void) { return hk_arena_size ? hk_arena_size + meta_reserved : 0; }
+
+bool hk_ph_owns_meta(const void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    size_t units = hk_arena_size >> HK_UNIT_SHIFT;
+    return hk_arena_size && (a - (uintptr_t)hk_state < (hk_arena_size >> HK_GRAN_SHIFT) ||
+                             a - (uintptr_t)hk_pages < units * sizeof(hk_page) ||
+                             a - (uintptr_t)hk_pagecls < pc_bytes(units));
+}
+
+void hk_ph_set_class_box(unsigned cls, unsigned box) { cls_box[cls & 255] = (uint8_t)box; }
+
+void hk_ph_inject_failures(int n) { atomic_store(&inject_failures, n); }
+
+void hk_ph_set_pressure_hook(void (*fn)(void)) { pressure_hook = fn; }
+
+/* ---------------------------------------------------------------- bitmaps */
+
+static inline bool bit_get(const uint64_t *m, size_t i) { return (m[i >> 6] >> (i & 63)) & 1; }
+static inline void bit_set(uint64_t *m, size_t i) { m[i >> 6] |= (uint64_t)1 << (i & 63); }
+static inline void bit_clr(uint64_t *m, size_t i) { m[i >> 6] &= ~((uint64_t)1 << (i & 63)); }
+
+/* Dirty units in [u, u + n): n is a power of two and u a multiple of n (a buddy run). */
+static uint32_t dirty_count(uint32_t u, uint32_t n)
+{
+    if (n < 64) {
+        uint64_t w = dirty_bits[u >> 6] >> (u & 63);
+        return (uint32_t)__builtin_popcountll(w & (((uint64_t)1 << n) - 1));
+    }
+    uint32_t c = 0;
+    for (uint32_t i = 0; i < n / 64; i++)
+        c += (uint32_t)__builtin_popcountll(dirty_bits[(u >> 6) + i]);
+    return c;
+}
+
+static void dirty_fill(uint32_t u, uint32_t n, bool on)
+{
+    if (n < 64) {
+        uint64_t m = (((uint64_t)1 << n) - 1) << (u & 63);
+        if (on)
+            dirty_bits[u >> 6] |= m;
+        else
+            dirty_bits[u >> 6] &= ~m;
+        return;
+    }
+    memset(&dirty_bits[u >> 6], on ? 0xff : 0, n / 8);
+}
+
+/* ---------------------------------------------------------------- lists */
+
+static inline hk_page *D(uint32_t u) { return &hk_pages[u]; }
+
+static void order_push(uint32_t u, unsigned k, bool front)
+{
+    hk_page *p = D(u);
+    uint32_t h = order_head[k];
+    if (h == HK_NIL) {
+        p->next = p->prev = u; /* circular: head's prev is the tail */
+        order_head[k] = u;
+        return;
+    }
+    uint32_t t = D(h)->prev;
+    p->next = h;
+    p->prev = t;
+    D(t)->next = u;
+    D(h)->prev = u;
+    if (front)
+        order_head[k] = u;
+}
+
+static void order_remove(uint32_t u, unsigned k)
+{
+    hk_page *p = D(u);
+    if (p->next == u) {
+        order_head[k] = HK_NIL;
+        return;
+    }
+    D(p->prev)->next = p->next;
+    D(p->next)->prev = p->prev;
+    if (order_head[k] == u)
+        order_head[k] = p->next;
+}
+
+/* The dirty list, oldest first: inserted at its place by `freed` (looking back at most 64
+ * runs from the newest; beyond that, approximately). */
+static void dirty_insert(uint32_t u)
+{
+    hk_page *p = D(u);
+    uint32_t after = dirty_tail;
+    for (int i = 0; i < 64 && after != HK_NIL && (int32_t)(D(after)->f.freed - p->f.freed) > 0; i++)
+        after = D(after)->f.dprev;
+    p->f.dprev = after;
+    p->f.dnext = after == HK_NIL ? dirty_head : D(after)->f.dnext;
+    if (after == HK_NIL)
+        dirty_head = u;
+    else
+        D(after)->f.dnext = u;
+    if (p->f.dnext == HK_NIL)
+        dirty_tail = u;
+    else
+        D(p->f.dnext)->f.dprev = u;
+}
+
+static void dirty_remove(uint32_t u)
+{
+    hk_page *p = D(u);
+    if (p->f.dprev == HK_NIL)
+        dirty_head = p->f.dnext;
+    else
+        D(p->f.dprev)->f.dnext = p->f.dnext;
+    if (p->f.dnext == HK_NIL)
+        dirty_tail = p->f.dprev;
+    else
+        D(p->f.dnext)->f.dprev = p->f.dprev;
+}
+
+static void mark_desc_live(uint32_t u)
+{
+    size_t g = u / (HK_PAGE_SIZE / sizeof(hk_page));
+    if (!bit_get(desc_live, g)) {
+        bit_set(desc_live, g);
+        desc_live_n++;
+    }
+}
+
+/* A free run [u, 2^k units) with `nd` dirty units, freed at `freed`, into the lists. */
+static void run_insert(uint32_t u, unsigned k, uint32_t nd, uint32_t freed)
+{
+    hk_page *p = D(u);
+    mark_desc_live(u);
+    p->order = (uint8_t)k;
+    p->cls = 0;
+    p->f.ndirty = nd;
+    p->f.freed = freed;
+    unit_tag[u] = (uint8_t)(UT_FREE | k);
+    order_push(u, k, nd > 0); /* resident runs are taken first */
+    if (nd)
+        dirty_insert(u);
+    free_units += (size_t)1 << k;
+    dirty_units += nd;
+}
+
+static void run_remove(uint32_t u)
+{
+    hk_page *p = D(u);
+    unsigned k = unit_tag[u] & UT_ORDER;
+    order_remove(u, k);
+    if (p->f.ndirty)
+        dirty_remove(u);
+    free_units -= (size_t)1 << k;
+    dirty_units -= p->f.ndirty;
+}
+
+/* Insert the free run [u, 2^k) after coalescing it with its free buddies. */
+static void run_merge(uint32_t u, unsigned k, uint32_t nd, uint32_t freed)
+{
+    while (k < HK_MAX_ORDER) {
+        uint32_t b = u ^ ((uint32_t)1 << k);
+        if (unit_tag[b] != (UT_FREE | k))
+            break;
+        hk_page *bp = D(b);
+        uint32_t bnd = bp->f.ndirty, bfreed = bp->f.freed;
+        run_remove(b);
+        /* `freed`: when the newest resident part was freed, or for a run with no resident
+         * part, when it was purged last (NEVER_PURGED: never). */
+        if (bnd)
+            freed = (nd == 0 || (int32_t)(bfreed - freed) > 0) ? bfreed : freed;
+        else if (nd == 0 && bfreed != NEVER_PURGED &&
+                 (freed == NEVER_PURGED || (int32_t)(bfreed - freed) > 0))
+            freed = bfreed;
+        nd += bnd;
+        unit_tag[u > b ? u : b] = 0;
+        u = u < b ? u : b;
+        k++;
+    }
+    run_insert(u, k, nd, freed);
+}
+
+/* ---------------------------------------------------------------- segments */
+
+static uint32_t segment_commit(void)
+{
+    if (arena_used + HK_SEG_SIZE > hk_arena_size)
+        return HK_NIL;
+    uintptr_t s = hk_arena_base + arena_used;
+    uint8_t *st = (uint8_t *)hk_state + (arena_used >> HK_GRAN_SHIFT);
+    size_t units = HK_SEG_SIZE >> HK_UNIT_SHIFT;
+    uint8_t *pd = (uint8_t *)hk_pages + (arena_used >> HK_UNIT_SHIFT) * sizeof(hk_page);
+    if (hk_sys_mprotect((void *)s, HK_SEG_SIZE, PROT_READ | PROT_WRITE) != 0)
+        return HK_NIL;
+    if (hk_sys_mprotect(st, HK_SEG_SIZE >> HK_GRAN_SHIFT, PROT_READ | PROT_WRITE) != 0 ||
+        hk_sys_mprotect(pd, units * sizeof(hk_page), PROT_READ | PROT_WRITE) != 0) {
+        /* Leave the segment reserved; the prefix stays as it was. */
+        hk_sys_mprotect((void *)s, HK_SEG_SIZE, PROT_NONE);
+        hk_sys_mprotect(st, HK_SEG_SIZE >> HK_GRAN_SHIFT, PROT_NONE);
+        return HK_NIL;
+    }
+    uint32_t u = (uint32_t)(arena_used >> HK_UNIT_SHIFT);
+    arena_used += HK_SEG_SIZE;
+    __atomic_store_n(&hk_arena_grans, arena_used >> HK_GRAN_SHIFT, __ATOMIC_RELEASE);
+    return u;
+}
+
+/* ---------------------------------------------------------------- alloc and free */
+
+static void note_state_live(uint32_t u, uint32_t n)
+{
+    for (uint32_t g = u >> 3; g <= (u + n - 1) >> 3; g++)
+        if (!bit_get(state_live, g)) {
+            bit_set(state_live, g);
+            state_live_n++;
+        }
+}
+
+uintptr_t hk_ph_alloc(unsigned order, unsigned cls, bool *resident)
+{
+    int inj = atomic_load_explicit(&inject_failures, memory_order_relaxed);
+    while (HK_UNLIKELY(inj > 0)) {
+        if (atomic_compare_exchange_weak(&inject_failures, &inj, inj - 1))
+            return 0;
+    }
+    hk_assert(order <= HK_MAX_ORDER);
+    hk_lock_counted(&heap_lock, &heap_ls);
+    unsigned j = order;
+    while (j <= HK_MAX_ORDER && order_head[j] == HK_NIL)
+        j++;
+    if (j > HK_MAX_ORDER) {
+        uint32_t s = segment_commit();
+        if (s == HK_NIL) {
+            pthread_mutex_unlock(&heap_lock);
+            return 0;
+        }
+        run_insert(s, HK_MAX_ORDER, 0, NEVER_PURGED);
+        j = HK_MAX_ORDER;
+    }
+    uint32_t u = order_head[j];
+    hk_page *p = D(u);
+    uint32_t nd = p->f.ndirty, freed = p->f.freed;
+    if (nd == 0 && freed != NEVER_PURGED && hk_purge_delay >= 0) {
+        /* Purged less than REFAULT_MS ago and wanted again: the budget learns the wave. */
+        uint32_t now = hk_purge_now();
+        if ((uint32_t)(now - freed) < REFAULT_MS) {
+            size_t b = (size_t)1 << (order + HK_UNIT_SHIFT);
+            size_t top = dirty_min > DIRTY_CAP_MAX ? dirty_min : DIRTY_CAP_MAX;
+            dirty_cap = top - dirty_cap > b ? dirty_cap + b : top; /* no overflow at SIZE_MAX */
+            last_refault = now;
+            st_refault += b;
+        }
+    }
+    run_remove(u);
+    while (j > order) { /* split: keep the half with more resident units */
+        j--;
+        uint32_t half = (uint32_t)1 << j, lo_nd = nd ? dirty_count(u, half) : 0;
+        uint32_t hi_nd = nd - lo_nd;
+        if (hi_nd > lo_nd) {
+            run_insert(u, j, lo_nd, freed);
+            u += half;
+            nd = hi_nd;
+        } else {
+            run_insert(u + half, j, hi_nd, freed);
+            nd = lo_nd;
+        }
+    }
+    uint32_t n = (uint32_t)1 << order;
+    *resident = nd == n;
+    unit_tag[u] = (uint8_t)(UT_USED | order);
+    used_units += n;
+    st_alloc++;
+    unsigned box = cls_box[cls];
+    box_units[box] += n;
+    box_pages[box]++;
+    if (box_units[box] > box_peak_units[box])
+        box_peak_units[box] = box_units[box];
+    cls_units[cls % HK_PH_CLASSES] += n;
+    cls_pages[cls % HK_PH_CLASSES]++;
+    /* Statistics: a page whose memory another class (or box) used last, as its first unit
+     * says. */
+    unsigned lc = last_cls[u];
+    if (lc && lc != cls) {
+        st_moved++;
+        st_units_moved += n;
+        st_moved_box += cls_box[lc] != box;
+    }
+    memset(last_cls + u, (int)cls, n);
+    note_state_live(u, n);
+    mark_desc_live(u);
+    memset(hk_pagecls + u, (int)cls, n);
+    pthread_mutex_unlock(&heap_lock);
+    return hk_arena_base + ((uintptr_t)u << HK_UNIT_SHIFT);
+}
+
+void hk_ph_state_reset(uintptr_t page, size_t bytes)
+{
+    hk_word *w = (hk_word *)((uint8_t *)hk_state + ((page - hk_arena_base) >> HK_GRAN_SHIFT));
+    size_t n = bytes >> HK_GRAN_SHIFT >> 3;
+    for (size_t i = 0; i < n; i++)
+        if (w[i])
+            w[i] = 0;
+}
+
+static size_t purge_runs(uint32_t now, bool all, size_t keep_dirty, bool *failed);
+
+static size_t dirty_budget(void)
+{
+    size_t b = (used_units << HK_UNIT_SHIFT) >> DIRTY_SHIFT;
+    return b > dirty_cap ? b : dirty_cap;
+}
+
+void hk_ph_free(uintptr_t page, unsigned order)
+{
+    uint32_t u = hk_ph_unit(page), n = (uint32_t)1 << order;
+    /* Refused from here on: free() finds class 0. */
+    memset(hk_pagecls + u, 0, n);
+    uint32_t now = hk_purge_now();
+    hk_lock_counted(&heap_lock, &heap_ls);
+    hk_assert(unit_tag[u] == (UT_USED | order));
+    unsigned box = cls_box[last_cls[u]];
+    box_units[box] -= n;
+    box_pages[box]--;
+    cls_units[last_cls[u] % HK_PH_CLASSES] -= n;
+    cls_pages[last_cls[u] % HK_PH_CLASSES]--;
+    used_units -= n;
+    st_freed++;
+    dirty_fill(u, n, true);
+    run_merge(u, order, n, now);
+    bool over = hk_purge_delay >= 0 && (dirty_units << HK_UNIT_SHIFT) > dirty_budget() &&
+                (backoff == 0 || hk_purge_due(backoff, now));
+    pthread_mutex_unlock(&heap_lock);
+    if (hk_purge_delay == 0 || over) {
+        /* Delay 0: everything now; over budget: the caches' free memory joins the heap's
+         * (the hook frees pages, so it calls back here: the flag keeps it from nesting),
+         * then the oldest runs go, down to half the budget. */
+        if (over && pressure_hook && !atomic_flag_test_and_set(&in_pressure)) {
+            pressure_hook();
+            atomic_flag_clear(&in_pressure);
+        }
+        bool failed;
+        pthread_mutex_lock(&heap_lock);
+        size_t keep = hk_purge_delay == 0 ? 0 : dirty_budget() / 2;
+        pthread_mutex_unlock(&heap_lock);
+        purge_runs(now, hk_purge_delay == 0, keep, &failed);
+        /* Still over after failures: no purge at a free for a while (it would fail on
+         * every free). */
+        pthread_mutex_lock(&heap_lock);
+        backoff = failed && (dirty_units << HK_UNIT_SHIFT) > dirty_budget() ? now + REFAULT_MS : 0;
+        pthread_mutex_unlock(&heap_lock);
+        if (failed)
+            hk_purge_schedule(hk_purge_deadline(now));
+    } else {
+        hk_purge_schedule(hk_purge_deadline(now));
+    }
+}
+
+/* ---------------------------------------------------------------- purge */
+
+/* What release_run managed to give back (bookkeeping is done under the lock). */
+enum { REL_DATA = 1, REL_STATE = 2, REL_DESC = 4 };
+
+/* Release the arena pages, the state-map pages and the descriptor pages wholly inside the
+ * run [u, 2^k units); the run is BUSY (out of the lists) and the lock is not held. */
+static unsigned release_run(uint32_t u, unsigned k)
+{
+    size_t n = (size_t)1 << k, per = HK_PAGE_SIZE / sizeof(hk_page);
+    uintptr_t a = hk_arena_base + ((uintptr_t)u << HK_UNIT_SHIFT);
+    if (hk_sys_madvise((void *)a, n << HK_UNIT_SHIFT, MADV_DONTNEED) != 0)
+        return 0;
+    unsigned r = REL_DATA;
+    /* Metadata: best effort (a failure leaves it resident; it is zero either way). */
+    if (n * STATE_PER_UNIT >= HK_PAGE_SIZE &&
+        hk_sys_madvise((uint8_t *)hk_state + (size_t)u * STATE_PER_UNIT, n * STATE_PER_UNIT,
+                       MADV_DONTNEED) == 0)
+        r |= REL_STATE;
+    /* Descriptor pages after the first (the run's own descriptor lives there). */
+    if (n > per &&
+        hk_sys_madvise(&hk_pages[u + per], (n - per) * sizeof(hk_page), MADV_DONTNEED) == 0)
+        r |= REL_DESC;
+    return r;
+}
+
+/* Bookkeeping of a released run (heap lock held). */
+static void released(uint32_t u, uint32_t n, unsigned r)
+{
+    size_t per = HK_PAGE_SIZE / sizeof(hk_page);
+    if (r & REL_STATE)
+        for (size_t g = u >> 3; g < (u + n) >> 3; g++)
+            if (bit_get(state_live, g)) {
+                bit_clr(state_live, g);
+                state_live_n--;
+            }
+    if (r & REL_DESC)
+        for (size_t g = (u + per) / per; g < (u + n) / per; g++)
+            if (bit_get(desc_live, g)) {
+                bit_clr(desc_live, g);
+                desc_live_n--;
+            }
+    for (uint32_t j = 0; j < n; j++)
+        if (bit_get(dirty_bits, u + j))
+            box_purged_units[cls_box[last_cls[u + j]]]++;
+    dirty_fill(u, n, false);
+}
+
+/* Purge dirty runs, oldest first: those due at `now`, every one when `all`, and any while
+ * the dirty bytes exceed keep_dirty (SIZE_MAX: only the due ones). Returns the bytes
+ * purged; *failed when a madvise failed. A run whose madvise failed stays resident,
+ * accounted as such and usable, and is retried after a delay (it goes back to the dirty list
+ * as freed now); after PURGE_MAX_FAIL failures in one call the purge stops. */
+#define PURGE_MAX_FAIL 4
+static size_t purge_runs(uint32_t now, bool all, size_t keep_dirty, bool *failed)
+{
+    uint32_t batch[PURGE_BATCH], nd[PURGE_BATCH];
+    unsigned rel[PURGE_BATCH];
+    size_t purged = 0;
+    int nfail = 0;
+    *failed = false;
+    pthread_mutex_lock(&heap_lock);
+    while (nfail < PURGE_MAX_FAIL) {
+        int n = 0;
+        while (n < PURGE_BATCH && dirty_head != HK_NIL) {
+            uint32_t u = dirty_head;
+            hk_page *p = D(u);
+            if (!all && (dirty_units << HK_UNIT_SHIFT) <= keep_dirty &&
+                !hk_purge_due(hk_purge_deadline(p->f.freed), now))
+                break;
+            if (!hk_purge_due(p->f.freed, now) && nfail)
+                break; /* only runs that failed in this call are left */
+            nd[n] = p->f.ndirty;
+            run_remove(u);
+            unit_tag[u] = (uint8_t)(UT_BUSY | (unit_tag[u] & UT_ORDER));
+            batch[n++] = u;
+        }
+        if (n == 0)
+            break;
+        pthread_mutex_unlock(&heap_lock);
+        for (int i = 0; i < n; i++)
+            rel[i] = release_run(batch[i], unit_tag[batch[i]] & UT_ORDER);
+        pthread_mutex_lock(&heap_lock);
+        for (int i = 0; i < n; i++) {
+            uint32_t u = batch[i];
+            unsigned k = unit_tag[u] & UT_ORDER;
+            uint32_t units = (uint32_t)1 << k;
+            unit_tag[u] = 0;
+            st_purge_calls++;
+            if (rel[i]) {
+                released(u, units, rel[i]);
+                st_purged += (uint64_t)nd[i] << HK_UNIT_SHIFT;
+                purged += (size_t)nd[i] << HK_UNIT_SHIFT;
+                run_merge(u, k, 0, now);
+            } else {
+                st_purge_fail++;
+                nfail++;
+                *failed = true;
+                run_merge(u, k, nd[i], now + 1); /* the newest: retried after a delay */
+            }
+        }
+    }
+    pthread_mutex_unlock(&heap_lock);
+    return purged;
+}
+
+uint32_t hk_ph_purge(uint32_t now, bool all)
+{
+    if (hk_arena_size == 0 || (hk_purge_delay < 0 && !all))
+        return HK_PURGE_NEVER;
+    bool failed;
+    purge_runs(now, all, SIZE_MAX, &failed);
+    pthread_mutex_lock(&heap_lock);
+    if (dirty_cap > dirty_min && (uint32_t)(now - last_refault) >= REFAULT_MS &&
+        (uint32_t)(now - last_cap_decay) >= REFAULT_MS) {
+        dirty_cap -= (dirty_cap - dirty_min + 3) / 4;
+        last_cap_decay = now;
+    }
+    uint32_t next = dirty_head == HK_NIL ? HK_PURGE_NEVER
+                                         : hk_purge_deadline(D(dirty_head)->f.freed);
+    pthread_mutex_unlock(&heap_lock);
+    if (failed && next != HK_PURGE_NEVER && hk_purge_due(next, now))
+        next = hk_purge_deadline(now); /* retry after a delay, not in a loop */
+    return next;
+}
+
+void hk_ph_set_dirty_floor(size_t bytes)
+{
+    pthread_mutex_lock(&heap_lock);
+    dirty_min = bytes;
+    dirty_cap = bytes;
+    pthread_mutex_unlock(&heap_lock);
+}
+
+/* ---------------------------------------------------------------- stats and fork */
+
+void hk_ph_lock_counts(hk_lockcount *out)
+{
+    *out = (hk_lockcount){0, 0};
+    hk_lockcount_add(out, &heap_ls);
+}
+
+void hk_ph_get_stats(hk_ph_stats *o)
+{
+    memset(o, 0, sizeof *o);
+    pthread_mutex_lock(&heap_lock);
+    o->committed = arena_used;
+    o->in_pages = used_units << HK_UNIT_SHIFT;
+    o->free_resident = dirty_units << HK_UNIT_SHIFT;
+    o->free_purged = (free_units - dirty_units) << HK_UNIT_SHIFT;
+    o->purged_bytes = st_purged;
+    o->purge_calls = st_purge_calls;
+    o->purge_failures = st_purge_fail;
+    o->dirty_budget = dirty_budget();
+    o->refaulted = st_refault;
+    o->pages_alloc = st_alloc;
+    o->pages_freed = st_freed;
+    o->pages_moved = st_moved;
+    o->pages_moved_box = st_moved_box;
+    o->bytes_moved = st_units_moved << HK_UNIT_SHIFT;
+    o->meta_reserved = meta_reserved;
+    size_t units = arena_used >> HK_UNIT_SHIFT;
+    o->meta_resident = state_live_n * HK_PAGE_SIZE + desc_live_n * HK_PAGE_SIZE +
+                       hk_align_up(units * 3 + units / 8, HK_PAGE_SIZE);
+    for (int b = 0; b < 8; b++) {
+        o->box_pages[b] = box_pages[b];
+        o->box_bytes[b] = box_units[b] << HK_UNIT_SHIFT;
+        o->box_purged[b] = box_purged_units[b] << HK_UNIT_SHIFT;
+        o->box_peak[b] = box_peak_units[b] << HK_UNIT_SHIFT;
+    }
+    for (int c = 0; c < HK_PH_CLASSES; c++) {
+        o->class_pages[c] = cls_pages[c];
+        o->class_bytes[c] = cls_units[c] << HK_UNIT_SHIFT;
+    }
+    pthread_mutex_unlock(&heap_lock);
+}
+
+void hk_ph_atfork_prepare(void) { pthread_mutex_lock(&heap_lock); }
+void hk_ph_atfork_parent(void) { pthread_mutex_unlock(&heap_lock); }
+void hk_ph_atfork_child(void)
+{
+    /* A thread of the parent may have been between two locks of the pressure hook. */
+    atomic_flag_clear(&in_pressure);
+    pthread_mutex_unlock(&heap_lock);
+}
