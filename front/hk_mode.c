@@ -16,9 +16,18 @@ static void leave_inline(void)
         hk_front_mode = HK_FRONT_COMPARE;
 }
 
+/* From the router, after its table or Tiny bound changed (after init, which sets the mode
+ * itself). */
+static void router_changed(void)
+{
+    if (hk_front_mode != HK_FRONT_INIT)
+        hk_front_update_mode();
+}
+
 void hk_mode_register(void)
 {
     hk_compare_hooks = (hk_compare_hooks_t){hk_front_update_mode, leave_inline};
+    hk_router_front_hook = router_changed;
 }
 
 volatile unsigned char hk_front_mode = HK_FRONT_INIT;

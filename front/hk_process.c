@@ -71,13 +71,13 @@ void hk_init(void)
         hk_slab_init((size_t)hk_opt(HK_OPT_ARENA_GB) << 30); /* registers its purge first */
         hk_purge_register(hk_os_purge);
         hk_pool_init(); /* defines the Pool classes, then prewarms the Bridge classes */
+        hk_mode_register(); /* the router and compare/ reach the mode machine through it */
         hk_router_init();
         /* The build's default path, unless HAKMEM_USE_CENTRAL_ROUTER says otherwise. */
         bool central = config_central_router;
         if (hk_opt(HK_OPT_USE_CENTRAL_ROUTER) >= 0)
             central = hk_opt(HK_OPT_USE_CENTRAL_ROUTER) == 1;
         hk_set_central(central);
-        hk_mode_register(); /* compare/ reaches the mode machine through it */
         hk_set_compare(hk_compare_init());
         pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
         /* Reports written at exit reach stderr even when the program closed it first

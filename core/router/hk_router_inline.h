@@ -30,6 +30,11 @@ void hk_router_use_table(const hk_table *t);
 /* Called after the table or the router's Tiny bound changed (set by the differential mode,
  * which keeps tables derived from both; NULL when it is off). */
 extern void (*hk_router_changed_hook)(void);
+/* Called after it too: the front door's, registered at init, so that its fast path follows
+ * the router's Tiny bound. */
+extern void (*hk_router_front_hook)(void);
+/* The verbose log ([Router] lines on stderr; the fast path is off while it is on). */
+void hk_router_set_verbose(bool on);
 
 HK_INLINE void *hk_router_alloc_inline(size_t size, hak_callsite_t site, hk_entry_t entry)
 {
