@@ -3,6 +3,7 @@
  * argv[2]: decisions. Sizes cycle through a mix of small requests (the common path).
  */
 #include <hakmem.h>
+#include <hakmem_migration.h>
 #include <stdio.h>
 #include <stdlib.h>
 

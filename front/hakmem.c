@@ -11,7 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "hk_compare.h"
 #include "hk_front.h"
 #include "hk_log.h"
 #include "hk_options.h"
@@ -20,11 +19,6 @@
 #include "hk_mmap.h"
 
 hak_knobs_t hak_knobs(void) { return hk_knobs_get(); }
-
-hak_decision_t hak_legacy_decide(size_t size, hak_entry_t entry, hak_knobs_t knobs)
-{
-    return hk_legacy_decide(size, entry, knobs);
-}
 
 /* ---------------------------------------------------------------- free and queries */
 

@@ -11,8 +11,7 @@
 #ifndef HK_FRONT_H
 #define HK_FRONT_H
 
-#include "hk_legacy.h"
-#include "hk_diff_inline.h"
+#include "hk_migration.h"
 #include "hk_router_inline.h"
 #include "hk_slab.h"
 
@@ -47,7 +46,6 @@ void hk_mode_register(void);
 /* The out-of-line compare path and the process's first allocation (HK_FRONT_INIT: the
  * options are read before the first decision is made). */
 void *hk_front_other(size_t size, hak_callsite_t site, hk_entry_t entry);
-void *hk_compare_alloc(size_t size, hak_callsite_t site, hk_entry_t entry);
 
 void hk_free_slow(void *p);
 /* What p is to hakmem (the block engine's arena or the mmap box), without side effects: the

@@ -2,7 +2,6 @@
  * the inline differential path, the out-of-line compare path, init), kept in one byte that
  * the fast path reads (hk_front.h), and the slow paths that dispatch on it.
  */
-#include "hk_compare.h"
 #include "hk_front.h"
 #include "hk_tiny.h"
 
@@ -95,7 +94,7 @@ void hk_set_compare(bool on)
 
 void hk_set_central(bool central)
 {
-    hk_central_active = central;
+    hk_central_active = central || !config_legacy; /* --disable-legacy: the router only */
     hk_front_update_mode();
 }
 

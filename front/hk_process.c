@@ -8,7 +8,6 @@
 #define _GNU_SOURCE
 #include <pthread.h>
 
-#include "hk_compare.h"
 #include "hk_front.h"
 #include "hk_init.h"
 #include "hk_log.h"
@@ -75,7 +74,7 @@ void hk_init(void)
         hk_router_init();
         /* The build's default path, unless HAKMEM_USE_CENTRAL_ROUTER says otherwise. */
         bool central = config_central_router;
-        if (hk_opt(HK_OPT_USE_CENTRAL_ROUTER) >= 0)
+        if (config_legacy && hk_opt(HK_OPT_USE_CENTRAL_ROUTER) >= 0)
             central = hk_opt(HK_OPT_USE_CENTRAL_ROUTER) == 1;
         hk_set_central(central);
         hk_set_compare(hk_compare_init());

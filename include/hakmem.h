@@ -53,8 +53,8 @@ typedef struct hak_decision {
     int cls;
 } hak_decision_t;
 
-/* The routing decision of each path, computed without allocating (for tools and tests). */
-HAK_API hak_decision_t hak_legacy_decide(size_t size, hak_entry_t entry, hak_knobs_t knobs);
+/* The Central Router's routing decision, computed without allocating (for tools and tests;
+ * the legacy path's is hak_legacy_decide, hakmem_migration.h). */
 HAK_API hak_decision_t hak_router_decide(size_t size, hak_entry_t entry, hak_knobs_t knobs);
 /* The knobs in force in this process. */
 HAK_API hak_knobs_t hak_knobs(void);

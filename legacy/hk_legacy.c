@@ -1,5 +1,6 @@
 /* hk_legacy.c: the legacy primary router (see hk_legacy.h). */
 #include "hk_legacy.h"
+#include "hakmem_migration.h"
 
 #include <errno.h>
 
@@ -42,4 +43,9 @@ void *hk_legacy_alloc_slow(size_t size, hak_callsite_t site, hk_entry_t entry)
     if (primary(size) == PRIMARY_ACE)
         return hkm_ace_alloc(size, site, entry);
     return hk_execute(hk_legacy_decide(size, entry, hk_knobs_get()), size, NULL);
+}
+
+hak_decision_t hak_legacy_decide(size_t size, hak_entry_t entry, hak_knobs_t knobs)
+{
+    return hk_legacy_decide(size, entry, knobs);
 }

@@ -15,7 +15,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "hk_legacy.h"
 #include "hk_check.h"
 #include "hk_log.h"
 #include "hk_purge.h"
@@ -29,7 +28,7 @@ static int a_global[32];
 
 /* One size in each box (default knobs), and the box it lands in through the wrapper entry. */
 static hak_box_t wrap_box(size_t s) {
-    return hk_legacy_decide(s, HK_ENTRY_WRAP, hk_knobs_get()).box;
+    return hk_front_decide(s, HK_ENTRY_WRAP).box; /* the path in force (both agree: check_router) */
 }
 
 static int is_zero(const void *p, size_t n) {
@@ -1085,35 +1084,35 @@ Suite *make_api_suite(void) {
     Suite *s = suite_create("api");
     TCase *tc = tcase_create("calloc-realloc");
     tcase_set_timeout(tc, 20);
-    tcase_add_loop_test(tc, test_calloc_zeroes_reused_blocks, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_calloc_overflow, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_realloc_null_and_zero, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_realloc_across_boxes, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_realloc_enomem_keeps_block, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_reallocarray, 0, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_calloc_zeroes_reused_blocks, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_calloc_overflow, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_realloc_null_and_zero, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_realloc_across_boxes, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_realloc_enomem_keeps_block, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_reallocarray, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("memalign");
     tcase_set_timeout(tc, 20);
-    tcase_add_loop_test(tc, test_posix_memalign_bad_alignment, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_posix_memalign_good, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_posix_memalign_huge, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_memalign_realloc, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_aligned_alloc, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_memalign_non_pow2, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_valloc_pvalloc, 0, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_posix_memalign_bad_alignment, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_posix_memalign_good, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_posix_memalign_huge, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_memalign_realloc, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_aligned_alloc, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_memalign_non_pow2, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_valloc_pvalloc, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("queries");
-    tcase_add_loop_test(tc, test_usable_size, 0, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_usable_size, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
     tcase_add_test(tc, test_box_names);
-    tcase_add_loop_test(tc, test_box_of_foreign, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_free_null_and_sized, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_malloc_trim, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_mallinfo2, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_stats_print, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_fork_with_thread_cache, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_memalign_fallback_aligned, 0, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_box_of_foreign, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_free_null_and_sized, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_malloc_trim, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_mallinfo2, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_stats_print, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_fork_with_thread_cache, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_memalign_fallback_aligned, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("introspection");

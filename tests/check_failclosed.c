@@ -18,7 +18,6 @@
 #include <unistd.h>
 
 #include "hk_check.h"
-#include "hk_compare.h"
 #include "hk_mmap.h"
 
 #define KiB ((size_t)1024)

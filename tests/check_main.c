@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include "hk_check.h"
+#if HAKMEM_CONFIG_LEGACY
 #include "hk_compare.h"
+#endif
 
 static void reset_knobs(void) {
     hk_option_set(HK_OPT_ACE_ENABLED, hk_option_descs[HK_OPT_ACE_ENABLED].def);
@@ -15,7 +17,9 @@ static void reset_knobs(void) {
     hk_option_set(HK_OPT_ROUTER_DIFF, 0);
     hk_option_set(HK_OPT_ROUTER_ROLLOUT, -1);
     hk_option_set(HK_OPT_ROUTER_ROLLBACK, 0);
+#if HAKMEM_CONFIG_LEGACY
     hk_set_compare(hk_compare_init());
+#endif
 }
 
 void hk_check_set_mode(int i) {
@@ -47,10 +51,14 @@ int main(void) {
     srunner_add_suite(sr, make_mid_suite());
     srunner_add_suite(sr, make_l25_suite());
     srunner_add_suite(sr, make_os_suite());
+#if HAKMEM_CONFIG_LEGACY
     srunner_add_suite(sr, make_legacy_suite());
+#endif
     srunner_add_suite(sr, make_api_suite());
     srunner_add_suite(sr, make_router_suite());
+#if HAKMEM_CONFIG_LEGACY
     srunner_add_suite(sr, make_compare_suite());
+#endif
     srunner_add_suite(sr, make_pages_suite());
     srunner_add_suite(sr, make_failclosed_suite());
     srunner_run_all(sr, CK_NORMAL);

@@ -356,7 +356,7 @@ Suite *make_pages_suite(void) {
     Suite *s = suite_create("pages");
     TCase *tc = tcase_create("pages");
     tcase_set_timeout(tc, 20);
-    tcase_add_loop_test(tc, test_pages_move_between_boxes, 0, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_pages_move_between_boxes, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
     tcase_add_test_raise_signal(tc, test_stale_pointer_refused, SIGABRT);
     tcase_add_test(tc, test_state_reset_on_release);
     tcase_add_test(tc, test_fullest_page_first);
@@ -366,8 +366,8 @@ Suite *make_pages_suite(void) {
     tcase_add_test(tc, test_purge_budget);
     tcase_add_test(tc, test_purge_budget_learns);
     tcase_add_test(tc, test_mmap_cache_delay);
-    tcase_add_loop_test(tc, test_trim_returns_small_blocks, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_tcache_byte_budget, 0, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_trim_returns_small_blocks, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_tcache_byte_budget, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
     tcase_add_test(tc, test_thread_exit_gives_pages_back);
     suite_add_tcase(s, tc);
     return s;

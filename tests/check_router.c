@@ -17,7 +17,9 @@
 #include <unistd.h>
 
 #include "hk_ace.h"
-#include "hk_legacy.h"
+#if HAKMEM_CONFIG_LEGACY
+#include "hakmem_migration.h"
+#endif
 #include "hk_check.h"
 #include "hk_expect.h"
 #include "hk_router_inline.h"
@@ -451,6 +453,7 @@ START_TEST(test_round_trip_other_tables) {
 }
 END_TEST
 
+#if HAKMEM_CONFIG_LEGACY
 /* The Central Router's built-in table has exactly the legacy path's boundaries. */
 START_TEST(test_router_equals_legacy) {
     hk_check_set_mode(_i);
@@ -480,6 +483,7 @@ START_TEST(test_router_equals_legacy) {
     }
 }
 END_TEST
+#endif
 
 /* ---------------------------------------------------------------- integration */
 
@@ -1196,38 +1200,40 @@ Suite *make_router_suite(void) {
     tcase_add_test(tc, test_load_file_faults);
     tcase_add_test(tc, test_round_trip);
     tcase_add_test(tc, test_round_trip_other_tables);
-    tcase_add_loop_test(tc, test_router_equals_legacy, 0, HK_CHECK_NMODES);
+#if HAKMEM_CONFIG_LEGACY
+    tcase_add_loop_test(tc, test_router_equals_legacy, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+#endif
     suite_add_tcase(s, tc);
 
     tc = tcase_create("alloc");
     tcase_set_timeout(tc, 30);
-    tcase_add_loop_test(tc, test_integration_edges, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_router_free_null, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_fallback_l25, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_fallback_each_box, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_fallback_front_door, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_router_enomem, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_candidate_table, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_unusual_tables, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_mmap_zero_size_via_table, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_mmap_zero_size_memalign, 0, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_integration_edges, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_router_free_null, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_fallback_l25, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_fallback_each_box, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_fallback_front_door, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_router_enomem, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_candidate_table, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_unusual_tables, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_mmap_zero_size_via_table, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_mmap_zero_size_memalign, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("health");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_health_before_init);
-    tcase_add_loop_test(tc, test_health_after_init, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_health_total_routes, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_health_total_routes_threads, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_verbose_lines, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_verbose_kinds, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_verbose_front_door, 0, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_health_after_init, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_health_total_routes, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_health_total_routes_threads, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_verbose_lines, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_verbose_kinds, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_verbose_front_door, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("mixed");
     tcase_set_timeout(tc, 30);
-    tcase_add_loop_test(tc, test_mixed_paths, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_mixed_paths_threads, 0, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_mixed_paths, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_mixed_paths_threads, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -508,17 +508,17 @@ Suite *make_tiny_suite(void) {
     suite_add_tcase(s, tc);
 
     tc = tcase_create("alloc");
-    tcase_add_loop_test(tc, test_tiny_roundtrip, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_tiny_alignment_all_sizes, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_tiny_malloc0_unique, 0, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_tiny_roundtrip, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_tiny_alignment_all_sizes, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_tiny_malloc0_unique, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
     tcase_add_test_raise_signal(tc, test_tiny_double_free_dies, SIGABRT);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("threads");
     tcase_set_timeout(tc, 20);
-    tcase_add_loop_test(tc, test_tiny_cross_thread_free, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_tiny_thread_exit_returns_caches, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_tiny_alloc_free_during_thread_exit, 0, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_tiny_cross_thread_free, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_tiny_thread_exit_returns_caches, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_tiny_alloc_free_during_thread_exit, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -31,6 +31,7 @@
 
 #include "hakmem.h"
 #include "hk_compare.h"
+#include "hakmem_migration.h"
 #include "hk_front.h"
 #include "hk_init.h"
 #include "hk_options.h"

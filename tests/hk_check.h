@@ -5,7 +5,7 @@
  * the core without malloc_wrap.c, so Check itself keeps glibc's malloc.
  *
  * Routing modes: every routing or allocation test is a loop test over HK_CHECK_NMODES modes
- *     tcase_add_loop_test(tc, fn, 0, HK_CHECK_NMODES);
+ *     tcase_add_loop_test(tc, fn, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
  * and starts with hk_check_set_mode(_i). Two modes: 0 "legacy" (the legacy routing path) and
  * 1 "central" (the Central Router), switched with hk_set_central (hk_front.h).
  */
@@ -25,6 +25,8 @@
 #include "hk_slab.h"
 
 #define HK_CHECK_NMODES 2
+/* A --disable-legacy build has the Central Router only: its loops start at mode 1. */
+#define HK_CHECK_MODE_FIRST (HAKMEM_CONFIG_LEGACY ? 0 : 1)
 static const char *const hk_check_mode_names[HK_CHECK_NMODES] = {"legacy", "central"};
 
 /* Select routing mode i (0 .. HK_CHECK_NMODES-1): reset the routing knobs to their defaults

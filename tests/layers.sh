@@ -7,16 +7,16 @@ set -u
 . "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 hk_scratch
 py=$src/tests/layers.py
-cc=${HK_CC:-cc}
+read -ra cc <<<"${HK_CC:-cc}" # e.g. "gcc -std=gnu11"
 
 # A fake tree: core/base/low.c includes front/up.h and calls up(), which front/up.c defines.
 mkdir -p "$tmp/t/core/base/.libs" "$tmp/t/front/.libs" "$tmp/t/include"
 printf '#include "up.h"\nint low(void) { return up(); }\n' >"$tmp/t/core/base/low.c"
 printf 'int up(void);\n' >"$tmp/t/front/up.h"
 printf '#include "up.h"\nint up(void) { return 1; }\n' >"$tmp/t/front/up.c"
-if ! timeout 60 "$cc" -c -I"$tmp/t/front" "$tmp/t/core/base/low.c" -o "$tmp/t/core/base/.libs/libhakmem_core_la-low.o" ||
-   ! timeout 60 "$cc" -c -I"$tmp/t/front" "$tmp/t/front/up.c" -o "$tmp/t/front/.libs/libhakmem_core_la-up.o"; then
-    fail planted "the fake tree" "$cc could not compile it"
+if ! timeout 60 "${cc[@]}" -c -I"$tmp/t/front" "$tmp/t/core/base/low.c" -o "$tmp/t/core/base/.libs/libhakmem_core_la-low.o" ||
+   ! timeout 60 "${cc[@]}" -c -I"$tmp/t/front" "$tmp/t/front/up.c" -o "$tmp/t/front/.libs/libhakmem_core_la-up.o"; then
+    fail planted "the fake tree" "${cc[*]} could not compile it"
 else
     rc=0
     timeout 60 python3 "$py" "$tmp/t" "$tmp/t" >"$tmp/planted.out" 2>&1 || rc=$?

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hk_front.h"
 #include "hk_router_inline.h"
 #include "hk_table.h"
 
@@ -24,6 +25,7 @@ static int usage(FILE *f)
 int main(int argc, char **argv)
 {
     if (argc == 1) {
+        hk_init(); /* reads HAKMEM_ROUTER_TABLE */
         hk_table_write(hk_router_table, 1);
         return 0;
     }

@@ -64,8 +64,8 @@ static bool refused(hk_opt_id id)
 }
 
 typedef struct {
-    long diff, rollout, ace;
-    bool central_may_execute;
+    long diff, rollout, ace, use;
+    bool central_may_execute, legacy;
 } mode;
 
 /* One row per way a setting can be ineffective; the first matching row of a variable warns. */
@@ -75,6 +75,8 @@ typedef struct {
     const char *why;
 } rule;
 
+static bool no_legacy(const mode *m) { return !m->legacy; }
+static bool no_legacy_path(const mode *m) { return !m->legacy && m->use == 0; }
 static bool no_diff(const mode *m) { return m->diff == 0; }
 static bool no_rollout(const mode *m) { return m->rollout < 0; }
 static bool rollout_on(const mode *m) { return m->rollout >= 0; }
@@ -82,7 +84,18 @@ static bool no_central(const mode *m) { return !m->central_may_execute; }
 static bool aa(const mode *m) { return m->diff == 2; }
 static bool no_ace(const mode *m) { return m->ace == 0; }
 
+#define NO_MIGRATION "this build has no legacy path and no differential mode (--disable-legacy)"
 static const rule rules[] = {
+    {HK_OPT_USE_CENTRAL_ROUTER, no_legacy_path,
+     "this build has only the Central Router (--disable-legacy): it routes every call"},
+    {HK_OPT_ROUTER_DIFF, no_legacy, NO_MIGRATION},
+    {HK_OPT_ROUTER_DIFF_SAMPLE, no_legacy, NO_MIGRATION},
+    {HK_OPT_DIVERGENCE_REPORT, no_legacy, NO_MIGRATION},
+    {HK_OPT_DIVERGENCE_LOG, no_legacy, NO_MIGRATION},
+    {HK_OPT_ROUTER_ROLLBACK, no_legacy, NO_MIGRATION},
+    {HK_OPT_ROUTER_ROLLOUT, no_legacy, NO_MIGRATION},
+    {HK_OPT_ROUTER_ROLLOUT_BY, no_legacy, NO_MIGRATION},
+    {HK_OPT_ROUTER_ROLLOUT_SALT, no_legacy, NO_MIGRATION},
     {HK_OPT_ROUTER_DIFF_SAMPLE, no_diff, "nothing is compared without HAKMEM_ROUTER_DIFF=1 or 2"},
     {HK_OPT_DIVERGENCE_REPORT, no_diff,
      "nothing is compared without HAKMEM_ROUTER_DIFF=1 or 2, so there is nothing to report"},
@@ -125,8 +138,9 @@ void hk_options_check(bool central_default)
     m.diff = hk_opt(HK_OPT_ROUTER_DIFF);
     m.rollout = hk_opt(HK_OPT_ROUTER_ROLLOUT);
     m.ace = hk_opt(HK_OPT_ACE_ENABLED);
-    long use = hk_opt(HK_OPT_USE_CENTRAL_ROUTER);
-    m.central_may_execute = m.rollout > 0 || (use >= 0 ? use == 1 : central_default);
+    m.use = hk_opt(HK_OPT_USE_CENTRAL_ROUTER);
+    m.legacy = HAKMEM_CONFIG_LEGACY;
+    m.central_may_execute = m.rollout > 0 || (m.use >= 0 ? m.use == 1 : central_default);
     bool warned[HK_OPT_COUNT] = {false};
     for (size_t r = 0; r < sizeof rules / sizeof *rules; r++) {
         hk_opt_id id = rules[r].id;
