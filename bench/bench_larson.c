@@ -49,8 +49,8 @@ static void spawn(struct lineage *l)
 static void replace(struct lineage *l, size_t k)
 {
     if (!bu_check(l->blk[k], l->len[k], l->tag[k]))
-        bu_die(prog, "lineage %ld generation %ld: corrupted block %p (%zu bytes)", l->id, l->generation,
-               (void *)l->blk[k], l->len[k]);
+        bu_die(prog, "lineage %ld generation %ld: corrupted block %p (%zu bytes)", l->id,
+               l->generation, (void *)l->blk[k], l->len[k]);
     free(l->blk[k]);
     size_t n = bu_rng_range(&l->rng, l->min, l->max);
     unsigned char *p = malloc(n);
@@ -124,8 +124,13 @@ int main(int argc, char **argv)
         bu_die(prog, "setup failed");
     for (long i = 0; i < threads; i++) {
         struct lineage *l = &lin[i];
-        *l = (struct lineage){.id = i, .slots = slots, .min = min, .max = max, .target = target,
-                              .handover = handover, .rng = bu_rng_seed(seed, (uint64_t)i)};
+        *l = (struct lineage){.id = i,
+                              .slots = slots,
+                              .min = min,
+                              .max = max,
+                              .target = target,
+                              .handover = handover,
+                              .rng = bu_rng_seed(seed, (uint64_t)i)};
         l->blk = calloc(slots, sizeof *l->blk);
         l->len = calloc(slots, sizeof *l->len);
         l->tag = calloc(slots, sizeof *l->tag);
@@ -158,14 +163,16 @@ int main(int argc, char **argv)
         gens += l->generation + 1;
         for (size_t k = 0; k < slots; k++) { /* freed by the main thread */
             if (!bu_check(l->blk[k], l->len[k], l->tag[k]))
-                bu_die(prog, "corrupted block %p (%zu bytes) at the end", (void *)l->blk[k], l->len[k]);
+                bu_die(prog, "corrupted block %p (%zu bytes) at the end", (void *)l->blk[k],
+                       l->len[k]);
             free(l->blk[k]);
         }
         free(l->blk);
         free(l->len);
         free(l->tag);
     }
-    printf("bench_larson threads=%ld %s=%s size=%zu..%zu slots=%zu seed=%llu handover=%lld threads_created=%ld "
+    printf("bench_larson threads=%ld %s=%s size=%zu..%zu slots=%zu seed=%llu handover=%lld "
+           "threads_created=%ld "
            "ops=%lld ops/s=%.0f\n",
            threads, seconds > 0 ? "seconds" : "ops_per_thread", argv[2], min, max, slots,
            (unsigned long long)seed, handover, gens, ops, (double)ops / s);

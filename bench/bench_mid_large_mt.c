@@ -41,7 +41,8 @@ static void *run(void *arg)
         uint64_t tag = (uint64_t)w->id << 32 | k;
         if (slot[k]) {
             if (!bu_check(slot[k], len[k], tag))
-                bu_die(prog, "thread %ld: corrupted block %p (%zu bytes)", w->id, (void *)slot[k], len[k]);
+                bu_die(prog, "thread %ld: corrupted block %p (%zu bytes)", w->id, (void *)slot[k],
+                       len[k]);
             sum += slot[k][0];
             free(slot[k]);
             slot[k] = NULL;
@@ -59,7 +60,8 @@ static void *run(void *arg)
     for (size_t k = 0; k < w->ws; k++)
         if (slot[k]) {
             if (!bu_check(slot[k], len[k], (uint64_t)w->id << 32 | k))
-                bu_die(prog, "thread %ld: corrupted block %p (%zu bytes)", w->id, (void *)slot[k], len[k]);
+                bu_die(prog, "thread %ld: corrupted block %p (%zu bytes)", w->id, (void *)slot[k],
+                       len[k]);
             free(slot[k]);
         }
     free(slot);
@@ -94,8 +96,10 @@ int main(int argc, char **argv)
         sum += w[t].checksum;
     }
     double s = bu_now() - atomic_load(&t0);
-    printf("bench_mid_large_mt threads=%ld cycles=%lld ws=%zu seed=%llu size=8-34KiB ops/s=%.0f (checksum %llu)\n",
-           threads, cycles, ws, (unsigned long long)seed, (double)threads * (double)cycles / s, sum & 0xffff);
+    printf("bench_mid_large_mt threads=%ld cycles=%lld ws=%zu seed=%llu size=8-34KiB ops/s=%.0f "
+           "(checksum %llu)\n",
+           threads, cycles, ws, (unsigned long long)seed, (double)threads * (double)cycles / s,
+           sum & 0xffff);
     pthread_barrier_destroy(&start);
     free(w);
     return 0;

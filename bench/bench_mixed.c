@@ -48,9 +48,11 @@ static void parse_profile(const char *s)
         unsigned w;
         size_t lo, hi;
         int used;
-        if (nprof == MAXPROF || sscanf(p, "%u:%zu-%zu%n", &w, &lo, &hi, &used) != 3 || w == 0 || lo == 0 ||
-            hi < lo) {
-            fprintf(stderr, "bad profile '%s' (want weight:lo-hi,... with 1 <= lo <= hi, at most %d entries)\nusage: %s\n",
+        if (nprof == MAXPROF || sscanf(p, "%u:%zu-%zu%n", &w, &lo, &hi, &used) != 3 || w == 0 ||
+            lo == 0 || hi < lo) {
+            fprintf(stderr,
+                    "bad profile '%s' (want weight:lo-hi,... with 1 <= lo <= hi, at most %d "
+                    "entries)\nusage: %s\n",
                     s, MAXPROF, USAGE);
             exit(2);
         }
@@ -110,7 +112,8 @@ static void *run(void *arg)
         uint64_t tag = (uint64_t)w->id << 32 | k;
         if (slot[k]) {
             if (!bu_check(slot[k], len[k], tag))
-                bu_die(prog, "thread %ld: corrupted block %p (%zu bytes)", w->id, (void *)slot[k], len[k]);
+                bu_die(prog, "thread %ld: corrupted block %p (%zu bytes)", w->id, (void *)slot[k],
+                       len[k]);
             free(slot[k]);
             slot[k] = NULL;
         } else {
@@ -128,7 +131,8 @@ static void *run(void *arg)
     for (size_t k = 0; k < w->ws; k++)
         if (slot[k]) {
             if (!bu_check(slot[k], len[k], (uint64_t)w->id << 32 | k))
-                bu_die(prog, "thread %ld: corrupted block %p (%zu bytes)", w->id, (void *)slot[k], len[k]);
+                bu_die(prog, "thread %ld: corrupted block %p (%zu bytes)", w->id, (void *)slot[k],
+                       len[k]);
             free(slot[k]);
         }
     free(slot);
@@ -166,16 +170,17 @@ int main(int argc, char **argv)
     }
     double s = bu_now() - atomic_load(&t0);
     if (nprof) {
-        printf("bench_mixed threads=%ld cycles=%lld seed=%llu ws=%zu profile=%s allocs", threads, cycles,
-               (unsigned long long)seed, ws, argv[5]);
+        printf("bench_mixed threads=%ld cycles=%lld seed=%llu ws=%zu profile=%s allocs", threads,
+               cycles, (unsigned long long)seed, ws, argv[5]);
         for (int i = 0; i < nprof; i++)
             printf("%c%llu", i ? ',' : '=', box[i]);
         printf(" ops/s=%.0f\n", (double)threads * (double)cycles / s);
     } else {
-        printf("bench_mixed threads=%ld cycles=%lld seed=%llu ws=%zu allocs tiny=%llu pool=%llu bridge=%llu "
+        printf("bench_mixed threads=%ld cycles=%lld seed=%llu ws=%zu allocs tiny=%llu pool=%llu "
+               "bridge=%llu "
                "mid=%llu l25=%llu mmap=%llu ops/s=%.0f\n",
-               threads, cycles, (unsigned long long)seed, ws, box[0], box[1], box[2], box[3], box[4], box[5],
-               (double)threads * (double)cycles / s);
+               threads, cycles, (unsigned long long)seed, ws, box[0], box[1], box[2], box[3],
+               box[4], box[5], (double)threads * (double)cycles / s);
     }
     pthread_barrier_destroy(&start);
     free(w);

@@ -85,7 +85,8 @@ static void *consumer(void *arg)
         while (tail != head) {
             struct item it = q->ring[tail % RING];
             if (!bu_check(it.p, it.n, it.tag))
-                bu_die(prog, "consumer %ld: corrupted block %p (%zu bytes)", q->id, (void *)it.p, it.n);
+                bu_die(prog, "consumer %ld: corrupted block %p (%zu bytes)", q->id, (void *)it.p,
+                       it.n);
             free(it.p);
             tail++;
             q->consumed++;
@@ -125,7 +126,8 @@ int main(int argc, char **argv)
         atomic_init(&q[i].head, 0);
         atomic_init(&q[i].tail, 0);
         atomic_init(&q[i].done, 0);
-        if (pthread_create(&q[i].prod, NULL, producer, &q[i]) || pthread_create(&q[i].cons, NULL, consumer, &q[i]))
+        if (pthread_create(&q[i].prod, NULL, producer, &q[i]) ||
+            pthread_create(&q[i].cons, NULL, consumer, &q[i]))
             bu_die(prog, "pthread_create failed");
     }
     pthread_barrier_wait(&start);
@@ -136,7 +138,8 @@ int main(int argc, char **argv)
         crossed += q[i].consumed;
     }
     double s = bu_now() - atomic_load(&t0);
-    printf("bench_prodcons pairs=%ld ops=%lld cross_pct=%lld seed=%llu size=16..4096 crossed=%lld ops/s=%.0f\n",
+    printf("bench_prodcons pairs=%ld ops=%lld cross_pct=%lld seed=%llu size=16..4096 crossed=%lld "
+           "ops/s=%.0f\n",
            pairs, ops, pct, (unsigned long long)seed, crossed, (double)pairs * (double)ops / s);
     pthread_barrier_destroy(&start);
     free(q);

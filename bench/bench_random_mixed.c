@@ -27,7 +27,8 @@ int main(int argc, char **argv)
     long cycles = atol(argv[1]);
     size_t ws = (size_t)atol(argv[2]);
     rng = (uint64_t)atoll(argv[3]) * 2654435761u + 88172645463325252ull;
-    size_t lo = argc == 6 ? (size_t)atol(argv[4]) : 16, hi = argc == 6 ? (size_t)atol(argv[5]) : 1040;
+    size_t lo = argc == 6 ? (size_t)atol(argv[4]) : 16,
+           hi = argc == 6 ? (size_t)atol(argv[5]) : 1040;
     if (!cycles || !ws || lo < 1 || hi < lo) {
         fprintf(stderr, "bench_random_mixed: bad arguments\n");
         return 2;

@@ -98,8 +98,8 @@ int main(int argc, char **argv)
                     ops++;
                     size_t keep = m < n[b] ? m : n[b];
                     if (!check(q, keep, edges[b], nedges[b], key[b]))
-                        bu_die(prog, "realloc %zu -> %zu bytes lost content (%#jx -> %p)", n[b], m, (uintmax_t)old,
-                               (void *)q);
+                        bu_die(prog, "realloc %zu -> %zu bytes lost content (%#jx -> %p)", n[b], m,
+                               (uintmax_t)old, (void *)q);
                     if (up) {
                         fill(q, n[b], m, key[b]);
                         edges[b][nedges[b]++] = m;
@@ -118,7 +118,8 @@ int main(int argc, char **argv)
         ops += NBUF;
     }
     double s = bu_now() - t0;
-    printf("bench_realloc rounds=%lld max=%zu seed=%llu buffers=%d ops=%llu ops/s=%.0f (checksum %llu)\n", rounds,
-           max, (unsigned long long)seed, NBUF, ops, (double)ops / s, sum & 0xffff);
+    printf("bench_realloc rounds=%lld max=%zu seed=%llu buffers=%d ops=%llu ops/s=%.0f (checksum "
+           "%llu)\n",
+           rounds, max, (unsigned long long)seed, NBUF, ops, (double)ops / s, sum & 0xffff);
     return 0;
 }

@@ -50,7 +50,8 @@ struct worker {
 static void check_free(struct worker *w, const struct item *it, const char *what)
 {
     if (!bu_check(it->p, it->n, it->tag))
-        bu_die(prog, "thread %ld: corrupted %s block %p (%zu bytes)", w->id, what, (void *)it->p, it->n);
+        bu_die(prog, "thread %ld: corrupted %s block %p (%zu bytes)", w->id, what, (void *)it->p,
+               it->n);
     free(it->p);
 }
 
@@ -99,7 +100,8 @@ static void *run(void *arg)
         if (s->p) {
             if (bu_rng_next(&rng) % 100 < w->pct) {
                 if (!bu_check(s->p, s->n, s->tag))
-                    bu_die(prog, "thread %ld: corrupted block %p (%zu bytes)", w->id, (void *)s->p, s->n);
+                    bu_die(prog, "thread %ld: corrupted block %p (%zu bytes)", w->id, (void *)s->p,
+                           s->n);
                 hand_over(w, *s);
                 w->remote++;
             } else {
@@ -182,9 +184,11 @@ int main(int argc, char **argv)
     double s = bu_now() - atomic_load(&t0);
     if (remote != freed)
         bu_die(prog, "%lld blocks handed over, %lld freed by their receivers", remote, freed);
-    printf("bench_remote threads=%ld iterations=%lld ws=%zu size=%zu..%zu remote_pct=%lld seed=%llu remote=%lld "
+    printf("bench_remote threads=%ld iterations=%lld ws=%zu size=%zu..%zu remote_pct=%lld "
+           "seed=%llu remote=%lld "
            "ops/s=%.0f\n",
-           threads, iters, ws, min, max, pct, (unsigned long long)seed, remote, (double)threads * (double)iters / s);
+           threads, iters, ws, min, max, pct, (unsigned long long)seed, remote,
+           (double)threads * (double)iters / s);
     pthread_barrier_destroy(&start);
     free(w);
     return 0;

@@ -41,7 +41,7 @@ int main(int argc, char **argv)
         done += n;
     }
     double s = bu_now() - t0;
-    printf("bench_tiny_hot size=%zu iterations=%lld batch=%d ops/s=%.0f (checksum %llu)\n", size, iters, BATCH,
-           (double)iters / s, sum & 0xffff);
+    printf("bench_tiny_hot size=%zu iterations=%lld batch=%d ops/s=%.0f (checksum %llu)\n", size,
+           iters, BATCH, (double)iters / s, sum & 0xffff);
     return 0;
 }

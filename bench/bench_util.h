@@ -108,7 +108,8 @@ static inline void bu_started(_Atomic double *t0)
 #if defined(__GNUC__)
 __attribute__((noreturn, format(printf, 2, 3)))
 #endif
-static inline void bu_die(const char *prog, const char *fmt, ...)
+static inline void
+bu_die(const char *prog, const char *fmt, ...)
 {
     va_list ap;
     fprintf(stderr, "%s: ", prog);

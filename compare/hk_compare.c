@@ -60,7 +60,7 @@ bool hk_compare_init(void)
         int executing = rollout_pct >= 0 && rollout_by != HK_ROLLOUT_BY_PROCESS
                             ? HK_REC_EXEC_ROLLOUT
                         : hk_compare_process_central() ? HK_REC_EXEC_CENTRAL
-                                          : HK_REC_EXEC_LEGACY;
+                                                       : HK_REC_EXEC_LEGACY;
         hk_record_set_mode(diff_mode, diff_mode == 2, hk_opt(HK_OPT_ROUTER_DIFF_SAMPLE),
                            rollout_pct, rollout_by, salt, hk_opt(HK_OPT_USE_CENTRAL_ROUTER),
                            config_central_router, executing, hk_opt(HK_OPT_ROUTER_ROLLBACK), k,
@@ -164,8 +164,7 @@ void *hk_diff_unsampled(size_t size, hak_callsite_t site, hk_entry_t entry, bool
         hk_dt_hist(&hk_dt, central, size);
         return hk_compare_decide(size, site, entry, central);
     }
-    return central ? hk_router_alloc_inline(size, site, entry)
-                   : hk_legacy_alloc(size, site, entry);
+    return central ? hk_router_alloc_inline(size, site, entry) : hk_legacy_alloc(size, site, entry);
 }
 
 /* A sampled call that is not the common 1-in-1 one: a new thread's first call, a thread
@@ -273,6 +272,5 @@ void *hk_compare_alloc(size_t size, hak_callsite_t site, hk_entry_t entry)
     hk_dt_count(t, central, compare, size);
     if (compare)
         return hk_compare_decide(size, site, entry, central);
-    return central ? hk_router_alloc_inline(size, site, entry)
-                   : hk_legacy_alloc(size, site, entry);
+    return central ? hk_router_alloc_inline(size, site, entry) : hk_legacy_alloc(size, site, entry);
 }

@@ -45,8 +45,8 @@ void *hk_compare_agreed(hk_decision d, size_t size, hak_callsite_t site, hk_entr
 /* Record one divergent decision pair (the differential path calls it; tests may too).
  * central_executing: the call executes on the Central Router, so it counts towards
  * HAKMEM_ROUTER_ROLLBACK=N, which latches the process back to legacy at the N-th. */
-void hk_divergence_record(hk_decision legacy, hk_decision central, size_t size,
-                          hak_callsite_t site, hk_entry_t entry, bool central_executing);
+void hk_divergence_record(hk_decision legacy, hk_decision central, size_t size, hak_callsite_t site,
+                          hk_entry_t entry, bool central_executing);
 void hk_divergence_init(void);
 /* Write the JSON report to HAKMEM_DIVERGENCE_REPORT now (exit, SIGUSR2 follow-up, tests). */
 bool hk_divergence_write_report(void);

@@ -131,14 +131,15 @@ static void log_line(uint64_t key, size_t size, hk_sitekey sk)
     }
     static hk_jw w; /* under log_lock: the buffer stays off the stack */
     hk_jw_start(&w, log_fd);
-    hk_jw_fmt(&w, "{\"format\": \"hakmem-divergence-log/2\", \"pid\": %d, \"instance\": "
-                  "\"%08lx%08lx\", \"divergence\": ",
+    hk_jw_fmt(&w,
+              "{\"format\": \"hakmem-divergence-log/2\", \"pid\": %d, \"instance\": "
+              "\"%08lx%08lx\", \"divergence\": ",
               (int)getpid(), (unsigned long)(hk_rec->h.instance >> 32),
               (unsigned long)(hk_rec->h.instance & 0xffffffffu));
     hk_report_divergence_first(&w, key, size, sk);
     hk_jw_raw(&w, "}\n", 2);
     hk_jw_flush(&w); /* one write: appends stay whole lines */
-    if (w.failed) { /* a full disk, /dev/full: said once, then no more lines */
+    if (w.failed) {  /* a full disk, /dev/full: said once, then no more lines */
         char eb[32], ab[200];
         int err = errno;
         hk_warn("HAKMEM_DIVERGENCE_LOG=%s: writing failed (%s); no divergence log from here on",
@@ -152,8 +153,8 @@ static void log_line(uint64_t key, size_t size, hk_sitekey sk)
 
 static uint64_t rec_key(hk_decision l, hk_decision c, hk_entry_t e, size_t size)
 {
-    return 1u | ((uint64_t)l.box << 1) | ((uint64_t)(uint8_t)l.cls << 8) |
-           ((uint64_t)c.box << 16) | ((uint64_t)(uint8_t)c.cls << 24) | ((uint64_t)e << 32) |
+    return 1u | ((uint64_t)l.box << 1) | ((uint64_t)(uint8_t)l.cls << 8) | ((uint64_t)c.box << 16) |
+           ((uint64_t)(uint8_t)c.cls << 24) | ((uint64_t)e << 32) |
            ((uint64_t)hk_sizekey_of(&hk_keys, size) << 40);
 }
 
@@ -244,8 +245,9 @@ void hk_divergence_record(hk_decision l, hk_decision c, size_t size, hak_callsit
 {
     hk_rec_header *h = &hk_rec->h;
     atomic_fetch_add_explicit(&h->divergent, 1, memory_order_relaxed);
-    uint64_t nexec =
-        atomic_fetch_add_explicit(&h->divergent_exec[central_executing], 1, memory_order_relaxed) + 1;
+    uint64_t nexec = atomic_fetch_add_explicit(&h->divergent_exec[central_executing], 1,
+                                               memory_order_relaxed) +
+                     1;
     uint64_t key = rec_key(l, c, entry, size);
     hk_sitekey sk = hk_site_key(site);
     bool fresh;

@@ -67,6 +67,8 @@ const char *hk_path_abbrev(const char *path, char *buf, size_t cap)
 
 const char *hk_errname(int e, char *buf, size_t cap)
 {
+    /* a two-column table, aligned by hand */
+    /* clang-format off */
     static const struct {
         int e;
         const char *name;
@@ -82,6 +84,7 @@ const char *hk_errname(int e, char *buf, size_t cap)
         {EINVAL, "EINVAL: invalid argument"},          {EBADF, "EBADF: bad file descriptor"},
         {EXDEV, "EXDEV: cross-device"},                {EBUSY, "EBUSY: busy"},
     };
+    /* clang-format on */
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         if (names[i].e == e)
             return names[i].name;
@@ -148,7 +151,8 @@ static int classify(const char *path, const char **why, int *err)
 /* A FIFO or character device: open without creating and without blocking. */
 static int open_into(const char *path, int extra, const char **why, int *err)
 {
-    int fd = hk_sys_open(path, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC | extra, 0);
+    int fd = hk_sys_open(path, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC | extra,
+                         0);
     if (fd < 0) {
         *err = errno;
         *why = errno == ENXIO ? "it is a FIFO with no reader" : "cannot open it";

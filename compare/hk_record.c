@@ -48,8 +48,10 @@ _Static_assert(offsetof(hk_rec_header, program) == 424, "header layout");
 _Static_assert(offsetof(hk_rec_header, table) == 2472, "header layout");
 _Static_assert(offsetof(hk_rec_header, route_off) == 4520, "header layout");
 _Static_assert(offsetof(hk_rec_header, route) == 4608, "header layout");
-_Static_assert(offsetof(hk_rec_block, slots) == HK_REC_HEADER && offsetof(hk_rec_block, key_lo) == 24576 &&
-                   offsetof(hk_rec_block, modules) == 26624 && offsetof(hk_rec_block, divs) == 59392 &&
+_Static_assert(offsetof(hk_rec_block, slots) == HK_REC_HEADER &&
+                   offsetof(hk_rec_block, key_lo) == 24576 &&
+                   offsetof(hk_rec_block, modules) == 26624 &&
+                   offsetof(hk_rec_block, divs) == 59392 &&
                    offsetof(hk_rec_block, hist) == 108544 && sizeof(hk_rec_block) == 206848,
                "block layout");
 
@@ -177,8 +179,7 @@ static void mark_execed(const char *name, const hk_rec_header *me)
     ssize_t n = hk_sys_read(fd, &old, sizeof old);
     if (n == (ssize_t)sizeof old && memcmp(old.magic, HK_REC_MAGIC, sizeof old.magic) == 0 &&
         old.pid == me->pid && old.start_time == me->start_time &&
-        memcmp(old.boot_id, me->boot_id, sizeof old.boot_id) == 0 &&
-        old.state == HK_REC_RUNNING) {
+        memcmp(old.boot_id, me->boot_id, sizeof old.boot_id) == 0 && old.state == HK_REC_RUNNING) {
         uint32_t st = HK_REC_EXECED;
         hk_sys_pwrite(fd, &st, sizeof st, offsetof(hk_rec_header, state));
     }
@@ -303,8 +304,8 @@ static bool open_file(hk_rec_header *id)
 
 /* ---------------------------------------------------------------- life */
 
-static bool pending;          /* a file is due at the first counted call */
-static hk_rec_header ident;   /* this process's identity, read at init or fork */
+static bool pending;        /* a file is due at the first counted call */
+static hk_rec_header ident; /* this process's identity, read at init or fork */
 static atomic_flag materialize_lock = ATOMIC_FLAG_INIT;
 
 void hk_record_init(const char *tmpl)

@@ -39,7 +39,7 @@
 #include "hk_sizekey.h"
 
 #define HK_REC_MAGIC "hakmem-record\0\0" /* 16 bytes with the terminating NUL */
-#define HK_REC_VERSION 2 /* 2: the route map and the size histograms */
+#define HK_REC_VERSION 2                 /* 2: the route map and the size histograms */
 #define HK_REC_SLOTS 256
 #define HK_REC_DIVS 256
 #define HK_REC_SITES 8
@@ -222,7 +222,8 @@ HK_INLINE void hk_rec_bump_compared(hk_rec_slot *s, bool central)
 {
 #if defined(__x86_64__)
     __asm__("addq $1, %0\n\taddq $1, %1"
-            : "+m"(*(volatile uint64_t *)&s->exec[central]), "+m"(*(volatile uint64_t *)&s->compared));
+            : "+m"(*(volatile uint64_t *)&s->exec[central]),
+              "+m"(*(volatile uint64_t *)&s->compared));
 #else
     hk_rec_bump(&s->exec[central]);
     hk_rec_bump(&s->compared);

@@ -85,8 +85,9 @@ static void divergence(hk_jw *w, const hk_rec_div *r, bool resolve)
     uint64_t mn = atomic_load(&r->size_min1), mx = atomic_load(&r->size_max1);
     hk_jw_lit(w, "{");
     decisions(w, key);
-    hk_jw_fmt(w, ", \"size_min\": %llu, \"size_max\": %llu, \"count\": %llu, "
-                 "\"executed_central\": %llu, \"sites\": [",
+    hk_jw_fmt(w,
+              ", \"size_min\": %llu, \"size_max\": %llu, \"count\": %llu, "
+              "\"executed_central\": %llu, \"sites\": [",
               (unsigned long long)(mn ? mn - 1 : 0), (unsigned long long)(mx ? mx - 1 : 0),
               (unsigned long long)atomic_load(&r->count),
               (unsigned long long)atomic_load(&r->exec_central));
@@ -132,10 +133,9 @@ static void route_rows(hk_jw *w, const hk_rec_header *h, unsigned e, unsigned pa
         while (j < hk_keys.n && h->route[e][j][2 * path] == d[0] &&
                h->route[e][j][2 * path + 1] == d[1])
             j++;
-        hk_jw_fmt(w, "%s[%llu, %llu, \"%s\", %d]", i ? ", " : "",
-                  (unsigned long long)hk_keys.lo[i],
-                  (unsigned long long)hk_sizekey_hi(&hk_keys, j - 1),
-                  hak_box_name((hak_box_t)d[0]), (int)(int8_t)d[1]);
+        hk_jw_fmt(w, "%s[%llu, %llu, \"%s\", %d]", i ? ", " : "", (unsigned long long)hk_keys.lo[i],
+                  (unsigned long long)hk_sizekey_hi(&hk_keys, j - 1), hak_box_name((hak_box_t)d[0]),
+                  (int)(int8_t)d[1]);
         i = j;
     }
     hk_jw_lit(w, "]");
@@ -156,7 +156,8 @@ static void route_and_histogram(hk_jw *w, const hk_rec_header *h)
     hk_jw_lit(w, "},\n  \"histogram\": {\"counts\": \"compared calls\", \"buckets\": [");
     for (unsigned k = 0; k < HK_REC_HBUCKETS; k++) {
         unsigned long long lo = k ? (1ull << (k + 3)) + 1 : 0;
-        unsigned long long hi = k + 1 < HK_REC_HBUCKETS ? 1ull << (k + 4) : (unsigned long long)SIZE_MAX;
+        unsigned long long hi = k + 1 < HK_REC_HBUCKETS ? 1ull << (k + 4)
+                                                        : (unsigned long long)SIZE_MAX;
         hk_jw_fmt(w, "%s[%llu, %llu]", k ? ", " : "", lo, hi);
     }
     for (unsigned path = 0; path < 2; path++) {
@@ -183,8 +184,9 @@ bool hk_divergence_report_fd(int fd)
     const hk_rec_header *h = &hk_rec->h;
     hk_divergence_totals t = hk_divergence_totals_get();
     char word[32];
-    hk_jw_fmt(&w, "{\n  \"format\": \"hakmem-divergence-report/2\",\n  \"pid\": %lld,\n"
-                  "  \"instance\": ",
+    hk_jw_fmt(&w,
+              "{\n  \"format\": \"hakmem-divergence-report/2\",\n  \"pid\": %lld,\n"
+              "  \"instance\": ",
               (long long)h->pid);
     hex64(&w, h->instance);
     hk_jw_lit(&w, ",\n  \"parent_instance\": ");
@@ -192,11 +194,11 @@ bool hk_divergence_report_fd(int fd)
         hex64(&w, h->parent_instance);
     else
         hk_jw_lit(&w, "null");
-    hk_jw_fmt(&w, ",\n  \"start_time\": %llu,\n  \"boot_id\": ",
-              (unsigned long long)h->start_time);
+    hk_jw_fmt(&w, ",\n  \"start_time\": %llu,\n  \"boot_id\": ", (unsigned long long)h->start_time);
     hk_jw_strn(&w, h->boot_id, strnlen(h->boot_id, sizeof h->boot_id));
     hk_jw_lit(&w, ",\n  \"state\": ");
-    hk_jw_str(&w, hk_report_exiting || atomic_load(&h->state) == HK_REC_EXITED ? "exited" : "running");
+    hk_jw_str(&w,
+              hk_report_exiting || atomic_load(&h->state) == HK_REC_EXITED ? "exited" : "running");
     hk_jw_lit(&w, ",\n  \"record\": ");
     hk_jw_str(&w, hk_record_path());
     hk_jw_lit(&w, ",\n  \"program\": ");
@@ -205,26 +207,29 @@ bool hk_divergence_report_fd(int fd)
     hk_jw_hex(&w, h->program_build_id, h->program_build_id_len);
     hk_jw_lit(&w, ",\n  \"executing\": ");
     hk_jw_str(&w, exec_name(atomic_load(&h->executing)));
-    hk_jw_fmt(&w, ",\n  \"mode\": {\"diff\": %s, \"sample\": %llu, \"aa\": %s, \"rollout_pct\": %d, "
-                  "\"rollout_by\": \"%s\", \"rollout_salt\": %llu, \"use_central_router\": %d, "
-                  "\"central_default\": %s, \"rollback_after\": %lld, \"table\": ",
-              h->diff ? "true" : "false", (unsigned long long)h->sample,
-              h->aa ? "true" : "false", h->rollout_pct,
+    hk_jw_fmt(&w,
+              ",\n  \"mode\": {\"diff\": %s, \"sample\": %llu, \"aa\": %s, \"rollout_pct\": %d, "
+              "\"rollout_by\": \"%s\", \"rollout_salt\": %llu, \"use_central_router\": %d, "
+              "\"central_default\": %s, \"rollback_after\": %lld, \"table\": ",
+              h->diff ? "true" : "false", (unsigned long long)h->sample, h->aa ? "true" : "false",
+              h->rollout_pct,
               hk_option_word(HK_OPT_ROUTER_ROLLOUT_BY, h->rollout_by, word, sizeof word),
               (unsigned long long)h->salt, h->use_central, h->central_default ? "true" : "false",
               (long long)h->rollback_after);
     hk_jw_str(&w, h->table);
     hk_jw_fmt(&w, "},\n  \"knobs\": {\"ace_enabled\": %s, \"wrap_l2\": %s},\n",
               h->ace_enabled ? "true" : "false", h->wrap_l2 ? "true" : "false");
-    hk_jw_fmt(&w, "  \"calls\": %llu,\n  \"executed\": {\"legacy\": %llu, \"central\": %llu},\n"
-                  "  \"compared\": %llu,\n  \"divergent\": %llu,\n"
-                  "  \"divergent_executed\": {\"legacy\": %llu, \"central\": %llu},\n"
-                  "  \"dropped\": %llu,\n",
+    hk_jw_fmt(&w,
+              "  \"calls\": %llu,\n  \"executed\": {\"legacy\": %llu, \"central\": %llu},\n"
+              "  \"compared\": %llu,\n  \"divergent\": %llu,\n"
+              "  \"divergent_executed\": {\"legacy\": %llu, \"central\": %llu},\n"
+              "  \"dropped\": %llu,\n",
               (unsigned long long)t.calls, (unsigned long long)t.exec[0],
               (unsigned long long)t.exec[1], (unsigned long long)t.compared,
               (unsigned long long)t.divergent, (unsigned long long)t.divergent_exec[0],
               (unsigned long long)t.divergent_exec[1], (unsigned long long)t.dropped);
-    hk_jw_fmt(&w, "  \"keys\": {\"intervals\": %u, \"seen\": %llu, \"truncated\": %s, \"seen_list\": [",
+    hk_jw_fmt(&w,
+              "  \"keys\": {\"intervals\": %u, \"seen\": %llu, \"truncated\": %s, \"seen_list\": [",
               hk_keys.n, (unsigned long long)t.keys_seen, hk_keys.truncated ? "true" : "false");
     bool first = true;
     for (unsigned e = 0; e < 2; e++)
@@ -260,7 +265,8 @@ bool hk_divergence_report_fd(int fd)
         hk_jw_hex(&w, m->build_id, m->build_id_len);
         hk_jw_lit(&w, "}");
     }
-    hk_jw_lit(&w, hk_site_module_count() ? "\n  ],\n  \"divergences\": [" : "],\n  \"divergences\": [");
+    hk_jw_lit(&w,
+              hk_site_module_count() ? "\n  ],\n  \"divergences\": [" : "],\n  \"divergences\": [");
     first = true;
     for (int i = 0; i < HK_REC_DIVS; i++) {
         if (!atomic_load(&hk_rec->divs[i].key))

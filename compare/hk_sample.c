@@ -62,7 +62,8 @@ int64_t hk_sample_next(hk_diff_thread *t)
 static bool seen_bit(unsigned iv, unsigned entry)
 {
     return atomic_load_explicit(&hk_rec->h.seen[entry][iv / 64], memory_order_relaxed) >>
-               (iv % 64) & 1;
+               (iv % 64) &
+           1;
 }
 
 /* Interval iv of entry was compared: its Tiny sizes get their class, and every KiB it meets
@@ -181,8 +182,8 @@ void hk_sample_thread_setup(hk_diff_thread *t)
     t->slot = s;
     t->hist = hk_rec->hist[s - hk_rec->slots];
     t->state = s == &hk_rec->slots[0] ? HK_DT_SHARED
-               : hk_diff_sample == 1       ? HK_DT_EVERY
-                                           : HK_DT_OWNED;
+               : hk_diff_sample == 1  ? HK_DT_EVERY
+                                      : HK_DT_OWNED;
     t->skip = hk_dt_owned(t->state) ? hk_sample_next(t) : 0;
     /* Last: pthread_setspecific may allocate (keys past the first 32), and that allocation
      * must find this thread set up. */

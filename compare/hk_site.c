@@ -159,7 +159,10 @@ const hk_site_module *hk_site_program(void)
     return &program;
 }
 
-unsigned hk_site_module_count(void) { return atomic_load_explicit(&nmodules, memory_order_acquire); }
+unsigned hk_site_module_count(void)
+{
+    return atomic_load_explicit(&nmodules, memory_order_acquire);
+}
 
 const hk_site_module *hk_site_module_get(unsigned n)
 {
@@ -178,7 +181,8 @@ static unsigned module_of(uintptr_t addr)
 static hk_sitekey make_key(unsigned mod, uintptr_t site)
 {
     uint64_t off = mod ? (uint64_t)(site - modules[mod - 1].m.bias) : (uint64_t)site;
-    return (uint64_t)mod << HK_SITE_OFFSET_BITS | (off & (((uint64_t)1 << HK_SITE_OFFSET_BITS) - 1));
+    return (uint64_t)mod << HK_SITE_OFFSET_BITS |
+           (off & (((uint64_t)1 << HK_SITE_OFFSET_BITS) - 1));
 }
 
 static hk_sitekey resolve(uintptr_t site)

@@ -17,11 +17,11 @@
 #define HK_SIZEKEY_MAX 256 /* intervals; the built-in table makes about 50 */
 
 typedef struct {
-    unsigned n;                           /* intervals */
-    bool truncated;                       /* more edges than HK_SIZEKEY_MAX (never expected) */
-    const hk_table *table;                /* the table it was built for */
-    size_t lo[HK_SIZEKEY_MAX];            /* lower bound of each interval; lo[0] == 0 */
-    uint8_t small[HK_TINY_MAX + 1];       /* the interval of each size <= 1024 */
+    unsigned n;                     /* intervals */
+    bool truncated;                 /* more edges than HK_SIZEKEY_MAX (never expected) */
+    const hk_table *table;          /* the table it was built for */
+    size_t lo[HK_SIZEKEY_MAX];      /* lower bound of each interval; lo[0] == 0 */
+    uint8_t small[HK_TINY_MAX + 1]; /* the interval of each size <= 1024 */
 } hk_sizekey;
 
 void hk_sizekey_build(hk_sizekey *k, const hk_table *t);

@@ -184,7 +184,10 @@ void *hk_aligned_alloc_at(size_t align, size_t size, hak_callsite_t site)
     return hk_memalign_at(align, size, site);
 }
 
-void *hk_valloc_at(size_t size, hak_callsite_t site) { return hk_memalign_at(HK_PAGE_SIZE, size, site); }
+void *hk_valloc_at(size_t size, hak_callsite_t site)
+{
+    return hk_memalign_at(HK_PAGE_SIZE, size, site);
+}
 
 void *hk_pvalloc_at(size_t size, hak_callsite_t site)
 {
@@ -195,7 +198,10 @@ void *hk_pvalloc_at(size_t size, hak_callsite_t site)
 
 /* ---------------------------------------------------------------- the hak_* API */
 
-void *hak_alloc_at(size_t size, hak_callsite_t site) { return hk_front_alloc(size, site, HK_ENTRY_API); }
+void *hak_alloc_at(size_t size, hak_callsite_t site)
+{
+    return hk_front_alloc(size, site, HK_ENTRY_API);
+}
 void hak_free(void *p) { hk_front_free(p); }
 void *hak_malloc(size_t size) { return hk_front_malloc(size, HK_CALLER); }
 void *hak_calloc(size_t n, size_t size) { return hk_calloc_at(n, size, HK_CALLER); }
@@ -236,8 +242,8 @@ int hak_malloc_trim(size_t pad)
 {
     (void)pad;
     hk_init();
-    size_t released = hk_slab_trim(); /* the calling thread's cache and every small box */
-    released += hk_os_trim();         /* every cached region of the mmap box, what it kept */
+    size_t released = hk_slab_trim();   /* the calling thread's cache and every small box */
+    released += hk_os_trim();           /* every cached region of the mmap box, what it kept */
     released += hk_sys_release_retry(); /* the arena's pieces munmap refused at init */
     return released > 0;
 }

@@ -44,8 +44,7 @@ static inline void *hk_legacy_alloc_slow(size_t size, hak_callsite_t site, hk_en
     (void)size, (void)site, (void)entry;
     hk_no_legacy("hk_legacy_alloc_slow");
 }
-static inline void *hk_diff_alloc(size_t size, hak_callsite_t site, hk_entry_t entry,
-                                  bool central)
+static inline void *hk_diff_alloc(size_t size, hak_callsite_t site, hk_entry_t entry, bool central)
 {
     (void)size, (void)site, (void)entry, (void)central;
     hk_no_legacy("hk_diff_alloc");

@@ -55,12 +55,9 @@ void *hk_front_slow(size_t size, hak_callsite_t site, hk_entry_t entry)
     case HK_FRONT_CENTRAL:
         hk_tc.tctr[HK_TCTR_SERVED_CENTRAL]++;
         return hk_router_alloc_slow(size, site, entry);
-    case HK_FRONT_DIFF_CENTRAL:
-        return hk_diff_alloc(size, site, entry, true);
-    case HK_FRONT_DIFF_LEGACY:
-        return hk_diff_alloc(size, site, entry, false);
-    default:
-        return hk_front_other(size, site, entry);
+    case HK_FRONT_DIFF_CENTRAL: return hk_diff_alloc(size, site, entry, true);
+    case HK_FRONT_DIFF_LEGACY: return hk_diff_alloc(size, site, entry, false);
+    default: return hk_front_other(size, site, entry);
     }
 }
 
@@ -97,4 +94,3 @@ void hk_set_central(bool central)
     hk_central_active = central || !config_legacy; /* --disable-legacy: the router only */
     hk_front_update_mode();
 }
-

@@ -69,7 +69,7 @@ void hk_init(void)
         hk_l25_init();
         hk_slab_init((size_t)hk_opt(HK_OPT_ARENA_GB) << 30); /* registers its purge first */
         hk_purge_register(hk_os_purge);
-        hk_pool_init(); /* defines the Pool classes, then prewarms the Bridge classes */
+        hk_pool_init();     /* defines the Pool classes, then prewarms the Bridge classes */
         hk_mode_register(); /* the router and compare/ reach the mode machine through it */
         hk_router_init();
         /* The build's default path, unless HAKMEM_USE_CENTRAL_ROUTER says otherwise. */
@@ -129,4 +129,3 @@ void hk_quick_exit(int status)
         hk_divergence_quick_exit();
     hk_sys_exit_group(status);
 }
-

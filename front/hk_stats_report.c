@@ -49,7 +49,8 @@ void hk_stats_snapshot_take(hk_stats_snapshot *s)
         b->live_bytes += hk_class_live(k) * ci->bsize;
     }
     for (int b = HAK_BOX_TINY; b <= HAK_BOX_L25; b++)
-        s->box[b].fallbacks = hk_counter((hk_counter_id)(HK_CTR_FALLBACK_TINY + (b - HAK_BOX_TINY)));
+        s->box[b].fallbacks = hk_counter(
+            (hk_counter_id)(HK_CTR_FALLBACK_TINY + (b - HAK_BOX_TINY)));
     hk_os_get_stats(&s->os);
     s->box[HAK_BOX_MMAP].allocs = s->os.allocs;
     s->box[HAK_BOX_MMAP].frees = s->os.frees;
@@ -134,7 +135,8 @@ void hk_stats_report(int fd)
                "%llu / %llu, page heap %llu / %llu\n",
                (unsigned long long)sn->lock_xfer.acquired, (unsigned long long)sn->lock_xfer.waited,
                (unsigned long long)sn->lock_class.acquired,
-               (unsigned long long)sn->lock_class.waited, (unsigned long long)sn->lock_heap.acquired,
+               (unsigned long long)sn->lock_class.waited,
+               (unsigned long long)sn->lock_heap.acquired,
                (unsigned long long)sn->lock_heap.waited);
     hk_dprintf(fd,
                "  metadata (state map, descriptors, class maps): %zu bytes resident, %zu "
@@ -158,6 +160,6 @@ void hk_stats_report(int fd)
         hk_dprintf(fd,
                    "  OS calls failed:%s; %llu bytes kept after a failed munmap, %zu pending; "
                    "%llu lines lost (no trustworthy stderr)\n",
-                   n ? line : " none", (unsigned long long)os->bytes_kept,
-                   hk_sys_release_pending(), (unsigned long long)hk_log_lost());
+                   n ? line : " none", (unsigned long long)os->bytes_kept, hk_sys_release_pending(),
+                   (unsigned long long)hk_log_lost());
 }

@@ -23,10 +23,10 @@ typedef struct {
 } hk_box_stats;
 
 typedef struct {
-    uint32_t size;         /* block size (0: no such class) */
-    uint8_t box;           /* hak_box_t */
-    int8_t decision_class; /* the class as routing decisions and divergence reports name it */
-    uint64_t allocs, frees; /* blocks handed out and taken back, over every thread */
+    uint32_t size;              /* block size (0: no such class) */
+    uint8_t box;                /* hak_box_t */
+    int8_t decision_class;      /* the class as routing decisions and divergence reports name it */
+    uint64_t allocs, frees;     /* blocks handed out and taken back, over every thread */
     uint64_t pages, page_bytes; /* the pages the class holds now and their bytes */
     uint32_t per_page;          /* blocks per page */
 } hk_class_snap;

@@ -73,8 +73,8 @@ static struct mallinfo2 mallinfo_of(const hk_stats_snapshot *s)
         live += s->box[b].live_bytes;
     for (unsigned c = 1; c < HK_NCLASSES; c++)
         free_blocks += hk_class_free_blocks(&s->cls[c]);
-    mi.arena = s->ph.committed;    /* the small boxes' memory from the system */
-    mi.ordblks = free_blocks;      /* free blocks in the classes' pages */
+    mi.arena = s->ph.committed; /* the small boxes' memory from the system */
+    mi.ordblks = free_blocks;   /* free blocks in the classes' pages */
     mi.hblks = s->box[HAK_BOX_MMAP].allocs - s->box[HAK_BOX_MMAP].frees;
     mi.hblkhd = s->os.bytes_mapped_now;
     mi.uordblks = live;
@@ -163,19 +163,20 @@ static void xml_heap(hk_jw *w, const hk_stats_snapshot *s, hak_box_t b)
                   "allocs=\"%llu\" frees=\"%llu\" live=\"%llu\" live_bytes=\"%llu\" "
                   "pages=\"%llu\" resident=\"%llu\"/>\n",
                   k->size, k->size, (unsigned long long)(fb * k->size), (unsigned long long)fb,
-                  k->decision_class, (unsigned long long)k->allocs,
-                  (unsigned long long)k->frees, (unsigned long long)live,
-                  (unsigned long long)(live * k->size), (unsigned long long)k->pages,
-                  (unsigned long long)k->page_bytes);
+                  k->decision_class, (unsigned long long)k->allocs, (unsigned long long)k->frees,
+                  (unsigned long long)live, (unsigned long long)(live * k->size),
+                  (unsigned long long)k->pages, (unsigned long long)k->page_bytes);
     }
     uint64_t cur = s->ph.box_bytes[b], max = s->ph.box_peak[b];
-    hk_jw_fmt(w, "</sizes>\n<total type=\"fast\" count=\"0\" size=\"0\"/>\n"
-                 "<total type=\"rest\" count=\"%llu\" size=\"%llu\"/>\n",
+    hk_jw_fmt(w,
+              "</sizes>\n<total type=\"fast\" count=\"0\" size=\"0\"/>\n"
+              "<total type=\"rest\" count=\"%llu\" size=\"%llu\"/>\n",
               (unsigned long long)free_n, (unsigned long long)free_b);
     hk_jw_fmt(w, "<system type=\"current\" size=\"%llu\"/>\n<system type=\"max\" size=\"%llu\"/>\n",
               (unsigned long long)cur, (unsigned long long)max);
-    hk_jw_fmt(w, "<aspace type=\"total\" size=\"%llu\"/>\n<aspace type=\"mprotect\" size=\"%llu\"/>\n"
-                 "</heap>\n",
+    hk_jw_fmt(w,
+              "<aspace type=\"total\" size=\"%llu\"/>\n<aspace type=\"mprotect\" size=\"%llu\"/>\n"
+              "</heap>\n",
               (unsigned long long)cur, (unsigned long long)cur);
 }
 
@@ -202,18 +203,21 @@ int hak_malloc_info(int options, FILE *fp)
     }
     const hk_box_stats *mm = &s->box[HAK_BOX_MMAP];
     /* (hk_jw_fmt formats up to 512 bytes per call) */
-    hk_jw_fmt(&w, "<total type=\"fast\" count=\"0\" size=\"0\"/>\n"
-                  "<total type=\"rest\" count=\"%llu\" size=\"%llu\"/>\n",
+    hk_jw_fmt(&w,
+              "<total type=\"fast\" count=\"0\" size=\"0\"/>\n"
+              "<total type=\"rest\" count=\"%llu\" size=\"%llu\"/>\n",
               (unsigned long long)free_n, (unsigned long long)free_b);
     hk_jw_fmt(&w, "<total type=\"mmap\" count=\"%llu\" size=\"%llu\" cached=\"%llu\"/>\n",
               (unsigned long long)(mm->allocs - mm->frees),
               (unsigned long long)s->os.bytes_mapped_now, (unsigned long long)s->os.bytes_cached);
     /* The arena is committed as it grows and never shrinks (purged memory stays committed):
      * its committed bytes are their own maximum. */
-    hk_jw_fmt(&w, "<system type=\"current\" size=\"%llu\"/>\n<system type=\"max\" size=\"%llu\"/>\n",
+    hk_jw_fmt(&w,
+              "<system type=\"current\" size=\"%llu\"/>\n<system type=\"max\" size=\"%llu\"/>\n",
               (unsigned long long)s->ph.committed, (unsigned long long)s->ph.committed);
-    hk_jw_fmt(&w, "<aspace type=\"total\" size=\"%llu\"/>\n"
-                  "<aspace type=\"mprotect\" size=\"%llu\"/>\n</malloc>\n",
+    hk_jw_fmt(&w,
+              "<aspace type=\"total\" size=\"%llu\"/>\n"
+              "<aspace type=\"mprotect\" size=\"%llu\"/>\n</malloc>\n",
               (unsigned long long)s->arena_reserved, (unsigned long long)s->ph.committed);
     hk_jw_flush(&w);
     if (w.failed || fflush(fp) != 0)

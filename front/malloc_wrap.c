@@ -35,7 +35,10 @@ HK_EXPORT void *aligned_alloc(size_t align, size_t size)
 {
     return hk_aligned_alloc_at(align, size, HK_CALLER);
 }
-HK_EXPORT void *memalign(size_t align, size_t size) { return hk_memalign_at(align, size, HK_CALLER); }
+HK_EXPORT void *memalign(size_t align, size_t size)
+{
+    return hk_memalign_at(align, size, HK_CALLER);
+}
 HK_EXPORT void *valloc(size_t size) { return hk_valloc_at(size, HK_CALLER); }
 HK_EXPORT void *pvalloc(size_t size) { return hk_pvalloc_at(size, HK_CALLER); }
 HK_EXPORT size_t malloc_usable_size(void *p) { return hak_malloc_usable_size(p); }

@@ -14,7 +14,8 @@ static const size_t expect_sizes[HK_ACE_NCLASSES] = {
     64 * KiB, 128 * KiB, 256 * KiB, 512 * KiB, 1 * MiB, 2 * MiB,
 };
 
-static int ref_class(size_t s) {
+static int ref_class(size_t s)
+{
     for (int c = 0; c < HK_ACE_NCLASSES; c++)
         if (expect_sizes[c] >= s)
             return c;
@@ -141,7 +142,8 @@ START_TEST(test_ace_waste_claims) {
 }
 END_TEST
 
-Suite *make_ace_suite(void) {
+Suite *make_ace_suite(void)
+{
     Suite *s = suite_create("ace");
     TCase *tc = tcase_create("classes");
     tcase_add_test(tc, test_ace_table);

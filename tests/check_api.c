@@ -27,11 +27,13 @@
 static int a_global[32];
 
 /* One size in each box (default knobs), and the box it lands in through the wrapper entry. */
-static hak_box_t wrap_box(size_t s) {
+static hak_box_t wrap_box(size_t s)
+{
     return hk_front_decide(s, HK_ENTRY_WRAP).box; /* the path in force (both agree: check_router) */
 }
 
-static int is_zero(const void *p, size_t n) {
+static int is_zero(const void *p, size_t n)
+{
     const unsigned char *b = p;
     for (size_t i = 0; i < n; i++)
         if (b[i])
@@ -245,8 +247,8 @@ START_TEST(test_posix_memalign_good) {
     for (int a = 0; a < NALIGN; a++)
         for (int k = 0; k < NS; k++) {
             size_t s = sizes[k];
-            size_t bad =
-                hk_check_verify(p[a][k], s, (uintptr_t)(a * 100 + k), s > 65536 ? 1000 : 0);
+            size_t bad = hk_check_verify(p[a][k], s, (uintptr_t)(a * 100 + k),
+                                         s > 65536 ? 1000 : 0);
             ck_assert_msg(bad == HK_CHECK_INTACT, "align %zu size %zu: corrupt at %zu",
                           (size_t)8 << a, s, bad);
             hak_free(p[a][k]);
@@ -549,7 +551,8 @@ START_TEST(test_double_free_after_many_dies) {
 }
 END_TEST
 
-static void *free_in_thread(void *p) {
+static void *free_in_thread(void *p)
+{
     hak_free(p);
     return NULL;
 }
@@ -832,7 +835,8 @@ typedef struct {
     void *blocks[10];
 } holder_arg;
 
-static void *holder(void *v) {
+static void *holder(void *v)
+{
     holder_arg *h = v;
     for (int i = 0; i < 10; i++)
         h->blocks[i] = hak_malloc(1000); /* class 1024: the refill leaves the rest cached */
@@ -1080,7 +1084,8 @@ START_TEST(test_options_secure) {
 }
 END_TEST
 
-Suite *make_api_suite(void) {
+Suite *make_api_suite(void)
+{
     Suite *s = suite_create("api");
     TCase *tc = tcase_create("calloc-realloc");
     tcase_set_timeout(tc, 20);
@@ -1094,7 +1099,8 @@ Suite *make_api_suite(void) {
 
     tc = tcase_create("memalign");
     tcase_set_timeout(tc, 20);
-    tcase_add_loop_test(tc, test_posix_memalign_bad_alignment, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_posix_memalign_bad_alignment, HK_CHECK_MODE_FIRST,
+                        HK_CHECK_NMODES);
     tcase_add_loop_test(tc, test_posix_memalign_good, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
     tcase_add_loop_test(tc, test_posix_memalign_huge, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
     tcase_add_loop_test(tc, test_memalign_realloc, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);

@@ -67,11 +67,10 @@ static void alloc_free_range(size_t lo, size_t hi)
     }
 }
 
-START_TEST(test_builtin_no_divergence)
-{
+START_TEST(test_builtin_no_divergence) {
     diff_on(_i, 1, 1, -1, 0);
-    static const size_t edges[] = {0, 1, 1024, 1025, 8192, 8193, 32768, 32769, 40960, 53248,
-                                   53249, 2097151, 2097152, 2097153};
+    static const size_t edges[] = {0,     1,     1024,  1025,  8192,    8193,    32768,
+                                   32769, 40960, 53248, 53249, 2097151, 2097152, 2097153};
     for (size_t i = 0; i < sizeof edges / sizeof *edges; i++) {
         void *p = hak_malloc(edges[i]), *q = hak_alloc_at(edges[i], 7);
         ck_assert(p && q);
@@ -88,8 +87,7 @@ START_TEST(test_builtin_no_divergence)
 }
 END_TEST
 
-START_TEST(test_aa_no_divergence)
-{
+START_TEST(test_aa_no_divergence) {
     diff_on(_i, 2, 1, -1, 0);
     hk_table t = edge_table(); /* A/A ignores the candidate: legacy against legacy */
     hk_router_use_table(&t);
@@ -101,8 +99,7 @@ START_TEST(test_aa_no_divergence)
 }
 END_TEST
 
-START_TEST(test_injected_edge_caught)
-{
+START_TEST(test_injected_edge_caught) {
     diff_on(_i, 1, 1, -1, 0);
     hk_table t = edge_table();
     hk_router_use_table(&t);
@@ -120,8 +117,7 @@ START_TEST(test_injected_edge_caught)
 }
 END_TEST
 
-START_TEST(test_sampling_ratio)
-{
+START_TEST(test_sampling_ratio) {
     diff_on(_i, 1, 10, -1, 0);
     hk_divergence_totals a = hk_divergence_totals_get();
     for (int n = 0; n < 20000; n++)
@@ -139,8 +135,7 @@ END_TEST
 
 /* A workload whose every 10th call diverges, sampled 1 in 10, is caught in about 1 of 10 of
  * its divergent calls (a fixed every-10th clock sees all or none of them). */
-START_TEST(test_sampling_no_period_alias)
-{
+START_TEST(test_sampling_no_period_alias) {
     diff_on(_i, 1, 10, -1, 0);
     hk_table t = edge_table();
     hk_router_use_table(&t);
@@ -155,8 +150,7 @@ START_TEST(test_sampling_no_period_alias)
 END_TEST
 
 /* The skips are geometric with mean N - 1: every call has probability 1/N. */
-START_TEST(test_geometric_skips)
-{
+START_TEST(test_geometric_skips) {
     hk_diff_thread t = {.rng = 0x12345678abcdefULL};
     hk_sample_init(100);
     double sum = 0;
@@ -170,24 +164,29 @@ START_TEST(test_geometric_skips)
     }
     double mean = sum / DRAWS;
     ck_assert_msg(mean > 99 * 0.97 && mean < 99 * 1.03, "mean skip %f, want 99", mean);
-    ck_assert_msg(zero > 2000 * 0.85 && zero < 2000 * 1.15, "P(0) * %d = %u, want 2000", DRAWS, zero);
+    ck_assert_msg(zero > 2000 * 0.85 && zero < 2000 * 1.15, "P(0) * %d = %u, want 2000", DRAWS,
+                  zero);
     hk_sample_init(1);
     ck_assert_int_eq(hk_sample_next(&t), 0);
     /* hk_ln is ln */
     static const double xs[] = {1.0, 0.5, 0.1, 1e-9, 0.999999999, 0x1p-53, 0.7071};
-    static const double ln[] = {0.0, -0.69314718055994529, -2.3025850929940455,
-                                -20.72326583694641, -9.9999997221806861e-10, -36.736800569677101,
+    static const double ln[] = {0.0,
+                                -0.69314718055994529,
+                                -2.3025850929940455,
+                                -20.72326583694641,
+                                -9.9999997221806861e-10,
+                                -36.736800569677101,
                                 -0.34658318037194202}; /* glibc's log() of the same doubles */
     for (unsigned i = 0; i < sizeof xs / sizeof *xs; i++) {
         double d = hk_ln(xs[i]) - ln[i], tol = 1e-12 * (ln[i] < 0 ? -ln[i] : 1);
-        ck_assert_msg(d < tol && d > -tol, "ln(%g) = %.17g, want %.17g", xs[i], hk_ln(xs[i]), ln[i]);
+        ck_assert_msg(d < tol && d > -tol, "ln(%g) = %.17g, want %.17g", xs[i], hk_ln(xs[i]),
+                      ln[i]);
     }
 }
 END_TEST
 
 /* The first call of every size key is compared, whatever N. */
-START_TEST(test_first_call_of_each_key)
-{
+START_TEST(test_first_call_of_each_key) {
     diff_on(_i, 1, 1000000000, -1, 0);
     hk_table t = edge_table();
     hk_router_use_table(&t);
@@ -209,8 +208,7 @@ END_TEST
 
 /* The size keys: on every interval neither path's decision changes, for every entry, knob
  * and table used here. */
-START_TEST(test_size_keys_constant)
-{
+START_TEST(test_size_keys_constant) {
     hk_table tables[2] = {hk_table_builtin, edge_table()};
     for (int ti = 0; ti < 2; ti++) {
         hk_sizekey k;
@@ -224,7 +222,8 @@ START_TEST(test_size_keys_constant)
                 for (size_t s = 0; s <= 70000; s++) {
                     unsigned iv = hk_sizekey_of(&k, s);
                     size_t lo = k.lo[iv];
-                    hk_decision a = hk_legacy_decide(s, e, knobs), b = hk_legacy_decide(lo, e, knobs);
+                    hk_decision a = hk_legacy_decide(s, e, knobs),
+                                b = hk_legacy_decide(lo, e, knobs);
                     hk_decision c = hk_table_decide(&tables[ti], s, e, knobs),
                                 d = hk_table_decide(&tables[ti], lo, e, knobs);
                     bad += a.box != b.box || a.cls != b.cls || c.box != d.box || c.cls != d.cls;
@@ -232,17 +231,21 @@ START_TEST(test_size_keys_constant)
                 }
                 for (unsigned iv = 0; iv < k.n; iv++) {
                     size_t lo = k.lo[iv], hi = hk_sizekey_hi(&k, iv);
-                    size_t pts[] = {lo, hi, lo + (hi - lo) / 2, lo + (hi - lo) / 3, hi - (hi - lo) / 7};
+                    size_t pts[] = {lo, hi, lo + (hi - lo) / 2, lo + (hi - lo) / 3,
+                                    hi - (hi - lo) / 7};
                     for (unsigned p = 0; p < 5; p++) {
-                        hk_decision a = hk_legacy_decide(pts[p], e, knobs), b = hk_legacy_decide(lo, e, knobs);
+                        hk_decision a = hk_legacy_decide(pts[p], e, knobs),
+                                    b = hk_legacy_decide(lo, e, knobs);
                         hk_decision c = hk_table_decide(&tables[ti], pts[p], e, knobs),
                                     d = hk_table_decide(&tables[ti], lo, e, knobs);
                         bad += a.box != b.box || a.cls != b.cls || c.box != d.box || c.cls != d.cls;
                         bad += hk_sizekey_of(&k, pts[p]) != iv;
                     }
                 }
-                ck_assert_msg(bad == 0, "table %d knobs %d entry %d: %u sizes whose decision differs "
-                              "from their interval's", ti, kn, e, bad);
+                ck_assert_msg(bad == 0,
+                              "table %d knobs %d entry %d: %u sizes whose decision differs "
+                              "from their interval's",
+                              ti, kn, e, bad);
             }
         }
     }
@@ -250,8 +253,7 @@ START_TEST(test_size_keys_constant)
 END_TEST
 
 /* A/A compares the executing path with itself: it never changes what executes. */
-START_TEST(test_aa_keeps_executing_path)
-{
+START_TEST(test_aa_keeps_executing_path) {
     diff_on(_i, 2, 1, -1, 0);
     hk_table t = edge_table();
     hk_router_use_table(&t);
@@ -267,8 +269,7 @@ START_TEST(test_aa_keeps_executing_path)
 END_TEST
 
 /* Each record keeps the first HAK sites with their own counts. */
-START_TEST(test_site_counts)
-{
+START_TEST(test_site_counts) {
     diff_on(0, 1, 1, -1, 0);
     hk_decision l = {HAK_BOX_TINY, 19}, c = {HAK_BOX_POOL, 0};
     hk_divergence_record(l, c, 1010, 0x1111, HK_ENTRY_WRAP, false);
@@ -300,8 +301,7 @@ START_TEST(test_site_counts)
 }
 END_TEST
 
-START_TEST(test_rollout_sticky_monotonic)
-{
+START_TEST(test_rollout_sticky_monotonic) {
     enum { NSITES = 20000 };
     static unsigned char central_at[101][NSITES / 8];
     for (int pct = 0; pct <= 100; pct++) {
@@ -330,8 +330,7 @@ START_TEST(test_rollout_sticky_monotonic)
 }
 END_TEST
 
-START_TEST(test_rollout_executes_per_site)
-{
+START_TEST(test_rollout_executes_per_site) {
     diff_on(0, 0, 1, 50, 0);
     hk_table t = edge_table();
     hk_router_use_table(&t);
@@ -351,8 +350,7 @@ START_TEST(test_rollout_executes_per_site)
 }
 END_TEST
 
-START_TEST(test_rollback_latches_once)
-{
+START_TEST(test_rollback_latches_once) {
     hk_check_quiet_stderr();
     diff_on(1, 1, 1, -1, 3); /* central executes, rollback after 3 divergences */
     hk_table t = edge_table();
@@ -376,8 +374,7 @@ START_TEST(test_rollback_latches_once)
 }
 END_TEST
 
-START_TEST(test_rollback_not_when_legacy_executes)
-{
+START_TEST(test_rollback_not_when_legacy_executes) {
     diff_on(0, 1, 1, -1, 1); /* legacy executes: nothing to roll back */
     hk_table t = edge_table();
     hk_router_use_table(&t);
@@ -390,8 +387,7 @@ END_TEST
 
 /* Under a rollout, only divergences of calls the Central Router executed count towards the
  * rollback: sites executing legacy never latch it. */
-START_TEST(test_rollback_counts_central_calls_only)
-{
+START_TEST(test_rollback_counts_central_calls_only) {
     hk_check_quiet_stderr();
     diff_on(0, 1, 1, 50, 1);
     hk_table t = edge_table();
@@ -415,8 +411,7 @@ START_TEST(test_rollback_counts_central_calls_only)
 END_TEST
 
 /* Raising PCT never moves a key back, by size class and by process too. */
-START_TEST(test_rollout_by_class_and_process)
-{
+START_TEST(test_rollout_by_class_and_process) {
     for (int by = HK_ROLLOUT_BY_CLASS; by <= HK_ROLLOUT_BY_PROCESS; by++) {
         hk_option_set(HK_OPT_ROUTER_ROLLOUT_BY, by);
         bool prev[HK_SIZEKEY_MAX] = {false};
@@ -425,7 +420,8 @@ START_TEST(test_rollout_by_class_and_process)
             unsigned in = 0;
             for (unsigned iv = 0; iv < hk_keys.n; iv++) {
                 bool c = hk_compare_central(0x4242, hk_keys.lo[iv]);
-                ck_assert_msg(!(prev[iv] && !c), "by %d: interval %u moved back at %d %%", by, iv, pct);
+                ck_assert_msg(!(prev[iv] && !c), "by %d: interval %u moved back at %d %%", by, iv,
+                              pct);
                 ck_assert_msg(c == hk_compare_central(0x9999, hk_keys.lo[iv]),
                               "by %d: the site changed the path", by);
                 prev[iv] = c;
@@ -444,17 +440,15 @@ START_TEST(test_rollout_by_class_and_process)
 }
 END_TEST
 
-START_TEST(test_full_table_counts_drops)
-{
+START_TEST(test_full_table_counts_drops) {
     diff_on(0, 1, 1, -1, 0);
     /* 20 x 20 class pairs x 2 entries: far more distinct divergences than the table holds. */
     uint64_t n = 0;
     for (int a = 0; a < 20; a++)
         for (int b = 0; b < 20; b++)
             for (int e = 0; e < 2; e++, n++)
-                hk_divergence_record((hk_decision){HAK_BOX_TINY, a},
-                                     (hk_decision){HAK_BOX_POOL, b}, 100, 0x1234,
-                                     (hk_entry_t)e, false);
+                hk_divergence_record((hk_decision){HAK_BOX_TINY, a}, (hk_decision){HAK_BOX_POOL, b},
+                                     100, 0x1234, (hk_entry_t)e, false);
     hk_divergence_totals s = hk_divergence_totals_get();
     ck_assert_uint_eq(s.divergent, n);
     ck_assert_uint_gt(s.dropped, 0);
@@ -466,14 +460,14 @@ START_TEST(test_full_table_counts_drops)
 END_TEST
 
 /* JSON strings are valid UTF-8 whatever the bytes: invalid ones become \udcXX. */
-START_TEST(test_json_utf8)
-{
+START_TEST(test_json_utf8) {
     char path[] = "/tmp/hk-json-XXXXXX";
     int fd = mkstemp(path);
     ck_assert_int_ge(fd, 0);
     static hk_jw w;
     hk_jw_start(&w, fd);
-    static const char in[] = "a\"\\\n\x01 \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xff\xfe \xc3 \xed\xa0\x80 \xc0\xaf";
+    static const char in[] =
+        "a\"\\\n\x01 \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xff\xfe \xc3 \xed\xa0\x80 \xc0\xaf";
     hk_jw_strn(&w, in, sizeof in - 1);
     hk_jw_flush(&w);
     ck_assert(!w.failed);
@@ -481,7 +475,8 @@ START_TEST(test_json_utf8)
     ck_assert_int_gt(pread(fd, out, sizeof out - 1, 0), 0);
     close(fd);
     unlink(path);
-    ck_assert_str_eq(out, "\"a\\\"\\\\\\u000a\\u0001 \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \\udcff\\udcfe "
+    ck_assert_str_eq(out, "\"a\\\"\\\\\\u000a\\u0001 \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 "
+                          "\\udcff\\udcfe "
                           "\\udcc3 \\udced\\udca0\\udc80 \\udcc0\\udcaf\"");
 }
 END_TEST
@@ -493,8 +488,7 @@ static bool write_hello(int fd, void *arg)
 }
 
 /* Reports replace regular files atomically and refuse what is not one. */
-START_TEST(test_file_write_rules)
-{
+START_TEST(test_file_write_rules) {
     char dir[] = "/tmp/hk-files-XXXXXX", p[256], t[256];
     ck_assert_ptr_nonnull(mkdtemp(dir));
     const char *why = NULL;
@@ -544,17 +538,16 @@ START_TEST(test_file_write_rules)
 }
 END_TEST
 
-START_TEST(test_closest_option)
-{
+START_TEST(test_closest_option) {
     ck_assert_str_eq(hk_options_closest("HAKMEM_ROUTER_DIF", 17), "HAKMEM_ROUTER_DIFF");
-    ck_assert_str_eq(hk_options_closest("HAKMEM_DIVERGENCE_REPROT", 24), "HAKMEM_DIVERGENCE_REPORT");
+    ck_assert_str_eq(hk_options_closest("HAKMEM_DIVERGENCE_REPROT", 24),
+                     "HAKMEM_DIVERGENCE_REPORT");
     ck_assert_str_eq(hk_options_closest("HAKMEM_ROUTER_ROLOUT_BY", 23), "HAKMEM_ROUTER_ROLLOUT_BY");
 }
 END_TEST
 
 /* A forked child gets a record of its own: a new instance naming its parent, empty counts. */
-START_TEST(test_fork_child_record)
-{
+START_TEST(test_fork_child_record) {
     diff_on(0, 1, 1, -1, 0);
     hk_table t = edge_table();
     hk_router_use_table(&t);
@@ -566,8 +559,7 @@ START_TEST(test_fork_child_record)
     if (pid == 0) {
         hk_divergence_totals c = hk_divergence_totals_get();
         int ok = hk_rec->h.parent_instance == parent && hk_rec->h.instance != parent &&
-                 hk_rec->h.pid == getpid() && c.calls == 0 && c.divergent == 0 &&
-                 c.keys_seen == 0;
+                 hk_rec->h.pid == getpid() && c.calls == 0 && c.divergent == 0 && c.keys_seen == 0;
         alloc_free_range(1001, 1002);
         c = hk_divergence_totals_get();
         ok = ok && c.divergent == 2 && c.compared == 2;

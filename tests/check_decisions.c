@@ -22,13 +22,12 @@ static void setup_diff(bool central, long sample)
     hk_divergence_reset();
 }
 
-START_TEST(test_once_per_compared_call)
-{
+START_TEST(test_once_per_compared_call) {
     ck_assert(config_count_decisions);
     setup_diff(_i == 1, 1);
-    static const size_t sizes[] = {0, 1, 100, 1024, 1025, 4096, 8192, 8193, 20000, 32768,
-                                   32769, 40000, 53248, 53249, 100000, 2097151, 2097152,
-                                   5000000};
+    static const size_t sizes[] = {0,     1,     100,    1024,    1025,    4096,
+                                   8192,  8193,  20000,  32768,   32769,   40000,
+                                   53248, 53249, 100000, 2097151, 2097152, 5000000};
     for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
         for (int e = 0; e < 2; e++) {
             uint64_t l0 = decisions(HK_TCTR_DECIDE_LEGACY), c0 = decisions(HK_TCTR_DECIDE_CENTRAL);
@@ -48,8 +47,7 @@ START_TEST(test_once_per_compared_call)
 }
 END_TEST
 
-START_TEST(test_not_compared_when_sampled_out)
-{
+START_TEST(test_not_compared_when_sampled_out) {
     setup_diff(_i == 1, 1000000);
     /* The first call of a key is always compared (and decides once per path, as above). */
     hak_free(hak_malloc(4096));
@@ -61,7 +59,8 @@ START_TEST(test_not_compared_when_sampled_out)
     ck_assert_uint_eq(hk_divergence_totals_get().compared, 1);
     ck_assert_uint_eq(hk_dt.skip, 4);
     /* Only the executing path decided (at most once). */
-    uint64_t dl = decisions(HK_TCTR_DECIDE_LEGACY) - l0, dc = decisions(HK_TCTR_DECIDE_CENTRAL) - c0;
+    uint64_t dl = decisions(HK_TCTR_DECIDE_LEGACY) - l0,
+             dc = decisions(HK_TCTR_DECIDE_CENTRAL) - c0;
     ck_assert_uint_le(dl + dc, 1);
     ck_assert_uint_eq(_i == 1 ? dl : dc, 0);
 }

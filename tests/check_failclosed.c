@@ -31,16 +31,16 @@ static const char *kind_name(hk_ptr_kind k)
 
 /* The offsets probed in a block of n bytes: every byte up to 64 KiB; beyond, every byte of
  * the first page and of the last granule, and every granule start. Calls f(off) for each. */
-#define FOR_PROBES(n, off, body)                                                                  \
-    do {                                                                                          \
-        size_t n_ = (n);                                                                          \
-        for (size_t off = 0; off < n_;) {                                                         \
-            body;                                                                                 \
-            if (n_ <= 64 * KiB || off < 4096 || off + 16 >= n_)                                   \
-                off++;                                                                            \
-            else                                                                                  \
-                off = (off | 15) + 1;                                                             \
-        }                                                                                         \
+#define FOR_PROBES(n, off, body)                                                                   \
+    do {                                                                                           \
+        size_t n_ = (n);                                                                           \
+        for (size_t off = 0; off < n_;) {                                                          \
+            body;                                                                                  \
+            if (n_ <= 64 * KiB || off < 4096 || off + 16 >= n_)                                    \
+                off++;                                                                             \
+            else                                                                                   \
+                off = (off | 15) + 1;                                                              \
+        }                                                                                          \
     } while (0)
 
 static unsigned long nprobes;
@@ -59,13 +59,13 @@ static void probe_block(uintptr_t b, size_t bsize, size_t live_off, size_t freed
                                               : HK_PTR_INVALID;
         nprobes++;
         if (k != want)
-            ck_abort_msg("%s: block %p (%zu bytes) + %zu: %s, want %s", what, (void *)b, bsize,
-                         off, kind_name(k), kind_name(want));
+            ck_abort_msg("%s: block %p (%zu bytes) + %zu: %s, want %s", what, (void *)b, bsize, off,
+                         kind_name(k), kind_name(want));
         if (hk_slab_owns(p)) {
             bool fast = hk_slab_fast_ok((uintptr_t)p - hk_arena_base);
             if (fast != (want == HK_PTR_LIVE && off == 0))
-                ck_abort_msg("%s: block %p + %zu: the fast free path would %s it", what,
-                             (void *)b, off, fast ? "accept" : "refuse");
+                ck_abort_msg("%s: block %p + %zu: the fast free path would %s it", what, (void *)b,
+                             off, fast ? "accept" : "refuse");
         }
         if (k == HK_PTR_INVALID && info.block != b)
             ck_abort_msg("%s: block %p + %zu: the fault names block %p", what, (void *)b, off,
@@ -75,8 +75,7 @@ static void probe_block(uintptr_t b, size_t bsize, size_t live_off, size_t freed
 
 /* ---------------------------------------------------------------- every class */
 
-START_TEST(test_every_offset_every_class)
-{
+START_TEST(test_every_offset_every_class) {
     nprobes = 0;
     for (unsigned c = 1; c < HK_NCLASSES; c++) {
         const hk_class_info *ci = &hk_classes[c];
@@ -100,8 +99,7 @@ START_TEST(test_every_offset_every_class)
 END_TEST
 
 /* Pages past the carved ones, and the arena beyond what is committed. */
-START_TEST(test_uncarved_arena)
-{
+START_TEST(test_uncarved_arena) {
     hk_ptr_info info;
     uintptr_t far = hk_arena_base + hk_arena_size - 4096;
     ck_assert_int_eq(hk_ptr_check((void *)far, &info), HK_PTR_INVALID);
@@ -166,8 +164,7 @@ static void check_aligned(size_t al, size_t sz, unsigned *padded)
     hk_slab_free(r);
 }
 
-START_TEST(test_every_offset_aligned)
-{
+START_TEST(test_every_offset_aligned) {
     nprobes = 0;
     unsigned padded = 0;
     /* sizes in each small box, alignments 32 .. 1 MiB: the padding varies with where each
@@ -184,8 +181,7 @@ START_TEST(test_every_offset_aligned)
 END_TEST
 
 /* The reproduction: q = memalign(32, 70) 16 bytes into its block. */
-START_TEST(test_aligned_block_start_refused)
-{
+START_TEST(test_aligned_block_start_refused) {
     void *keep[64];
     int nk = 0;
     char *q = NULL;
@@ -244,8 +240,7 @@ static void probe_mmap(void *p, const char *what)
     }
 }
 
-START_TEST(test_mmap_offsets)
-{
+START_TEST(test_mmap_offsets) {
     hk_ptr_info info;
     hk_os_trim();
     static const size_t sizes[] = {2 * MiB, 3 * MiB + 1, 5 * MiB};
@@ -311,8 +306,7 @@ END_TEST
 enum { OP_FREE, OP_REALLOC, OP_USABLE, OP_REALLOC0 };
 static void expect_death(int op, void *p, const char *fault, const char *what)
 {
-    static const char *const calls[] = {"free()", "realloc()", "malloc_usable_size()",
-                                        "realloc()"};
+    static const char *const calls[] = {"free()", "realloc()", "malloc_usable_size()", "realloc()"};
     int fds[2];
     ck_assert_int_eq(pipe(fds), 0);
     fflush(NULL);
@@ -349,10 +343,9 @@ static void expect_death(int op, void *p, const char *fault, const char *what)
                   "%s(%s): got \"%s\", want one line starting \"%s\"", calls[op], what, buf, want);
 }
 
-START_TEST(test_death_every_box)
-{
-    static const size_t sizes[] = {16, 100, 1024, 2000, 8192, 9000, 32768, 40000, 50000, 70000,
-                                   1 * MiB, 3 * MiB};
+START_TEST(test_death_every_box) {
+    static const size_t sizes[] = {16,    100,   1024,  2000,  8192,    9000,
+                                   32768, 40000, 50000, 70000, 1 * MiB, 3 * MiB};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         char *p = hak_malloc(sizes[i]);
         size_t n = hak_malloc_usable_size(p);

@@ -47,13 +47,12 @@ static void teardown(void)
 
 /* ---------------------------------------------------------------- sys */
 
-START_TEST(test_specs)
-{
+START_TEST(test_specs) {
     ck_assert(config_fault_injection);
     static const char *const good[] = {"mmap:1", "munmap:3:persist", "mremap:2,madvise:5",
                                        "mprotect:18446744073709551"};
-    static const char *const bad[] = {"",       "mmap",     "mmap:",      "mmap:0",
-                                      "mmap:x", "mmap:1:x", "nosuch:1",   "mmap:1:persistx",
+    static const char *const bad[] = {"",       "mmap",     "mmap:",       "mmap:0",
+                                      "mmap:x", "mmap:1:x", "nosuch:1",    "mmap:1:persistx",
                                       ":1",     "mmap:1,",  "mmap:1,,m:1", "mmap:-1"};
     for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
         ck_assert_msg(hk_fault_arm_spec(good[i]), "\"%s\" refused", good[i]);
@@ -69,8 +68,7 @@ START_TEST(test_specs)
 }
 END_TEST
 
-START_TEST(test_once_and_persist)
-{
+START_TEST(test_once_and_persist) {
     size_t m0 = hk_sys_mapped_bytes();
     uint64_t f0 = hk_sys_failures(HK_SYS_MMAP);
     hk_fault_arm(HK_SYS_MMAP, 2, false);
@@ -107,8 +105,7 @@ START_TEST(test_once_and_persist)
 }
 END_TEST
 
-START_TEST(test_release_retry)
-{
+START_TEST(test_release_retry) {
     enum { N = 70 }; /* more than the deferred list holds */
     void *p[N];
     size_t m0 = hk_sys_mapped_bytes();
@@ -118,7 +115,7 @@ START_TEST(test_release_retry)
     for (int i = 0; i < N; i++)
         ck_assert_int_eq(hk_sys_release(p[i], 4096), -1);
     ck_assert_uint_eq(hk_sys_release_pending(), 64 * 4096); /* the list is full at 64 */
-    ck_assert_uint_eq(hk_sys_release_retry(), 0);          /* still refused */
+    ck_assert_uint_eq(hk_sys_release_retry(), 0);           /* still refused */
     hk_fault_disarm_all();
     ck_assert_uint_eq(hk_sys_release_retry(), 64 * 4096);
     ck_assert_uint_eq(hk_sys_release_pending(), 0);
@@ -130,8 +127,7 @@ END_TEST
 
 /* ---------------------------------------------------------------- os */
 
-START_TEST(test_free_munmap_refused)
-{
+START_TEST(test_free_munmap_refused) {
     hk_os_trim();
     hk_os_stats s0, s1;
     hk_os_get_stats(&s0);
@@ -168,8 +164,7 @@ START_TEST(test_free_munmap_refused)
 }
 END_TEST
 
-START_TEST(test_evict_and_trim_refused)
-{
+START_TEST(test_evict_and_trim_refused) {
     hk_os_trim();
     size_t m0 = hk_sys_mapped_bytes();
     void *p[20];
@@ -190,8 +185,7 @@ START_TEST(test_evict_and_trim_refused)
 }
 END_TEST
 
-START_TEST(test_aligned_trim_refused)
-{
+START_TEST(test_aligned_trim_refused) {
     hk_os_trim();
     size_t m0 = hk_sys_mapped_bytes();
     hk_fault_arm(HK_SYS_MUNMAP, 1, true);
@@ -216,8 +210,7 @@ START_TEST(test_aligned_trim_refused)
 }
 END_TEST
 
-START_TEST(test_cache_shrink_and_grow_refused)
-{
+START_TEST(test_cache_shrink_and_grow_refused) {
     hk_os_trim();
     size_t m0 = hk_sys_mapped_bytes();
     void *p = hk_os_alloc(12 * MiB, 16);
@@ -252,8 +245,7 @@ START_TEST(test_cache_shrink_and_grow_refused)
 }
 END_TEST
 
-START_TEST(test_mmap_refused_once)
-{
+START_TEST(test_mmap_refused_once) {
     hk_os_trim();
     void *c = hk_os_alloc(3 * MiB, 16);
     ck_assert(hk_os_free(c)); /* one region cached */
@@ -277,8 +269,7 @@ END_TEST
 
 /* ---------------------------------------------------------------- slab */
 
-START_TEST(test_commit_refused)
-{
+START_TEST(test_commit_refused) {
     /* Use up the L25 box's current segment, then refuse the next commit: its requests go to
      * the mmap box (a fallback), and come back to L25 once the OS agrees again. */
     void *blocks[64];
@@ -302,8 +293,7 @@ START_TEST(test_commit_refused)
 }
 END_TEST
 
-START_TEST(test_trim_madvise_refused)
-{
+START_TEST(test_trim_madvise_refused) {
     void *p = hak_malloc(40000); /* a Pool Bridge block: trim releases its pages */
     hak_free(p);
     hk_fault_arm(HK_SYS_MADVISE, 1, true);
@@ -317,8 +307,7 @@ END_TEST
 
 /* ---------------------------------------------------------------- log */
 
-START_TEST(test_kept_fd_reused)
-{
+START_TEST(test_kept_fd_reused) {
     char path[] = "/tmp/hk_check_faultsXXXXXX";
     int fd = mkstemp(path);
     ck_assert_int_ge(fd, 0);
@@ -344,8 +333,7 @@ END_TEST
 
 /* In a child: fd 2 closed, a duplicate kept before: lines go there; once that descriptor is
  * gone too, they are lost and counted. */
-START_TEST(test_log_fd_closed_stderr)
-{
+START_TEST(test_log_fd_closed_stderr) {
     int fds[2];
     ck_assert_int_eq(pipe(fds), 0);
     pid_t pid = fork();

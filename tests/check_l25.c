@@ -10,7 +10,8 @@
 #define STRIDE 4093 /* odd stride: samples fall at every offset within pages */
 
 /* Sizes across the whole L25 range: the class edges +-1 and a geometric sweep. */
-static size_t l25_sizes(size_t *out) {
+static size_t l25_sizes(size_t *out)
+{
     size_t n = 0;
     out[n++] = 52 * KiB + 1;
     for (int c = HK_ACE_L25_FIRST; c < HK_ACE_NCLASSES; c++) {
@@ -104,7 +105,8 @@ START_TEST(test_l25_double_free_2m_dies) {
 }
 END_TEST
 
-Suite *make_l25_suite(void) {
+Suite *make_l25_suite(void)
+{
     Suite *s = suite_create("l25");
     TCase *tc = tcase_create("alloc");
     tcase_set_timeout(tc, 20);

@@ -15,21 +15,19 @@
 #define MiB ((size_t)1024 * 1024)
 
 /* The routing table of the legacy path, written out from its documentation. */
-static hak_box_t expect_box(size_t s, hk_entry_t e, hk_knobs k) {
+static hak_box_t expect_box(size_t s, hk_entry_t e, hk_knobs k)
+{
     return hk_expect_box(s, e == HK_ENTRY_WRAP, k.ace_enabled, k.wrap_l2);
 }
 
-static int expect_cls(size_t s, hak_box_t box) {
+static int expect_cls(size_t s, hak_box_t box)
+{
     switch (box) {
-    case HAK_BOX_TINY:
-        return hk_tiny_class(s);
+    case HAK_BOX_TINY: return hk_tiny_class(s);
     case HAK_BOX_POOL:
-    case HAK_BOX_L25:
-        return hk_ace_class(s);
-    case HAK_BOX_MID:
-        return hk_mid_class(s);
-    default:
-        return -1;
+    case HAK_BOX_L25: return hk_ace_class(s);
+    case HAK_BOX_MID: return hk_mid_class(s);
+    default: return -1;
     }
 }
 
@@ -60,7 +58,8 @@ static const size_t boundaries[] = {
 
 static const char *const entry_names[2] = {"WRAP", "API"};
 
-static hk_knobs set_knobs(int combo) {
+static hk_knobs set_knobs(int combo)
+{
     hk_option_set(HK_OPT_ACE_ENABLED, combo & 1);
     hk_option_set(HK_OPT_WRAP_L2, (combo >> 1) & 1);
     hk_knobs k = hk_knobs_get();
@@ -182,10 +181,10 @@ START_TEST(test_legacy_knobs_scope) {
         hak_box_t ref = hk_legacy_decide(fixed[i], HK_ENTRY_API, (hk_knobs){true, true}).box;
         for (int combo = 0; combo < 4; combo++)
             for (int e = HK_ENTRY_WRAP; e <= HK_ENTRY_API; e++)
-                ck_assert_int_eq(
-                    hk_legacy_decide(fixed[i], (hk_entry_t)e, (hk_knobs){combo & 1, combo >> 1})
-                        .box,
-                    ref);
+                ck_assert_int_eq(hk_legacy_decide(fixed[i], (hk_entry_t)e,
+                                                  (hk_knobs){combo & 1, combo >> 1})
+                                     .box,
+                                 ref);
     }
     /* wrap_l2=0 affects only the malloc-wrapper entry. */
     ck_assert_int_eq(hk_legacy_decide(4096, HK_ENTRY_API, (hk_knobs){true, false}).box,
@@ -199,7 +198,8 @@ START_TEST(test_legacy_knobs_scope) {
 }
 END_TEST
 
-Suite *make_legacy_suite(void) {
+Suite *make_legacy_suite(void)
+{
     Suite *s = suite_create("legacy");
     TCase *tc = tcase_create("decide");
     tcase_set_timeout(tc, 20);

@@ -10,7 +10,8 @@
 #include "hk_compare.h"
 #endif
 
-static void reset_knobs(void) {
+static void reset_knobs(void)
+{
     hk_option_set(HK_OPT_ACE_ENABLED, hk_option_descs[HK_OPT_ACE_ENABLED].def);
     hk_option_set(HK_OPT_WRAP_L2, hk_option_descs[HK_OPT_WRAP_L2].def);
     /* No differential mode or rollout unless a test turns it on (check_compare.c). */
@@ -22,7 +23,8 @@ static void reset_knobs(void) {
 #endif
 }
 
-void hk_check_set_mode(int i) {
+void hk_check_set_mode(int i)
+{
     if (i < 0 || i >= HK_CHECK_NMODES)
         ck_abort_msg("routing mode %d out of range", i);
     /* Mode 0, "legacy": the legacy routing path; mode 1, "central": the Central Router. Both
@@ -33,7 +35,8 @@ void hk_check_set_mode(int i) {
     hak_router_set_verbose(false);
 }
 
-void hk_check_quiet_stderr(void) {
+void hk_check_quiet_stderr(void)
+{
     int fd = open("/dev/null", O_WRONLY);
     if (fd >= 0) {
         dup2(fd, 2);
@@ -41,7 +44,8 @@ void hk_check_quiet_stderr(void) {
     }
 }
 
-int main(void) {
+int main(void)
+{
     hk_init();
     /* The forked tests inherit the default knobs even when HAKMEM_* variables are set. */
     reset_knobs();

@@ -102,7 +102,8 @@ START_TEST(test_mid_double_free_dies) {
 }
 END_TEST
 
-Suite *make_mid_suite(void) {
+Suite *make_mid_suite(void)
+{
     Suite *s = suite_create("mid");
     TCase *tc = tcase_create("classes");
     tcase_add_test(tc, test_mid_table);

@@ -12,7 +12,8 @@
 
 static int a_global[64];
 
-static int all_zero_sampled(const unsigned char *p, size_t n) {
+static int all_zero_sampled(const unsigned char *p, size_t n)
+{
     for (size_t i = 0; i < n; i += 997)
         if (p[i])
             return 0;
@@ -211,7 +212,8 @@ START_TEST(test_os_interior_free_dies) {
 }
 END_TEST
 
-Suite *make_os_suite(void) {
+Suite *make_os_suite(void)
+{
     Suite *s = suite_create("os");
     TCase *tc = tcase_create("direct");
     tcase_set_timeout(tc, 20);

@@ -21,7 +21,8 @@
 #define MiB ((size_t)1024 * 1024)
 
 /* Resident pages of [p, p + n) (mincore). */
-static size_t resident(const void *p, size_t n) {
+static size_t resident(const void *p, size_t n)
+{
     size_t pg = (size_t)sysconf(_SC_PAGESIZE), np = (n + pg - 1) / pg, r = 0;
     unsigned char *v = malloc(np);
     ck_assert_ptr_nonnull(v);
@@ -32,13 +33,15 @@ static size_t resident(const void *p, size_t n) {
     return r * pg;
 }
 
-static void sleep_ms(long ms) {
+static void sleep_ms(long ms)
+{
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0)
         ;
 }
 
-static unsigned cls_of(const void *p) {
+static unsigned cls_of(const void *p)
+{
     return hk_pagecls[((uintptr_t)p - hk_arena_base) >> HK_UNIT_SHIFT];
 }
 
@@ -173,7 +176,8 @@ END_TEST
 
 /* The page heap's delay: -1 keeps a freed run resident, 0 purges it at once, N purges it at
  * the first tick after N ms. */
-static void *page_touched(unsigned order) {
+static void *page_touched(unsigned order)
+{
     bool res;
     uintptr_t a = hk_ph_alloc(order, HK_CLS_L250, &res);
     ck_assert_uint_ne(a, 0);
@@ -304,8 +308,8 @@ END_TEST
  * enough slow paths for the budget check: at most HK_TC_BYTES stay cached. */
 START_TEST(test_tcache_byte_budget) {
     hk_check_set_mode(_i);
-    static const size_t sizes[] = {100, 1000, 3000, 8000, 12000, 30000, 40000, 70000,
-                                   100000, 200000, 400000, 800000, 1500000};
+    static const size_t sizes[] = {100,   1000,   3000,   8000,   12000,  30000,  40000,
+                                   70000, 100000, 200000, 400000, 800000, 1500000};
     for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
         void *p[128];
         int n = (int)(sizes[k] < 8192 ? 128 : 4194304 / sizes[k] + 1);
@@ -330,7 +334,8 @@ START_TEST(test_tcache_byte_budget) {
 END_TEST
 
 /* A thread's cache goes back at its exit, and with it the pages it held. */
-static void *churn(void *arg) {
+static void *churn(void *arg)
+{
     (void)arg;
     void *p[1000];
     for (int i = 0; i < 1000; i++)
@@ -352,7 +357,8 @@ START_TEST(test_thread_exit_gives_pages_back) {
 }
 END_TEST
 
-Suite *make_pages_suite(void) {
+Suite *make_pages_suite(void)
+{
     Suite *s = suite_create("pages");
     TCase *tc = tcase_create("pages");
     tcase_set_timeout(tc, 20);

@@ -12,7 +12,8 @@
 
 /* Request sizes that route to Pool class c (through hak_alloc_at): the lowest, a middle
  * one and the class size itself. The bridge classes start above the Mid range. */
-static void class_sizes(int c, size_t out[3]) {
+static void class_sizes(int c, size_t out[3])
+{
     size_t lo = c == 0                   ? HK_TINY_MAX + 1
                 : c == HK_ACE_BRIDGE_40K ? HK_MID_MAX + 1
                                          : (size_t)hk_ace_sizes[c - 1] + 1;
@@ -153,7 +154,8 @@ START_TEST(test_pool_interior_free_dies) {
 }
 END_TEST
 
-Suite *make_pool_suite(void) {
+Suite *make_pool_suite(void)
+{
     Suite *s = suite_create("pool");
     TCase *tc = tcase_create("alloc");
     tcase_add_loop_test(tc, test_pool_roundtrip, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);

@@ -40,7 +40,8 @@ static const char *const entry_names[2] = {"WRAP", "API"};
 static RouterHealth health_before_init;
 static bool ready_before_init;
 
-__attribute__((constructor(101))) static void record_health_before_init(void) {
+__attribute__((constructor(101))) static void record_health_before_init(void)
+{
     ready_before_init = hk_ready();
     health_before_init = hak_router_health_check();
 }
@@ -48,11 +49,13 @@ __attribute__((constructor(101))) static void record_health_before_init(void) {
 /* ---------------------------------------------------------------- helpers */
 
 /* The README's routing table (both paths must route exactly so). */
-static hak_box_t expect_box(size_t s, hk_entry_t e, hk_knobs k) {
+static hak_box_t expect_box(size_t s, hk_entry_t e, hk_knobs k)
+{
     return hk_expect_box(s, e == HK_ENTRY_WRAP, k.ace_enabled, k.wrap_l2);
 }
 
-static hk_knobs set_knobs(int combo) {
+static hk_knobs set_knobs(int combo)
+{
     hk_option_set(HK_OPT_ACE_ENABLED, combo & 1);
     hk_option_set(HK_OPT_WRAP_L2, (combo >> 1) & 1);
     hk_knobs k = hak_knobs();
@@ -66,7 +69,8 @@ static hk_knobs set_knobs(int combo) {
 static size_t stride_for(size_t n) { return n > 4 * MiB ? 256 * KiB : n > 64 * KiB ? 4096 : 0; }
 
 /* Parse text (a C string); must fail with exactly `want` in err. */
-static void expect_fault(const char *text, const char *want) {
+static void expect_fault(const char *text, const char *want)
+{
     hk_table t;
     memset(&t, 0xa5, sizeof t);
     hk_table before = t;
@@ -78,7 +82,8 @@ static void expect_fault(const char *text, const char *want) {
     ck_assert_msg(memcmp(&t, &before, sizeof t) == 0, "a failed parse changed *out");
 }
 
-static hk_table expect_parse(const char *text) {
+static hk_table expect_parse(const char *text)
+{
     hk_table t;
     char err[256] = "";
     bool ok = hk_table_parse(text, strlen(text), &t, err, sizeof err);
@@ -86,7 +91,8 @@ static hk_table expect_parse(const char *text) {
     return t;
 }
 
-static void same_table(const hk_table *a, const hk_table *b) {
+static void same_table(const hk_table *a, const hk_table *b)
+{
     ck_assert_int_eq(a->n, b->n);
     for (int i = 0; i < a->n; i++) {
         const hk_rule *x = &a->rules[i], *y = &b->rules[i];
@@ -98,7 +104,8 @@ static void same_table(const hk_table *a, const hk_table *b) {
 }
 
 /* Write text into a fresh temporary file; returns its path (static buffer of the caller). */
-static void write_temp(char *path, const char *text) {
+static void write_temp(char *path, const char *text)
+{
     strcpy(path, "/tmp/hk_check_tableXXXXXX");
     int fd = mkstemp(path);
     ck_assert_int_ge(fd, 0);
@@ -112,7 +119,8 @@ typedef struct {
     int saved, rd;
 } capture;
 
-static capture capture_begin(void) {
+static capture capture_begin(void)
+{
     int p[2];
     ck_assert_int_eq(pipe(p), 0);
     capture c = {dup(2), p[0]};
@@ -122,7 +130,8 @@ static capture capture_begin(void) {
     return c;
 }
 
-static size_t capture_end(capture c, char *buf, size_t cap) {
+static size_t capture_end(capture c, char *buf, size_t cap)
+{
     dup2(c.saved, 2);
     close(c.saved);
     size_t len = 0;
@@ -137,8 +146,9 @@ static size_t capture_end(capture c, char *buf, size_t cap) {
 /* ---------------------------------------------------------------- the parser */
 
 #define SMAX "18446744073709551615"
-#define TAIL_AFTER_TINY "1025 8192 pool ace\n8193 32768 mid\n32769 53248 pool ace\n" \
-                        "53249 2097151 l25 ace\n2097152 " SMAX " mmap\n"
+#define TAIL_AFTER_TINY                                                                            \
+    "1025 8192 pool ace\n8193 32768 mid\n32769 53248 pool ace\n"                                   \
+    "53249 2097151 l25 ace\n2097152 " SMAX " mmap\n"
 #define BUILTIN_TEXT "0 1024 tiny\n" TAIL_AFTER_TINY
 
 START_TEST(test_parse_builtin_text) {
@@ -163,7 +173,8 @@ END_TEST
 START_TEST(test_parse_gap) {
     expect_fault("1 1024 tiny\n" TAIL_AFTER_TINY,
                  "line 1: gap: the first rule must start at 0, not 1");
-    expect_fault("# comment\n\n5 " SMAX " mmap\n", "line 3: gap: the first rule must start at 0, not 5");
+    expect_fault("# comment\n\n5 " SMAX " mmap\n",
+                 "line 3: gap: the first rule must start at 0, not 5");
     expect_fault("0 1000 tiny\n1025 8192 pool ace\n8193 " SMAX " mmap\n",
                  "line 2: gap: sizes 1001-1024 are not covered");
     expect_fault("0 1024 tiny\n1025 8192 pool ace\n# x\n8194 " SMAX " mmap\n",
@@ -174,9 +185,11 @@ START_TEST(test_parse_gap) {
     expect_fault("0 1024 tiny\n1025 8192 pool ace\n# trailing\n\n",
                  "line 4: gap: sizes 8193-" SMAX " are not covered (the last rule must end at " SMAX
                  ")");
-    expect_fault("0 1024 tiny\n1025 " "18446744073709551614" " mmap\n",
-                 "line 2: gap: sizes " SMAX "-" SMAX " are not covered (the last rule must end at " SMAX
-                 ")");
+    expect_fault("0 1024 tiny\n1025 "
+                 "18446744073709551614"
+                 " mmap\n",
+                 "line 2: gap: sizes " SMAX "-" SMAX
+                 " are not covered (the last rule must end at " SMAX ")");
     expect_fault("", "line 0: no rules");
     expect_fault("# only a comment\n\n", "line 2: no rules");
 }
@@ -203,9 +216,12 @@ START_TEST(test_parse_unknown_box) {
                  "line 1: unknown box \"huge\" (expected tiny, pool, mid, l25 or mmap)");
     expect_fault("0 1024 tiny\n1025 " SMAX " MMAP\n",
                  "line 2: unknown box \"MMAP\" (expected tiny, pool, mid, l25 or mmap)");
-    expect_fault("0 1024 none\n", "line 1: unknown box \"none\" (expected tiny, pool, mid, l25 or mmap)");
-    expect_fault("0 1024 tin\n", "line 1: unknown box \"tin\" (expected tiny, pool, mid, l25 or mmap)");
-    expect_fault("0 1024 tinyy\n", "line 1: unknown box \"tinyy\" (expected tiny, pool, mid, l25 or mmap)");
+    expect_fault("0 1024 none\n",
+                 "line 1: unknown box \"none\" (expected tiny, pool, mid, l25 or mmap)");
+    expect_fault("0 1024 tin\n",
+                 "line 1: unknown box \"tin\" (expected tiny, pool, mid, l25 or mmap)");
+    expect_fault("0 1024 tinyy\n",
+                 "line 1: unknown box \"tinyy\" (expected tiny, pool, mid, l25 or mmap)");
     /* A long name is cut at 31 characters in the message. */
     expect_fault("0 1024 abcdefghijklmnopqrstuvwxyz0123456789\n",
                  "line 1: unknown box \"abcdefghijklmnopqrstuvwxyz01234\" (expected tiny, pool, "
@@ -214,8 +230,15 @@ START_TEST(test_parse_unknown_box) {
 END_TEST
 
 START_TEST(test_parse_bad_number) {
-    static const char *const bad[] = {"12a", "a12", "-1", "+5", "0x10", "1.5", "1e3",
-                                      "18446744073709551616", "99999999999999999999",
+    static const char *const bad[] = {"12a",
+                                      "a12",
+                                      "-1",
+                                      "+5",
+                                      "0x10",
+                                      "1.5",
+                                      "1e3",
+                                      "18446744073709551616",
+                                      "99999999999999999999",
                                       "184467440737095516150"};
     const char *msg = "bad number (sizes are decimal byte counts up to " SMAX ")";
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -291,7 +314,8 @@ START_TEST(test_parse_ace_field) {
 END_TEST
 
 /* HK_TABLE_MAX_RULES rules are fine; one more is a fault on that line. */
-static char *many_rules(int n) {
+static char *many_rules(int n)
+{
     char *buf = malloc((size_t)n * 48 + 64);
     ck_assert_ptr_nonnull(buf);
     size_t len = 0;
@@ -372,7 +396,8 @@ END_TEST
 
 /* ---------------------------------------------------------------- round trip, equivalence */
 
-static hk_table load_written(const hk_table *src) {
+static hk_table load_written(const hk_table *src)
+{
     char path[] = "/tmp/hk_check_writeXXXXXX";
     int fd = mkstemp(path);
     ck_assert_int_ge(fd, 0);
@@ -387,7 +412,8 @@ static hk_table load_written(const hk_table *src) {
 }
 
 /* Sizes beyond the every-size range: each power of two, +-1, and SIZE_MAX. */
-static size_t far_sizes(size_t out[200]) {
+static size_t far_sizes(size_t out[200])
+{
     size_t n = 0;
     for (int b = 0; b < 64; b++) {
         size_t p = (size_t)1 << b;
@@ -474,9 +500,11 @@ START_TEST(test_router_equals_legacy) {
             for (size_t i = 0; i < nfar; i++) {
                 hak_decision_t r = hak_router_decide(far[i], (hak_entry_t)e, k);
                 hak_decision_t l = hak_legacy_decide(far[i], (hak_entry_t)e, k);
-                ck_assert_msg(DECIDE_EQ(r, l), "size %zu %s ace=%d wrap_l2=%d: router %s/%d, "
-                              "legacy %s/%d", far[i], entry_names[e], k.ace_enabled, k.wrap_l2,
-                              hak_box_name(r.box), r.cls, hak_box_name(l.box), l.cls);
+                ck_assert_msg(DECIDE_EQ(r, l),
+                              "size %zu %s ace=%d wrap_l2=%d: router %s/%d, "
+                              "legacy %s/%d",
+                              far[i], entry_names[e], k.ace_enabled, k.wrap_l2, hak_box_name(r.box),
+                              r.cls, hak_box_name(l.box), l.cls);
                 ck_assert_int_eq(r.box, expect_box(far[i], (hk_entry_t)e, k));
             }
         }
@@ -487,13 +515,14 @@ END_TEST
 
 /* ---------------------------------------------------------------- integration */
 
-static const size_t edges[] = {0,         1,         1024,       1025,       8192,
-                               8193,      32768,     32769,      33 * KiB,   40 * KiB,
-                               52 * KiB,  52 * KiB + 1, 2 * MiB - 1, 2 * MiB, 2 * MiB + 1,
-                               64 * MiB,  512,       4096,       16 * KiB,   1 * MiB};
+static const size_t edges[] = {0,           1,       1024,        1025,     8192,     8193,
+                               32768,       32769,   33 * KiB,    40 * KiB, 52 * KiB, 52 * KiB + 1,
+                               2 * MiB - 1, 2 * MiB, 2 * MiB + 1, 64 * MiB, 512,      4096,
+                               16 * KiB,    1 * MiB};
 
 /* Every edge and its neighbours. */
-static size_t edge_sizes(size_t out[3 * sizeof edges / sizeof edges[0]]) {
+static size_t edge_sizes(size_t out[3 * sizeof edges / sizeof edges[0]])
+{
     size_t n = 0;
     for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) {
         if (edges[i] > 0)
@@ -507,7 +536,8 @@ static size_t edge_sizes(size_t out[3 * sizeof edges / sizeof edges[0]]) {
 enum { VIA_ALLOC_AT, VIA_MALLOC, VIA_ROUTER, VIA_COUNT };
 static const char *const via_names[VIA_COUNT] = {"hak_alloc_at", "hak_malloc", "hak_router_alloc"};
 
-static void *alloc_via(int via, size_t s, uintptr_t site) {
+static void *alloc_via(int via, size_t s, uintptr_t site)
+{
     switch (via) {
     case VIA_ALLOC_AT: return hak_alloc_at(s, site);
     case VIA_MALLOC: return hak_malloc(s);
@@ -530,10 +560,11 @@ START_TEST(test_integration_edges) {
                 ck_assert_msg(p != NULL, "[%s] %s(%zu) ace=%d wrap_l2=%d: NULL",
                               hk_check_mode_names[_i], via_names[via], s, k.ace_enabled, k.wrap_l2);
                 hak_box_t want = expect_box(s, e, k);
-                ck_assert_msg(hak_box_of(p) == want, "[%s] %s(%zu) ace=%d wrap_l2=%d: box %s, "
-                              "expected %s", hk_check_mode_names[_i], via_names[via], s,
-                              k.ace_enabled, k.wrap_l2, hak_box_name(hak_box_of(p)),
-                              hak_box_name(want));
+                ck_assert_msg(hak_box_of(p) == want,
+                              "[%s] %s(%zu) ace=%d wrap_l2=%d: box %s, "
+                              "expected %s",
+                              hk_check_mode_names[_i], via_names[via], s, k.ace_enabled, k.wrap_l2,
+                              hak_box_name(hak_box_of(p)), hak_box_name(want));
                 ck_assert_uint_ge(hak_malloc_usable_size(p), s);
                 hk_check_stamp(p, s, (uintptr_t)(combo * 1000 + via * 100) + i, stride_for(s));
                 blocks[via][i] = p;
@@ -572,7 +603,8 @@ END_TEST
 
 /* With page acquisition failing, allocate size through the router until a block comes from
  * the mmap box (at once in a fresh test process; after the cached blocks otherwise). */
-static void check_router_fallback(size_t size, hak_box_t box) {
+static void check_router_fallback(size_t size, hak_box_t box)
+{
     void *held[4096];
     size_t nheld = 0;
     hk_slab_inject_page_failures(1 << 30);
@@ -735,7 +767,8 @@ START_TEST(test_health_total_routes) {
 }
 END_TEST
 
-static void *route_1000(void *arg) {
+static void *route_1000(void *arg)
+{
     (void)arg;
     for (int i = 0; i < 1000; i++)
         hak_router_free(hak_router_alloc((size_t)(i * 37) % 70000, 2));
@@ -757,7 +790,8 @@ END_TEST
 
 /* ---------------------------------------------------------------- verbose */
 
-static int count_lines(const char *s) {
+static int count_lines(const char *s)
+{
     int n = 0;
     for (; *s; s++)
         n += *s == '\n';
@@ -880,8 +914,8 @@ END_TEST
 
 /* ---------------------------------------------------------------- mixed paths */
 
-static const size_t mix_sizes[] = {24, 700, 1024, 3000, 8192, 12000, 32768, 40000, 53000,
-                                   70000, 600000, 2 * MiB, 3 * MiB};
+static const size_t mix_sizes[] = {24,    700,   1024,  3000,   8192,    12000,  32768,
+                                   40000, 53000, 70000, 600000, 2 * MiB, 3 * MiB};
 #define NMIX (sizeof mix_sizes / sizeof mix_sizes[0])
 #define MIX_PER 6 /* blocks per size per phase */
 
@@ -891,7 +925,8 @@ typedef struct {
     uintptr_t tag;
 } mblock;
 
-static void mix_alloc(mblock *b, size_t n, uintptr_t tag, int via) {
+static void mix_alloc(mblock *b, size_t n, uintptr_t tag, int via)
+{
     b->n = n;
     b->tag = tag;
     b->p = alloc_via(via % VIA_COUNT, n, tag);
@@ -899,14 +934,16 @@ static void mix_alloc(mblock *b, size_t n, uintptr_t tag, int via) {
     hk_check_stamp(b->p, n, tag, stride_for(n));
 }
 
-static void mix_check(const mblock *b) {
+static void mix_check(const mblock *b)
+{
     size_t bad = hk_check_verify(b->p, b->n, b->tag, stride_for(b->n));
-    ck_assert_msg(bad == HK_CHECK_INTACT, "block of %zu (tag %lu, box %s): byte %zu corrupt",
-                  b->n, (unsigned long)b->tag, hak_box_name(hak_box_of(b->p)), bad);
+    ck_assert_msg(bad == HK_CHECK_INTACT, "block of %zu (tag %lu, box %s): byte %zu corrupt", b->n,
+                  (unsigned long)b->tag, hak_box_name(hak_box_of(b->p)), bad);
     ck_assert_int_ne(hak_box_of(b->p), HAK_BOX_NONE);
 }
 
-static void mix_free(mblock *b, int how) {
+static void mix_free(mblock *b, int how)
+{
     mix_check(b);
     if (how & 1)
         hak_router_free(b->p);
@@ -954,12 +991,13 @@ typedef struct {
     mblock more[NMIX * MIX_PER];
 } mt_arg;
 
-static void *mt_worker(void *v) {
+static void *mt_worker(void *v)
+{
     mt_arg *a = v;
     const size_t nb = NMIX * MIX_PER;
     for (size_t i = 0; i < nb; i++)
-        mix_alloc(&a->mine[i], mix_sizes[(i + (size_t)a->id) % NMIX],
-                  (uintptr_t)a->id * 100000 + i, (int)i);
+        mix_alloc(&a->mine[i], mix_sizes[(i + (size_t)a->id) % NMIX], (uintptr_t)a->id * 100000 + i,
+                  (int)i);
     pthread_barrier_wait(a->bar); /* allocated */
     pthread_barrier_wait(a->bar); /* flipped */
     /* Free the even blocks of the peer (its odd ones stay its own), allocate more. */
@@ -1008,10 +1046,12 @@ END_TEST
 
 /* ---------------------------------------------------------------- replacement tables */
 
-#define CANDIDATE "# tiny ends at 1000\n0 1000 tiny\n1001 8192 pool ace\n8193 32768 mid\n" \
-                  "32769 53248 pool ace\n53249 2097151 l25 ace\n2097152 " SMAX " mmap\n"
+#define CANDIDATE                                                                                  \
+    "# tiny ends at 1000\n0 1000 tiny\n1001 8192 pool ace\n8193 32768 mid\n"                       \
+    "32769 53248 pool ace\n53249 2097151 l25 ace\n2097152 " SMAX " mmap\n"
 
-static hk_table load_text(const char *text) {
+static hk_table load_text(const char *text)
+{
     char path[64];
     write_temp(path, text);
     hk_table t;
@@ -1053,8 +1093,8 @@ START_TEST(test_candidate_table) {
             ck_assert(hk_check_verify(p, want[i].size, i, 0) == HK_CHECK_INTACT);
             /* The front door follows the table only in central mode. */
             void *q = hak_malloc(want[i].size);
-            hak_box_t fw = _i == 1 ? want[i].box : expect_box(want[i].size, HK_ENTRY_WRAP,
-                                                              hak_knobs());
+            hak_box_t fw = _i == 1 ? want[i].box
+                                   : expect_box(want[i].size, HK_ENTRY_WRAP, hak_knobs());
             ck_assert_msg(hak_box_of(q) == fw, "[%s] candidate: hak_malloc(%zu): %s",
                           hk_check_mode_names[_i], want[i].size, hak_box_name(hak_box_of(q)));
             hak_router_free(p);
@@ -1084,8 +1124,8 @@ START_TEST(test_unusual_tables) {
         "0 0 tiny\n1 16 mid\n17 1024 tiny\n1025 53248 pool ace\n53249 2097152 l25 ace\n"
         "2097153 " SMAX " mmap\n",
     };
-    static const size_t sizes[] = {0, 1, 16, 17, 100, 1024, 1025, 8192, 8193, 32768, 32769,
-                                   53248, 53249, 2097151, 2097152, 2097153};
+    static const size_t sizes[] = {0,    1,     16,    17,    100,   1024,    1025,    8192,
+                                   8193, 32768, 32769, 53248, 53249, 2097151, 2097152, 2097153};
     static hk_table t;
     for (size_t k = 0; k < sizeof texts / sizeof texts[0]; k++) {
         t = load_text(texts[k]);
@@ -1102,9 +1142,9 @@ START_TEST(test_unusual_tables) {
                     continue;
                 }
                 ck_assert_msg(p != NULL, "table %zu: size %zu: NULL", k, sizes[i]);
-                ck_assert_msg(hak_box_of(p) == want, "table %zu: %s size %zu: box %s, table says %s",
-                              k, entry_names[e], sizes[i], hak_box_name(hak_box_of(p)),
-                              hak_box_name(want));
+                ck_assert_msg(hak_box_of(p) == want,
+                              "table %zu: %s size %zu: box %s, table says %s", k, entry_names[e],
+                              sizes[i], hak_box_name(hak_box_of(p)), hak_box_name(want));
                 ck_assert_uint_ge(hak_malloc_usable_size(p), sizes[i]);
                 hk_check_stamp(p, sizes[i], i, stride_for(sizes[i]));
                 ck_assert(hk_check_verify(p, sizes[i], i, stride_for(sizes[i])) == HK_CHECK_INTACT);
@@ -1121,7 +1161,8 @@ END_TEST
  * mmap, free works), so malloc_usable_size and realloc must accept it. Checked in a child
  * process, since hakmem aborts (fail-closed) when it wrongly takes the block for a foreign
  * pointer. */
-static int zero_block_child(void *p) {
+static int zero_block_child(void *p)
+{
     fflush(NULL);
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
@@ -1169,8 +1210,9 @@ START_TEST(test_mmap_zero_size_memalign) {
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
                   "[%s] posix_memalign(4 MiB, 0): malloc_usable_size/realloc %s (status 0x%x): "
                   "hk_os_usable returns 0 for a 0-byte mmap block, which usable_size() in "
-                  "hakmem.c takes for \"not allocated by hakmem\"", hk_check_mode_names[_i],
-                  WIFSIGNALED(status) ? "aborted" : "failed", (unsigned)status);
+                  "hakmem.c takes for \"not allocated by hakmem\"",
+                  hk_check_mode_names[_i], WIFSIGNALED(status) ? "aborted" : "failed",
+                  (unsigned)status);
     hak_free(p);
 }
 END_TEST
@@ -1182,7 +1224,8 @@ START_TEST(test_builtin_tiny_end_derived) {
 }
 END_TEST
 
-Suite *make_router_suite(void) {
+Suite *make_router_suite(void)
+{
     Suite *s = suite_create("router");
     TCase *tc = tcase_create("table");
     tcase_set_timeout(tc, 30);

@@ -10,11 +10,13 @@
 #include "hk_tiny.h"
 
 /* Written out independently of core/box/hk_tiny.c: 16..128 step 16, then four per doubling. */
-static const size_t expect_sizes[HK_TINY_NCLASSES] = {
-    16, 32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1024};
+static const size_t expect_sizes[HK_TINY_NCLASSES] = {16,  32,  48,  64,  80,  96,  112,
+                                                      128, 160, 192, 224, 256, 320, 384,
+                                                      448, 512, 640, 768, 896, 1024};
 
 /* The smallest expected class whose size is >= s (reference for hk_tiny_class). */
-static int ref_class(size_t s) {
+static int ref_class(size_t s)
+{
     for (int c = 0; c < HK_TINY_NCLASSES; c++)
         if (expect_sizes[c] >= s)
             return c;
@@ -134,7 +136,8 @@ START_TEST(test_tiny_waste_claims) {
 END_TEST
 
 /* The sizes the round-trip tests use: 0, 1 and every class edge +-1. */
-static size_t edge_sizes(size_t *out) {
+static size_t edge_sizes(size_t *out)
+{
     size_t n = 0;
     out[n++] = 0;
     out[n++] = 1;
@@ -206,7 +209,8 @@ END_TEST
 
 #define NZERO 2000
 
-static int cmp_ptr(const void *a, const void *b) {
+static int cmp_ptr(const void *a, const void *b)
+{
     uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
     return x < y ? -1 : x > y;
 }
@@ -253,7 +257,8 @@ typedef struct {
 
 static size_t xsize(size_t i) { return (i * 37) % (HK_TINY_MAX + 1); }
 
-static void alloc_round(void **out, size_t *sz, uintptr_t tagbase) {
+static void alloc_round(void **out, size_t *sz, uintptr_t tagbase)
+{
     for (size_t i = 0; i < XN; i++) {
         size_t s = xsize(i * 7 + tagbase);
         void *p = hak_malloc(s);
@@ -264,7 +269,8 @@ static void alloc_round(void **out, size_t *sz, uintptr_t tagbase) {
     }
 }
 
-static void *thread_b(void *arg) {
+static void *thread_b(void *arg)
+{
     xthread_arg *a = arg;
     for (size_t i = 0; i < XN; i++) {
         if (hak_box_of(a->ptrs[i]) != HAK_BOX_TINY ||
@@ -282,7 +288,8 @@ typedef struct {
     size_t n;
 } span;
 
-static int cmp_span(const void *a, const void *b) {
+static int cmp_span(const void *a, const void *b)
+{
     return cmp_ptr(&((const span *)a)->p, &((const span *)b)->p);
 }
 
@@ -341,7 +348,8 @@ END_TEST
 #define EX_THREADS 4
 #define EX_PER_CLASS 150
 
-static void *short_lived(void *arg) {
+static void *short_lived(void *arg)
+{
     int *bad = arg;
     void *blocks[HK_TINY_NCLASSES][EX_PER_CLASS];
     for (int c = 0; c < HK_TINY_NCLASSES; c++)
@@ -362,7 +370,8 @@ static void *short_lived(void *arg) {
     return NULL; /* the thread's cache now holds up to tc_max blocks per class */
 }
 
-static void run_round(int *bad) {
+static void run_round(int *bad)
+{
     pthread_t t[EX_THREADS];
     for (int i = 0; i < EX_THREADS; i++)
         ck_assert_int_eq(pthread_create(&t[i], NULL, short_lived, &bad[i]), 0);
@@ -426,7 +435,8 @@ typedef struct {
 
 enum { LATE_N = 50 };
 
-static void late_destructor(void *v) {
+static void late_destructor(void *v)
+{
     late_arg *a = v;
     a->state = hk_tc.state;
     void *p[LATE_N];
@@ -452,7 +462,8 @@ static void late_destructor(void *v) {
         a->bad++;
 }
 
-static void *late_thread(void *v) {
+static void *late_thread(void *v)
+{
     late_arg *a = v;
     a->early = hak_malloc(200); /* sets the cache up */
     pthread_setspecific(late_key, a);
@@ -498,7 +509,8 @@ START_TEST(test_tiny_double_free_dies) {
 }
 END_TEST
 
-Suite *make_tiny_suite(void) {
+Suite *make_tiny_suite(void)
+{
     Suite *s = suite_create("tiny");
     TCase *tc = tcase_create("classes");
     tcase_add_test(tc, test_tiny_class_sizes);
@@ -517,8 +529,10 @@ Suite *make_tiny_suite(void) {
     tc = tcase_create("threads");
     tcase_set_timeout(tc, 20);
     tcase_add_loop_test(tc, test_tiny_cross_thread_free, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_tiny_thread_exit_returns_caches, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_tiny_alloc_free_during_thread_exit, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_tiny_thread_exit_returns_caches, HK_CHECK_MODE_FIRST,
+                        HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_tiny_alloc_free_during_thread_exit, HK_CHECK_MODE_FIRST,
+                        HK_CHECK_NMODES);
     suite_add_tcase(s, tc);
     return s;
 }

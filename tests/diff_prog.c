@@ -247,9 +247,10 @@ int main(int argc, char **argv)
         }
         return 0;
     }
-    fprintf(stderr, "usage: diff_prog sizes LO HI [REPS] | signal REPORT | fork LO HI | "
-                    "fork-exit LO HI | exec LO HI | abort LO HI | threads N LO HI | period N A B COUNT | "
-                    "sites SIZE A B | idle SIZE COUNT | progress SIZE [T] | own-usr2 | "
-                    "closefds FILE A B | usable SIZE [REPS]\n");
+    fprintf(stderr,
+            "usage: diff_prog sizes LO HI [REPS] | signal REPORT | fork LO HI | "
+            "fork-exit LO HI | exec LO HI | abort LO HI | threads N LO HI | period N A B COUNT | "
+            "sites SIZE A B | idle SIZE COUNT | progress SIZE [T] | own-usr2 | "
+            "closefds FILE A B | usable SIZE [REPS]\n");
     return 2;
 }

@@ -78,14 +78,14 @@ static void say(const char *fmt, ...)
 }
 
 static atomic_int failures;
-#define EXPECT(cond, ...)                                                                         \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            char m_[512];                                                                         \
-            snprintf(m_, sizeof m_, __VA_ARGS__);                                                 \
-            say("FAIL: %s:%d: %s\n", __FILE__, __LINE__, m_);                                     \
-            atomic_fetch_add(&failures, 1);                                                       \
-        }                                                                                         \
+#define EXPECT(cond, ...)                                                                          \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            char m_[512];                                                                          \
+            snprintf(m_, sizeof m_, __VA_ARGS__);                                                  \
+            say("FAIL: %s:%d: %s\n", __FILE__, __LINE__, m_);                                      \
+            atomic_fetch_add(&failures, 1);                                                        \
+        }                                                                                          \
     } while (0)
 
 /* ---------------------------------------------------------------- the workload */
@@ -118,8 +118,8 @@ static bool intact(const blk *b, size_t n)
 }
 
 typedef struct {
-    bool strict;          /* no failure allowed (the fault has stopped) */
-    unsigned long nulls;  /* clean failures seen */
+    bool strict;         /* no failure allowed (the fault has stopped) */
+    unsigned long nulls; /* clean failures seen */
 } run_ctx;
 
 /* A fresh block of n bytes (align 0: malloc/calloc), or NULL after checking the failure. */
@@ -187,10 +187,10 @@ static void workload(run_ctx *c, bool full)
     enum { NB = 160 };
     blk live[NB];
     memset(live, 0, sizeof live);
-    static const size_t sizes[] = {0,        1,       16,       100,      1024,   1025,
-                                   2048,     5000,    8192,     8193,     20000,  32768,
-                                   32769,    40960,   50000,    53249,    100000, 500000,
-                                   2097151,  2 * MiB, 3 * MiB,  5 * MiB,  17 * MiB};
+    static const size_t sizes[] = {0,       1,       16,      100,     1024,    1025,
+                                   2048,    5000,    8192,    8193,    20000,   32768,
+                                   32769,   40960,   50000,   53249,   100000,  500000,
+                                   2097151, 2 * MiB, 3 * MiB, 5 * MiB, 17 * MiB};
     /* the quick workload leaves out the biggest blocks (page faults are most of a run) */
     const size_t ns = sizeof sizes / sizeof sizes[0] - (full ? 0 : 2);
     unsigned k = 0;
@@ -203,7 +203,8 @@ static void workload(run_ctx *c, bool full)
             void *p = zero ? hak_calloc(1, sizes[i]) : hak_malloc(sizes[i]);
             if (p && zero)
                 for (size_t j = 0; j < sizes[i]; j += MiB)
-                    EXPECT(((unsigned char *)p)[j] == 0, "calloc(%zu) not zeroed at %zu", sizes[i], j);
+                    EXPECT(((unsigned char *)p)[j] == 0, "calloc(%zu) not zeroed at %zu", sizes[i],
+                           j);
             if (got(c, &live[k], p, sizes[i], 0, errno, "malloc"))
                 k++;
         }
@@ -237,7 +238,8 @@ static void workload(run_ctx *c, bool full)
         for (int i = 0; i < (full ? 40 : 20); i++) {
             blk t = {0};
             errno = 0;
-            size_t n = (size_t)(2 + i % (full ? 7 : 3)) * MiB + (i % 2 ? (full ? 17 : 15) * MiB : 0);
+            size_t n = (size_t)(2 + i % (full ? 7 : 3)) * MiB +
+                       (i % 2 ? (full ? 17 : 15) * MiB : 0);
             void *p = hak_malloc(n);
             if (got(c, &t, p, n, 0, errno, "malloc(mmap)"))
                 drop(&t);
@@ -285,12 +287,12 @@ static void check_maps(size_t maps0, size_t sys0, const char *when)
     hk_os_stats os;
     hk_os_get_stats(&os);
     size_t rec = hk_record_is_file() ? sizeof(hk_rec_block) : 0; /* the record file */
-    size_t known = hk_ph_reserved_bytes() + os.bytes_mapped_now + os.bytes_cached +
-                   os.bytes_kept + hk_sys_release_pending() + rec;
+    size_t known = hk_ph_reserved_bytes() + os.bytes_mapped_now + os.bytes_cached + os.bytes_kept +
+                   hk_sys_release_pending() + rec;
     EXPECT(sys == known,
            "%s: hakmem maps %zu bytes but accounts for %zu (reserved %zu, mmap live %llu, "
-           "cached %llu, kept %llu, pending %zu, record %zu)", when, sys, known,
-           hk_ph_reserved_bytes(), (unsigned long long)os.bytes_mapped_now,
+           "cached %llu, kept %llu, pending %zu, record %zu)",
+           when, sys, known, hk_ph_reserved_bytes(), (unsigned long long)os.bytes_mapped_now,
            (unsigned long long)os.bytes_cached, (unsigned long long)os.bytes_kept,
            hk_sys_release_pending(), rec);
 }
@@ -370,7 +372,8 @@ static int run_one(int kind)
     size_t rec = hk_record_is_file() ? sizeof(hk_rec_block) : 0;
     EXPECT(hk_sys_mapped_bytes() == hk_ph_reserved_bytes() + rec,
            "after the fault and malloc_trim: hakmem maps %zu bytes, its reservation is %zu "
-           "(and its record file %zu)", hk_sys_mapped_bytes(), hk_ph_reserved_bytes(), rec);
+           "(and its record file %zu)",
+           hk_sys_mapped_bytes(), hk_ph_reserved_bytes(), rec);
     int f = atomic_load(&failures);
     say("injected %llu calls %llu nulls %lu failures %d\n", (unsigned long long)injected,
         (unsigned long long)calls, c.nulls + tc.nulls, f);
@@ -523,11 +526,15 @@ static int check_records(const char *base, int nprocs, char *why, size_t cap)
              ">'%s/merged.out' 2>&1; python3 -c '\n"
              "import json, sys\n"
              "m = json.load(open(sys.argv[1]))\n"
-             "bad = [p for p in m[\"processes\"] if p[\"divergent\"] != int(sys.argv[3]) or p[\"dropped\"]]\n"
-             "if m[\"exit_status\"] == 2 or m[\"unreadable\"] or bad or len(m[\"processes\"]) != int(sys.argv[2]):\n"
-             "    print(\"exit_status\", m[\"exit_status\"], \"unreadable\", m[\"unreadable\"], len(m[\"processes\"]),\n"
+             "bad = [p for p in m[\"processes\"] if p[\"divergent\"] != int(sys.argv[3]) or "
+             "p[\"dropped\"]]\n"
+             "if m[\"exit_status\"] == 2 or m[\"unreadable\"] or bad or len(m[\"processes\"]) != "
+             "int(sys.argv[2]):\n"
+             "    print(\"exit_status\", m[\"exit_status\"], \"unreadable\", m[\"unreadable\"], "
+             "len(m[\"processes\"]),\n"
              "          \"processes (want\", sys.argv[2], \") with the wrong count:\",\n"
-             "          [(p[\"pid\"], p[\"divergent\"], p[\"dropped\"], p[\"sources\"]) for p in bad][:5])\n"
+             "          [(p[\"pid\"], p[\"divergent\"], p[\"dropped\"], p[\"sources\"]) for p in "
+             "bad][:5])\n"
              "    sys.exit(1)\n"
              "' '%s/merged.json' %d %d >'%s/check.out' 2>&1",
              src ? src : ".", base, base, base, base, nprocs, 2 * DIVERGENT_CALLS, base);
@@ -567,7 +574,8 @@ static unsigned long sweep(hk_sys_prim prim, bool persist, int kind, unsigned lo
             return 1;
         fputs("0 1024 tiny\n1025 8192 pool ace\n8193 32768 mid\n32769 53248 pool ace\n"
               "53249 349999 l25 ace\n350000 350015 mmap\n350016 2097151 l25 ace\n"
-              "2097152 18446744073709551615 mmap\n", f);
+              "2097152 18446744073709551615 mmap\n",
+              f);
         fclose(f);
     }
     for (n = 1; n <= max && injected; n++) {
@@ -591,12 +599,13 @@ static unsigned long sweep(hk_sys_prim prim, bool persist, int kind, unsigned lo
                 snprintf(env, sizeof env,
                          "HAKMEM_ROUTER_DIFF=1 HAKMEM_ROUTER_TABLE=%s "
                          "HAKMEM_DIVERGENCE_REPORT=%s/r.%%p.json "
-                         "HAKMEM_DIVERGENCE_LOG=%s/log.jsonl ", table, rundir, rundir);
+                         "HAKMEM_DIVERGENCE_LOG=%s/log.jsonl ",
+                         table, rundir, rundir);
             len += (size_t)snprintf(rep + len, sizeof rep - len,
                                     "FAIL: HAKMEM_FAULT=%s (%s workload)%s%s:\n%s# reproduce: "
-                                    "HAKMEM_FAULT=%s %s%s --run %s\n", spec, wl_names[kind],
-                                    why[0] ? ": " : "", why, out, spec, env, self,
-                                    wl_names[kind]);
+                                    "HAKMEM_FAULT=%s %s%s --run %s\n",
+                                    spec, wl_names[kind], why[0] ? ": " : "", why, out, spec, env,
+                                    self, wl_names[kind]);
             if (len > sizeof rep - 1)
                 len = sizeof rep - 1;
             if (fails == 3) {
@@ -638,9 +647,9 @@ int main(int argc, char **argv)
 {
     self = argv[0];
     if (argc >= 3 && !strcmp(argv[1], "--run"))
-        return run_one(!strcmp(argv[2], "full") ? WL_FULL
+        return run_one(!strcmp(argv[2], "full")      ? WL_FULL
                        : !strcmp(argv[2], "records") ? WL_RECORDS
-                                                      : WL_QUICK);
+                                                     : WL_QUICK);
     bool full = false;
     const char *only = NULL, *mode = "both";
     unsigned long max = 5000;
@@ -660,8 +669,10 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "-j") && i + 1 < argc)
             jobs = atoi(argv[++i]) > 0 ? atoi(argv[i]) : 1;
         else {
-            fprintf(stderr, "usage: %s [--quick|--full] [--prim NAME] [--mode once|persist|both] "
-                            "[--max N] [-j JOBS] | --run quick|full|records\n", argv[0]);
+            fprintf(stderr,
+                    "usage: %s [--quick|--full] [--prim NAME] [--mode once|persist|both] "
+                    "[--max N] [-j JOBS] | --run quick|full|records\n",
+                    argv[0]);
             return 2;
         }
     }

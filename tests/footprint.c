@@ -205,9 +205,11 @@ int main(int argc, char **argv)
     }
     long d_1s = rss();
 
-    printf("footprint: scale_mib=%ld wait_ms=%ld start_kb=%ld a_burst_kb=%zu a_peak_kb=%ld a_freed_kb=%ld "
+    printf("footprint: scale_mib=%ld wait_ms=%ld start_kb=%ld a_burst_kb=%zu a_peak_kb=%ld "
+           "a_freed_kb=%ld "
            "a_1s_kb=%ld a_3s_kb=%ld b_full_kb=%ld b_after_kb=%ld b_peak_kb=%ld c_small_kb=%ld "
-           "c_big_kb=%ld c_peak_kb=%ld peak_kb=%ld end_kb=%ld d_1s_kb=%ld arena_kb=%ld hwm_reset=%d\n",
+           "c_big_kb=%ld c_peak_kb=%ld peak_kb=%ld end_kb=%ld d_1s_kb=%ld arena_kb=%ld "
+           "hwm_reset=%d\n",
            scale, wait, start, total >> 10, a_peak, a_now, a_1s, a_3s, b_full, b_after, b_hwm,
            c_small, c_big, c_hwm, peak_all, end, d_1s, arena, hwm_reset_ok);
     return 0;

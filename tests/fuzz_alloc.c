@@ -41,14 +41,14 @@
 
 #define NSLOTS 32
 #define FULL_STAMP_MAX ((size_t)64 << 10) /* blocks up to this are stamped entirely */
-#define STRIDE 4096                        /* larger ones: ends plus 8 bytes per 4 KiB */
+#define STRIDE 4096                       /* larger ones: ends plus 8 bytes per 4 KiB */
 #define MAX_OPS 256
 
-#define FAIL(...)                                                                                 \
-    do {                                                                                          \
-        fprintf(stderr, "fuzz_alloc: " __VA_ARGS__);                                              \
-        fputc('\n', stderr);                                                                      \
-        abort();                                                                                  \
+#define FAIL(...)                                                                                  \
+    do {                                                                                           \
+        fprintf(stderr, "fuzz_alloc: " __VA_ARGS__);                                               \
+        fputc('\n', stderr);                                                                       \
+        abort();                                                                                   \
     } while (0)
 
 typedef struct {
@@ -78,10 +78,9 @@ static uint32_t rd24(reader *r)
 }
 
 static const size_t boundaries[] = {
-    0,     1,     15,    16,    17,     127,    128,     129,     1023,    1024,   1025,
-    2048,  4096,  8191,  8192,  8193,   10240,  16384,   32767,   32768,   32769,  40960,
-    40961, 53247, 53248, 53249, 65535,  65536,  65537,   131072,  1048576, 2097151, 2097152,
-    2097153, 4194304, 4194305,
+    0,     1,     15,    16,    17,    127,    128,     129,     1023,    1024,    1025,    2048,
+    4096,  8191,  8192,  8193,  10240, 16384,  32767,   32768,   32769,   40960,   40961,   53247,
+    53248, 53249, 65535, 65536, 65537, 131072, 1048576, 2097151, 2097152, 2097153, 4194304, 4194305,
 };
 
 /* A size in one of the boxes' ranges (every box, tiny to 6 MiB). */
@@ -90,15 +89,15 @@ static size_t rd_size(reader *r)
     uint8_t k = rd8(r);
     uint32_t v = rd24(r);
     switch (k % 9) {
-    case 0: return v % 1025;                               /* Tiny */
-    case 1: return 1025 + v % (8192 - 1024);               /* Pool (ACE low classes) */
-    case 2: return 8193 + v % (32768 - 8192);              /* Mid */
-    case 3: return 32769 + v % (53248 - 32768);            /* Pool Bridge classes */
-    case 4: return 53249 + v % (2097151 - 53248);          /* L25 */
-    case 5: return 2097152 + (size_t)v % (4u << 20);       /* mmap box, 2 .. 6 MiB */
+    case 0: return v % 1025;                         /* Tiny */
+    case 1: return 1025 + v % (8192 - 1024);         /* Pool (ACE low classes) */
+    case 2: return 8193 + v % (32768 - 8192);        /* Mid */
+    case 3: return 32769 + v % (53248 - 32768);      /* Pool Bridge classes */
+    case 4: return 53249 + v % (2097151 - 53248);    /* L25 */
+    case 5: return 2097152 + (size_t)v % (4u << 20); /* mmap box, 2 .. 6 MiB */
     case 6: return boundaries[v % (sizeof boundaries / sizeof *boundaries)];
-    case 7: return v % 257;                                /* small */
-    default: return v % 100000;                            /* anything below 100 KB */
+    case 7: return v % 257;     /* small */
+    default: return v % 100000; /* anything below 100 KB */
     }
 }
 
@@ -142,8 +141,7 @@ HK_NO_COVERAGE static void stamp_bytes(uint8_t *p, size_t n, uintptr_t tag)
 
 /* Offset of the first byte in [0, keep) that differs from a stamp of n bytes, or
  * HK_CHECK_INTACT. */
-HK_NO_COVERAGE static size_t verify_bytes(const uint8_t *p, size_t keep, size_t n,
-                                          uintptr_t tag)
+HK_NO_COVERAGE static size_t verify_bytes(const uint8_t *p, size_t keep, size_t n, uintptr_t tag)
 {
     size_t nw = n / 8;
     for (size_t i = 0; i < nw && 8 * i + 8 <= keep; i = next_word(i, n, nw)) {
@@ -250,7 +248,11 @@ static void op_alloc(reader *r, slot_t *s)
     errno = 0;
     last_entry = HK_ENTRY_WRAP;
     switch (how % 11) {
-    case 0: name = "hak_malloc"; p = hak_malloc(size); align = 16; break;
+    case 0:
+        name = "hak_malloc";
+        p = hak_malloc(size);
+        align = 16;
+        break;
     case 1:
         name = "hak_alloc_at";
         last_entry = HK_ENTRY_API;
@@ -267,7 +269,10 @@ static void op_alloc(reader *r, slot_t *s)
         align = 16;
         break;
     }
-    case 3: name = "hak_memalign"; p = hak_memalign(align, size); break;
+    case 3:
+        name = "hak_memalign";
+        p = hak_memalign(align, size);
+        break;
     case 4: {
         name = "hak_posix_memalign";
         void *out = (void *)1;
@@ -277,8 +282,15 @@ static void op_alloc(reader *r, slot_t *s)
         p = out;
         break;
     }
-    case 5: name = "hak_aligned_alloc"; p = hak_aligned_alloc(align, size); break;
-    case 6: name = "hak_valloc"; p = hak_valloc(size); align = 4096; break;
+    case 5:
+        name = "hak_aligned_alloc";
+        p = hak_aligned_alloc(align, size);
+        break;
+    case 6:
+        name = "hak_valloc";
+        p = hak_valloc(size);
+        align = 4096;
+        break;
     case 7: {
         name = "hak_pvalloc";
         p = hak_pvalloc(size);
@@ -286,7 +298,11 @@ static void op_alloc(reader *r, slot_t *s)
         align = 4096;
         break;
     }
-    case 8: name = "hak_realloc(NULL)"; p = hak_realloc(NULL, size); align = 16; break;
+    case 8:
+        name = "hak_realloc(NULL)";
+        p = hak_realloc(NULL, size);
+        align = 16;
+        break;
     case 9: {
         name = "hak_reallocarray(NULL)";
         size_t n = 1 + rd8(r) % 4;
@@ -335,8 +351,8 @@ static void op_realloc(reader *r, slot_t *s)
         FAIL("realloc(%p, %zu) returned NULL (errno %d)", (void *)s->p, size, errno);
     size_t bad = verify_bytes(q, keep, s->size, s->tag);
     if (bad != HK_CHECK_INTACT)
-        FAIL("realloc(%zu -> %zu): byte %zu of the kept prefix lost (%s box)", s->size, size,
-             bad, hak_box_name(hak_box_of(q)));
+        FAIL("realloc(%zu -> %zu): byte %zu of the kept prefix lost (%s box)", s->size, size, bad,
+             hak_box_name(hak_box_of(q)));
     last_entry = HK_ENTRY_WRAP;
     s->p = q;
     s->size = size;
@@ -492,7 +508,11 @@ static void configure(uint8_t c)
     switch (mode) {
     case 0: hk_set_central(false); break;
     case 1: hk_set_central(true); break;
-    case 2: case 3: case 4: case 5: case 6:
+    case 2:
+    case 3:
+    case 4:
+    case 5:
+    case 6:
         hk_set_central(true);
         hk_router_use_table(&alt[mode - 2]);
         break;
@@ -531,15 +551,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint8_t op = rd8(&r);
         slot_t *s = &slots[rd8(&r) % NSLOTS];
         switch (op % 16) {
-        case 0: case 1: case 2: case 3: case 14: case 15: op_alloc(&r, s); break;
-        case 4: case 5: op_realloc(&r, s); break;
-        case 6: case 7:
+        case 0:
+        case 1:
+        case 2:
+        case 3:
+        case 14:
+        case 15: op_alloc(&r, s); break;
+        case 4:
+        case 5: op_realloc(&r, s); break;
+        case 6:
+        case 7:
             if (s->p)
                 release(s, rd8(&r));
             break;
         case 8: op_usable(s); break;
         case 9: op_thread(&r, s); break;
-        case 10: case 11: op_errors(&r, s); break;
+        case 10:
+        case 11: op_errors(&r, s); break;
         case 12: {
             uint8_t k = rd8(&r);
             if (k & 1)

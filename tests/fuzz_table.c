@@ -23,15 +23,15 @@
 
 #include "hk_table.h"
 
-#define FAIL(...)                                                                                 \
-    do {                                                                                          \
-        fprintf(stderr, "fuzz_table: " __VA_ARGS__);                                              \
-        fputc('\n', stderr);                                                                      \
-        abort();                                                                                  \
+#define FAIL(...)                                                                                  \
+    do {                                                                                           \
+        fprintf(stderr, "fuzz_table: " __VA_ARGS__);                                               \
+        fputc('\n', stderr);                                                                       \
+        abort();                                                                                   \
     } while (0)
 
 static const size_t box_max[HAK_BOX_COUNT] = {
-    [HAK_BOX_TINY] = HK_TINY_MAX, [HAK_BOX_POOL] = HK_POOL_MAX, [HAK_BOX_MID] = HK_MID_MAX,
+    [HAK_BOX_TINY] = HK_TINY_MAX,   [HAK_BOX_POOL] = HK_POOL_MAX, [HAK_BOX_MID] = HK_MID_MAX,
     [HAK_BOX_L25] = HK_L25_MAX + 1, [HAK_BOX_MMAP] = SIZE_MAX,
 };
 
@@ -114,8 +114,10 @@ static void check_table(const hk_table *t)
         FAIL("tiny_end %zu, expected %zu", t->tiny_end, hk_table_tiny_end(t));
 
     /* Probes: every rule's bounds and their neighbours, its middle, and fixed sizes. */
-    static const size_t fixed[] = {0, 1, 16, 1023, 1024, 1025, 8192, 8193, 32768, 32769,
-                                   53248, 53249, 2097151, 2097152, (size_t)1 << 46, SIZE_MAX};
+    static const size_t fixed[] = {0,       1,     16,      1023,    1024,
+                                   1025,    8192,  8193,    32768,   32769,
+                                   53248,   53249, 2097151, 2097152, (size_t)1 << 46,
+                                   SIZE_MAX};
     for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
         check_decide(t, fixed[i]);
     for (int i = 0; i < t->n; i++) {
@@ -258,8 +260,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         static char many[8192];
         size_t o = 0;
         for (int i = 0; i < 63; i++)
-            o += (size_t)snprintf(many + o, sizeof many - o, "%d %d tiny\n", i * 16,
-                                  i * 16 + 15);
+            o += (size_t)snprintf(many + o, sizeof many - o, "%d %d tiny\n", i * 16, i * 16 + 15);
         snprintf(many + o, sizeof many - o, "1008 18446744073709551615 mmap\n");
         write_seed(dir, "many-rules", many);
     }

@@ -50,14 +50,16 @@ Suite *make_failclosed_suite(void);
 /* ---- small helpers shared by the suites (static inline: no extra object file) ---- */
 
 /* The byte stamped at offset i of a block tagged `tag`. */
-static inline uint8_t hk_check_pat(uintptr_t tag, size_t i) {
+static inline uint8_t hk_check_pat(uintptr_t tag, size_t i)
+{
     uint64_t x = (uint64_t)tag * 0x9E3779B97F4A7C15ULL + (uint64_t)i * 0xBF58476D1CE4E5B9ULL;
     return (uint8_t)(x >> 56 ^ x >> 29 ^ i);
 }
 
 /* Stamp n bytes of p: all of them when stride is 0, else the first and last 64 bytes and
  * 8 bytes every `stride` bytes. */
-static inline void hk_check_stamp(void *p, size_t n, uintptr_t tag, size_t stride) {
+static inline void hk_check_stamp(void *p, size_t n, uintptr_t tag, size_t stride)
+{
     uint8_t *b = (uint8_t *)p;
     if (!stride || n <= 128) {
         for (size_t i = 0; i < n; i++)
@@ -77,7 +79,8 @@ static inline void hk_check_stamp(void *p, size_t n, uintptr_t tag, size_t strid
  * with the same tag and stride (keep < stamped: the prefix a shrinking realloc keeps), or
  * HK_CHECK_INTACT when all match. */
 static inline size_t hk_check_verify_prefix(const void *p, size_t keep, size_t stamped,
-                                            uintptr_t tag, size_t stride) {
+                                            uintptr_t tag, size_t stride)
+{
     const uint8_t *b = (const uint8_t *)p;
     if (keep > stamped)
         keep = stamped;
@@ -101,7 +104,8 @@ static inline size_t hk_check_verify_prefix(const void *p, size_t keep, size_t s
 }
 
 /* Offset of the first byte that differs from the stamp, or HK_CHECK_INTACT when all match. */
-static inline size_t hk_check_verify(const void *p, size_t n, uintptr_t tag, size_t stride) {
+static inline size_t hk_check_verify(const void *p, size_t n, uintptr_t tag, size_t stride)
+{
     return hk_check_verify_prefix(p, n, n, tag, stride);
 }
 

@@ -10,8 +10,7 @@
 
 /* The box the built-in routing must choose for `size` entering through the malloc family
  * (via_wrapper) or hak_alloc_at, with the knobs HAKMEM_ACE_ENABLED and HAKMEM_WRAP_L2. */
-static inline hak_box_t hk_expect_box(size_t size, bool via_wrapper, bool ace_enabled,
-                                      bool wrap_l2)
+static inline hak_box_t hk_expect_box(size_t size, bool via_wrapper, bool ace_enabled, bool wrap_l2)
 {
     if (size <= 1024)
         return HAK_BOX_TINY;

@@ -113,8 +113,9 @@ static void show(const char *call, void *p, int err, size_t align)
 
 static void case_enomem(void)
 {
-    const size_t big[] = {SIZE_MAX, SIZE_MAX - 1, SIZE_MAX - 4096, SIZE_MAX / 2 + 1, SIZE_MAX / 2,
-                          (size_t)1 << 62, (size_t)1 << 48, PTRDIFF_MAX, (size_t)PTRDIFF_MAX + 1};
+    const size_t big[] = {SIZE_MAX,         SIZE_MAX - 1, SIZE_MAX - 4096,
+                          SIZE_MAX / 2 + 1, SIZE_MAX / 2, (size_t)1 << 62,
+                          (size_t)1 << 48,  PTRDIFF_MAX,  (size_t)PTRDIFF_MAX + 1};
     char call[128];
     for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) {
         errno = 0;
@@ -147,8 +148,11 @@ static void case_enomem(void)
         free(p ? p : q);
     }
     /* calloc / reallocarray overflow */
-    const size_t ov[][2] = {{SIZE_MAX, 2}, {2, SIZE_MAX}, {(size_t)1 << 32, (size_t)1 << 32},
-                            {SIZE_MAX / 3 + 1, 3}, {65537, SIZE_MAX / 65536}};
+    const size_t ov[][2] = {{SIZE_MAX, 2},
+                            {2, SIZE_MAX},
+                            {(size_t)1 << 32, (size_t)1 << 32},
+                            {SIZE_MAX / 3 + 1, 3},
+                            {65537, SIZE_MAX / 65536}};
     for (size_t i = 0; i < sizeof ov / sizeof ov[0]; i++) {
         errno = 0;
         void *p = calloc(ov[i][0], ov[i][1]);
@@ -179,7 +183,8 @@ static void case_enomem(void)
     free(r);
     p = pvalloc(0);
     /* [doc]: README ("pvalloc(0) gives one page"); glibc 2.36 gives a minimum chunk */
-    printf("[doc] pvalloc(0) -> usable >= 4096: %s\n", p && malloc_usable_size(p) >= 4096 ? "yes" : "no");
+    printf("[doc] pvalloc(0) -> usable >= 4096: %s\n",
+           p && malloc_usable_size(p) >= 4096 ? "yes" : "no");
     free(p);
     free(NULL);
     printf("free(NULL) -> ok\n");
@@ -188,10 +193,28 @@ static void case_enomem(void)
 
 static void case_align(void)
 {
-    const size_t al[] = {0,  1,   2,    3,    4,    8,     16,   24,     32,   48,
-                         64, 100, 4096, 4097, 65536, (size_t)1 << 20, (size_t)1 << 62,
-                         ((size_t)1 << 62) + 1, (size_t)1 << 63, ((size_t)1 << 63) + 1,
-                         SIZE_MAX, SIZE_MAX / 2};
+    const size_t al[] = {0,
+                         1,
+                         2,
+                         3,
+                         4,
+                         8,
+                         16,
+                         24,
+                         32,
+                         48,
+                         64,
+                         100,
+                         4096,
+                         4097,
+                         65536,
+                         (size_t)1 << 20,
+                         (size_t)1 << 62,
+                         ((size_t)1 << 62) + 1,
+                         (size_t)1 << 63,
+                         ((size_t)1 << 63) + 1,
+                         SIZE_MAX,
+                         SIZE_MAX / 2};
     const size_t sz[] = {0, 1, 100, 5000, (size_t)3 << 20, SIZE_MAX - 100};
     char call[128];
     for (size_t i = 0; i < sizeof al / sizeof al[0]; i++) {
@@ -203,7 +226,8 @@ static void case_align(void)
             int e = errno;
             snprintf(call, sizeof call, "posix_memalign(%#zx, %#zx)", a, s);
             if (rc == 0) {
-                printf("%s = 0 ptr aligned=%s\n", call, ((uintptr_t)p % (a ? a : 1)) ? "NO" : "yes");
+                printf("%s = 0 ptr aligned=%s\n", call,
+                       ((uintptr_t)p % (a ? a : 1)) ? "NO" : "yes");
                 free(p);
             } else {
                 printf("%s = %s, *p %s, errno %s\n", call, errname(rc),
@@ -265,8 +289,8 @@ static void case_ok(void)
         const char *(*box_name)(int) = (const char *(*)(int))dlsym(RTLD_DEFAULT, "hak_box_name");
         if (!box_of || !box_name)
             break;
-        const size_t sizes[] = {0, 1024, 1025, 8192, 8193, 32768, 32769, 53248, 53249, 2097151,
-                                2097152};
+        const size_t sizes[] = {0,     1024,  1025,  8192,    8193,   32768,
+                                32769, 53248, 53249, 2097151, 2097152};
         printf("boxes:");
         for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
             void *p = malloc(sizes[i]);
@@ -334,7 +358,6 @@ static void case_fork_commit(double secs)
     printf("hostile fork-commit: %ld forks while %ld blocks were allocated: no deadlock\n", forks,
            atomic_load(&fc_allocs));
 }
-
 
 /* ---------------------------------------------------------------- issue 10 cases */
 
@@ -452,9 +475,10 @@ static void case_munmap_enomem(void)
      * alternate (so they never merge). */
     hk_maps_total(&n1);
     long nf = 0;
-    for (long want = max - n1 - 2; nf < want && nf < (long)(sizeof filler / sizeof filler[0]); nf++) {
-        filler[nf] = mmap(NULL, 4096, (nf & 1) ? PROT_READ : PROT_NONE,
-                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    for (long want = max - n1 - 2; nf < want && nf < (long)(sizeof filler / sizeof filler[0]);
+         nf++) {
+        filler[nf] = mmap(NULL, 4096, (nf & 1) ? PROT_READ : PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+                          -1, 0);
         if (filler[nf] == MAP_FAILED)
             break;
     }
@@ -523,7 +547,7 @@ int main(int argc, char **argv)
     }
     const char *c = argv[1];
     char stack_buf[64] __attribute__((aligned(16)));
-    
+
     if (!strcmp(c, "glibc-version")) {
         printf("%s\n", gnu_get_libc_version());
         return 0;

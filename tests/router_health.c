@@ -11,8 +11,8 @@
 
 int main(void)
 {
-    static const size_t sizes[] = {1, 24, 100, 512, 1024, 1025, 4096, 8192, 8193,
-                                   20000, 32768, 40000, 53248, 70000, 300000, 3 << 20};
+    static const size_t sizes[] = {1,    24,    100,   512,   1024,  1025,  4096,   8192,
+                                   8193, 20000, 32768, 40000, 53248, 70000, 300000, 3 << 20};
     const size_t n = sizeof sizes / sizeof sizes[0];
     void *live[64] = {0};
     for (int i = 0; i < 1000; i++) {

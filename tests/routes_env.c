@@ -17,13 +17,12 @@ static int env_knob(const char *name)
     return s ? atoi(s) : 1;
 }
 
-
 int main(void)
 {
-    static const size_t sizes[] = {0,      1,      16,      1023,    1024,    1025,    2048,
-                                   4097,   8191,   8192,    8193,    16384,   32767,   32768,
-                                   32769,  33792,  40960,   40961,   53248,   53249,   65536,
-                                   65537,  1 << 20, 2097151, 2097152, 2097153, 4 << 20};
+    static const size_t sizes[] = {0,     1,       16,      1023,    1024,    1025,   2048,
+                                   4097,  8191,    8192,    8193,    16384,   32767,  32768,
+                                   32769, 33792,   40960,   40961,   53248,   53249,  65536,
+                                   65537, 1 << 20, 2097151, 2097152, 2097153, 4 << 20};
     int ace = env_knob("HAKMEM_ACE_ENABLED"), wrap = env_knob("HAKMEM_WRAP_L2");
     int checked = 0, wrong = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
@@ -39,8 +38,8 @@ int main(void)
             hak_box_t got = hak_box_of(p), want = hk_expect_box(n, via, ace, wrap);
             checked++;
             if (got != want) {
-                printf("size %zu via %s: box %s, expected %s\n", n,
-                       via ? "malloc" : "hak_alloc_at", hak_box_name(got), hak_box_name(want));
+                printf("size %zu via %s: box %s, expected %s\n", n, via ? "malloc" : "hak_alloc_at",
+                       hak_box_name(got), hak_box_name(want));
                 wrong++;
             }
             if (via)

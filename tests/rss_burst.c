@@ -96,11 +96,12 @@ int main(int argc, char **argv)
     long grown = peak - before, kept = after - before;
     char what[320];
     snprintf(what, sizeof what,
-             "%d blocks, %.2f GiB burst%s; VmRSS before %ld KiB, peak %ld KiB (+%ld), after free%s %ld KiB "
+             "%d blocks, %.2f GiB burst%s; VmRSS before %ld KiB, peak %ld KiB (+%ld), after free%s "
+             "%ld KiB "
              "(+%ld KiB = %.1f %% of the burst; limit 10 %% = %.0f KiB)",
-             n, (double)total / GIB, l25 ? " of 256 KiB-1 MiB blocks" : " of 4 MiB blocks", before, peak, grown,
-             l25 ? (trimmed ? " + malloc_trim(0)=1" : " + malloc_trim(0)=0") : "", after, kept,
-             100.0 * (double)kept / burst_kb, limit_kb);
+             n, (double)total / GIB, l25 ? " of 256 KiB-1 MiB blocks" : " of 4 MiB blocks", before,
+             peak, grown, l25 ? (trimmed ? " + malloc_trim(0)=1" : " + malloc_trim(0)=0") : "",
+             after, kept, 100.0 * (double)kept / burst_kb, limit_kb);
     if ((double)grown < 0.9 * burst_kb) {
         printf("FAIL: rss-burst %s: the burst did not show in VmRSS: %s\n", argv[1], what);
         return 1;

@@ -32,7 +32,8 @@ int main(int argc, char **argv)
     char *a = malloc(100), *b = malloc(100000);
     printf("at_secure=%lu uid=%d euid=%d gid=%d egid=%d\n", getauxval(AT_SECURE), (int)getuid(),
            (int)geteuid(), (int)getgid(), (int)getegid());
-    printf("box(100)=%s box(100000)=%s\n", hak_box_name(hak_box_of(a)), hak_box_name(hak_box_of(b)));
+    printf("box(100)=%s box(100000)=%s\n", hak_box_name(hak_box_of(a)),
+           hak_box_name(hak_box_of(b)));
     free(a);
     free(b);
     for (int i = 0; i < 1000; i++)

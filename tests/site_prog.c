@@ -9,6 +9,8 @@
 #include <stdlib.h>
 
 static size_t size;
+/* macros that define functions: clang-format cannot parse them (it would read (k) * 0 as a cast) */
+/* clang-format off */
 #define SITE(k)                                                                             \
     __attribute__((noinline)) static size_t site_##k(void)                                 \
     {                                                                                       \
@@ -22,6 +24,7 @@ static size_t size;
 SITES8(1) SITES8(2) SITES8(3) SITES8(4) SITES8(5) SITES8(6) SITES8(7) SITES8(8)
 #define REF8(a) site_##a##0, site_##a##1, site_##a##2, site_##a##3, site_##a##4, site_##a##5, site_##a##6, site_##a##7
 static size_t (*const sites[64])(void) = {REF8(1), REF8(2), REF8(3), REF8(4), REF8(5), REF8(6), REF8(7), REF8(8)};
+/* clang-format on */
 
 int main(int argc, char **argv)
 {

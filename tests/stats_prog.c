@@ -82,9 +82,8 @@ static int parse(const char *s, item *it)
     if (*end != ':')
         return -1;
     it->f = strtol(end + 1, &end, 10);
-    return *end || it->n < 1 || it->n > MAX_BLOCKS / MAX_ITEMS || it->f < 0 || it->f > it->n
-               ? -1
-               : 0;
+    return *end || it->n < 1 || it->n > MAX_BLOCKS / MAX_ITEMS || it->f < 0 || it->f > it->n ? -1
+                                                                                             : 0;
 }
 
 int main(int argc, char **argv)

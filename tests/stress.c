@@ -75,8 +75,15 @@
 #define MAX_SIZE ((size_t)4 << 20)
 #define STACK_SIZE ((size_t)512 << 10)
 
-enum kind { K_MALLOC, K_CALLOC, K_REALLOC_NEW, K_MEMALIGN, K_POSIX_MEMALIGN, K_ALIGNED_ALLOC,
-            K_NKINDS };
+enum kind {
+    K_MALLOC,
+    K_CALLOC,
+    K_REALLOC_NEW,
+    K_MEMALIGN,
+    K_POSIX_MEMALIGN,
+    K_ALIGNED_ALLOC,
+    K_NKINDS
+};
 
 struct blk {
     unsigned char *p;
@@ -116,8 +123,8 @@ static _Atomic int64_t g_live, g_peak_live;
 static atomic_ulong g_seq;
 static int (*p_box_of)(const void *); /* hak_box_of, when hakmem is preloaded */
 
-static const size_t edges[] = {0,      1,      16,     1024,    1025,   8192,   8193,
-                               32768,  32769,  40960,  40961,   53248,  53249,  65536,
+static const size_t edges[] = {0,      1,       16,      1024,    1025,    8192,    8193,
+                               32768,  32769,   40960,   40961,   53248,   53249,   65536,
                                131072, 1 << 20, 2097151, 2097152, 3 << 20, MAX_SIZE};
 
 /* ---------------------------------------------------------------- helpers */
@@ -229,8 +236,8 @@ static bool check_block(const struct blk *b, const char *what, unsigned who)
     }
     size_t us = malloc_usable_size(b->p);
     if (us < b->size) {
-        corrupt("%s (lane %u): malloc_usable_size(%p) = %zu < size %zu", what, who,
-                (void *)b->p, us, b->size);
+        corrupt("%s (lane %u): malloc_usable_size(%p) = %zu < size %zu", what, who, (void *)b->p,
+                us, b->size);
         return false;
     }
     return true;
@@ -251,8 +258,12 @@ static bool fresh(struct blk *b, uint64_t *rng, unsigned who, uint64_t *boxc)
     size_t size = rand_size(rng);
     uint64_t r = rnd(rng);
     unsigned k = (unsigned)(r % 100);
-    enum kind kind = k < 30 ? K_MALLOC : k < 45 ? K_CALLOC : k < 55 ? K_REALLOC_NEW
-                     : k < 70 ? K_MEMALIGN : k < 85 ? K_POSIX_MEMALIGN : K_ALIGNED_ALLOC;
+    enum kind kind = k < 30   ? K_MALLOC
+                     : k < 45 ? K_CALLOC
+                     : k < 55 ? K_REALLOC_NEW
+                     : k < 70 ? K_MEMALIGN
+                     : k < 85 ? K_POSIX_MEMALIGN
+                              : K_ALIGNED_ALLOC;
     size_t align = (size_t)1 << ((r >> 8) % 17); /* 1 B .. 64 KiB */
     void *p = NULL;
     errno = 0;
@@ -303,8 +314,8 @@ static bool fresh(struct blk *b, uint64_t *rng, unsigned who, uint64_t *boxc)
     if (kind == K_CALLOC) {
         size_t bad = walk(M_ZERO, b->p, 0, size, SIZE_MAX);
         if (bad != SIZE_MAX)
-            corrupt("calloc block %p size %zu: byte %zu is 0x%02x, not 0 (lane %u)", p, size,
-                    bad, b->p[bad], who);
+            corrupt("calloc block %p size %zu: byte %zu is 0x%02x, not 0 (lane %u)", p, size, bad,
+                    b->p[bad], who);
     }
     walk(M_STAMP, b->p, b->key, size, SIZE_MAX);
     live_add((int64_t)size);
@@ -336,16 +347,15 @@ static void do_realloc(struct blk *b, uint64_t *rng, unsigned who)
         return;
     }
     if (!q) {
-        corrupt("realloc(%p, %zu) returned NULL, errno %d (lane %u)", (void *)b->p, ns, errno,
-                who);
+        corrupt("realloc(%p, %zu) returned NULL, errno %d (lane %u)", (void *)b->p, ns, errno, who);
         return; /* the old block stays valid and stamped */
     }
     if ((uintptr_t)q % 16)
         corrupt("realloc returned misaligned %p (lane %u)", (void *)q, who);
     size_t bad = walk(M_CHECK, q, b->key, b->size, ns);
     if (bad != SIZE_MAX)
-        corrupt("realloc %zu -> %zu (lane %u): preserved byte %zu is 0x%02x, want 0x%02x",
-                b->size, ns, who, bad, q[bad], pat(b->key, bad));
+        corrupt("realloc %zu -> %zu (lane %u): preserved byte %zu is 0x%02x, want 0x%02x", b->size,
+                ns, who, bad, q[bad], pat(b->key, bad));
     live_add((int64_t)ns - (int64_t)b->size);
     b->p = q;
     b->size = ns;
@@ -514,7 +524,8 @@ static int child_main(unsigned which, pthread_attr_t *attr)
     struct mallinfo2 z = mallinfo2();
     if (p_box_of && (z.uordblks != a.uordblks || z.hblks != a.hblks)) {
         complain("stress: child: hakmem statistics do not balance: uordblks %zu -> %zu, hblks "
-                 "%zu -> %zu", a.uordblks, z.uordblks, a.hblks, z.hblks);
+                 "%zu -> %zu",
+                 a.uordblks, z.uordblks, a.hblks, z.hblks);
         return 3;
     }
     return atomic_load(&g_corruptions) != c0 ? 1 : 0;
@@ -594,10 +605,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s [threads] [ops_per_thread] [seed] [cross_pct]\n", argv[0]);
         return 2;
     }
-    if (argc > 1) g_lanes = (unsigned)strtoul(argv[1], NULL, 10);
-    if (argc > 2) g_ops = strtoul(argv[2], NULL, 10);
-    if (argc > 3) g_seed = strtoull(argv[3], NULL, 10);
-    if (argc > 4) g_cross = (unsigned)strtoul(argv[4], NULL, 10);
+    if (argc > 1)
+        g_lanes = (unsigned)strtoul(argv[1], NULL, 10);
+    if (argc > 2)
+        g_ops = strtoul(argv[2], NULL, 10);
+    if (argc > 3)
+        g_seed = strtoull(argv[3], NULL, 10);
+    if (argc > 4)
+        g_cross = (unsigned)strtoul(argv[4], NULL, 10);
     if (g_lanes < 1 || g_lanes > MAX_LANES || g_ops < 1 || g_cross > 100) {
         fprintf(stderr, "stress: threads must be 1..%d, ops >= 1, cross_pct 0..100\n", MAX_LANES);
         return 2;
@@ -752,14 +767,14 @@ int main(int argc, char **argv)
     printf("stress: threads=%u ops=%lu corruptions=%lu leaks=%s live_delta=%ldB hblks_delta=%ld "
            "libc_keep=%ldB allocs=%" PRIu64 " frees=%" PRIu64 " cross_thread_frees=%" PRIu64
            " reallocs=%" PRIu64 " worker_threads=%u adopted=%" PRIu64 " orphaned=%" PRIu64
-           " left_at_end=%" PRIu64 " forks=%u fork_failures=%u boxes=tiny:%" PRIu64
-           ",pool:%" PRIu64 ",mid:%" PRIu64 ",l25:%" PRIu64 ",mmap:%" PRIu64
-           " peak_live=%" PRId64 "KiB peak_rss=%ldKiB rss_base=%ldKiB rss_bound=%ldKiB "
+           " left_at_end=%" PRIu64 " forks=%u fork_failures=%u boxes=tiny:%" PRIu64 ",pool:%" PRIu64
+           ",mid:%" PRIu64 ",l25:%" PRIu64 ",mmap:%" PRIu64 " peak_live=%" PRId64
+           "KiB peak_rss=%ldKiB rss_base=%ldKiB rss_bound=%ldKiB "
            "time=%.1fs seed=%" PRIu64 " cross_pct=%u\n",
-           g_lanes, total, corr, leakstr, d_live, d_h, libc_keep, allocs, frees, cross,
-           reallocs, threads_started, adopted, orphaned, left, forks, fork_fail, box[1], box[2],
-           box[3], box[4], box[5], peak_live / 1024, peak_rss, rss_base, rss_bound, t1 - t0,
-           g_seed, g_cross);
+           g_lanes, total, corr, leakstr, d_live, d_h, libc_keep, allocs, frees, cross, reallocs,
+           threads_started, adopted, orphaned, left, forks, fork_fail, box[1], box[2], box[3],
+           box[4], box[5], peak_live / 1024, peak_rss, rss_base, rss_bound, t1 - t0, g_seed,
+           g_cross);
     int rc = 0;
     if (corr) {
         complain("stress: FAIL: %lu corruptions", corr);

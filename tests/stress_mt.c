@@ -45,11 +45,9 @@
 #define PAGE_STRIDE 4096      /* one sample every PAGE_STRIDE bytes */
 #define PAGE_SAMPLE 8         /* bytes per sample */
 
-enum kind { K_MALLOC, K_CALLOC, K_REALLOC_NEW, K_MEMALIGN, K_ALIGNED_ALLOC,
-            K_REALLOC, K_NKINDS };
-static const char *kind_name[K_NKINDS] = {
-    "malloc", "calloc", "realloc(NULL)", "posix_memalign", "aligned_alloc",
-    "realloc"};
+enum kind { K_MALLOC, K_CALLOC, K_REALLOC_NEW, K_MEMALIGN, K_ALIGNED_ALLOC, K_REALLOC, K_NKINDS };
+static const char *kind_name[K_NKINDS] = {"malloc",         "calloc",        "realloc(NULL)",
+                                          "posix_memalign", "aligned_alloc", "realloc"};
 
 struct block {
     unsigned char *p;
@@ -151,8 +149,8 @@ static size_t rand_size(uint64_t *rng, size_t lo, size_t hi)
 
 enum rmode { R_STAMP, R_VERIFY, R_ZERO };
 
-static void report(const char *what, const struct block *b, size_t off,
-                   unsigned got, unsigned want, unsigned by)
+static void report(const char *what, const struct block *b, size_t off, unsigned got, unsigned want,
+                   unsigned by)
 {
     die("CORRUPTION %s: ptr=%p size=%zu kind=%s owner_tid=%u seq=%" PRIu64
         " checked_by_tid=%u offset=%zu got=0x%02x want=0x%02x",

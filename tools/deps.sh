@@ -21,6 +21,8 @@ HK_DEB_PACKAGES=(
     # tests/man.sh and tools/test.sh's install check: the manual pages rendered (groff, man -l);
     # tests/launcher.sh: file(1) finds a statically linked program
     groff-base man-db file
+    # tools/test.sh: the C files are formatted as .clang-format says
+    clang-format
     # tools/reliability.sh: libFuzzer and clang's sanitizer runtimes (clang only recommends them)
     libclang-rt-dev
     # make bench-compare: the peers, and GNU time for peak RSS

@@ -112,7 +112,8 @@ int main(int argc, char **argv)
             printf("%-28s default %-6s range %-14s %s\n", d->name, def, r, meaning(d));
             break;
         case MARKDOWN:
-            range(i, d, r, sizeof r, "\xe2\x80\x93", ", "); /* an en dash, as the README writes ranges */
+            range(i, d, r, sizeof r, "\xe2\x80\x93",
+                  ", "); /* an en dash, as the README writes ranges */
             printf("| `%s` | %s | %s | %s |\n", d->name, def, r, meaning(d));
             break;
         case MAN:

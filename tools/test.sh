@@ -2,7 +2,10 @@
 # tools/test.sh -- the full test run (README's test command; run by CI).
 #   deps -> autoreconf -> configure (stderr must be empty) -> make -> check
 #   -> check-real -> distcheck, then a VPATH build with
-#   --enable-central-router in build-central/ -> make check.
+#   --enable-central-router in build-central/ -> make check, then the deletion build (a copy
+#   of the tree without legacy/ and compare/, --enable-central-router --disable-legacy ->
+#   make check, make install), then tools/reliability.sh. clang-format --dry-run -Werror on
+#   every C file comes first.
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -25,6 +28,12 @@ show_logs() {
 
 step deps
 bash "$top/tools/deps.sh"
+
+step "clang-format --dry-run -Werror on every C file (.clang-format describes the code)"
+mapfile -t cfiles < <(git ls-files '*.c' '*.h' 2>/dev/null || find core legacy compare front include tests tools bench -name '*.[ch]')
+[ "${#cfiles[@]}" -gt 50 ] || { echo "FAIL: only ${#cfiles[@]} C files found" >&2; exit 1; }
+clang-format --dry-run -Werror "${cfiles[@]}"
+echo "${#cfiles[@]} files formatted as .clang-format says"
 
 step "autoreconf -fi"
 autoreconf -fi
@@ -65,7 +74,8 @@ installed() { # the one file under the stage whose path ends in $1
     [ -s "$f" ] || { echo "FAIL: make install did not install .../$1" >&2; exit 1; }
     printf '%s\n' "$f"
 }
-for rel in lib/libhakmem.so.0.0.0 include/hakmem.h include/hak_router.h lib/pkgconfig/hakmem.pc \
+for rel in lib/libhakmem.so.0.0.0 include/hakmem.h include/hak_router.h \
+    include/hakmem_migration.h lib/pkgconfig/hakmem.pc \
     bin/hakmem-run bin/hakmem-divergence bin/hakmem-routes bin/hakmem-routecheck \
     bin/hakmem-options share/hakmem/hakmem_routemap.py man/man3/hakmem.3 man/man1/hakmem-run.1 \
     man/man1/hakmem-divergence.1 man/man1/hakmem-routes.1 man/man1/hakmem-routecheck.1 \
@@ -150,6 +160,53 @@ mkdir "$top/build-central"
         exit 1
     fi
 )
+
+step "the deletion build: legacy/ and compare/ removed, --enable-central-router --disable-legacy"
+# What the playbook's last stage leaves (legacy/README.md): proven on every run.
+del=$(mktemp -d /var/tmp/hakmem-deletion.XXXXXX)
+if git rev-parse --git-dir >/dev/null 2>&1; then
+    git ls-files -z | (cd "$top" && xargs -0 cp --parents -t "$del")
+else
+    tar -C "$top" --exclude=./build-central --exclude='./hakmem-*' -cf - . | tar -C "$del" -xf -
+fi
+(
+    cd "$del"
+    rm -rf legacy compare
+    autoreconf -fi >/dev/null 2>&1
+    # Without --disable-legacy, configure names the missing folders and stops.
+    if ./configure >/dev/null 2>"$err"; then
+        echo "FAIL: configure without --disable-legacy succeeded in a tree without legacy/" >&2
+        exit 1
+    fi
+    grep -q 'configure with --disable-legacy' "$err" || {
+        echo "FAIL: configure's error does not say to use --disable-legacy:" >&2; cat "$err" >&2; exit 1; }
+    if ! ./configure --enable-central-router --disable-legacy 2>"$err" || [ -s "$err" ]; then
+        cat "$err" >&2
+        echo "FAIL: configure --enable-central-router --disable-legacy failed or wrote to stderr" >&2
+        exit 1
+    fi
+    grep -q '^#define HAKMEM_CONFIG_LEGACY 0$' config.h || {
+        echo "FAIL: config.h does not define HAKMEM_CONFIG_LEGACY 0" >&2; exit 1; }
+    make -j"$jobs"
+    if ! make -j"$jobs" check; then
+        show_logs "$PWD"
+        exit 1
+    fi
+    stage=$(mktemp -d /var/tmp/hakmem-stage.XXXXXX)
+    make install DESTDIR="$stage" >/dev/null
+    for rel in include/hakmem.h lib/libhakmem.so.0.0.0 bin/hakmem-run bin/hakmem-routes; do
+        [ -n "$(find "$stage" -path "*/$rel" -type f)" ] || {
+            echo "FAIL: the deletion build did not install .../$rel" >&2; exit 1; }
+    done
+    for rel in include/hakmem_migration.h bin/hakmem-divergence bin/hakmem-routecheck \
+        man/man1/hakmem-divergence.1 man/man1/hakmem-routecheck.1 share/hakmem/hakmem_routemap.py; do
+        [ -z "$(find "$stage" -path "*/$rel")" ] || {
+            echo "FAIL: the deletion build installed .../$rel" >&2; exit 1; }
+    done
+    echo "deletion build: make check passed; installs the library and the central tools only"
+    rm -rf "$stage"
+)
+rm -rf "$del"
 
 step "reliability: ASan+UBSan, TSan, valgrind, libFuzzer, coverage (tools/reliability.sh)"
 bash "$top/tools/reliability.sh" ${HK_RELIABILITY_STEPS:-all}

@@ -10,7 +10,6 @@ _Atomic uint64_t hk_counters[HK_CTR_COUNT];
 
 const char *hak_box_name(hak_box_t box)
 {
-    static const char *const names[HAK_BOX_COUNT] = {"none", "tiny", "pool", "mid", "l25",
-                                                     "mmap"};
+    static const char *const names[HAK_BOX_COUNT] = {"none", "tiny", "pool", "mid", "l25", "mmap"};
     return (unsigned)box < HAK_BOX_COUNT ? names[box] : "none";
 }

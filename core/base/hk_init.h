@@ -12,6 +12,9 @@
 
 extern atomic_bool hk_initialized;
 
-HK_INLINE bool hk_ready(void) { return atomic_load_explicit(&hk_initialized, memory_order_acquire); }
+HK_INLINE bool hk_ready(void)
+{
+    return atomic_load_explicit(&hk_initialized, memory_order_acquire);
+}
 
 #endif

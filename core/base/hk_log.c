@@ -75,10 +75,14 @@ size_t hk_vfmt(char *buf, size_t cap, const char *fmt, va_list ap)
         hk_out t = {fld, sizeof fld, 0};
         const char *str = NULL;
         switch (*f) {
-        case 's': str = va_arg(ap, const char *); if (!str) str = "(null)"; break;
+        case 's':
+            str = va_arg(ap, const char *);
+            if (!str)
+                str = "(null)";
+            break;
         case 'c': out_ch(&t, (char)va_arg(ap, int)); break;
         case 'd': {
-            long long v = lng == 0 ? va_arg(ap, int)
+            long long v = lng == 0   ? va_arg(ap, int)
                           : lng == 1 ? va_arg(ap, long)
                           : lng == 2 ? va_arg(ap, long long)
                                      : (long long)va_arg(ap, ssize_t);
@@ -87,7 +91,7 @@ size_t hk_vfmt(char *buf, size_t cap, const char *fmt, va_list ap)
         }
         case 'u':
         case 'x': {
-            unsigned long long v = lng == 0 ? va_arg(ap, unsigned)
+            unsigned long long v = lng == 0   ? va_arg(ap, unsigned)
                                    : lng == 1 ? va_arg(ap, unsigned long)
                                    : lng == 2 ? va_arg(ap, unsigned long long)
                                               : va_arg(ap, size_t);
@@ -105,7 +109,10 @@ size_t hk_vfmt(char *buf, size_t cap, const char *fmt, va_list ap)
             break;
         case '%': out_ch(&t, '%'); break;
         case '\0': f--; break;
-        default: out_ch(&t, '%'); out_ch(&t, *f); break;
+        default:
+            out_ch(&t, '%');
+            out_ch(&t, *f);
+            break;
         }
         size_t len = str ? strlen(str) : (t.len < sizeof fld ? t.len : sizeof fld - 1);
         if (!str)

@@ -122,8 +122,8 @@ void hk_options_load(bool secure)
                 hk_warn("%s=\"%s\" is not one of %s; using the default %s", d->name, s, list,
                         hk_option_word((hk_opt_id)i, d->def, w, sizeof w));
             } else {
-                hk_warn("%s=\"%s\" is not a number in %ld..%ld; using the default %ld", d->name,
-                        s, d->lo, d->hi, d->def);
+                hk_warn("%s=\"%s\" is not a number in %ld..%ld; using the default %ld", d->name, s,
+                        d->lo, d->hi, d->def);
             }
             v = d->def;
         }
@@ -135,11 +135,13 @@ void hk_options_load(bool secure)
     const char *f = hk_opt_str(HK_OPT_FAULT);
     if (f && !config_fault_injection)
         hk_warn("HAKMEM_FAULT=%s: ignored: this build has no fault injection "
-                "(./configure --enable-fault-injection)", f);
+                "(./configure --enable-fault-injection)",
+                f);
     else if (f && !hk_fault_arm_spec(f))
         hk_warn("HAKMEM_FAULT=%s: not PRIM:N[:persist][,...] with PRIM an OS primitive of "
                 "core/base/hk_sys.h (mmap, munmap, mremap, madvise, mprotect, open, write, "
-                "pwrite, fsync, rename, ...); no fault armed", f);
+                "pwrite, fsync, rename, ...); no fault armed",
+                f);
 }
 
 void hk_options_init(void) { hk_options_load(getauxval(AT_SECURE) != 0); }

@@ -18,12 +18,12 @@
  * secure-execution process: setuid, setgid or file capabilities, getauxval(AT_SECURE)):
  * every option that names a file, weakens a check or prints addresses is INSECURE, so that a
  * user cannot make a privileged program write, read or reveal what it should not. */
-#define HK_OPTION_TABLE(X)                                                                        \
+#define HK_OPTION_TABLE(X)                                                                         \
     X(VERBOSE, NUM, INSECURE, "HAKMEM_VERBOSE", 0, 0, 1,                                           \
       "1: print init details (prewarm lines) and one line per Central Router decision")            \
     X(STATS, WORD, SECURE, "HAKMEM_STATS", 0, 0, 2,                                                \
       "0|1|json: at exit, 1 prints per-box, per-class and per-path statistics on stderr, json "    \
-      "the same as one JSON object (format hakmem-stats/1)")                                      \
+      "the same as one JSON object (format hakmem-stats/1)")                                       \
     X(ACE_ENABLED, NUM, SECURE, "HAKMEM_ACE_ENABLED", 1, 0, 1,                                     \
       "0 sends the ACE ranges (1-8 KiB, 32 KiB-2 MiB) to the mmap box")                            \
     X(WRAP_L2, NUM, SECURE, "HAKMEM_WRAP_L2", 1, 0, 1,                                             \
@@ -39,13 +39,14 @@
     X(ROUTER_TABLE, STR, INSECURE, "HAKMEM_ROUTER_TABLE", 0, 0, 0,                                 \
       "file with a routing table (hakmem-routes format) replacing the built-in one at init")       \
     X(ROUTER_DIFF, NUM, SECURE, "HAKMEM_ROUTER_DIFF", 0, 0, 2,                                     \
-      "1: differential mode (both decisions per call, divergences recorded); 2: A/A (legacy vs legacy)") \
+      "1: differential mode (both decisions per call, divergences recorded); 2: A/A (legacy vs "   \
+      "legacy)")                                                                                   \
     X(ROUTER_DIFF_SAMPLE, NUM, SECURE, "HAKMEM_ROUTER_DIFF_SAMPLE", 1, 1, 1000000000,              \
       "compare 1 call in N (per thread) in differential mode")                                     \
     X(DIVERGENCE_REPORT, STR, INSECURE, "HAKMEM_DIVERGENCE_REPORT", 0, 0, 0,                       \
-      "JSON divergence report written at exit and after SIGUSR2 (%p: the pid, %%: a %)")            \
+      "JSON divergence report written at exit and after SIGUSR2 (%p: the pid, %%: a %)")           \
     X(DIVERGENCE_LOG, STR, INSECURE, "HAKMEM_DIVERGENCE_LOG", 0, 0, 0,                             \
-      "JSON Lines log: one line per distinct divergence when first seen (%p: the pid, %%: a %)") \
+      "JSON Lines log: one line per distinct divergence when first seen (%p: the pid, %%: a %)")   \
     X(ROUTER_ROLLBACK, NUM, SECURE, "HAKMEM_ROUTER_ROLLBACK", 0, 0, 1000000000,                    \
       "N >= 1: after N divergences while the Central Router executes, latch back to legacy")       \
     X(ROUTER_ROLLOUT, NUM, SECURE, "HAKMEM_ROUTER_ROLLOUT", -1, -1, 100,                           \

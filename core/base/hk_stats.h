@@ -13,25 +13,25 @@
 
 #include "hk_internal.h"
 
-#define HK_COUNTER_TABLE(X)                                                                       \
-    X(FALLBACK_TINY, "tiny requests served by the mmap box (fallback)")                           \
-    X(FALLBACK_POOL, "pool requests served by the mmap box (fallback)")                           \
-    X(FALLBACK_MID, "mid requests served by the mmap box (fallback)")                             \
-    X(FALLBACK_L25, "l25 requests served by the mmap box (fallback)")                             \
-    X(ENOMEM, "requests that returned NULL with ENOMEM")                                       \
-    X(ROUTER_FAILURES, "Central Router: routed requests nothing could serve")                    \
+#define HK_COUNTER_TABLE(X)                                                                        \
+    X(FALLBACK_TINY, "tiny requests served by the mmap box (fallback)")                            \
+    X(FALLBACK_POOL, "pool requests served by the mmap box (fallback)")                            \
+    X(FALLBACK_MID, "mid requests served by the mmap box (fallback)")                              \
+    X(FALLBACK_L25, "l25 requests served by the mmap box (fallback)")                              \
+    X(ENOMEM, "requests that returned NULL with ENOMEM")                                           \
+    X(ROUTER_FAILURES, "Central Router: routed requests nothing could serve")                      \
     X(ROUTER_FALLBACKS, "Central Router: routed requests served by mmap instead of their box")
 
 /* Per-thread counters, bumped on fast paths (plain increments in the thread's cache block,
  * hk_slab.h), merged when read. */
-#define HK_THREAD_COUNTER_TABLE(X)                                                                \
-    X(SERVED_LEGACY, "allocations routed by the legacy path")                                     \
-    X(SERVED_CENTRAL, "allocations routed by the Central Router")                                 \
-    X(DIFF_CALLS, "allocations through the differential path")                                    \
-    X(DIFF_COMPARED, "allocations whose two decisions were compared")                             \
-    X(DIFF_TICK, "sampling clock of the differential path (not reported)")                        \
-    X(POPS_OTHER, "thread-cache pops outside the front door's fast path (not reported)")          \
-    X(DECIDE_LEGACY, "legacy decisions computed (test builds with HK_COUNT_DECISIONS only)")      \
+#define HK_THREAD_COUNTER_TABLE(X)                                                                 \
+    X(SERVED_LEGACY, "allocations routed by the legacy path")                                      \
+    X(SERVED_CENTRAL, "allocations routed by the Central Router")                                  \
+    X(DIFF_CALLS, "allocations through the differential path")                                     \
+    X(DIFF_COMPARED, "allocations whose two decisions were compared")                              \
+    X(DIFF_TICK, "sampling clock of the differential path (not reported)")                         \
+    X(POPS_OTHER, "thread-cache pops outside the front door's fast path (not reported)")           \
+    X(DECIDE_LEGACY, "legacy decisions computed (test builds with HK_COUNT_DECISIONS only)")       \
     X(DECIDE_CENTRAL, "central decisions computed (test builds with HK_COUNT_DECISIONS only)")
 
 typedef enum {

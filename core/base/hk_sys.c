@@ -20,7 +20,7 @@ static const struct {
 #undef HK_SYS_ROW
 };
 
-static _Atomic int64_t mapped;                 /* bytes mapped through these wrappers */
+static _Atomic int64_t mapped;                  /* bytes mapped through these wrappers */
 static _Atomic uint64_t failures[HK_SYS_COUNT]; /* calls that failed, injected or not */
 
 /* Fault injection state, per primitive: the call count since arming, the call to fail. */
@@ -136,8 +136,7 @@ int hk_sys_munmap(void *p, size_t len)
 
 void *hk_sys_mremap(void *p, size_t old_len, size_t new_len)
 {
-    void *m = hk_sys_fail(HK_SYS_MREMAP) ? MAP_FAILED
-                                         : mremap(p, old_len, new_len, MREMAP_MAYMOVE);
+    void *m = hk_sys_fail(HK_SYS_MREMAP) ? MAP_FAILED : mremap(p, old_len, new_len, MREMAP_MAYMOVE);
     if (m == MAP_FAILED)
         failed(HK_SYS_MREMAP);
     else
@@ -163,12 +162,12 @@ int hk_sys_mprotect(void *p, size_t len, int prot)
 }
 
 /* A wrapper's result, counted: fails (-1 or the failure value) count in failures[prim]. */
-#define COUNT_FAIL(prim, failed_if, expr)                                                         \
-    do {                                                                                          \
-        __typeof__(expr) r_ = (expr);                                                             \
-        if (failed_if)                                                                            \
-            failed(prim);                                                                         \
-        return r_;                                                                                \
+#define COUNT_FAIL(prim, failed_if, expr)                                                          \
+    do {                                                                                           \
+        __typeof__(expr) r_ = (expr);                                                              \
+        if (failed_if)                                                                             \
+            failed(prim);                                                                          \
+        return r_;                                                                                 \
     } while (0)
 
 void *hk_sys_mmap_file(void *at, size_t len, int fd)

@@ -36,31 +36,31 @@
 static const bool config_fault_injection = HK_FAULT_INJECTION;
 
 /* X(id, name, errno an injected failure sets) */
-#define HK_SYS_PRIMITIVES(X)                                                                      \
-    X(MMAP, "mmap", ENOMEM)                                                                       \
-    X(MUNMAP, "munmap", ENOMEM)                                                                   \
-    X(MREMAP, "mremap", ENOMEM)                                                                   \
-    X(MADVISE, "madvise", EAGAIN)                                                                 \
-    X(MPROTECT, "mprotect", ENOMEM)                                                               \
-    X(MMAP_FILE, "mmap_file", ENOMEM)                                                             \
-    X(MMAP_ANON_AT, "mmap_anon_at", ENOMEM)                                                       \
-    X(OPEN, "open", EMFILE)                                                                       \
-    X(CLOSE, "close", EIO)                                                                        \
-    X(READ, "read", EIO)                                                                          \
-    X(WRITE, "write", ENOSPC)                                                                     \
-    X(PWRITE, "pwrite", ENOSPC)                                                                   \
-    X(FTRUNCATE, "ftruncate", EIO)                                                                \
-    X(FALLOCATE, "fallocate", ENOSPC)                                                             \
-    X(FSYNC, "fsync", EIO)                                                                        \
-    X(FSTAT, "fstat", EIO)                                                                        \
-    X(LSTAT, "lstat", EACCES)                                                                     \
-    X(RENAME, "rename", EIO)                                                                      \
-    X(RENAME_NOREPLACE, "rename_noreplace", EIO)                                                  \
-    X(UNLINK, "unlink", EIO)                                                                      \
-    X(READLINK, "readlink", EACCES)                                                               \
-    X(GETCWD, "getcwd", EACCES)                                                                   \
-    X(SETFL, "setfl", EINVAL)                                                                     \
-    X(GETRANDOM, "getrandom", ENOSYS)                                                             \
+#define HK_SYS_PRIMITIVES(X)                                                                       \
+    X(MMAP, "mmap", ENOMEM)                                                                        \
+    X(MUNMAP, "munmap", ENOMEM)                                                                    \
+    X(MREMAP, "mremap", ENOMEM)                                                                    \
+    X(MADVISE, "madvise", EAGAIN)                                                                  \
+    X(MPROTECT, "mprotect", ENOMEM)                                                                \
+    X(MMAP_FILE, "mmap_file", ENOMEM)                                                              \
+    X(MMAP_ANON_AT, "mmap_anon_at", ENOMEM)                                                        \
+    X(OPEN, "open", EMFILE)                                                                        \
+    X(CLOSE, "close", EIO)                                                                         \
+    X(READ, "read", EIO)                                                                           \
+    X(WRITE, "write", ENOSPC)                                                                      \
+    X(PWRITE, "pwrite", ENOSPC)                                                                    \
+    X(FTRUNCATE, "ftruncate", EIO)                                                                 \
+    X(FALLOCATE, "fallocate", ENOSPC)                                                              \
+    X(FSYNC, "fsync", EIO)                                                                         \
+    X(FSTAT, "fstat", EIO)                                                                         \
+    X(LSTAT, "lstat", EACCES)                                                                      \
+    X(RENAME, "rename", EIO)                                                                       \
+    X(RENAME_NOREPLACE, "rename_noreplace", EIO)                                                   \
+    X(UNLINK, "unlink", EIO)                                                                       \
+    X(READLINK, "readlink", EACCES)                                                                \
+    X(GETCWD, "getcwd", EACCES)                                                                    \
+    X(SETFL, "setfl", EINVAL)                                                                      \
+    X(GETRANDOM, "getrandom", ENOSYS)                                                              \
     X(HOSTNAME, "hostname", EFAULT)
 
 typedef enum {

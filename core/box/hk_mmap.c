@@ -68,8 +68,7 @@ static _Atomic size_t max_region;
 static hk_os_hdr *buckets[HK_OS_NBUCKETS];
 static pthread_mutex_t stripes[HK_OS_NSTRIPES];
 static pthread_once_t stripes_once = PTHREAD_ONCE_INIT;
-static _Atomic uint64_t st_allocs, st_frees, st_bytes_now, st_bytes_total, st_reused,
-    st_purged;
+static _Atomic uint64_t st_allocs, st_frees, st_bytes_now, st_bytes_total, st_reused, st_purged;
 
 static void note_region(size_t size)
 {
@@ -149,8 +148,8 @@ static bool region_unmap(uintptr_t base, size_t size, uintptr_t user)
     h->magic = HK_OS_KEPT;
     h->user = user;
     h->map_size = size;
-    h->fresh = size > HK_PAGE_SIZE &&
-               hk_sys_madvise((void *)(base + HK_PAGE_SIZE), size - HK_PAGE_SIZE, MADV_DONTNEED) == 0;
+    h->fresh = size > HK_PAGE_SIZE && hk_sys_madvise((void *)(base + HK_PAGE_SIZE),
+                                                     size - HK_PAGE_SIZE, MADV_DONTNEED) == 0;
     kept_push(h);
     return false;
 }
@@ -254,7 +253,7 @@ static bool cache_put(uintptr_t base, size_t size)
     hk_os_cached evict[HK_OS_CACHE_SLOTS];
     int nevict = 0;
     size_t live = atomic_load_explicit(&st_bytes_now, memory_order_relaxed);
-    size_t budget = live < HK_OS_CACHE_MIN ? HK_OS_CACHE_MIN
+    size_t budget = live < HK_OS_CACHE_MIN     ? HK_OS_CACHE_MIN
                     : live > HK_OS_CACHE_BYTES ? HK_OS_CACHE_BYTES
                                                : live;
     if (size > budget)
@@ -427,14 +426,20 @@ hk_ptr_kind hk_os_classify(const void *p, hk_ptr_info *info)
     /* Inside a live region? Its header is page-aligned, at most max_region bytes below p,
      * and registered under header + one page. */
     size_t maxr = atomic_load(&max_region);
-    for (uintptr_t c = a & ~(HK_PAGE_SIZE - 1); c >= HK_PAGE_SIZE && a - c < maxr; c -= HK_PAGE_SIZE) {
+    for (uintptr_t c = a & ~(HK_PAGE_SIZE - 1); c >= HK_PAGE_SIZE && a - c < maxr;
+         c -= HK_PAGE_SIZE) {
         size_t u = 0;
         hk_os_hdr *h = registry_find(c + HK_PAGE_SIZE, &u);
         if (!h)
             continue;
         if (a - c < h->map_size) {
-            *info = (hk_ptr_info){HK_PTR_INVALID, a < h->user ? HK_WHY_HEADER : HK_WHY_INTERIOR,
-                                  HAK_BOX_MMAP, h->user, u, 0, false};
+            *info = (hk_ptr_info){HK_PTR_INVALID,
+                                  a < h->user ? HK_WHY_HEADER : HK_WHY_INTERIOR,
+                                  HAK_BOX_MMAP,
+                                  h->user,
+                                  u,
+                                  0,
+                                  false};
             return HK_PTR_INVALID;
         }
         break; /* regions do not overlap: none further down reaches p */

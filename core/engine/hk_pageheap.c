@@ -53,7 +53,7 @@ static size_t meta_reserved;
 
 static pthread_mutex_t heap_lock = PTHREAD_MUTEX_INITIALIZER;
 static hk_lockstat heap_ls; /* its takings by page allocations and frees */
-static size_t arena_used; /* committed prefix of the arena (under heap_lock) */
+static size_t arena_used;   /* committed prefix of the arena (under heap_lock) */
 static uint32_t order_head[HK_MAX_ORDER + 1];
 static uint32_t dirty_head = HK_NIL, dirty_tail = HK_NIL;
 static size_t used_units, free_units, dirty_units;

@@ -59,8 +59,8 @@ typedef struct hk_page {
             uint8_t fresh;   /* not all resident when taken: cut a little at a time */
         } c;
         struct {
-            uint32_t freed;  /* hk_purge_now() when it became free (the newest part) */
-            uint32_t ndirty; /* units maybe resident */
+            uint32_t freed;        /* hk_purge_now() when it became free (the newest part) */
+            uint32_t ndirty;       /* units maybe resident */
             uint32_t dnext, dprev; /* the dirty list, oldest first */
         } f;
     };
@@ -112,7 +112,10 @@ void hk_ph_free(uintptr_t page, unsigned order);
  * state-map pages never touched stay untouched). */
 void hk_ph_state_reset(uintptr_t page, size_t bytes);
 
-HK_INLINE uint32_t hk_ph_unit(uintptr_t p) { return (uint32_t)((p - hk_arena_base) >> HK_UNIT_SHIFT); }
+HK_INLINE uint32_t hk_ph_unit(uintptr_t p)
+{
+    return (uint32_t)((p - hk_arena_base) >> HK_UNIT_SHIFT);
+}
 HK_INLINE hk_page *hk_ph_desc(uintptr_t page) { return &hk_pages[hk_ph_unit(page)]; }
 
 /* Memory pressure: the free-but-resident bytes went over the budget, i.e. the program is
@@ -134,18 +137,18 @@ void hk_ph_inject_failures(int n);
 void hk_ph_set_dirty_floor(size_t bytes);
 
 typedef struct {
-    size_t committed;      /* arena bytes committed (segments) */
-    size_t in_pages;       /* bytes in pages of a class */
-    size_t free_resident;  /* free, maybe resident (not purged since freed) */
-    size_t free_purged;    /* free and purged */
+    size_t committed;     /* arena bytes committed (segments) */
+    size_t in_pages;      /* bytes in pages of a class */
+    size_t free_resident; /* free, maybe resident (not purged since freed) */
+    size_t free_purged;   /* free and purged */
     uint64_t purged_bytes, purge_calls, purge_failures; /* cumulative */
-    size_t dirty_budget;   /* free resident bytes allowed now (learnt, see hk_pageheap.c) */
-    uint64_t refaulted;    /* bytes of runs taken again soon after their purge (cumulative) */
+    size_t dirty_budget; /* free resident bytes allowed now (learnt, see hk_pageheap.c) */
+    uint64_t refaulted;  /* bytes of runs taken again soon after their purge (cumulative) */
     uint64_t pages_alloc, pages_freed, pages_moved, pages_moved_box, bytes_moved;
-    size_t meta_reserved;  /* metadata address space */
-    size_t meta_resident;  /* metadata bytes in use (estimate: touched, not purged) */
+    size_t meta_reserved; /* metadata address space */
+    size_t meta_resident; /* metadata bytes in use (estimate: touched, not purged) */
     uint64_t box_pages[8], box_bytes[8], box_purged[8]; /* per hak_box_t: now, now, cumulative */
-    uint64_t box_peak[8];  /* per hak_box_t: the most bytes in its pages at any time */
+    uint64_t box_peak[8]; /* per hak_box_t: the most bytes in its pages at any time */
     uint64_t class_pages[HK_PH_CLASSES], class_bytes[HK_PH_CLASSES]; /* per class id, now */
 } hk_ph_stats;
 void hk_ph_get_stats(hk_ph_stats *out);

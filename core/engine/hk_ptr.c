@@ -11,13 +11,13 @@ void hk_ptr_fault(const char *op, const void *p, const hk_ptr_info *i)
     case HK_PTR_FREED:
         if (i->why == HK_WHY_ALIGNED)
             hk_fatal("%s: %s of %p (aligned pointer into a %s block of %zu bytes%s); aborting "
-                     "(fail-closed)", op, is_free ? "double free" : "use after free", p, box,
-                     i->bsize, is_free ? "" : ", freed");
+                     "(fail-closed)",
+                     op, is_free ? "double free" : "use after free", p, box, i->bsize,
+                     is_free ? "" : ", freed");
         if (i->box == HAK_BOX_MMAP)
             hk_fatal("%s: %s of %p (mmap block, freed%s); aborting (fail-closed)", op,
                      is_free ? "double free" : "use after free", p,
-                     i->why == HK_WHY_CACHED ? ": its memory is kept for reuse"
-                                             : " and unmapped");
+                     i->why == HK_WHY_CACHED ? ": its memory is kept for reuse" : " and unmapped");
         hk_fatal("%s: %s of %p (%s block of %zu bytes%s); aborting (fail-closed)", op,
                  is_free ? "double free" : "use after free", p, box, i->bsize,
                  is_free ? "" : ", freed");
@@ -25,32 +25,37 @@ void hk_ptr_fault(const char *op, const void *p, const hk_ptr_info *i)
         switch (i->why) {
         case HK_WHY_PADDING:
             hk_fatal("%s: invalid pointer %p (padding before the aligned pointer %p in a %s "
-                     "block of %zu bytes at %p%s); aborting (fail-closed)", op, p,
-                     (void *)i->aligned, box, i->bsize, (void *)i->block,
+                     "block of %zu bytes at %p%s); aborting (fail-closed)",
+                     op, p, (void *)i->aligned, box, i->bsize, (void *)i->block,
                      i->block_free ? ", freed" : "");
         case HK_WHY_UNCARVED:
             if (i->box != HAK_BOX_NONE)
                 hk_fatal("%s: invalid pointer %p (in a %s page of hakmem's arena, past its "
-                         "carved blocks); aborting (fail-closed)", op, p, box);
+                         "carved blocks); aborting (fail-closed)",
+                         op, p, box);
             hk_fatal("%s: invalid pointer %p (in hakmem's arena, in memory not carved into "
-                     "blocks); aborting (fail-closed)", op, p);
+                     "blocks); aborting (fail-closed)",
+                     op, p);
         case HK_WHY_HEADER:
             hk_fatal("%s: invalid pointer %p (inside an mmap block: the header page before its "
-                     "pointer %p); aborting (fail-closed)", op, p, (void *)i->block);
+                     "pointer %p); aborting (fail-closed)",
+                     op, p, (void *)i->block);
         case HK_WHY_METADATA:
             hk_fatal("%s: invalid pointer %p (inside hakmem's own metadata, never a block); "
-                     "aborting (fail-closed)", op, p);
+                     "aborting (fail-closed)",
+                     op, p);
         case HK_WHY_CACHED:
             hk_fatal("%s: invalid pointer %p (inside memory the mmap box keeps for reuse); "
-                     "aborting (fail-closed)", op, p);
+                     "aborting (fail-closed)",
+                     op, p);
         default:
             if (i->box == HAK_BOX_MMAP)
                 hk_fatal("%s: invalid pointer %p (inside an mmap block of %zu bytes at %p: not "
-                         "a pointer hakmem returned); aborting (fail-closed)", op, p, i->bsize,
-                         (void *)i->block);
+                         "a pointer hakmem returned); aborting (fail-closed)",
+                         op, p, i->bsize, (void *)i->block);
             hk_fatal("%s: invalid pointer %p (inside a %s block of %zu bytes at %p%s: not a "
-                     "pointer hakmem returned); aborting (fail-closed)", op, p, box, i->bsize,
-                     (void *)i->block, i->block_free ? ", freed" : "");
+                     "pointer hakmem returned); aborting (fail-closed)",
+                     op, p, box, i->bsize, (void *)i->block, i->block_free ? ", freed" : "");
         }
     case HK_PTR_LIVE: /* not a fault: a caller's bug */
         hk_fatal("%s: internal error: %p reported as a fault but is live; aborting", op, p);

@@ -27,24 +27,24 @@ typedef enum {
 /* Why a pointer is INVALID (or how a FREED one was recognised). */
 typedef enum {
     HK_WHY_NONE,
-    HK_WHY_INTERIOR,      /* inside a block, not its start (any offset, misaligned too) */
-    HK_WHY_PADDING,       /* between an aligned block's start and the aligned pointer */
-    HK_WHY_UNCARVED,      /* in the arena, in memory not (yet) cut into blocks */
-    HK_WHY_HEADER,        /* an mmap block's header page */
-    HK_WHY_ALIGNED,       /* FREED: an aligned pointer into a block */
-    HK_WHY_CACHED,        /* FREED / INVALID: a region the mmap box keeps for reuse */
-    HK_WHY_RECENT,        /* FREED: an mmap block freed recently, already unmapped */
-    HK_WHY_METADATA,      /* hakmem's own maps of the arena (the state and class maps) */
+    HK_WHY_INTERIOR, /* inside a block, not its start (any offset, misaligned too) */
+    HK_WHY_PADDING,  /* between an aligned block's start and the aligned pointer */
+    HK_WHY_UNCARVED, /* in the arena, in memory not (yet) cut into blocks */
+    HK_WHY_HEADER,   /* an mmap block's header page */
+    HK_WHY_ALIGNED,  /* FREED: an aligned pointer into a block */
+    HK_WHY_CACHED,   /* FREED / INVALID: a region the mmap box keeps for reuse */
+    HK_WHY_RECENT,   /* FREED: an mmap block freed recently, already unmapped */
+    HK_WHY_METADATA, /* hakmem's own maps of the arena (the state and class maps) */
 } hk_ptr_why;
 
 typedef struct {
     hk_ptr_kind kind;
     hk_ptr_why why;
-    hak_box_t box;      /* the box of the block (or region) p is in; HAK_BOX_NONE if none */
-    uintptr_t block;    /* that block's start (the mmap box: its user pointer), or 0 */
-    size_t bsize;       /* its size in bytes (the mmap box: usable bytes), or 0 */
-    uintptr_t aligned;  /* HK_WHY_PADDING / HK_WHY_ALIGNED: the aligned pointer, or 0 */
-    bool block_free;    /* the block p is inside is free */
+    hak_box_t box;     /* the box of the block (or region) p is in; HAK_BOX_NONE if none */
+    uintptr_t block;   /* that block's start (the mmap box: its user pointer), or 0 */
+    size_t bsize;      /* its size in bytes (the mmap box: usable bytes), or 0 */
+    uintptr_t aligned; /* HK_WHY_PADDING / HK_WHY_ALIGNED: the aligned pointer, or 0 */
+    bool block_free;   /* the block p is inside is free */
 } hk_ptr_info;
 
 /* One line naming op ("free()", "realloc()", "malloc_usable_size()"), p and its fault as

@@ -73,7 +73,7 @@ typedef struct {
 
 static hk_xfer xfer[HK_NCLASSES][HK_NSHARDS];
 static hk_central central[HK_NCLASSES];
-static atomic_bool xfer_armed; /* a decay is scheduled (transfer caches may hold blocks) */
+static atomic_bool xfer_armed;    /* a decay is scheduled (transfer caches may hold blocks) */
 static _Atomic size_t kept_bytes; /* bytes of the empty pages the classes keep */
 
 /* Thread caches alive now (for statistics and fork), and the counts of exited threads. */
@@ -277,8 +277,8 @@ static void *pages_take(unsigned cls, uint32_t want, uint32_t *got)
             cut = pg->c.fresh;
             for (uint32_t i = 0; i < lim && pg->c.carved < ci->cap;
                  i++, k++, pg->c.carved++, blk += ci->bsize) {
-                atomic_store_explicit(&hk_state[(blk - hk_arena_base) >> HK_GRAN_SHIFT],
-                                      HK_ST_FREE, memory_order_relaxed);
+                atomic_store_explicit(&hk_state[(blk - hk_arena_base) >> HK_GRAN_SHIFT], HK_ST_FREE,
+                                      memory_order_relaxed);
                 *tailp = (void *)blk;
                 tailp = (void **)blk;
             }
@@ -815,7 +815,7 @@ hk_ptr_kind hk_slab_classify(const void *p, hk_ptr_info *info)
             info->why = HK_WHY_NONE;
         else
             info->why = HK_WHY_PADDING; /* an aligned block's start: never handed out */
-        return info->kind = bst == cls  ? HK_PTR_LIVE
+        return info->kind = bst == cls          ? HK_PTR_LIVE
                             : bst == HK_ST_FREE ? HK_PTR_FREED
                                                 : HK_PTR_INVALID;
     }
@@ -957,7 +957,6 @@ uint64_t hk_slab_thread_counter(hk_thread_counter_id id)
      * refill registers it). */
     return n + hk_tc.tctr[id];
 }
-
 
 size_t hk_slab_committed_bytes(void)
 {

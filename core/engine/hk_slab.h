@@ -79,7 +79,8 @@ enum {
     HK_ST_ALIGNED_BLOCK = 0x42,
     HK_ST_FREE_ALIGNED = 0x80, /* + k */
 };
-_Static_assert((int)HK_NCLASSES <= (int)HK_ST_FREE, "a class id is a state byte below every other state");
+_Static_assert((int)HK_NCLASSES <= (int)HK_ST_FREE,
+               "a class id is a state byte below every other state");
 /* A live block's start (its state is its class id). */
 HK_INLINE bool hk_st_live(unsigned st) { return st - 1 < HK_NCLASSES - 1; }
 
@@ -120,9 +121,9 @@ typedef struct hk_tcache {
     uint64_t tctr[HK_TCTR_COUNT]; /* hk_stats.h's per-thread counters */
     uint64_t fast_mark;           /* fast-path allocations already attributed to a path */
     uint32_t shard;
-    uint32_t state; /* 0 new, 1 live, 2 retired (thread exiting: caching off) */
-    uint32_t ticks; /* slow-path events, for the purge clock's check */
-    uint32_t gc_at; /* when the idle bins go back (hk_purge_now() time) */
+    uint32_t state;  /* 0 new, 1 live, 2 retired (thread exiting: caching off) */
+    uint32_t ticks;  /* slow-path events, for the purge clock's check */
+    uint32_t gc_at;  /* when the idle bins go back (hk_purge_now() time) */
     uint64_t active; /* bit c: bin c had a slow-path event since the last collection */
     struct hk_tcache *next, *prev;
 } hk_tcache;
@@ -148,7 +149,7 @@ bool hk_slab_refill_page(unsigned cls, unsigned shard);
 HK_INLINE void hk_slab_inject_page_failures(int n) { hk_ph_inject_failures(n); }
 
 /* Owner queries for a pointer inside the arena. */
-hak_box_t hk_slab_box_of(const void *p);   /* HAK_BOX_NONE unless a live block (or aligned ptr) */
+hak_box_t hk_slab_box_of(const void *p); /* HAK_BOX_NONE unless a live block (or aligned ptr) */
 /* What p (inside the arena) is: LIVE (a block start or aligned pointer handed out and not
  * freed), FREED, or INVALID; never FOREIGN. Reads the maps only: no lock, no side effect
  * (the fail-closed checks, and tests that try every offset without aborting). */
@@ -183,10 +184,7 @@ void hk_slab_cached_bytes(uint64_t out[HAK_BOX_COUNT]);
  * every class (hk_lockstat.h). */
 void hk_slab_lock_counts(hk_lockcount *xfer, hk_lockcount *cls);
 
-HK_INLINE bool hk_slab_owns(const void *p)
-{
-    return (uintptr_t)p - hk_arena_base < hk_arena_size;
-}
+HK_INLINE bool hk_slab_owns(const void *p) { return (uintptr_t)p - hk_arena_base < hk_arena_size; }
 
 /* Blocks of the calling thread's bin cls (slow paths and tests). */
 HK_INLINE uint64_t hk_slab_bin_count(unsigned cls)

@@ -85,7 +85,9 @@ void *hk_router_execute(hk_decision d, size_t size, hak_callsite_t site)
     if (verbose)
         hk_dprintf(2, "[Router] size=%zu site=%p box=%s class=%d%s\n", size, (void *)site,
                    hak_box_name(d.box), d.cls,
-                   !p ? " FAILED" : fell_back ? " fallback=mmap" : "");
+                   !p          ? " FAILED"
+                   : fell_back ? " fallback=mmap"
+                               : "");
     return p;
 }
 

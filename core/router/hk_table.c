@@ -25,7 +25,7 @@ const hk_table hk_table_builtin = {
 };
 
 HK_NOINLINE hk_decision hk_table_decide_rules(const hk_table *t, size_t size, hk_entry_t entry,
-                                             hk_knobs k)
+                                              hk_knobs k)
 {
     const hk_rule *r = t->rules;
     while (size > r->hi)
@@ -90,7 +90,8 @@ bool hk_table_parse(const char *text, size_t len, hk_table *out, char *err, size
             while (i < end && !is_space(text[i]) && text[i] != '#')
                 i++;
             if (nf == 5) {
-                hk_fmt(err, errcap, "line %d: too many fields (expected <lo> <hi> <box> [ace])", line);
+                hk_fmt(err, errcap, "line %d: too many fields (expected <lo> <hi> <box> [ace])",
+                       line);
                 return false;
             }
             f[nf] = text + s;
@@ -115,14 +116,15 @@ bool hk_table_parse(const char *text, size_t len, hk_table *out, char *err, size
             size_t n = fl[2] < sizeof name - 1 ? fl[2] : sizeof name - 1;
             memcpy(name, f[2], n);
             name[n] = '\0';
-            hk_fmt(err, errcap, "line %d: unknown box \"%s\" (expected tiny, pool, mid, l25 or mmap)",
-                   line, name);
+            hk_fmt(err, errcap,
+                   "line %d: unknown box \"%s\" (expected tiny, pool, mid, l25 or mmap)", line,
+                   name);
             return false;
         }
         if (nf >= 4) {
             if (fl[3] != 3 || memcmp(f[3], "ace", 3) != 0 || nf > 4) {
-                hk_fmt(err, errcap, "line %d: unexpected field after the box (only \"ace\" may follow)",
-                       line);
+                hk_fmt(err, errcap,
+                       "line %d: unexpected field after the box (only \"ace\" may follow)", line);
                 return false;
             }
             if (r.box != HAK_BOX_POOL && r.box != HAK_BOX_L25) {
@@ -136,8 +138,9 @@ bool hk_table_parse(const char *text, size_t len, hk_table *out, char *err, size
             return false;
         }
         if (r.hi > hk_boxes[r.box].max) {
-            hk_fmt(err, errcap, "line %d: box %s has no class for sizes above %zu (rule ends at %zu)",
-                   line, hak_box_name(r.box), hk_boxes[r.box].max, r.hi);
+            hk_fmt(err, errcap,
+                   "line %d: box %s has no class for sizes above %zu (rule ends at %zu)", line,
+                   hak_box_name(r.box), hk_boxes[r.box].max, r.hi);
             return false;
         }
         if (t.n == 0) {
@@ -149,18 +152,20 @@ bool hk_table_parse(const char *text, size_t len, hk_table *out, char *err, size
         } else {
             const hk_rule *p = &t.rules[t.n - 1];
             if (p->hi == SIZE_MAX) {
-                hk_fmt(err, errcap, "line %d: overlap: the previous rule already ends at %zu",
-                       line, (size_t)SIZE_MAX);
+                hk_fmt(err, errcap, "line %d: overlap: the previous rule already ends at %zu", line,
+                       (size_t)SIZE_MAX);
                 return false;
             }
             if (r.lo < p->lo) {
-                hk_fmt(err, errcap, "line %d: unsorted: starts at %zu, before the previous rule's %zu",
-                       line, r.lo, p->lo);
+                hk_fmt(err, errcap,
+                       "line %d: unsorted: starts at %zu, before the previous rule's %zu", line,
+                       r.lo, p->lo);
                 return false;
             }
             if (r.lo <= p->hi) {
-                hk_fmt(err, errcap, "line %d: overlap: starts at %zu, but the previous rule ends at %zu",
-                       line, r.lo, p->hi);
+                hk_fmt(err, errcap,
+                       "line %d: overlap: starts at %zu, but the previous rule ends at %zu", line,
+                       r.lo, p->hi);
                 return false;
             }
             if (r.lo != p->hi + 1) {
@@ -180,8 +185,10 @@ bool hk_table_parse(const char *text, size_t len, hk_table *out, char *err, size
         return false;
     }
     if (t.rules[t.n - 1].hi != SIZE_MAX) {
-        hk_fmt(err, errcap, "line %d: gap: sizes %zu-%zu are not covered (the last rule must end "
-               "at %zu)", line, t.rules[t.n - 1].hi + 1, (size_t)SIZE_MAX, (size_t)SIZE_MAX);
+        hk_fmt(err, errcap,
+               "line %d: gap: sizes %zu-%zu are not covered (the last rule must end "
+               "at %zu)",
+               line, t.rules[t.n - 1].hi + 1, (size_t)SIZE_MAX, (size_t)SIZE_MAX);
         return false;
     }
     t.tiny_end = hk_table_tiny_end(&t);
@@ -203,8 +210,9 @@ bool hk_table_load_file(const char *path, bool regular_only, hk_table *out, char
     struct stat st;
     if (regular_only && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
         close(fd);
-        hk_fmt(err, errcap, "not a regular file (a FIFO, device, socket or directory is never "
-                            "read)");
+        hk_fmt(err, errcap,
+               "not a regular file (a FIFO, device, socket or directory is never "
+               "read)");
         return false;
     }
     size_t len = 0;
@@ -232,10 +240,11 @@ bool hk_table_load_file(const char *path, bool regular_only, hk_table *out, char
 
 void hk_table_write(const hk_table *t, int fd)
 {
-    hk_dprintf(fd, "# hakmem routing table: <lo> <hi> <box> [ace]\n"
-                   "# sizes in bytes, inclusive, sorted, contiguous from 0 to %zu\n"
-                   "# box: tiny pool mid l25 mmap; ace: the row obeys HAKMEM_ACE_ENABLED and "
-                   "HAKMEM_WRAP_L2\n",
+    hk_dprintf(fd,
+               "# hakmem routing table: <lo> <hi> <box> [ace]\n"
+               "# sizes in bytes, inclusive, sorted, contiguous from 0 to %zu\n"
+               "# box: tiny pool mid l25 mmap; ace: the row obeys HAKMEM_ACE_ENABLED and "
+               "HAKMEM_WRAP_L2\n",
                (size_t)SIZE_MAX);
     for (int i = 0; i < t->n; i++)
         hk_dprintf(fd, "%zu %zu %s%s\n", t->rules[i].lo, t->rules[i].hi,

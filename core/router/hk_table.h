@@ -54,8 +54,7 @@ hak_box_t hk_box_from_name(const char *name, size_t len);
 hk_decision hk_table_decide_rules(const hk_table *t, size_t size, hk_entry_t entry, hk_knobs k);
 
 /* The decision for one request (pure: no allocation, no lock, no logging). */
-HK_INLINE hk_decision hk_table_decide(const hk_table *t, size_t size, hk_entry_t entry,
-                                      hk_knobs k)
+HK_INLINE hk_decision hk_table_decide(const hk_table *t, size_t size, hk_entry_t entry, hk_knobs k)
 {
     if (config_count_decisions)
         hk_tc.tctr[HK_TCTR_DECIDE_CENTRAL]++;
