@@ -4,7 +4,7 @@
  */
 #include "hak_router.h"
 
-#include "hak_router_stats.h"
+#include "hk_router_stats.h"
 #include "hk_front.h"
 #include "hk_init.h"
 #include "hk_router_inline.h"

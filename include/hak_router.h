@@ -1,6 +1,6 @@
 /* hak_router.h: the Central Router box, public API (installed; included by hakmem.h).
  *
- * One entry point owns the size -> box decision for every allocation, from one table
+ * One table owns the size -> box decision of every allocation the router routes
  * (data, printed by `hakmem-routes`, replaceable at init with HAKMEM_ROUTER_TABLE=FILE),
  * logs every decision when verbose, counts routes, failures and fallbacks, and falls back to
  * the mmap box transparently. It decides; the boxes allocate.
@@ -26,9 +26,10 @@ typedef struct {
     uint64_t fallback_count; /* routed requests served by the mmap box instead of their box */
 } RouterHealth;
 
-/* Single entry point for allocations routed by the Central Router (the hak_alloc_at entry). */
+/* Allocate through the Central Router (the hak_alloc_at entry). In the central mode the front
+ * door's malloc and hak_alloc_at take the same decision and executor (core/router). */
 HAK_API void *hak_router_alloc(size_t size, uintptr_t site_id);
-/* Single exit point: frees anything hakmem allocated, whichever path allocated it. */
+/* Free anything hakmem allocated, whichever path allocated it (as hak_free). */
 HAK_API void hak_router_free(void *ptr);
 /* Are the boxes ready (after init), and the router's counters. */
 HAK_API RouterHealth hak_router_health_check(void);

@@ -27,7 +27,7 @@ hk_decision hk_legacy_decide_rest(size_t size, hk_entry_t entry, hk_knobs k)
 {
     switch (primary(size)) {
     case PRIMARY_TINY: return (hk_decision){HAK_BOX_TINY, hk_tiny_class(size)};
-    case PRIMARY_ACE: return hkm_ace_decide(size, entry, k);
+    case PRIMARY_ACE: return hk_legacy_ace_decide(size, entry, k);
     case PRIMARY_MID: return (hk_decision){HAK_BOX_MID, hk_mid_class(size)};
     default: return (hk_decision){HAK_BOX_MMAP, -1};
     }
@@ -41,7 +41,7 @@ void *hk_legacy_alloc_slow(size_t size, hak_callsite_t site, hk_entry_t entry)
         return NULL;
     }
     if (primary(size) == PRIMARY_ACE)
-        return hkm_ace_alloc(size, site, entry);
+        return hk_legacy_ace_alloc(size, site, entry);
     return hk_execute(hk_legacy_decide(size, entry, hk_knobs_get()), size, NULL);
 }
 

@@ -3,7 +3,7 @@
 
 #include "hk_ace.h"
 
-hk_decision hkm_ace_decide(size_t size, hk_entry_t entry, hk_knobs k)
+hk_decision hk_legacy_ace_decide(size_t size, hk_entry_t entry, hk_knobs k)
 {
     if (!k.ace_enabled || (entry == HK_ENTRY_WRAP && !k.wrap_l2))
         return (hk_decision){HAK_BOX_MMAP, -1};
@@ -13,8 +13,8 @@ hk_decision hkm_ace_decide(size_t size, hk_entry_t entry, hk_knobs k)
     return (hk_decision){cls <= HK_ACE_POOL_LAST ? HAK_BOX_POOL : HAK_BOX_L25, cls};
 }
 
-void *hkm_ace_alloc(size_t size, hak_callsite_t site, hk_entry_t entry)
+void *hk_legacy_ace_alloc(size_t size, hak_callsite_t site, hk_entry_t entry)
 {
     (void)site;
-    return hk_execute(hkm_ace_decide(size, entry, hk_knobs_get()), size, NULL);
+    return hk_execute(hk_legacy_ace_decide(size, entry, hk_knobs_get()), size, NULL);
 }

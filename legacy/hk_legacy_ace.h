@@ -9,7 +9,7 @@
 
 /* Secondary decision: HAKMEM_ACE_ENABLED=0 -> mmap; HAKMEM_WRAP_L2=0 and a malloc-wrapper
  * request -> mmap; otherwise ACE class 0-6 -> Pool, 7-12 -> L25, larger -> mmap. */
-hk_decision hkm_ace_decide(size_t size, hk_entry_t entry, hk_knobs k);
-void *hkm_ace_alloc(size_t size, hak_callsite_t site, hk_entry_t entry);
+hk_decision hk_legacy_ace_decide(size_t size, hk_entry_t entry, hk_knobs k);
+void *hk_legacy_ace_alloc(size_t size, hak_callsite_t site, hk_entry_t entry);
 
 #endif

@@ -112,11 +112,11 @@ START_TEST(test_legacy_ace_decide) {
         hk_knobs k = {combo & 1, (combo >> 1) & 1};
         for (int e = HK_ENTRY_WRAP; e <= HK_ENTRY_API; e++)
             for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-                hk_decision d = hkm_ace_decide(sizes[i], (hk_entry_t)e, k);
+                hk_decision d = hk_legacy_ace_decide(sizes[i], (hk_entry_t)e, k);
                 ck_assert_int_eq(d.box, expect_box(sizes[i], (hk_entry_t)e, k));
             }
         /* Above 2 MiB ACE has no class: mmap whatever the knobs. */
-        ck_assert_int_eq(hkm_ace_decide(2 * MiB + 1, HK_ENTRY_API, k).box, HAK_BOX_MMAP);
+        ck_assert_int_eq(hk_legacy_ace_decide(2 * MiB + 1, HK_ENTRY_API, k).box, HAK_BOX_MMAP);
     }
 }
 END_TEST

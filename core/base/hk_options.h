@@ -3,8 +3,9 @@
  * Each row: id, variable name, default, minimum, maximum, one line of help. The table is read
  * once at init (hk_options_init, from the init path, never from inside a malloc fast path);
  * afterwards hk_opt(ID) is a plain array load. A value that does not parse or is out of range
- * gets one warning naming the variable, and the default stays. `hakmem-options`-style listings
- * and the README's table come from hk_options_describe().
+ * gets one warning naming the variable, and the default stays. The hakmem-options tool
+ * (tools/hakmem-options.c) prints it: the README's table and hakmem(3)'s ENVIRONMENT section
+ * are generated from it.
  */
 #ifndef HK_OPTIONS_H
 #define HK_OPTIONS_H

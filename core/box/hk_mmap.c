@@ -342,6 +342,24 @@ bool hk_os_fresh(const void *p)
     return h->fresh;
 }
 
+/* A region of map bytes at base (header page first) handed out: its header, the registry,
+ * the statistics; fresh when its pages are known to be zero. Returns the user pointer. */
+static void *region_publish(uintptr_t base, size_t map, bool fresh)
+{
+    hk_os_hdr *h = (hk_os_hdr *)base;
+    h->magic = HK_OS_MAGIC;
+    h->user = base + HK_PAGE_SIZE;
+    h->map_size = map;
+    h->fresh = fresh;
+    registry_insert(h);
+    note_region(map);
+    atomic_fetch_add_explicit(&st_allocs, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&st_bytes_now, map, memory_order_relaxed);
+    atomic_fetch_add_explicit(&st_bytes_total, map, memory_order_relaxed);
+    hk_purge_tick();
+    return (void *)h->user;
+}
+
 void *hk_os_alloc_dirty(size_t size, size_t align)
 {
     pthread_once(&stripes_once, stripes_init);
@@ -361,20 +379,8 @@ void *hk_os_alloc_dirty(size_t size, size_t align)
         HK_UNLIKELY(atomic_load_explicit(&kept_bytes, memory_order_relaxed) != 0))
         cached = kept_take(need, &got, &fresh);
     if (cached) {
-        hk_os_hdr *h = (hk_os_hdr *)cached;
-        need = got;
-        h->magic = HK_OS_MAGIC;
-        h->user = cached + HK_PAGE_SIZE;
-        h->map_size = need;
-        h->fresh = fresh;
-        registry_insert(h);
-        note_region(need);
-        atomic_fetch_add_explicit(&st_allocs, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&st_reused, 1, memory_order_relaxed);
-        atomic_fetch_add_explicit(&st_bytes_now, need, memory_order_relaxed);
-        atomic_fetch_add_explicit(&st_bytes_total, need, memory_order_relaxed);
-        hk_purge_tick();
-        return (void *)h->user;
+        return region_publish(cached, got, fresh);
     }
     void *m = hk_sys_mmap(map, PROT_READ | PROT_WRITE, 0);
     if (m == MAP_FAILED) {
@@ -398,18 +404,7 @@ void *hk_os_alloc_dirty(size_t size, size_t align)
         base = nbase;
         map = need;
     }
-    hk_os_hdr *h = (hk_os_hdr *)base;
-    h->magic = HK_OS_MAGIC;
-    h->user = base + HK_PAGE_SIZE;
-    h->map_size = map;
-    h->fresh = true;
-    registry_insert(h);
-    note_region(map);
-    atomic_fetch_add_explicit(&st_allocs, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&st_bytes_now, map, memory_order_relaxed);
-    atomic_fetch_add_explicit(&st_bytes_total, map, memory_order_relaxed);
-    hk_purge_tick();
-    return (void *)h->user;
+    return region_publish(base, map, true);
 }
 
 bool hk_os_owns(const void *p) { return registry_find((uintptr_t)p, NULL) != NULL; }

@@ -26,7 +26,8 @@ bool hk_os_owns(const void *p);
  * is kept for reuse, or among the last 256 freed), INVALID (inside a live or kept region:
  * header page, interior) or FOREIGN. Slow: for faults and tests only. */
 hk_ptr_kind hk_os_classify(const void *p, hk_ptr_info *info);
-/* Unmap p. Returns false (and does nothing) when p is not a live pointer of this box. */
+/* Free p: its region is cached for reuse (up to the purge delay) or unmapped. Returns false
+ * (and does nothing) when p is not a live pointer of this box. */
 bool hk_os_free(void *p);
 /* Usable bytes at p (0 when not ours). */
 size_t hk_os_usable(const void *p);

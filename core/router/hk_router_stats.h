@@ -1,4 +1,4 @@
-/* hak_router_stats.h: the Central Router's counters. Routes are counted per thread on the
+/* hk_router_stats.h: the Central Router's counters. Routes are counted per thread on the
  * fast path (HK_TCTR_SERVED_CENTRAL, a plain increment in the thread's block); failures and
  * fallbacks are rare and counted with relaxed atomics (HK_CTR_ROUTER_*), all declared once in
  * hk_stats.h. This header only gathers them.
