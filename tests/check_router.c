@@ -1241,12 +1241,18 @@ static uint64_t mmap_allocs(void)
     return st.allocs;
 }
 
-START_TEST(test_realloc_asks_the_table) {
-    hk_check_set_mode(_i);
+/* Mode i with MMAP_BELOW_2M in force; true when the table routes (central mode). */
+static bool use_mmap_below_2m(int i)
+{
+    hk_check_set_mode(i);
     static hk_table t;
     t = load_text(MMAP_BELOW_2M);
     hk_router_use_table(&t);
-    bool central = _i == 1;
+    return i == 1;
+}
+
+START_TEST(test_realloc_asks_the_table) {
+    bool central = use_mmap_below_2m(_i);
     /* 3 MiB (mmap) -> 1.5 MiB: the table keeps it in the mmap box, which resizes it in place
      * (no new region); the built-in routing moves it to L25. */
     unsigned char *p = hak_malloc(3 * MiB);
@@ -1295,11 +1301,7 @@ START_TEST(test_realloc_asks_the_table) {
 END_TEST
 
 START_TEST(test_memalign_asks_the_table) {
-    hk_check_set_mode(_i);
-    static hk_table t;
-    t = load_text(MMAP_BELOW_2M);
-    hk_router_use_table(&t);
-    bool central = _i == 1;
+    bool central = use_mmap_below_2m(_i);
     /* 1 MiB at 64 KiB: the table sends 1 MiB + 64 KiB to the mmap box, which aligns it
      * itself (one region); the built-in routing to L25. */
     uint64_t a0 = mmap_allocs();
