@@ -7,6 +7,12 @@
 #   finish                       "N passed, M failed"; returns 1 when any failed
 #   hk_scratch [KEEP...]         the usual start: scrub_hakmem_env KEEP..., no LD_PRELOAD, and
 #                                tmp, a fresh directory removed at exit
+#   hk_legacy_built              true when the build has legacy/ and compare/ (the legacy
+#                                path, the differential mode and its tools): HK_CONFIG_LEGACY
+#                                (else config.h's), 1 unless ./configure --disable-legacy
+#   hk_left_out N                N cases of the legacy path or the differential mode not run
+#                                (not applicable in this build); finish says how many, in one
+#                                "# ..." line (scripts with their own summary: hk_left_out_note)
 # HK_XFAIL="ID ..." marks known failures: they print XFAIL, and an XPASS is a failure.
 # Where things are, unless the script set them first: bld (the build directory), src (the
 # source tree), lib (libhakmem.so), from the test environment (HK_TOP_BUILDDIR, HK_TOP_SRCDIR,
@@ -14,7 +20,7 @@
 : "${bld:=${HK_TOP_BUILDDIR:-$PWD}}"
 : "${src:=${HK_TOP_SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}}"
 : "${lib:=${HK_LIB:-$bld/.libs/libhakmem.so}}"
-npass=0 nfail=0 nxfail=0
+npass=0 nfail=0 nxfail=0 nleftout=0
 xfail_ids=" ${HK_XFAIL:-} "
 
 scrub_hakmem_env() {
@@ -54,8 +60,25 @@ fail() {
     if [ -n "${4:-}" ] && [ -s "$4" ]; then awk '!seen[$0]++' "$4" | head -n 10 | sed 's/^/#   /'; fi
 }
 
+hk_legacy_built() {
+    if [ -z "${HK_CONFIG_LEGACY:-}" ]; then # run by hand: the build's config.h says
+        HK_CONFIG_LEGACY=1
+        grep -q '^#define HAKMEM_CONFIG_LEGACY 0' "$bld/config.h" 2>/dev/null && HK_CONFIG_LEGACY=0
+    fi
+    [ "$HK_CONFIG_LEGACY" = 1 ]
+}
+
+hk_left_out() { nleftout=$((nleftout + $1)); }
+
+hk_left_out_note() {
+    [ "$nleftout" -gt 0 ] &&
+        echo "# $nleftout cases left out: this build has no legacy/ (--disable-legacy): no legacy path, no differential mode"
+    return 0
+}
+
 finish() {
     [ "$nxfail" -gt 0 ] && echo "# $nxfail expected failures (HK_XFAIL)"
+    hk_left_out_note
     echo "$npass passed, $nfail failed"
     [ "$nfail" -eq 0 ]
 }

@@ -5,14 +5,17 @@
 #  - HAKMEM_VERBOSE=1 prints the two Pool prewarm lines with the real count;
 #  - a garbage HAKMEM_* value gives one warning naming the variable, and the default stays;
 #  - an unknown HAKMEM_* variable gives one warning naming the closest known one, and a
-#    setting that has no effect in the mode in force gives one warning saying why.
+#    setting that has no effect in the mode in force gives one warning saying why;
+#  - in a build without legacy/ (--disable-legacy), each migration variable gives exactly the
+#    one warning saying this build has none of it, and HAKMEM_USE_CENTRAL_ROUTER=1 none.
 set -euo pipefail
 bld=${HK_TOP_BUILDDIR:-$PWD}
 lib=${HK_LIB:-$bld/.libs/libhakmem.so}
+# shellcheck source=checks.sh
+. "$(dirname "$0")/checks.sh"
 routes="$bld/tests/routes_env"
-pass=0 fail=0
-ok() { echo "PASS: $1"; pass=$((pass + 1)); }
-ko() { echo "FAIL: $1"; fail=$((fail + 1)); }
+ok() { pass env "$1"; }
+ko() { fail env "$1" "failed"; }
 
 for ace in 1 0; do
     for wrap in 1 0; do
@@ -82,6 +85,8 @@ ineffective() { # EXPECTED-VARIABLE VAR=value...
         ko "$*: want one warning about $want, got: $err"
     fi
 }
+ineffective HAKMEM_WRAP_L2 HAKMEM_ACE_ENABLED=0 HAKMEM_WRAP_L2=0
+if hk_legacy_built; then
 ineffective HAKMEM_ROUTER_DIFF_SAMPLE HAKMEM_ROUTER_DIFF_SAMPLE=100
 ineffective HAKMEM_DIVERGENCE_REPORT HAKMEM_DIVERGENCE_REPORT=/tmp/hakmem-no-report.json
 ineffective HAKMEM_DIVERGENCE_LOG HAKMEM_DIVERGENCE_LOG=/tmp/hakmem-no-log.jsonl
@@ -91,7 +96,6 @@ ineffective HAKMEM_ROUTER_ROLLBACK HAKMEM_ROUTER_DIFF=2 HAKMEM_USE_CENTRAL_ROUTE
 ineffective HAKMEM_ROUTER_ROLLOUT_BY HAKMEM_ROUTER_ROLLOUT_BY=class
 ineffective HAKMEM_ROUTER_ROLLOUT_SALT HAKMEM_ROUTER_ROLLOUT_SALT=3
 ineffective HAKMEM_USE_CENTRAL_ROUTER HAKMEM_ROUTER_ROLLOUT=10 HAKMEM_USE_CENTRAL_ROUTER=1
-ineffective HAKMEM_WRAP_L2 HAKMEM_ACE_ENABLED=0 HAKMEM_WRAP_L2=0
 # ... and none when every setting acts.
 # (the report in a scratch directory: never a device, which a broken build could replace)
 scratch=$(mktemp -d)
@@ -104,6 +108,53 @@ err=$(HAKMEM_ROUTER_ROLLOUT_BY=sight HAKMEM_ROUTER_ROLLOUT=5 LD_PRELOAD=$lib /bi
 if [ "$(grep -c '' <<<"$err")" = 1 ] && grep -q 'HAKMEM_ROUTER_ROLLOUT_BY="sight" is not one of site, class, process; using the default site' <<<"$err"; then
     ok "a bad HAKMEM_ROUTER_ROLLOUT_BY: one warning listing the words"
 else ko "bad HAKMEM_ROUTER_ROLLOUT_BY: $err"; fi
+else
+    hk_left_out 11 # the nine settings above, the consistent setup, the bad ROLLOUT_BY
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+# No legacy/ (--disable-legacy): every migration variable, set alone, gives exactly the one
+# warning that this build has none of it, and the program runs on.
+no_migration="this build has no legacy path and no differential mode (--disable-legacy)"
+only_central="this build has only the Central Router (--disable-legacy): it routes every call"
+nolegacy() { # ID EXPECTED-LINES VAR=value... (EXPECTED-LINES: one per line, "" for none)
+    local id=$1 want=$2 err rc=0
+    shift 2
+    err=$(timeout 30 env "$@" LD_PRELOAD="$lib" /bin/true 2>&1) || rc=$?
+    local n
+    n=$(grep -c . <<<"$err" || true)
+    if [ "$rc" = 0 ] && [ "$err" = "$want" ]; then
+        if [ "$n" -gt 1 ]; then pass "nolegacy:$id" "$* -> $n warnings, one each, nothing else"
+        else pass "nolegacy:$id" "$* -> ${err:-no warning}"; fi
+    else
+        fail "nolegacy:$id" "$*" "exit $rc; got: $(tr '\n' '|' <<<"${err:-nothing}"); wanted: $(tr '\n' '|' <<<"${want:-nothing}")"
+    fi
+}
+mig=(HAKMEM_ROUTER_DIFF=1 HAKMEM_ROUTER_DIFF_SAMPLE=100 HAKMEM_DIVERGENCE_REPORT=/tmp/hakmem-no-report.json
+    HAKMEM_DIVERGENCE_LOG=/tmp/hakmem-no-log.jsonl HAKMEM_ROUTER_ROLLBACK=1 HAKMEM_ROUTER_ROLLOUT=10
+    HAKMEM_ROUTER_ROLLOUT_BY=class HAKMEM_ROUTER_ROLLOUT_SALT=3)
+all_lines=""
+for a in "${mig[@]}"; do
+    line="hakmem: warning: ${a%%=*} is set but has no effect: $no_migration"
+    nolegacy "${a%%=*}" "$line" "$a"
+    all_lines+="${all_lines:+$'\n'}$line"
+done
+nolegacy HAKMEM_ROUTER_DIFF=2 "hakmem: warning: HAKMEM_ROUTER_DIFF is set but has no effect: $no_migration" \
+    HAKMEM_ROUTER_DIFF=2
+nolegacy HAKMEM_USE_CENTRAL_ROUTER=0 "hakmem: warning: HAKMEM_USE_CENTRAL_ROUTER is set but has no effect: $only_central" \
+    HAKMEM_USE_CENTRAL_ROUTER=0
+nolegacy HAKMEM_USE_CENTRAL_ROUTER=1 "" HAKMEM_USE_CENTRAL_ROUTER=1
+# all at once: one line each, in the option table's order, nothing else
+nolegacy all "hakmem: warning: HAKMEM_USE_CENTRAL_ROUTER is set but has no effect: $only_central"$'\n'"$all_lines" \
+    "${mig[@]}" HAKMEM_USE_CENTRAL_ROUTER=0
+# HAKMEM_USE_CENTRAL_ROUTER=1 says what this build does anyway, rollout or not: no warning of
+# its own. (Known bug, core/base/hk_options_check.c: the rollout_on rule still fires
+# without legacy/ and says "HAKMEM_ROUTER_ROLLOUT decides which path executes each call";
+# this XFAIL turns into a failure, XPASS, once it is fixed: then remove this line.)
+xfail_ids+="nolegacy:rollout+central "
+nolegacy rollout+central "hakmem: warning: HAKMEM_ROUTER_ROLLOUT is set but has no effect: $no_migration" \
+    HAKMEM_ROUTER_ROLLOUT=10 HAKMEM_USE_CENTRAL_ROUTER=1
+# a garbage value is still refused as such (one warning naming the value), never read
+nolegacy bad-rollout-by 'hakmem: warning: HAKMEM_ROUTER_ROLLOUT_BY="sight" is not one of site, class, process; using the default site' \
+    HAKMEM_ROUTER_ROLLOUT_BY=sight
+fi
+
+finish

@@ -16,6 +16,10 @@
 #     a FIFO, /dev/stdin (a pipe), a device: refused at once with one warning (no hang, the
 #     program's input untouched); /dev/stdin redirected from a regular file: read through its
 #     own open file, the program's input untouched;
+#   - in a build without legacy/ (--disable-legacy), which has no differential mode: garbage
+#     in the migration variables, a report path, a log that is a FIFO nobody reads leave the
+#     program working, with one warning per variable and no file written (the cases about the
+#     differential mode's reports are not run there);
 #   - the mmap box at the kernel's limit of mappings (vm.max_map_count): munmap fails with
 #     ENOMEM, nothing leaks once the limit is gone (malloc_trim).
 # Environment: HK_LIB, HK_TOP_BUILDDIR, HK_TOP_SRCDIR (AM_TESTS_ENVIRONMENT);
@@ -67,8 +71,10 @@ fi
 cp "$tmp/o" "$tmp/ref.ok"
 hk HAKMEM_USE_CENTRAL_ROUTER=1 "$prog" ok
 cp "$tmp/o" "$tmp/ref.ok.central"
-if cmp -s "$tmp/ref.ok" "$tmp/ref.ok.central"; then pass setup "legacy and central give the same reference output"
-else fail setup "legacy and central reference outputs differ" "see diff" "$tmp/ref.ok.central"; fi
+paths="legacy and central"
+hk_legacy_built || paths="the default and HAKMEM_USE_CENTRAL_ROUTER=1 (no legacy/: both central)"
+if cmp -s "$tmp/ref.ok" "$tmp/ref.ok.central"; then pass setup "$paths give the same reference output"
+else fail setup "$paths: reference outputs differ" "see diff" "$tmp/ref.ok.central"; fi
 
 # -------------------------------------------------------- fail-closed bad pointers
 # abort_case HOSTILE-CASE ERE: SIGABRT, exactly one stderr line, "^hakmem: " + ERE
@@ -194,63 +200,92 @@ hk HAKMEM_ROUTER_DIFF=x HAKMEM_DIVERGENCE_REPORT="$tmp/r.json" "$prog" ok
 if [ "$rc" = 0 ] && warn1 HAKMEM_ROUTER_DIFF && [ ! -e "$tmp/r.json" ]; then
     pass env:default:ROUTER_DIFF "garbage HAKMEM_ROUTER_DIFF keeps differential mode off"
 else fail env:default:ROUTER_DIFF "garbage HAKMEM_ROUTER_DIFF keeps differential mode off" "exit $rc, report $( [ -e "$tmp/r.json" ] && echo written || echo absent)" "$tmp/e"; fi
+# nomig VAR...: the warnings of a build without legacy/ for these variables, in order
+nomig() {
+    local v
+    for v; do echo "hakmem: warning: $v is set but has no effect: this build has no legacy path and no differential mode (--disable-legacy)"; done
+}
 for pair in "ROUTER_DIFF_SAMPLE:r['mode']['sample'] == 1" "ROUTER_ROLLBACK:r['mode']['rollback_after'] == 0" \
             "ROUTER_ROLLOUT:r['mode']['rollout_pct'] == -1 and r['executing'] != 'rollout'"; do
     v=${pair%%:*} expr=${pair#*:}
     rm -f "$tmp/r.json"
     hk HAKMEM_ROUTER_DIFF=1 "HAKMEM_$v=x" HAKMEM_DIVERGENCE_REPORT="$tmp/r.json" "$prog" ok
-    if [ "$rc" = 0 ] && warn1 "HAKMEM_$v" && cmp -s "$tmp/o" "$tmp/ref.ok" && q "$tmp/r.json" "$expr"; then
+    if ! hk_legacy_built; then
+        # no differential mode: the garbage is refused, the other two warn that they do
+        # nothing here, the program runs as ever, no report is written
+        if [ "$rc" = 0 ] && warn1 "HAKMEM_$v" && cmp -s "$tmp/o" "$tmp/ref.ok" && [ ! -e "$tmp/r.json" ] &&
+            [ "$(grep -v "^hakmem: warning: HAKMEM_$v=" "$tmp/e")" = "$(nomig HAKMEM_ROUTER_DIFF HAKMEM_DIVERGENCE_REPORT)" ]; then
+            pass "env:default:$v" "garbage HAKMEM_$v without legacy/: its warning and one per other migration variable, output unchanged, no report"
+        else fail "env:default:$v" "garbage HAKMEM_$v without legacy/" "exit $rc, report $( [ -e "$tmp/r.json" ] && echo written || echo absent)" "$tmp/e"; fi
+    elif [ "$rc" = 0 ] && warn1 "HAKMEM_$v" && cmp -s "$tmp/o" "$tmp/ref.ok" && q "$tmp/r.json" "$expr"; then
         pass "env:default:$v" "garbage HAKMEM_$v keeps the default (report: $expr)"
     else fail "env:default:$v" "garbage HAKMEM_$v keeps the default" "exit $rc; report: $(head -c 300 "$tmp/r.json" 2>/dev/null)" "$tmp/e"; fi
 done
 
 # ------------------------------------------- HAKMEM_DIVERGENCE_REPORT cannot be written
-# report_case ID WHAT PATH: one warning naming the variable, output and status unchanged
-report_case() {
-    local id=$1 what=$2 path=$3
-    hk HAKMEM_ROUTER_DIFF=1 HAKMEM_DIVERGENCE_REPORT="$path" "$prog" ok
-    if [ "$rc" -ne 0 ]; then fail "$id" "$what" "exit $rc" "$tmp/e"
-    elif ! cmp -s "$tmp/o" "$tmp/ref.ok"; then fail "$id" "$what" "output changed" "$tmp/o"
-    elif [ "$(nlines "$tmp/e")" -ne 1 ] || ! grep -q '^hakmem: warning: HAKMEM_DIVERGENCE_REPORT=' "$tmp/e"; then
-        fail "$id" "$what" "want one warning naming HAKMEM_DIVERGENCE_REPORT, got $(nlines "$tmp/e") lines" "$tmp/e"
-    else pass "$id" "$what -> '$(cut -c1-100 "$tmp/e")'"; fi
-}
 : >"$tmp/plainfile"
 mkdir -p "$tmp/adir"
-report_case report:nodir "report in a directory that does not exist" "$tmp/no/such/dir/r.json"
-report_case report:notdir "report path under a regular file (ENOTDIR)" "$tmp/plainfile/r.json"
-report_case report:isdir "report path is a directory (rename fails)" "$tmp/adir"
-report_case report:proc "report under /proc (read-only)" "/proc/hakmem-no-such/r.json"
-
-# Full disk: a report that must exceed 1 KiB (every size diverges against an all-mmap
-# table), written with the file size limit at 1 KiB and SIGXFSZ ignored.
 printf '0 18446744073709551615 mmap\n' >"$tmp/allmmap.txt"
-bigenv=(HAKMEM_ROUTER_DIFF=1 HAKMEM_ROUTER_TABLE="$tmp/allmmap.txt")
-( exec timeout -k 5 30 env LD_PRELOAD="$lib" "${bigenv[@]}" HAKMEM_DIVERGENCE_REPORT="$tmp/big.json" "$prog" sizes ) \
-    >"$tmp/big.o" 2>"$tmp/big.e" </dev/null
-brc=$?
-sz=$(stat -c %s "$tmp/big.json" 2>/dev/null || echo 0)
-if [ "$brc" = 0 ] && [ "$sz" -gt 4096 ] && q "$tmp/big.json" 'r["divergent"] > 0'; then
-    pass report:big "the full-disk workload's report is $sz bytes (> 1 KiB limit)"
-else fail report:big "the full-disk workload's report exceeds 1 KiB" "exit $brc, $sz bytes" "$tmp/big.e"; fi
-mkdir -p "$tmp/full"
-printf 'previous report\n' >"$tmp/full/r.json"
-rc=0
-# stderr through a pipe: the file-size limit must not cut its lines (a coverage build's gcov
-# line, cut, would no longer be recognised as gcov's).
-{ ( ulimit -f 1; trap '' XFSZ; exec timeout -k 5 30 env LD_PRELOAD="$lib" "${bigenv[@]}" \
-      HAKMEM_DIVERGENCE_REPORT="$tmp/full/r.json" "$prog" sizes ) 2>&1 >"$tmp/o" </dev/null | cat >"$tmp/e"
-  rc=${PIPESTATUS[0]}; } 2>/dev/null
-strip_gcov "$tmp/e"
-left=$(find "$tmp/full" -name '*.tmp.*' | wc -l)
-if [ "$rc" -ne 0 ]; then fail report:fulldisk "report on a full disk" "exit $rc (want 0)" "$tmp/e"
-elif ! cmp -s "$tmp/o" "$tmp/big.o"; then fail report:fulldisk "report on a full disk" "output changed" "$tmp/o"
-elif [ "$(grep -c '' "$tmp/e")" -ne 1 ] || ! grep -q '^hakmem: warning: HAKMEM_DIVERGENCE_REPORT=' "$tmp/e"; then
-    fail report:fulldisk "report on a full disk: one warning, no truncated report" \
-        "$(grep -c '' "$tmp/e") warning lines; $tmp/full/r.json is now $(stat -c %s "$tmp/full/r.json" 2>/dev/null || echo 0) bytes: '$(head -c 60 "$tmp/full/r.json" | tr '\n' ' ')...'" "$tmp/e"
-elif [ "$(cat "$tmp/full/r.json")" != "previous report" ] || [ "$left" -ne 0 ]; then
-    fail report:fulldisk "report on a full disk leaves the previous report" "report replaced or $left temp files left"
-else pass report:fulldisk "report on a full disk (ulimit -f 1) -> '$(cut -c1-100 "$tmp/e")', previous report kept"; fi
+if hk_legacy_built; then
+    # report_case ID WHAT PATH: one warning naming the variable, output and status unchanged
+    report_case() {
+        local id=$1 what=$2 path=$3
+        hk HAKMEM_ROUTER_DIFF=1 HAKMEM_DIVERGENCE_REPORT="$path" "$prog" ok
+        if [ "$rc" -ne 0 ]; then fail "$id" "$what" "exit $rc" "$tmp/e"
+        elif ! cmp -s "$tmp/o" "$tmp/ref.ok"; then fail "$id" "$what" "output changed" "$tmp/o"
+        elif [ "$(nlines "$tmp/e")" -ne 1 ] || ! grep -q '^hakmem: warning: HAKMEM_DIVERGENCE_REPORT=' "$tmp/e"; then
+            fail "$id" "$what" "want one warning naming HAKMEM_DIVERGENCE_REPORT, got $(nlines "$tmp/e") lines" "$tmp/e"
+        else pass "$id" "$what -> '$(cut -c1-100 "$tmp/e")'"; fi
+    }
+    report_case report:nodir "report in a directory that does not exist" "$tmp/no/such/dir/r.json"
+    report_case report:notdir "report path under a regular file (ENOTDIR)" "$tmp/plainfile/r.json"
+    report_case report:isdir "report path is a directory (rename fails)" "$tmp/adir"
+    report_case report:proc "report under /proc (read-only)" "/proc/hakmem-no-such/r.json"
+
+    # Full disk: a report that must exceed 1 KiB (every size diverges against an all-mmap
+    # table), written with the file size limit at 1 KiB and SIGXFSZ ignored.
+    bigenv=(HAKMEM_ROUTER_DIFF=1 HAKMEM_ROUTER_TABLE="$tmp/allmmap.txt")
+    ( exec timeout -k 5 30 env LD_PRELOAD="$lib" "${bigenv[@]}" HAKMEM_DIVERGENCE_REPORT="$tmp/big.json" "$prog" sizes ) \
+        >"$tmp/big.o" 2>"$tmp/big.e" </dev/null
+    brc=$?
+    sz=$(stat -c %s "$tmp/big.json" 2>/dev/null || echo 0)
+    if [ "$brc" = 0 ] && [ "$sz" -gt 4096 ] && q "$tmp/big.json" 'r["divergent"] > 0'; then
+        pass report:big "the full-disk workload's report is $sz bytes (> 1 KiB limit)"
+    else fail report:big "the full-disk workload's report exceeds 1 KiB" "exit $brc, $sz bytes" "$tmp/big.e"; fi
+    mkdir -p "$tmp/full"
+    printf 'previous report\n' >"$tmp/full/r.json"
+    rc=0
+    # stderr through a pipe: the file-size limit must not cut its lines (a coverage build's gcov
+    # line, cut, would no longer be recognised as gcov's).
+    { ( ulimit -f 1; trap '' XFSZ; exec timeout -k 5 30 env LD_PRELOAD="$lib" "${bigenv[@]}" \
+          HAKMEM_DIVERGENCE_REPORT="$tmp/full/r.json" "$prog" sizes ) 2>&1 >"$tmp/o" </dev/null | cat >"$tmp/e"
+      rc=${PIPESTATUS[0]}; } 2>/dev/null
+    strip_gcov "$tmp/e"
+    left=$(find "$tmp/full" -name '*.tmp.*' | wc -l)
+    if [ "$rc" -ne 0 ]; then fail report:fulldisk "report on a full disk" "exit $rc (want 0)" "$tmp/e"
+    elif ! cmp -s "$tmp/o" "$tmp/big.o"; then fail report:fulldisk "report on a full disk" "output changed" "$tmp/o"
+    elif [ "$(grep -c '' "$tmp/e")" -ne 1 ] || ! grep -q '^hakmem: warning: HAKMEM_DIVERGENCE_REPORT=' "$tmp/e"; then
+        fail report:fulldisk "report on a full disk: one warning, no truncated report" \
+            "$(grep -c '' "$tmp/e") warning lines; $tmp/full/r.json is now $(stat -c %s "$tmp/full/r.json" 2>/dev/null || echo 0) bytes: '$(head -c 60 "$tmp/full/r.json" | tr '\n' ' ')...'" "$tmp/e"
+    elif [ "$(cat "$tmp/full/r.json")" != "previous report" ] || [ "$left" -ne 0 ]; then
+        fail report:fulldisk "report on a full disk leaves the previous report" "report replaced or $left temp files left"
+    else pass report:fulldisk "report on a full disk (ulimit -f 1) -> '$(cut -c1-100 "$tmp/e")', previous report kept"; fi
+else
+    hk_left_out 6
+    # No differential mode: a report path (even one that cannot be written) is never used;
+    # one warning per migration variable, the program as ever, the table still in force.
+    hk HAKMEM_ROUTER_TABLE="$tmp/allmmap.txt" "$prog" ok
+    cp "$tmp/o" "$tmp/big.ref.allmmap"
+    for case in "scratch:$tmp/r.json" "nodir:$tmp/no/such/dir/r.json" "proc:/proc/hakmem-no-such/r.json"; do
+        id=report:nolegacy-${case%%:*} path=${case#*:}
+        rm -f "$tmp/r.json"
+        hk HAKMEM_ROUTER_DIFF=1 HAKMEM_ROUTER_TABLE="$tmp/allmmap.txt" HAKMEM_DIVERGENCE_REPORT="$path" "$prog" ok
+        if [ "$rc" -eq 0 ] && cmp -s "$tmp/o" "$tmp/big.ref.allmmap" && grep -q '^boxes: 0=mmap 1024=mmap ' "$tmp/o" &&
+            [ "$(cat "$tmp/e")" = "$(nomig HAKMEM_ROUTER_DIFF HAKMEM_DIVERGENCE_REPORT)" ] && [ ! -e "$tmp/r.json" ]; then
+            pass "$id" "HAKMEM_DIVERGENCE_REPORT=$path without legacy/: one warning per migration variable, no file, the table in force"
+        else fail "$id" "HAKMEM_DIVERGENCE_REPORT=$path without legacy/" "exit $rc, report $( [ -e "$tmp/r.json" ] && echo written || echo absent)" "$tmp/e"; fi
+    done
+fi
 
 # ------------------------------------------------- HAKMEM_ROUTER_TABLE malformed
 mkdir -p "$tmp/tables"
@@ -370,11 +405,20 @@ if [ "$rc" -eq 0 ] && cmp -s "$tmp/o" "$tmp/builtin.txt" && [ ! -s "$tmp/e" ]; t
     pass table:stdin-file "HAKMEM_ROUTER_TABLE=/dev/stdin redirected from a table file: loaded through its own open file, the program still reads all its input"
 else fail table:stdin-file "HAKMEM_ROUTER_TABLE=/dev/stdin from a regular file: the program's input untouched" "exit $rc" "$tmp/e"; fi
 
-# HAKMEM_DIVERGENCE_LOG a FIFO nobody reads: the first divergence must not hang.
-tmo=10 hk HAKMEM_ROUTER_DIFF=1 HAKMEM_ROUTER_TABLE="$tmp/allmmap.txt" HAKMEM_DIVERGENCE_LOG="$tmp/fifo" "$prog" ok
-if [ "$rc" -eq 0 ] && [ "$(nlines "$tmp/e")" -eq 1 ] && grep -q '^hakmem: warning: HAKMEM_DIVERGENCE_LOG=' "$tmp/e"; then
-    pass log:fifo "HAKMEM_DIVERGENCE_LOG a FIFO nobody reads -> '$(cut -c1-100 "$tmp/e")'"
-else fail log:fifo "HAKMEM_DIVERGENCE_LOG a FIFO nobody reads: no hang, one warning" "exit $rc$( [ "$rc" = 124 ] && echo ': hung until the timeout')" "$tmp/e"; fi
+if hk_legacy_built; then
+    # HAKMEM_DIVERGENCE_LOG a FIFO nobody reads: the first divergence must not hang.
+    tmo=10 hk HAKMEM_ROUTER_DIFF=1 HAKMEM_ROUTER_TABLE="$tmp/allmmap.txt" HAKMEM_DIVERGENCE_LOG="$tmp/fifo" "$prog" ok
+    if [ "$rc" -eq 0 ] && [ "$(nlines "$tmp/e")" -eq 1 ] && grep -q '^hakmem: warning: HAKMEM_DIVERGENCE_LOG=' "$tmp/e"; then
+        pass log:fifo "HAKMEM_DIVERGENCE_LOG a FIFO nobody reads -> '$(cut -c1-100 "$tmp/e")'"
+    else fail log:fifo "HAKMEM_DIVERGENCE_LOG a FIFO nobody reads: no hang, one warning" "exit $rc$( [ "$rc" = 124 ] && echo ': hung until the timeout')" "$tmp/e"; fi
+else
+    hk_left_out 1
+    # No differential mode: the FIFO is never opened (no hang), one warning per variable.
+    tmo=10 hk HAKMEM_ROUTER_DIFF=1 HAKMEM_ROUTER_TABLE="$tmp/allmmap.txt" HAKMEM_DIVERGENCE_LOG="$tmp/fifo" "$prog" ok
+    if [ "$rc" -eq 0 ] && cmp -s "$tmp/o" "$tmp/big.ref.allmmap" && [ "$(cat "$tmp/e")" = "$(nomig HAKMEM_ROUTER_DIFF HAKMEM_DIVERGENCE_LOG)" ]; then
+        pass log:fifo-nolegacy "HAKMEM_DIVERGENCE_LOG a FIFO nobody reads, without legacy/: no hang, one warning per migration variable, the table still in force"
+    else fail log:fifo-nolegacy "HAKMEM_DIVERGENCE_LOG a FIFO nobody reads, without legacy/: no hang, warnings only" "exit $rc$( [ "$rc" = 124 ] && echo ': hung until the timeout')" "$tmp/e"; fi
+fi
 
 # ------------------------------------- munmap failing at the kernel's limit of mappings
 rc=0

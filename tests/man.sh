@@ -5,7 +5,10 @@
 #  - hakmem(3) documents every variable of the option table (hakmem-options --names), with
 #    its default and range as the table has them;
 #  - each tool's page documents every long option its --help lists, and nothing it lacks;
-#  - `make install` puts the pages under $(mandir) (checked by tools/test.sh's distcheck).
+#  - `make install` puts the pages under $(mandir) (checked by tools/test.sh's distcheck);
+#  - the migration's tools and pages (hakmem-routecheck, hakmem-divergence) are built and
+#    installed exactly when the build has legacy/: the Makefile's install lists say so, and a
+#    build without legacy/ (--disable-legacy) generates neither page.
 set -uo pipefail
 bld=${HK_TOP_BUILDDIR:-$PWD}
 src=${HK_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -15,8 +18,13 @@ scrub_hakmem_env
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-pages=(hakmem.3 hakmem-run.1 hakmem-options.1 hakmem-routes.1 hakmem-routecheck.1
-    hakmem-divergence.1)
+pages=(hakmem.3 hakmem-run.1 hakmem-options.1 hakmem-routes.1)
+migration_tools=(hakmem-routecheck hakmem-divergence)
+if hk_legacy_built; then
+    pages+=(hakmem-routecheck.1 hakmem-divergence.1)
+else
+    hk_left_out 4 # the two migration pages rendered, the two tools' options documented
+fi
 for p in "${pages[@]}"; do
     f=$bld/man/$p
     if [ ! -s "$f" ]; then
@@ -66,7 +74,9 @@ tool_help() {
         *) "$bld/tools/$1" --help 2>&1 ;;
     esac
 }
-for t in hakmem-run hakmem-options hakmem-routes hakmem-routecheck hakmem-divergence; do
+tools=(hakmem-run hakmem-options hakmem-routes)
+hk_legacy_built && tools+=("${migration_tools[@]}")
+for t in "${tools[@]}"; do
     page=$bld/man/$t.1
     opts=$(tool_help "$t" | grep -o -- '--[a-z][a-z-]*' | sort -u)
     inpage=$(sed 's/\\-/-/g' "$page" | grep -o -- '--[a-z][a-z-]*' | sort -u)
@@ -81,4 +91,36 @@ for t in hakmem-run hakmem-options hakmem-routes hakmem-routecheck hakmem-diverg
             "missing from the page: ${missing:-none}; not in --help: ${extra:-none}"
     fi
 done
+
+# What `make install` installs, from the Makefile itself: the migration's tools, pages,
+# header and HTML module exactly when the build has legacy/.
+inst=$(printf 'hk-print-install:\n\t@echo $(bin_PROGRAMS) $(bin_SCRIPTS) $(man_MANS) $(include_HEADERS) $(dist_pkgdata_DATA)\n' |
+    MAKEFLAGS= MAKELEVEL= timeout 60 make -s -C "$bld" -f Makefile -f - hk-print-install 2>"$tmp/err")
+inst=" $(tr -s ' \n' ' ' <<<"$inst") "
+want_mig=(tools/hakmem-routecheck tools/hakmem-divergence man/hakmem-routecheck.1 man/hakmem-divergence.1
+    legacy/hakmem_migration.h tools/hakmem_routemap.py)
+have="" lack=""
+for f in "${want_mig[@]}"; do
+    if [[ $inst == *" $f "* || $inst == *" $f$(sed -n 's/^EXEEXT = //p' "$bld/Makefile") "* ]]; then have+=" $f"; else lack+=" $f"; fi
+done
+if [[ $inst != *" man/hakmem-run.1 "* || $inst != *" tools/hakmem-run "* ]]; then
+    fail install-lists "make install's lists (bin, man, include, pkgdata)" "no hakmem-run or hakmem-run.1 in: $inst" "$tmp/err"
+elif hk_legacy_built && [ -z "$lack" ]; then
+    pass install-lists "make install installs the migration's tools, pages, header and HTML module (${#want_mig[@]} files)"
+elif ! hk_legacy_built && [ -z "$have" ]; then
+    pass install-lists "no legacy/: make install installs none of${lack} (it does install hakmem-run and its page)"
+elif hk_legacy_built; then
+    fail install-lists "make install installs the migration's files" "missing:$lack"
+else
+    fail install-lists "no legacy/: make install installs no migration file" "installed anyway:$have"
+fi
+if ! hk_legacy_built; then
+    made=""
+    for p in hakmem-routecheck.1 hakmem-divergence.1; do [ -e "$bld/man/$p" ] && made+=" man/$p"; done
+    if [ -z "$made" ]; then
+        pass migration-pages "no legacy/: hakmem-routecheck(1) and hakmem-divergence(1) are not generated"
+    else
+        fail migration-pages "no legacy/: the migration pages are not generated" "generated:$made"
+    fi
+fi
 finish

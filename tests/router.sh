@@ -8,7 +8,10 @@
 #  - the build flag (--enable-central-router) and HAKMEM_USE_CENTRAL_ROUTER decide which path
 #    routes (tests/router_health's total_routes);
 #  - HAKMEM_VERBOSE=1 under LD_PRELOAD prints [Router] lines and leaves the program's output
-#    alone.
+#    alone;
+#  - in a build without legacy/ (--disable-legacy), HAKMEM_USE_CENTRAL_ROUTER=0 warns once and
+#    the Central Router still routes every call, with the table in force and its [Router] lines
+#    (the legacy path's cases are not run there).
 # Environment: HK_TOP_BUILDDIR, HK_LIB, HK_CONFIG_CENTRAL_ROUTER (0 or 1; default:
 # read from $HK_TOP_BUILDDIR/config.h). Prints PASS/FAIL lines, then "N passed, M failed";
 # exit status 1 on any failure.
@@ -18,6 +21,8 @@ lib=${HK_LIB:-$bld/.libs/libhakmem.so}
 routes_tool="$bld/tools/hakmem-routes"
 routes_env="$bld/tests/routes_env"
 health="$bld/tests/router_health"
+# shellcheck source=checks.sh
+. "$(dirname "$0")/checks.sh"
 if [ -z "${HK_CONFIG_CENTRAL_ROUTER:-}" ]; then
     if grep -q '^#define HAKMEM_CONFIG_CENTRAL_ROUTER 1' "$bld/config.h" 2>/dev/null; then
         HK_CONFIG_CENTRAL_ROUTER=1
@@ -168,10 +173,23 @@ elif grep -q "^size 1024 via malloc: box pool, expected tiny" <<<"$out" &&
 else
     ko "HAKMEM_ROUTER_TABLE=<candidate>, central: routes_env" "$out"
 fi
-if out=$(HAKMEM_ROUTER_TABLE=$cand HAKMEM_USE_CENTRAL_ROUTER=0 "$routes_env" 2>&1); then
-    ok "HAKMEM_ROUTER_TABLE=<candidate>, legacy path: routing unchanged"
+if hk_legacy_built; then
+    if out=$(HAKMEM_ROUTER_TABLE=$cand HAKMEM_USE_CENTRAL_ROUTER=0 "$routes_env" 2>&1); then
+        ok "HAKMEM_ROUTER_TABLE=<candidate>, legacy path: routing unchanged"
+    else
+        ko "HAKMEM_ROUTER_TABLE=<candidate>, legacy path: routing changed" "$out"
+    fi
 else
-    ko "HAKMEM_ROUTER_TABLE=<candidate>, legacy path: routing changed" "$out"
+    hk_left_out 1
+    # No legacy path to ask for: HAKMEM_USE_CENTRAL_ROUTER=0 warns, the candidate still routes.
+    out=$(HAKMEM_ROUTER_TABLE=$cand HAKMEM_USE_CENTRAL_ROUTER=0 timeout 60 "$routes_env" 2>&1)
+    if [ "$(grep -c '^hakmem: warning: HAKMEM_USE_CENTRAL_ROUTER is set but has no effect: .*(--disable-legacy)' <<<"$out")" = 1 ] &&
+        grep -q "^size 1024 via malloc: box pool, expected tiny" <<<"$out" &&
+        [ "$(grep -c ', expected ' <<<"$out")" = 4 ]; then
+        ok "HAKMEM_ROUTER_TABLE=<candidate>, HAKMEM_USE_CENTRAL_ROUTER=0 without legacy/: one warning, the candidate routes (1023, 1024 in pool)"
+    else
+        ko "HAKMEM_ROUTER_TABLE=<candidate>, HAKMEM_USE_CENTRAL_ROUTER=0 without legacy/" "$out"
+    fi
 fi
 err=$(HAKMEM_ROUTER_TABLE=$cand HAKMEM_VERBOSE=1 LD_PRELOAD=$lib /bin/true 2>&1)
 if grep -qxF "[Router] HAKMEM_ROUTER_TABLE=$cand: 6 rules in force" <<<"$err"; then
@@ -234,7 +252,18 @@ check_routes() { # $1: variable value or "", $2: "zero" or "positive"
     *) ko "$what: total_routes=$n, expected $2" ;;
     esac
 }
-if [ "$HK_CONFIG_CENTRAL_ROUTER" = 1 ]; then
+if ! hk_legacy_built; then
+    hk_left_out 1
+    check_routes "" positive
+    check_routes 0 positive # no legacy path: the Central Router routes all the same
+    check_routes 1 positive
+    err=$(HAKMEM_USE_CENTRAL_ROUTER=0 timeout 60 "$health" 2>&1 >/dev/null)
+    if [ "$err" = "hakmem: warning: HAKMEM_USE_CENTRAL_ROUTER is set but has no effect: this build has only the Central Router (--disable-legacy): it routes every call" ]; then
+        ok "HAKMEM_USE_CENTRAL_ROUTER=0 without legacy/: exactly one warning"
+    else
+        ko "HAKMEM_USE_CENTRAL_ROUTER=0 without legacy/: one warning" "$err"
+    fi
+elif [ "$HK_CONFIG_CENTRAL_ROUTER" = 1 ]; then
     check_routes "" positive
     check_routes 0 zero
     check_routes 1 positive
@@ -293,12 +322,23 @@ if [ -z "$bad" ]; then
 else
     ko "HAKMEM_VERBOSE=1, central: unexpected stderr lines" "$(head -5 <<<"$bad")"
 fi
-HAKMEM_USE_CENTRAL_ROUTER=0 HAKMEM_VERBOSE=1 LD_PRELOAD=$lib ls / >/dev/null 2>"$tmp/err"
-if ! grep -q '^\[Router\] size=' "$tmp/err"; then
-    ok "HAKMEM_VERBOSE=1, legacy path: no [Router] decision lines"
+timeout 60 env HAKMEM_USE_CENTRAL_ROUTER=0 HAKMEM_VERBOSE=1 LD_PRELOAD="$lib" ls / >/dev/null 2>"$tmp/err"
+if hk_legacy_built; then
+    if ! grep -q '^\[Router\] size=' "$tmp/err"; then
+        ok "HAKMEM_VERBOSE=1, legacy path: no [Router] decision lines"
+    else
+        ko "HAKMEM_VERBOSE=1, legacy path: [Router] lines" "$(head -3 "$tmp/err")"
+    fi
 else
-    ko "HAKMEM_VERBOSE=1, legacy path: [Router] lines" "$(head -3 "$tmp/err")"
+    hk_left_out 1
+    n=$(grep -c '^\[Router\] size=' "$tmp/err")
+    if [ "$n" -gt 0 ]; then
+        ok "HAKMEM_VERBOSE=1, HAKMEM_USE_CENTRAL_ROUTER=0 without legacy/: the Central Router decides ($n [Router] lines)"
+    else
+        ko "HAKMEM_VERBOSE=1, HAKMEM_USE_CENTRAL_ROUTER=0 without legacy/: no [Router] lines" "$(head -3 "$tmp/err")"
+    fi
 fi
 
+hk_left_out_note
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
