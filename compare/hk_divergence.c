@@ -1,4 +1,4 @@
-/* hk_divergence.c: divergence records, the rollback latch and the divergence log (formats:
+/* hk_divergence.c: divergence records and the rollback latch (formats:
  * compare/README.md); the record storage is hk_record.c, the report hk_report.c.
  *
  * A divergence is recorded in the block's fixed table (HK_REC_DIVS records), keyed by
@@ -6,7 +6,8 @@
  * count, sizes, the executing path and the first HK_REC_SITES distinct sites, each with its
  * own count, are updated with atomics. A full table counts the divergence as dropped.
  * HAKMEM_ROUTER_ROLLBACK=N latches the process back to legacy at the N-th divergence of a
- * call the Central Router executed (never on calls legacy executed).
+ * call the Central Router executed (never on calls legacy executed). The divergence log is
+ * hk_divlog.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "hk_compare.h"
+#include "hk_divlog.h"
 #include "hk_fileio.h"
 #include "hk_json.h"
 #include "hk_log.h"
@@ -31,13 +33,6 @@ volatile int hk_report_requested;
 hk_compare_hooks_t hk_compare_hooks;
 bool hk_rollback_latched;
 static bool rollback_inherited;
-static char log_tmpl[HK_PATH_MAX];
-static int log_fd = -1;
-static pid_t log_pid;
-static dev_t log_dev;
-static ino_t log_ino;
-static bool log_failed;
-static atomic_flag log_lock = ATOMIC_FLAG_INIT;
 static bool initialised;
 
 static void on_sigusr2(int sig)
@@ -81,72 +76,7 @@ void hk_divergence_init(void)
     } else {
         hk_divergence_reset();
     }
-    log_tmpl[0] = '\0';
-    if (reports && l && *l) {
-        size_t n = strlen(l);
-        if (n < sizeof log_tmpl)
-            memcpy(log_tmpl, l, n + 1);
-    }
-}
-
-/* ---------------------------------------------------------------- the log */
-
-static bool log_fd_is_ours(void)
-{
-    struct stat st;
-    return log_fd >= 0 && hk_sys_fstat(log_fd, &st) == 0 && st.st_dev == log_dev &&
-           st.st_ino == log_ino;
-}
-
-static void log_line(uint64_t key, size_t size, hk_sitekey sk)
-{
-    if (!log_tmpl[0] || log_failed)
-        return;
-    while (atomic_flag_test_and_set_explicit(&log_lock, memory_order_acquire))
-        ;
-    /* A program may close any descriptor and reuse its number: write only into our file. */
-    if (log_pid != getpid() || !log_fd_is_ours()) {
-        if (log_pid == getpid() && log_fd >= 0 && log_fd_is_ours())
-            hk_sys_close(log_fd);
-        log_fd = -1;
-        char path[HK_PATH_MAX];
-        const char *why = "the path is too long";
-        int err = ENAMETOOLONG;
-        if (hk_path_expand(log_tmpl, (int)getpid(), path, sizeof path))
-            log_fd = hk_file_open_append(path, &why, &err);
-        log_pid = getpid();
-        struct stat st;
-        if (log_fd >= 0 && hk_sys_fstat(log_fd, &st) == 0) {
-            log_dev = st.st_dev;
-            log_ino = st.st_ino;
-        } else {
-            char eb[32], ab[200];
-            hk_warn("HAKMEM_DIVERGENCE_LOG=%s: %s%s%s%s; no divergence log",
-                    hk_path_abbrev(log_tmpl, ab, sizeof ab), why, err ? " (" : "",
-                    err ? hk_errname(err, eb, sizeof eb) : "", err ? ")" : "");
-            log_failed = true;
-            atomic_flag_clear_explicit(&log_lock, memory_order_release);
-            return;
-        }
-    }
-    static hk_jw w; /* under log_lock: the buffer stays off the stack */
-    hk_jw_start(&w, log_fd);
-    hk_jw_fmt(&w,
-              "{\"format\": \"hakmem-divergence-log/2\", \"pid\": %d, \"instance\": "
-              "\"%08lx%08lx\", \"divergence\": ",
-              (int)getpid(), (unsigned long)(hk_rec->h.instance >> 32),
-              (unsigned long)(hk_rec->h.instance & 0xffffffffu));
-    hk_report_divergence_first(&w, key, size, sk);
-    hk_jw_raw(&w, "}\n", 2);
-    hk_jw_flush(&w); /* one write: appends stay whole lines */
-    if (w.failed) {  /* a full disk, /dev/full: said once, then no more lines */
-        char eb[32], ab[200];
-        int err = errno;
-        hk_warn("HAKMEM_DIVERGENCE_LOG=%s: writing failed (%s); no divergence log from here on",
-                hk_path_abbrev(log_tmpl, ab, sizeof ab), hk_errname(err, eb, sizeof eb));
-        log_failed = true;
-    }
-    atomic_flag_clear_explicit(&log_lock, memory_order_release);
+    hk_divlog_init(reports ? l : NULL);
 }
 
 /* ---------------------------------------------------------------- recording */
@@ -263,7 +193,7 @@ void hk_divergence_record(hk_decision l, hk_decision c, size_t size, hak_callsit
             atomic_fetch_add_explicit(&rec->exec_central, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&rec->count, 1, memory_order_relaxed);
         if (fresh)
-            log_line(key, size, sk);
+            hk_divlog_line(key, size, sk);
     }
     long after = hk_opt(HK_OPT_ROUTER_ROLLBACK);
     if (after > 0 && central_executing && nexec >= (uint64_t)after && !hk_rollback_latched)
@@ -316,11 +246,7 @@ void hk_divergence_atfork_child(void)
     hk_sample_atfork_child();
     hk_sample_reset();
     rollback_inherited = hk_rollback_latched;
-    atomic_flag_clear(&log_lock);
-    if (log_fd >= 0 && log_fd_is_ours())
-        hk_sys_close(log_fd);
-    log_fd = -1;
-    log_failed = false;
+    hk_divlog_atfork_child();
 }
 
 void hk_divergence_quick_exit(void)
