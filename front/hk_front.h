@@ -74,6 +74,9 @@ void *hk_front_slow(size_t size, hak_callsite_t site, hk_entry_t entry);
 /* free() of what the fast path does not take: NULL, a pointer outside the arena's committed
  * prefix or misaligned (the mmap box's blocks, and every fault). */
 void hk_free_other(void *p);
+/* Debug builds (HK_ASSERT_LEVEL >= 2): the fast path's decision for size (the Tiny class
+ * cls[size]) against the reference of the path in force (hk_table_check, hk_legacy_check). */
+void hk_front_check_fast(size_t size, hk_entry_t entry);
 
 /* Legacy and central share one fast path (the path's Tiny bound and class table are data),
  * so that neither pays a branch for the other: the router costs what the path it replaces
@@ -82,6 +85,8 @@ void hk_free_other(void *p);
 HK_INLINE void *hk_front_alloc(size_t size, hak_callsite_t site, hk_entry_t entry)
 {
     if (HK_LIKELY(size < hk_front_fast.end)) {
+        if (HK_ASSERT_LEVEL >= 2)
+            hk_front_check_fast(size, entry);
         void *p = hk_slab_pop_fast(hk_front_fast.cls[size]);
         if (HK_LIKELY(p != NULL))
             return p;

@@ -83,6 +83,15 @@ void hk_front_update_mode(void)
         hk_front_fast.end = hk_tiny_end_of[m];
 }
 
+void hk_front_check_fast(size_t size, hk_entry_t entry)
+{
+    hk_decision d = {HAK_BOX_TINY, (int)hk_front_fast.cls[size] - HK_CLS_TINY0};
+    if (hk_front_mode == HK_FRONT_CENTRAL)
+        hk_table_check(hk_router_table, size, entry, hk_knobs_get(), d);
+    else if (config_legacy && hk_front_mode == HK_FRONT_LEGACY)
+        hk_legacy_check(size, entry, hk_knobs_get(), d);
+}
+
 void hk_set_compare(bool on)
 {
     hk_compare_active = on;

@@ -2,6 +2,7 @@
 #include "hk_legacy_ace.h"
 
 #include "hk_ace.h"
+#include "hk_legacy.h"
 
 hk_decision hk_legacy_ace_decide(size_t size, hk_entry_t entry, hk_knobs k)
 {
@@ -16,5 +17,9 @@ hk_decision hk_legacy_ace_decide(size_t size, hk_entry_t entry, hk_knobs k)
 void *hk_legacy_ace_alloc(size_t size, hak_callsite_t site, hk_entry_t entry)
 {
     (void)site;
-    return hk_execute(hk_legacy_ace_decide(size, entry, hk_knobs_get()), size, NULL);
+    hk_knobs k = hk_knobs_get();
+    hk_decision d = hk_legacy_ace_decide(size, entry, k);
+    if (HK_ASSERT_LEVEL >= 2) /* the primary router handed size to ACE: the path's decision */
+        hk_legacy_check(size, entry, k, d);
+    return hk_execute(d, size, NULL);
 }

@@ -7,14 +7,18 @@
  * forked process (a fresh heap). */
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "hk_check.h"
 #include "hk_purge.h"
 #include "hk_mmap.h"
+#include "hk_table.h"
 #include "hk_tiny.h"
 
 #define KiB ((size_t)1024)
@@ -357,6 +361,97 @@ START_TEST(test_thread_exit_gives_pages_back) {
 }
 END_TEST
 
+/* ---------------------------------------------------------------- internal checks */
+
+/* The debug builds' consistency checks run (HK_ASSERT_LEVEL, hk_internal.h; ./configure
+ * --enable-debug[=2|3]). Each case corrupts one internal invariant in a child process, then
+ * takes the path that checks it. From the case's level up the child must abort with the one
+ * line "hakmem: internal check failed: <where>: ..."; below it the checks are compiled out,
+ * so the corruption must go unnoticed and the child exit 0 (the test runs in every build). */
+enum { CORRUPT_STATE, CORRUPT_LINK, CORRUPT_TABLE, CORRUPT_BIN_COUNT, NCORRUPT };
+static const struct {
+    int level; /* the lowest HK_ASSERT_LEVEL that detects it */
+    const char *want;
+} corruptions[NCORRUPT] = {
+    [CORRUPT_STATE] = {2, "hakmem: internal check failed: thread cache pop: block "},
+    [CORRUPT_LINK] = {2, "hakmem: internal check failed: thread cache bin link: block "},
+    [CORRUPT_TABLE] = {2, "hakmem: internal check failed: the Central Router decided pool class 0 "
+                          "for size 1500 "},
+    [CORRUPT_BIN_COUNT] = {3, "hakmem: internal check failed: thread cache bin: a chain of "},
+};
+
+/* In the child: corrupt, then take the checked path; 0 when nothing noticed. */
+static int corrupt_and_run(int what)
+{
+    const unsigned cls = HK_CLS_TINY0 + 3; /* 64-byte blocks */
+    switch (what) {
+    case CORRUPT_STATE: { /* a free block in the bin marked live */
+        void *p = hk_slab_alloc(cls);
+        hk_slab_free(p);
+        atomic_store(hk_slab_state_of(p), (uint8_t)cls);
+        return hk_slab_alloc(cls) == p ? 0 : 3;
+    }
+    case CORRUPT_LINK: { /* a bin's link to a block of another class */
+        void *q = hk_slab_alloc(cls), *p = hk_slab_alloc(cls);
+        void *other = hk_slab_alloc(HK_CLS_TINY0 + 5);
+        hk_slab_free(q);
+        hk_slab_free(p);
+        *(void **)p = other;
+        return hk_slab_alloc(cls) == p ? 0 : 3;
+    }
+    case CORRUPT_TABLE: { /* a table whose second rule no longer starts where the first ends */
+        hk_table t = hk_table_builtin;
+        t.rules[1].lo = 2000;
+        hk_knobs k = {true, true};
+        volatile size_t size = 1500; /* not a constant: gcc would warn of the Tiny branch */
+        hk_decision d = hk_table_decide(&t, size, HK_ENTRY_API, k);
+        return d.box == HAK_BOX_POOL ? 0 : 3;
+    }
+    default: { /* a bin that counts one block more than its list holds */
+        void *p = hk_slab_alloc(cls);
+        hk_tc.in[cls]++;
+        return hk_slab_free_checked(p) ? 0 : 3; /* re-arms the bin: level 3 walks it */
+    }
+    }
+}
+
+START_TEST(test_internal_checks_run) {
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        dup2(fds[1], 2);
+        close(fds[0]);
+        _exit(corrupt_and_run(_i));
+    }
+    close(fds[1]);
+    char buf[512];
+    size_t n = 0;
+    ssize_t r;
+    while (n < sizeof buf - 1 && (r = read(fds[0], buf + n, sizeof buf - 1 - n)) > 0)
+        n += (size_t)r;
+    buf[n] = '\0';
+    close(fds[0]);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    const char *want = corruptions[_i].want;
+    if (HK_ASSERT_LEVEL >= corruptions[_i].level) {
+        ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
+                      "case %d at level %d: not aborted (status %#x, stderr \"%s\")", _i,
+                      HK_ASSERT_LEVEL, status, buf);
+        ck_assert_msg(strncmp(buf, want, strlen(want)) == 0 && strchr(buf, '\n') == buf + n - 1,
+                      "case %d: got \"%s\", want one line starting \"%s\"", _i, buf, want);
+    } else {
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0 && n == 0,
+                      "case %d at level %d: status %#x, stderr \"%s\" (the check is above this "
+                      "level: nothing may notice)",
+                      _i, HK_ASSERT_LEVEL, status, buf);
+    }
+}
+END_TEST
+
 Suite *make_pages_suite(void)
 {
     Suite *s = suite_create("pages");
@@ -375,6 +470,10 @@ Suite *make_pages_suite(void)
     tcase_add_loop_test(tc, test_trim_returns_small_blocks, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
     tcase_add_loop_test(tc, test_tcache_byte_budget, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
     tcase_add_test(tc, test_thread_exit_gives_pages_back);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("internal checks");
+    tcase_set_timeout(tc, 20);
+    tcase_add_loop_test(tc, test_internal_checks_run, 0, NCORRUPT);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -134,7 +134,7 @@ do_asan() {
     local d
     d=$(step_dir asan)
     cd "$d"
-    run_configure CC="$san_cc" CFLAGS='-O1 -g' --enable-sanitizers=address,undefined
+    run_configure CC="$san_cc" CFLAGS='-O1 -g' --enable-sanitizers=address,undefined --enable-debug=2
     make -j"$jobs" tests/check_hakmem tests/check_decisions tests/check_faults tests/faultsim \
         >make.log 2>&1 || {
         tail -n 60 make.log >&2
@@ -167,7 +167,7 @@ do_tsan() {
     local d
     d=$(step_dir tsan)
     cd "$d"
-    run_configure CC="$san_cc" CFLAGS='-O1 -g' --enable-sanitizers=thread
+    run_configure CC="$san_cc" CFLAGS='-O1 -g' --enable-sanitizers=thread --enable-debug=2
     make -j"$jobs" tests/check_hakmem tests/check_decisions tests/check_faults >make.log 2>&1 || {
         tail -n 60 make.log >&2
         die "tsan build failed"

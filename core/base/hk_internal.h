@@ -34,23 +34,35 @@
 /* Requests above this are impossible (NULL + ENOMEM) before any size arithmetic. */
 #define HK_MAX_REQUEST ((size_t)1 << 46)
 
-/* Boxes: 1 = always-on cheap checks, 2 = internal consistency (debug builds), 3 = expensive. */
+/* Assertion levels: 1 = always-on cheap checks (hk_assert: fail-closed frees, bad
+ * arguments); 2 = internal consistency (hk_assert_internal: every routing decision against a
+ * slow reference, every block state transition and page count in the block engine); 3 =
+ * expensive (hk_assert_expensive: whole free lists walked on refill, cache counts against
+ * their lists). Set by ./configure --enable-debug[=2|3] (config.h); a -DHK_ASSERT_LEVEL=N on
+ * the command line wins. Level 1 costs nothing for the levels above: every check is
+ * compiled out (the macros below, or a plain `if (HK_ASSERT_LEVEL >= 2)`). */
 #ifndef HK_ASSERT_LEVEL
+#ifdef HAKMEM_CONFIG_ASSERT_LEVEL
+#define HK_ASSERT_LEVEL HAKMEM_CONFIG_ASSERT_LEVEL
+#else
 #define HK_ASSERT_LEVEL 1
+#endif
 #endif
 
 HK_NORETURN void hk_assert_fail(const char *expr, const char *file, int line);
 
 #define hk_assert(e) ((HK_LIKELY(e)) ? (void)0 : hk_assert_fail(#e, __FILE__, __LINE__))
+/* Below their level the checks are not evaluated (sizeof), only compiled: they stay
+ * well-typed, and what only they read counts as used. */
 #if HK_ASSERT_LEVEL >= 2
 #define hk_assert_internal(e) hk_assert(e)
 #else
-#define hk_assert_internal(e) ((void)0)
+#define hk_assert_internal(e) ((void)sizeof(!(e)))
 #endif
 #if HK_ASSERT_LEVEL >= 3
 #define hk_assert_expensive(e) hk_assert(e)
 #else
-#define hk_assert_expensive(e) ((void)0)
+#define hk_assert_expensive(e) ((void)sizeof(!(e)))
 #endif
 
 HK_INLINE size_t hk_align_up(size_t x, size_t a) { return (x + a - 1) & ~(a - 1); }

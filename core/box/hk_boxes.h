@@ -26,6 +26,12 @@ HK_INLINE int hk_l25_class(size_t size)
     return c < HK_ACE_L25_FIRST ? HK_ACE_L25_FIRST : c;
 }
 
+/* The reference class (the level-2 checks of every routing decision, hk_internal.h): the
+ * first of the box's block sizes, scanned in order, that holds size; -1 for mmap, or when no
+ * class of the box holds it. Written from the boxes' size lists alone, apart from the class
+ * functions (their lookup tables and arithmetic) it checks. */
+int hk_box_class_ref(hak_box_t box, size_t size);
+
 /* The box's own class index for a size the box may serve (-1 for mmap): hk_boxes[box].cls,
  * with Tiny's (the common decision) inlined. */
 HK_INLINE int hk_box_class(hak_box_t box, size_t size)

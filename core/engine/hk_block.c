@@ -1,5 +1,6 @@
 /* hk_block.c: the block engine's frees that leave the fast path, its pointer checks (state
- * map, owner, fail-closed classification) and its queries (box, usable size, counts). */
+ * map, owner, fail-closed classification), the debug builds' consistency checks of blocks
+ * and chains, and its queries (box, usable size, counts). */
 #include "hk_slab_internal.h"
 
 #include <errno.h>
@@ -83,6 +84,10 @@ hk_ptr_kind hk_slab_classify(const void *p, hk_ptr_info *info)
 static void block_release(void *blk, unsigned cls, unsigned st)
 {
     _Atomic uint8_t *sb = &hk_state[((uintptr_t)blk - hk_arena_base) >> HK_GRAN_SHIFT];
+    /* ALLOC -> FREE: a live block start, or the padding start of a live aligned pointer. */
+    hk_assert_internal(atomic_load_explicit(sb, memory_order_relaxed) == cls ||
+                       atomic_load_explicit(sb, memory_order_relaxed) == HK_ST_ALIGNED_BLOCK);
+    hk_assert_internal(hk_pagecls[((uintptr_t)blk - hk_arena_base) >> HK_UNIT_SHIFT] == cls);
     if (!hk_slab_tcache_setup()) {
         atomic_store_explicit(sb, (uint8_t)st, memory_order_relaxed);
         atomic_fetch_add_explicit(&hk_slab_retired_nfree[cls], 1, memory_order_relaxed);
@@ -139,6 +144,43 @@ void hk_slab_free_miss(void *p)
     hk_slab_free_slow(p);
 }
 
+/* ---------------------------------------------------------------- consistency checks */
+
+void hk_slab_check_block(const void *p, unsigned cls, bool want_free, const char *where)
+{
+    uintptr_t off = (uintptr_t)p - hk_arena_base;
+    const char *fault = NULL;
+    unsigned pcls = 0, st = 0;
+    if (off >= hk_arena_size || (off & (HK_MIN_ALIGN - 1))) {
+        fault = "is not a granule of the arena";
+    } else {
+        pcls = hk_pagecls[off >> HK_UNIT_SHIFT];
+        st = state_at(off);
+        if (pcls != cls)
+            fault = "lies in a page of another class";
+        else if (cls == 0 || cls >= HK_NCLASSES || block_of(off, cls) != off)
+            fault = "is not a block start";
+        else if (want_free ? !hk_st_free(st) : st != cls)
+            fault = want_free ? "is not free" : "is not live";
+    }
+    if (HK_UNLIKELY(fault != NULL))
+        hk_fatal("internal check failed: %s: block %p of class %u %s (its page's class %u, state "
+                 "byte 0x%02x)",
+                 where, p, cls, fault, pcls, st);
+}
+
+const void *hk_slab_check_chain(const void *head, uint32_t n, unsigned cls, const char *where)
+{
+    const void *b = head;
+    for (uint32_t i = 1; i <= n; i++) {
+        hk_slab_check_block(b, cls, true, where);
+        if (i < n && !(b = *(void *const *)b))
+            hk_fatal("internal check failed: %s: a chain of %u blocks of class %u ends after %u",
+                     where, n, cls, i);
+    }
+    return b;
+}
+
 /* ---------------------------------------------------------------- queries */
 
 hak_box_t hk_slab_box_of(const void *p)
@@ -168,6 +210,12 @@ void hk_slab_mark_aligned(void *block, void *q)
     if (q == block)
         return;
     uintptr_t off = (uintptr_t)q - hk_arena_base;
+    if (HK_ASSERT_LEVEL >= 2) { /* a live block start, and q inside it */
+        unsigned cls = hk_pagecls[off >> HK_UNIT_SHIFT];
+        hk_slab_check_block(block, cls, false, "memalign mark");
+        hk_assert_internal((uintptr_t)q > (uintptr_t)block &&
+                           (uintptr_t)q < (uintptr_t)block + hk_classes[cls].bsize);
+    }
     atomic_store_explicit(&hk_state[off >> HK_GRAN_SHIFT], HK_ST_ALIGNED, memory_order_relaxed);
     atomic_store_explicit(&hk_state[((uintptr_t)block - hk_arena_base) >> HK_GRAN_SHIFT],
                           HK_ST_ALIGNED_BLOCK, memory_order_relaxed);

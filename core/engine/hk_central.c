@@ -1,6 +1,7 @@
 /* hk_central.c: the block engine's shared free lists (see hk_slab.c for the whole path and the
  * lock order): a class's pages, queued by occupancy, and the transfer caches between thread
- * caches and pages; refill, the decay that returns what was not needed, the purge. */
+ * caches and pages; refill, the decay that returns what was not needed, the purge; and the
+ * debug builds' checks of their counts and lists (HK_ASSERT_LEVEL >= 2, hk_internal.h). */
 #include "hk_slab_internal.h"
 
 #include <errno.h>
@@ -47,6 +48,63 @@ static void q_remove(hk_central *c, hk_page *pg)
     pg->c.queue = HK_QNONE;
 }
 
+/* ---------------------------------------------------------------- consistency checks */
+
+/* A page's counts agree (level 2): used <= carved <= cap, a free list only while some carved
+ * block is not out; and (level 3) its whole free list: free blocks of its class inside it,
+ * carved - used of them. */
+static void page_check(const hk_page *pg, unsigned cls, const char *where)
+{
+    const hk_class_info *ci = &hk_classes[cls];
+    hk_assert_internal(pg->cls == cls && pg->c.used <= pg->c.carved && pg->c.carved <= ci->cap);
+    hk_assert_internal(pg->c.free == NULL || pg->c.used < pg->c.carved);
+    if (HK_ASSERT_LEVEL >= 3 && pg->c.free) {
+        uint32_t n = (uint32_t)(pg->c.carved - pg->c.used);
+        const void *last = hk_slab_check_chain(pg->c.free, n, cls, where);
+        hk_assert_expensive(*(void *const *)last == NULL);
+        uintptr_t a = page_addr(pg), end = a + ((uintptr_t)1 << ci->page_shift);
+        for (const void *b = pg->c.free; b; b = *(void *const *)b)
+            hk_assert_expensive((uintptr_t)b - a < end - a);
+    }
+}
+
+/* A class's queues agree with their bits and counts (level 2), and (level 3) every queued
+ * page is of the class, in the queue of its occupancy, doubly linked, and queue 0 holds the
+ * `empty` pages. */
+static void central_check(const hk_central *c, unsigned cls)
+{
+    hk_assert_internal(c->empty <= c->pages);
+    for (unsigned q = 0; q <= HK_NQ; q++)
+        hk_assert_internal(((c->nonempty >> q) & 1) == (c->queue[q] != HK_NIL));
+    if (HK_ASSERT_LEVEL < 3)
+        return;
+    uint32_t n0 = 0;
+    for (unsigned q = 0; q <= HK_NQ; q++) {
+        uint32_t prev = HK_NIL;
+        for (uint32_t u = c->queue[q]; u != HK_NIL; prev = u, u = hk_pages[u].next) {
+            const hk_page *pg = &hk_pages[u];
+            hk_assert_expensive(pg->cls == cls && pg->c.queue == q && pg->prev == prev);
+            hk_assert_expensive((q == 0) == (pg->c.used == 0) && pg->c.used < hk_classes[cls].cap);
+            n0 += q == 0;
+        }
+    }
+    hk_assert_expensive(n0 == c->empty);
+}
+
+/* A transfer-cache shard (lock held): its count is its list's length, of free blocks of its
+ * class (level 3). */
+static void xfer_check(const hk_xfer *x)
+{
+    if (HK_ASSERT_LEVEL < 3)
+        return;
+    unsigned cls = (unsigned)((x - &hk_slab_xfer[0][0]) / HK_NSHARDS);
+    hk_assert_expensive((x->count == 0) == (x->head == NULL));
+    if (x->count) {
+        const void *last = hk_slab_check_chain(x->head, x->count, cls, "transfer cache");
+        hk_assert_expensive(*(void *const *)last == NULL);
+    }
+}
+
 /* Move pg to the queue of its occupancy (none when it has no free block left). */
 static void requeue(hk_central *c, const hk_class_info *ci, hk_page *pg)
 {
@@ -82,6 +140,7 @@ static hk_page *page_new(unsigned cls)
     hk_slab_central[cls].empty++;
     atomic_fetch_add_explicit(&kept_bytes, (size_t)1 << ci->page_shift, memory_order_relaxed);
     requeue(&hk_slab_central[cls], ci, pg);
+    central_check(&hk_slab_central[cls], cls);
     return pg;
 }
 
@@ -101,6 +160,8 @@ static void *pages_take(unsigned cls, uint32_t want, uint32_t *got)
             break;
         uint32_t k = 0;
         void *b = pg->c.free;
+        if (HK_ASSERT_LEVEL >= 2)
+            page_check(pg, cls, "refill: a page's free list");
         if (pg->c.used == 0) {
             if (--c->empty < c->empty_low)
                 c->empty_low = c->empty;
@@ -109,8 +170,16 @@ static void *pages_take(unsigned cls, uint32_t want, uint32_t *got)
         }
         if (b) { /* blocks given back first: their memory is resident */
             *tailp = b;
-            for (k = 1; n + k < want && *(void **)b; k++)
+            if (HK_ASSERT_LEVEL >= 2) /* FREE blocks of the class, inside pg */
+                hk_slab_check_chain(b, 1, cls, "refill from a page");
+            for (k = 1; n + k < want && *(void **)b; k++) {
                 b = *(void **)b;
+                if (HK_ASSERT_LEVEL >= 2) {
+                    hk_slab_check_chain(b, 1, cls, "refill from a page");
+                    hk_assert_internal(
+                        hk_ph_desc((uintptr_t)b & ~(((uintptr_t)1 << ci->page_shift) - 1)) == pg);
+                }
+            }
             pg->c.free = *(void **)b;
             tailp = (void **)b;
         }
@@ -126,6 +195,10 @@ static void *pages_take(unsigned cls, uint32_t want, uint32_t *got)
             cut = pg->c.fresh;
             for (uint32_t i = 0; i < lim && pg->c.carved < ci->cap;
                  i++, k++, pg->c.carved++, blk += ci->bsize) {
+                /* never cut: no state yet (a page comes from the heap with its bytes reset) */
+                hk_assert_internal(
+                    atomic_load_explicit(&hk_state[(blk - hk_arena_base) >> HK_GRAN_SHIFT],
+                                         memory_order_relaxed) == HK_ST_UNUSED);
                 atomic_store_explicit(&hk_state[(blk - hk_arena_base) >> HK_GRAN_SHIFT], HK_ST_FREE,
                                       memory_order_relaxed);
                 *tailp = (void *)blk;
@@ -133,6 +206,7 @@ static void *pages_take(unsigned cls, uint32_t want, uint32_t *got)
             }
         }
         n += k;
+        hk_assert_internal((uint32_t)pg->c.used + k <= pg->c.carved);
         pg->c.used = (uint16_t)(pg->c.used + k);
         requeue(c, ci, pg);
         if (cut)
@@ -140,6 +214,8 @@ static void *pages_take(unsigned cls, uint32_t want, uint32_t *got)
     }
     *tailp = NULL;
     *got = n;
+    if (HK_ASSERT_LEVEL >= 2)
+        central_check(c, cls);
     return head;
 }
 
@@ -154,10 +230,13 @@ static hk_page *pages_put(unsigned cls, void *head, uint32_t n)
     hk_page *done = NULL, *pg = NULL;
     for (void *b = head; n--;) {
         void *nx = *(void **)b;
+        if (HK_ASSERT_LEVEL >= 2) /* a FREE block of the class going back to its page */
+            hk_slab_check_chain(b, 1, cls, "block back to its page");
         hk_page *p = hk_ph_desc((uintptr_t)b & mask);
         if (p != pg && pg) /* settle the previous page once per run of its blocks */
             requeue(c, ci, pg);
         pg = p;
+        hk_assert_internal(pg->c.used > 0 && pg->cls == cls);
         *(void **)b = pg->c.free;
         pg->c.free = b;
         if (--pg->c.used == 0) {
@@ -179,6 +258,11 @@ static hk_page *pages_put(unsigned cls, void *head, uint32_t n)
     }
     if (pg)
         requeue(c, ci, pg);
+    if (HK_ASSERT_LEVEL >= 2) {
+        central_check(c, cls);
+        for (hk_page *d = done; d; d = d->next == HK_NIL ? NULL : &hk_pages[d->next])
+            page_check(d, cls, "a page leaving its class");
+    }
     return done;
 }
 
@@ -190,6 +274,8 @@ static void pages_release(hk_page *done)
         hk_page *nx = done->next == HK_NIL ? NULL : &hk_pages[done->next];
         const hk_class_info *ci = &hk_classes[done->cls];
         uintptr_t a = page_addr(done);
+        /* no block out, and the class map still names the class (cleared by hk_ph_free) */
+        hk_assert_internal(done->c.used == 0 && hk_pagecls[hk_ph_unit(a)] == done->cls);
         if (atomic_load_explicit((_Atomic uint8_t *)&done->c.marks, memory_order_relaxed) ||
             ci->bsize < 256) {
             hk_ph_state_reset(a, (size_t)1 << ci->page_shift);
@@ -222,6 +308,11 @@ static void release_empty(unsigned cls, bool all)
         done = pg;
     }
     c->empty_low = c->empty;
+    if (HK_ASSERT_LEVEL >= 2) {
+        central_check(c, cls);
+        for (hk_page *d = done; d; d = d->next == HK_NIL ? NULL : &hk_pages[d->next])
+            page_check(d, cls, "an empty page leaving its class");
+    }
     pthread_mutex_unlock(&c->lock);
     pages_release(done);
 }
@@ -254,6 +345,7 @@ static void *xfer_take(hk_xfer *x, uint32_t want, uint32_t *got)
 {
     void *head = x->head, *p = head;
     uint32_t n = 0;
+    xfer_check(x);
     if (!head) {
         *got = 0;
         return NULL;
@@ -263,6 +355,7 @@ static void *xfer_take(hk_xfer *x, uint32_t want, uint32_t *got)
         n++;
     }
     n++;
+    hk_assert_internal(x->count >= n);
     x->head = *(void **)p;
     *(void **)p = NULL;
     x->count -= n;
@@ -290,6 +383,7 @@ static bool xfer_fits_put(hk_xfer *x, uint32_t max, void *head, void *tail, uint
     x->head = head;
     x->count += n;
     atomic_store_explicit(&x->peek, x->count, memory_order_relaxed);
+    xfer_check(x);
     return true;
 }
 
@@ -300,6 +394,9 @@ void hk_slab_xfer_put(unsigned cls, unsigned shard, void *head, void *tail, uint
 {
     uint32_t max = hk_classes[cls].xfer_max;
     hk_xfer *x = &hk_slab_xfer[cls][shard];
+    if (HK_ASSERT_LEVEL >= 2) /* n FREE blocks of the class, head .. tail */
+        hk_assert_internal(n >= 1 &&
+                           hk_slab_check_chain(head, n, cls, "transfer cache put") == tail);
     hk_lock_counted(&x->lock, &x->ls);
     bool done = xfer_fits_put(x, max, head, tail, n);
     pthread_mutex_unlock(&x->lock);
@@ -366,6 +463,8 @@ static void decay(bool all)
         for (unsigned s = 0; s < HK_NSHARDS; s++) {
             hk_xfer *x = &hk_slab_xfer[c][s];
             hk_lock_counted(&x->lock, &x->ls);
+            xfer_check(x);
+            hk_assert_internal(x->low <= x->count);
             uint32_t n = all ? x->count : x->low;
             void *chain = NULL;
             if (n == x->count) { /* all of it */

@@ -361,6 +361,20 @@ static void note_state_live(uint32_t u, uint32_t n)
         }
 }
 
+/* Debug builds: a run entering or leaving a class. Level 2: its class-map entries are all
+ * `cls` (0: a free run). Level 3: its state bytes are all zero (reset by the block engine
+ * before it gives a page back; zero in a free run). */
+static void run_check(uint32_t u, uint32_t n, unsigned cls)
+{
+    for (uint32_t i = 0; i < n; i++)
+        hk_assert_internal(hk_pagecls[u + i] == cls);
+    if (HK_ASSERT_LEVEL >= 3) {
+        const uint8_t *st = (const uint8_t *)hk_state + (size_t)u * STATE_PER_UNIT;
+        for (size_t g = 0; g < (size_t)n * STATE_PER_UNIT; g++)
+            hk_assert_expensive(st[g] == 0);
+    }
+}
+
 uintptr_t hk_ph_alloc(unsigned order, unsigned cls, bool *resident)
 {
     int inj = atomic_load_explicit(&inject_failures, memory_order_relaxed);
@@ -433,6 +447,8 @@ uintptr_t hk_ph_alloc(unsigned order, unsigned cls, bool *resident)
     memset(last_cls + u, (int)cls, n);
     note_state_live(u, n);
     mark_desc_live(u);
+    if (HK_ASSERT_LEVEL >= 2)
+        run_check(u, n, 0);
     memset(hk_pagecls + u, (int)cls, n);
     pthread_mutex_unlock(&heap_lock);
     return hk_arena_base + ((uintptr_t)u << HK_UNIT_SHIFT);
@@ -458,6 +474,10 @@ static size_t dirty_budget(void)
 void hk_ph_free(uintptr_t page, unsigned order)
 {
     uint32_t u = hk_ph_unit(page), n = (uint32_t)1 << order;
+    if (HK_ASSERT_LEVEL >= 2) {
+        hk_assert_internal(hk_pagecls[u] != 0);
+        run_check(u, n, hk_pagecls[u]);
+    }
     /* Refused from here on: free() finds class 0. */
     memset(hk_pagecls + u, 0, n);
     uint32_t now = hk_purge_now();

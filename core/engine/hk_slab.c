@@ -64,6 +64,14 @@ void hk_slab_bin_arm(unsigned cls)
     hk_tc.nfree0[cls] = nfree;
     hk_tc.fstart[cls] = room;
     hk_tc.fleft[cls] = room;
+    /* Expensive: the bin's whole list, free blocks of its class, as many as it counts. */
+    if (HK_ASSERT_LEVEL >= 3 && count) {
+        const void *last = hk_slab_check_chain(hk_tc.head[cls], (uint32_t)count, cls,
+                                               "thread cache bin");
+        hk_assert_expensive(*(void *const *)last == NULL);
+    } else {
+        hk_assert_expensive(count == 0 && hk_tc.head[cls] == NULL);
+    }
 }
 
 /* ---------------------------------------------------------------- classes */

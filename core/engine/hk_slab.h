@@ -83,6 +83,8 @@ _Static_assert((int)HK_NCLASSES <= (int)HK_ST_FREE,
                "a class id is a state byte below every other state");
 /* A live block's start (its state is its class id). */
 HK_INLINE bool hk_st_live(unsigned st) { return st - 1 < HK_NCLASSES - 1; }
+/* A free block's start (FREE, or FREE_ALIGNED + k). */
+HK_INLINE bool hk_st_free(unsigned st) { return st == HK_ST_FREE || st >= HK_ST_FREE_ALIGNED; }
 
 typedef struct {
     uint32_t bsize;     /* block size */
@@ -186,6 +188,13 @@ void hk_slab_lock_counts(hk_lockcount *xfer, hk_lockcount *cls);
 
 HK_INLINE bool hk_slab_owns(const void *p) { return (uintptr_t)p - hk_arena_base < hk_arena_size; }
 
+/* Debug builds' check of a block that a state transition moves (HK_ASSERT_LEVEL >= 2,
+ * hk_internal.h; hk_block.c): p is the start of a block of class cls (in the arena, in a page
+ * of that class, at a block boundary) and its state byte is free (want_free) or cls (live);
+ * else one line naming `where` and the fault, and abort. The fast paths below call it only
+ * in debug builds: at level 1 it is compiled out. */
+void hk_slab_check_block(const void *p, unsigned cls, bool want_free, const char *where);
+
 /* Blocks of the calling thread's bin cls (slow paths and tests). */
 HK_INLINE uint64_t hk_slab_bin_count(unsigned cls)
 {
@@ -207,6 +216,11 @@ HK_INLINE void *hk_slab_pop_fast(unsigned cls)
 {
     void *p = hk_tc.head[cls];
     if (HK_LIKELY(p != NULL)) {
+        if (HK_ASSERT_LEVEL >= 2) { /* FREE -> ALLOC: a free block of its bin's class */
+            hk_slab_check_block(p, cls, true, "thread cache pop");
+            if (*(void **)p)
+                hk_slab_check_block(*(void **)p, cls, true, "thread cache bin link");
+        }
         hk_tc.head[cls] = *(void **)p;
         hk_tc.nalloc[cls]++;
         atomic_store_explicit(hk_slab_state_of(p), (uint8_t)cls, memory_order_relaxed);
@@ -251,6 +265,8 @@ HK_INLINE void hk_slab_free_at(void *p, uintptr_t g)
     _Atomic uint8_t *st = &hk_state[g];
     unsigned s = atomic_load_explicit(st, memory_order_relaxed);
     if (HK_LIKELY(--hk_tc.fleft[s] >= 0)) {
+        if (HK_ASSERT_LEVEL >= 2) /* ALLOC -> FREE: a live block start of its page's class */
+            hk_slab_check_block(p, s, false, "thread cache push");
         atomic_store_explicit(st, HK_ST_FREE, memory_order_relaxed);
         *(void **)p = hk_tc.head[s];
         hk_tc.head[s] = p;

@@ -59,6 +59,10 @@ extern HK_HIDDEN pthread_key_t hk_slab_exit_key;
 /* The path the front door's fast path serves (hk_slab_fast_settle; registry_lock). */
 extern HK_HIDDEN bool hk_slab_fast_central;
 
+/* Debug builds (HK_ASSERT_LEVEL >= 2; hk_block.c): the n chained blocks from head are free
+ * blocks of class cls (hk_slab_check_block); returns the nth (the chain's tail). */
+HK_HIDDEN const void *hk_slab_check_chain(const void *head, uint32_t n, unsigned cls,
+                                          const char *where);
 /* A thread's bins (hk_slab.c). */
 HK_HIDDEN uint64_t hk_slab_bin_nfree(const hk_tcache *t, unsigned cls);
 HK_HIDDEN void hk_slab_bin_arm(unsigned cls);

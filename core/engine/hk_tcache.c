@@ -187,6 +187,8 @@ void *hk_slab_alloc_slow(unsigned cls)
         void *p = hk_slab_refill(cls, 0, 1, &got);
         if (!p)
             return NULL;
+        if (HK_ASSERT_LEVEL >= 2) /* FREE -> ALLOC */
+            hk_slab_check_chain(p, 1, cls, "refill of a thread without a cache");
         atomic_fetch_add_explicit(&hk_slab_retired_nalloc[cls], 1, memory_order_relaxed);
         atomic_store_explicit(hk_slab_state_of(p), (uint8_t)cls, memory_order_relaxed);
         return p;
@@ -196,6 +198,11 @@ void *hk_slab_alloc_slow(unsigned cls)
     void *head = hk_slab_refill(cls, hk_tc.shard, hk_classes[cls].batch, &got);
     if (!head)
         return NULL;
+    if (HK_ASSERT_LEVEL >= 2) { /* got free blocks of the class, the last one's link NULL */
+        hk_assert_internal(got >= 1 && got <= hk_classes[cls].batch);
+        const void *last = hk_slab_check_chain(head, got, cls, "refill");
+        hk_assert_internal(*(void *const *)last == NULL);
+    }
     hk_tc.head[cls] = head;
     hk_tc.in[cls] += got;
     hk_slab_bin_arm(cls);

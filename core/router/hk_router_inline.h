@@ -38,6 +38,9 @@ void hk_router_set_verbose(bool on);
 
 HK_INLINE void *hk_router_alloc_inline(size_t size, hak_callsite_t site, hk_entry_t entry)
 {
+    if (HK_ASSERT_LEVEL >= 2 && size < hk_router_tiny_limit) /* the fast path's decision */
+        hk_table_check(hk_router_table, size, entry, hk_knobs_get(),
+                       (hk_decision){HAK_BOX_TINY, hk_tiny_class(size)});
     void *p = hk_tiny_fast(size, hk_router_tiny_limit);
     if (HK_LIKELY(p != NULL))
         return p;

@@ -35,6 +35,30 @@ HK_NOINLINE hk_decision hk_table_decide_rules(const hk_table *t, size_t size, hk
     return (hk_decision){r->box, hk_box_class(r->box, size)};
 }
 
+hk_decision hk_table_decide_ref(const hk_table *t, size_t size, hk_entry_t entry, hk_knobs k)
+{
+    for (int i = 0; i < t->n; i++) {
+        const hk_rule *r = &t->rules[i];
+        if (size < r->lo || size > r->hi)
+            continue;
+        /* An ACE row obeys the knobs: ACE off, or the malloc family with L2 wrapping off. */
+        bool knobs_allow = k.ace_enabled && (k.wrap_l2 || entry != HK_ENTRY_WRAP);
+        hak_box_t box = !r->ace || knobs_allow ? r->box : HAK_BOX_MMAP;
+        return (hk_decision){box, hk_box_class_ref(box, size)};
+    }
+    return (hk_decision){HAK_BOX_NONE, -1};
+}
+
+void hk_table_check(const hk_table *t, size_t size, hk_entry_t entry, hk_knobs k, hk_decision d)
+{
+    hk_decision r = hk_table_decide_ref(t, size, entry, k);
+    if (HK_UNLIKELY(d.box != r.box || d.cls != r.cls))
+        hk_fatal("internal check failed: the Central Router decided %s class %d for size %zu "
+                 "(entry %d, ace %d, wrap_l2 %d), its reference %s class %d",
+                 hak_box_name(d.box), d.cls, size, (int)entry, (int)k.ace_enabled, (int)k.wrap_l2,
+                 hak_box_name(r.box), r.cls);
+}
+
 hak_box_t hk_box_from_name(const char *name, size_t len)
 {
     for (int b = HAK_BOX_TINY; b < HAK_BOX_COUNT; b++) {

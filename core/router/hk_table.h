@@ -53,14 +53,31 @@ hak_box_t hk_box_from_name(const char *name, size_t len);
 /* The decision past the leading Tiny rule: the first rule whose hi >= size, then the knobs. */
 hk_decision hk_table_decide_rules(const hk_table *t, size_t size, hk_entry_t entry, hk_knobs k);
 
-/* The decision for one request (pure: no allocation, no lock, no logging). */
+/* The reference decision (debug builds, HK_ASSERT_LEVEL >= 2): the table's rules scanned one
+ * by one for the one whose lo .. hi holds size (tiny_end unused), its "ace" mark against the
+ * knobs, and the box's reference class (hk_box_class_ref). Slow; written apart from the
+ * lookup above and below. {HAK_BOX_NONE, -1} when no rule holds size (a broken table). */
+hk_decision hk_table_decide_ref(const hk_table *t, size_t size, hk_entry_t entry, hk_knobs k);
+/* Abort with one line naming both decisions unless d is the reference's for that request. */
+void hk_table_check(const hk_table *t, size_t size, hk_entry_t entry, hk_knobs k, hk_decision d);
+
+HK_INLINE hk_decision hk_table_lookup(const hk_table *t, size_t size, hk_entry_t entry, hk_knobs k)
+{
+    if (HK_LIKELY(size < t->tiny_end))
+        return (hk_decision){HAK_BOX_TINY, hk_tiny_class(size)};
+    return hk_table_decide_rules(t, size, entry, k);
+}
+
+/* The decision for one request (pure: no allocation, no lock, no logging); checked against
+ * the reference in debug builds. */
 HK_INLINE hk_decision hk_table_decide(const hk_table *t, size_t size, hk_entry_t entry, hk_knobs k)
 {
     if (config_count_decisions)
         hk_tc.tctr[HK_TCTR_DECIDE_CENTRAL]++;
-    if (HK_LIKELY(size < t->tiny_end))
-        return (hk_decision){HAK_BOX_TINY, hk_tiny_class(size)};
-    return hk_table_decide_rules(t, size, entry, k);
+    hk_decision d = hk_table_lookup(t, size, entry, k);
+    if (HK_ASSERT_LEVEL >= 2)
+        hk_table_check(t, size, entry, k, d);
+    return d;
 }
 
 #endif
