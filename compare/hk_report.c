@@ -12,6 +12,7 @@
 #include "hk_log.h"
 #include "hk_options.h"
 #include "hk_record.h"
+#include "hk_router_inline.h"
 #include "hk_sample.h"
 
 static char report_tmpl[HK_PATH_MAX];
@@ -172,6 +173,17 @@ static void route_and_histogram(hk_jw *w, const hk_rec_header *h)
     hk_jw_lit(w, "]},\n");
 }
 
+/* The Central Router's table in force, rule by rule: [lo, hi, box, ace]. */
+static void routing_table(hk_jw *w, const hk_table *t)
+{
+    hk_jw_lit(w, "  \"routing_table\": [");
+    for (int i = 0; i < t->n; i++)
+        hk_jw_fmt(w, "%s[%llu, %llu, \"%s\", %s]", i ? ", " : "",
+                  (unsigned long long)t->rules[i].lo, (unsigned long long)t->rules[i].hi,
+                  hak_box_name(t->rules[i].box), t->rules[i].ace ? "true" : "false");
+    hk_jw_lit(w, "],\n");
+}
+
 static void hex64(hk_jw *w, uint64_t v)
 {
     hk_jw_fmt(w, "\"%08lx%08lx\"", (unsigned long)(v >> 32), (unsigned long)(v & 0xffffffffu));
@@ -219,6 +231,7 @@ bool hk_divergence_report_fd(int fd)
     hk_jw_str(&w, h->table);
     hk_jw_fmt(&w, "},\n  \"knobs\": {\"ace_enabled\": %s, \"wrap_l2\": %s},\n",
               h->ace_enabled ? "true" : "false", h->wrap_l2 ? "true" : "false");
+    routing_table(&w, hk_router_table);
     hk_jw_fmt(&w,
               "  \"calls\": %llu,\n  \"executed\": {\"legacy\": %llu, \"central\": %llu},\n"
               "  \"compared\": %llu,\n  \"divergent\": %llu,\n"

@@ -110,8 +110,10 @@ void *hk_realloc_at(void *p, size_t size, hak_callsite_t site)
     if (hk_slab_owns(p)) {
         if (size <= usable && (size > usable / 2 || usable <= 64))
             return p; /* fits, and not wastefully: keep it */
-    } else if (size >= HK_MMAP_MIN) {
-        void *q = hk_os_resize(p, size); /* in place or mremap, no copy */
+    } else if (hk_front_decide(size, HK_ENTRY_WRAP).box == HAK_BOX_MMAP) {
+        /* The mmap box's block, and the routing in force sends the new size to the mmap box
+         * too: that box resizes it (in place or mremap, no copy). */
+        void *q = hk_os_resize(p, size);
         if (q)
             return q;
     }
@@ -144,7 +146,8 @@ void *hk_memalign_at(size_t align, size_t size, hak_callsite_t site)
     if (size > HK_MAX_REQUEST || align > HK_MAX_REQUEST)
         return enomem();
     size_t total = size + align;
-    if (hk_front_decide(total, HK_ENTRY_WRAP).box == HAK_BOX_MMAP) {
+    if (hk_front_decide(total, HK_ENTRY_WRAP).box ==
+        HAK_BOX_MMAP) { /* the mmap box aligns it itself */
         void *p = hk_os_alloc_dirty(size, align);
         return p ? p : enomem();
     }

@@ -114,10 +114,14 @@ void *hk_aligned_alloc_at(size_t align, size_t size, hak_callsite_t site);
 void *hk_valloc_at(size_t size, hak_callsite_t site);
 void *hk_pvalloc_at(size_t size, hak_callsite_t site);
 
-/* The decision of the path in force (for memalign's "would this go to mmap?"). */
+/* The decision of the routing path that serves a call of `size` from `entry` now: the Central
+ * Router's table in force, or the legacy path's (in the differential mode, the process's
+ * executing path, the rollback latch included). realloc and memalign ask it whether the mmap
+ * box would serve a size, rather than comparing the size with a box's limit. */
 HK_INLINE hk_decision hk_front_decide(size_t size, hk_entry_t entry)
 {
-    if (hk_central_active)
+    bool central = hk_compare_active ? hk_compare_process_central() : hk_central_active;
+    if (central)
         return hk_table_decide(hk_router_table, size, entry, hk_knobs_get());
     return hk_legacy_decide(size, entry, hk_knobs_get());
 }

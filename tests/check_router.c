@@ -26,6 +26,7 @@
 #include "hk_stats.h"
 #include "hk_table.h"
 #include "hk_mid.h"
+#include "hk_mmap.h"
 #include "hk_tiny.h"
 
 #define KiB ((size_t)1024)
@@ -1239,6 +1240,110 @@ START_TEST(test_builtin_tiny_end_derived) {
 }
 END_TEST
 
+/* ---------------------------------------------------------------- the family asks the routing */
+
+/* realloc and memalign ask the routing in force whether the mmap box serves a size, never a
+ * size constant: a table that sends 1 MiB .. 2 MiB - 1 to the mmap box and 2 MiB itself to
+ * L25 (on the Central Router; the legacy path keeps the built-in boundaries). */
+#define MMAP_BELOW_2M                                                                              \
+    "0 1024 tiny\n1025 1048575 l25\n1048576 2097151 mmap\n2097152 2097152 l25\n"                   \
+    "2097153 " SMAX " mmap\n"
+
+static uint64_t mmap_allocs(void)
+{
+    hk_os_stats st;
+    hk_os_get_stats(&st);
+    return st.allocs;
+}
+
+/* Mode i with MMAP_BELOW_2M in force; true when the table routes (the Central Router
+ * executes: central and diff modes). */
+static bool use_mmap_below_2m(int i)
+{
+    hk_check_set_mode(i);
+    static hk_table t;
+    t = load_text(MMAP_BELOW_2M);
+    hk_router_use_table(&t);
+    return hk_check_mode_central(i);
+}
+
+START_TEST(test_realloc_asks_the_table) {
+    bool central = use_mmap_below_2m(_i);
+    /* 3 MiB (mmap) -> 1.5 MiB: the table keeps it in the mmap box, which resizes it in place
+     * (no new region); the built-in routing moves it to L25. */
+    unsigned char *p = hak_malloc(3 * MiB);
+    ck_assert_int_eq(hak_box_of(p), HAK_BOX_MMAP);
+    hk_check_stamp(p, 3 * MiB, 41, 4096);
+    uint64_t a0 = mmap_allocs();
+    unsigned char *q = hak_realloc(p, 3 * MiB / 2);
+    ck_assert_ptr_nonnull(q);
+    ck_assert(hk_check_verify_prefix(q, 3 * MiB / 2, 3 * MiB, 41, 4096) == HK_CHECK_INTACT);
+    ck_assert_msg(hak_box_of(q) == (central ? HAK_BOX_MMAP : HAK_BOX_L25),
+                  "[%s] realloc(3 MiB -> 1.5 MiB): box %s", hk_check_mode_names[_i],
+                  hak_box_name(hak_box_of(q)));
+    if (central)
+        ck_assert_msg(q == p && mmap_allocs() == a0,
+                      "realloc(3 MiB -> 1.5 MiB) of an mmap block the table keeps in the mmap "
+                      "box: moved to a new region (%p -> %p, %llu new regions) instead of "
+                      "being resized in place",
+                      (void *)p, (void *)q, (unsigned long long)(mmap_allocs() - a0));
+    hk_check_stamp(q, 3 * MiB / 2, 42, 4096);
+    /* -> 2 MiB: the table sends 2 MiB to L25, the built-in routing to the mmap box. */
+    unsigned char *r = hak_realloc(q, 2 * MiB);
+    ck_assert_ptr_nonnull(r);
+    ck_assert(hk_check_verify_prefix(r, 3 * MiB / 2, 3 * MiB / 2, 42, 4096) == HK_CHECK_INTACT);
+    /* (the legacy path's L25 block of 1.5 MiB has a 2 MiB class: its owner keeps it) */
+    ck_assert_msg(hak_box_of(r) == (central ? HAK_BOX_L25 : HAK_BOX_MMAP) || (!central && r == q),
+                  "[%s] realloc(1.5 MiB -> 2 MiB): box %s, the routing in force says %s",
+                  hk_check_mode_names[_i], hak_box_name(hak_box_of(r)), central ? "l25" : "mmap");
+    hak_free(r);
+    /* 1 MiB -> 1.9 MiB on the table: the mmap box grows its own block (mremap, no new
+     * region). */
+    if (central) {
+        p = hak_malloc(1 * MiB);
+        ck_assert_int_eq(hak_box_of(p), HAK_BOX_MMAP);
+        hk_check_stamp(p, 1 * MiB, 43, 4096);
+        a0 = mmap_allocs();
+        q = hak_realloc(p, 1900 * KiB);
+        ck_assert_ptr_nonnull(q);
+        ck_assert_int_eq(hak_box_of(q), HAK_BOX_MMAP);
+        ck_assert_msg(mmap_allocs() == a0, "realloc(1 MiB -> 1.9 MiB) in the mmap box took a "
+                                           "new region instead of resizing");
+        ck_assert(hk_check_verify_prefix(q, 1 * MiB, 1 * MiB, 43, 4096) == HK_CHECK_INTACT);
+        hak_free(q);
+    }
+    hk_router_use_table(NULL);
+}
+END_TEST
+
+START_TEST(test_memalign_asks_the_table) {
+    bool central = use_mmap_below_2m(_i);
+    /* 1 MiB at 64 KiB: the table sends 1 MiB + 64 KiB to the mmap box, which aligns it
+     * itself (one region); the built-in routing to L25. */
+    uint64_t a0 = mmap_allocs();
+    void *p = hak_memalign(64 * KiB, 1 * MiB);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq((uintptr_t)p & (64 * KiB - 1), 0);
+    ck_assert_msg(hak_box_of(p) == (central ? HAK_BOX_MMAP : HAK_BOX_L25),
+                  "[%s] memalign(64 KiB, 1 MiB): box %s", hk_check_mode_names[_i],
+                  hak_box_name(hak_box_of(p)));
+    if (central)
+        ck_assert_uint_eq(mmap_allocs() - a0, 1);
+    hk_check_stamp(p, 1 * MiB, 44, 4096);
+    ck_assert(hk_check_verify(p, 1 * MiB, 44, 4096) == HK_CHECK_INTACT);
+    hak_free(p);
+    /* 2 MiB - 4 KiB at 4 KiB: 2 MiB in all, L25 on the table, the mmap box built in. */
+    p = hak_memalign(4 * KiB, 2 * MiB - 4 * KiB);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq((uintptr_t)p & (4 * KiB - 1), 0);
+    ck_assert_msg(hak_box_of(p) == (central ? HAK_BOX_L25 : HAK_BOX_MMAP),
+                  "[%s] memalign(4 KiB, 2 MiB - 4 KiB): box %s", hk_check_mode_names[_i],
+                  hak_box_name(hak_box_of(p)));
+    hak_free(p);
+    hk_router_use_table(NULL);
+}
+END_TEST
+
 Suite *make_router_suite(void)
 {
     Suite *s = suite_create("router");
@@ -1275,6 +1380,8 @@ Suite *make_router_suite(void)
     tcase_add_loop_test(tc, test_unusual_tables, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
     tcase_add_loop_test(tc, test_mmap_zero_size_via_table, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
     tcase_add_loop_test(tc, test_mmap_zero_size_memalign, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_realloc_asks_the_table, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_memalign_asks_the_table, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("health");

@@ -138,18 +138,63 @@ check "--html labels the divergent range 1001–1024" grep -q '1001–1024 B: ti
 check "--html escapes the reports' strings" grep -q 'grow&lt;int&gt;+0x10 (/usr/bin/&lt;prog&gt;&amp;co)' "$tmp/r.html"
 check "--html has no unescaped report string" test "$(grep -c '<prog>' "$tmp/r.html")" = 0
 
-# route_map from a report is preferred to the built-in table.
-python3 - "$data/div-edge-1.json" "$tmp/rm.json" <<'EOF'
+# A format-1 report (no route map, no routing table): only the divergent ranges are drawn.
+check "format 1: the page says the reports carry no route map" grep -q 'carry no route map (an older hakmem)' "$tmp/r.html"
+check "format 1: no table claimed" grep -q 'No report carries its routing table' "$tmp/r.html"
+
+# The route map and the routing table a format-2 report carries (the shapes the C side
+# writes: both entries, [lo, hi, box, class] rows; rules [lo, hi, box, ace]).
+python3 - "$data/div-edge-1.json" "$tmp/rm.json" "$tmp/rt-bad.json" "$tmp/rm-shape.json" <<'EOF'
 import json, sys
 r = json.load(open(sys.argv[1]))
-r["route_map"] = {"legacy": [[0, 1024, "tiny"], [1025, 18446744073709551615, "mmap"]],
-                  "central": [[0, 1000, "tiny"], [1001, 18446744073709551615, "mmap"]]}
+r["format"] = "hakmem-divergence-report/2"
+m = {"legacy": [[0, 1024, "tiny", 0], [1025, 18446744073709551615, "mmap", -1]],
+     "central": [[0, 1000, "tiny", 0], [1001, 18446744073709551615, "mmap", -1]]}
+r["route_map"] = {"malloc": m, "hak_alloc_at": m}
+r["routing_table"] = [[0, 1000, "tiny", False], [1001, 99999, "pool", True],
+                      [100000, 18446744073709551615, "mmap", False]]
 json.dump(r, open(sys.argv[2], "w"))
+bad = dict(r, routing_table=[[0, 1000, "tiny", False], [1002, 18446744073709551615, "mmap", False]])
+json.dump(bad, open(sys.argv[3], "w"))
+shape = dict(r, route_map={"legacy": [[0, 18446744073709551615, "mmap"]],
+                           "central": [[0, 18446744073709551615, "mmap"]]})
+json.dump(shape, open(sys.argv[4], "w"))
 EOF
 run rm --html "$tmp/rm.html" "$tmp/rm.json"
 check "route_map report renders (exit 1, got $rc)" test "$rc" = 1
-check "route_map is drawn instead of the built-in table" grep -q 'own table as the processes recorded it' "$tmp/rm.html"
+check "route_map is drawn" grep -q 'own table as the processes recorded it' "$tmp/rm.html"
 check "route_map: no l25 segment drawn" test "$(grep -c '→ l25</title>' "$tmp/rm.html")" = 0
+check "routing_table: the page lists the report's rules" grep -q '<td class="n">1001</td><td class="n">99999</td>' "$tmp/rm.html"
+check "routing_table: the text names the table in force" grep -q 'routing table in force (1 process: built-in table): 0-1000 tiny, 1001-99999 pool ace, 100000-18446744073709551615 mmap' "$tmp/rm.out"
+check "no copy of the built-in table in the Python tools" test "$(cat "$src/tools/hakmem-divergence" "$src/tools/hakmem_routemap.py" | grep -c '2097151\|53249')" = 0
+run rtbad "$tmp/rt-bad.json"
+check "a routing_table with a gap is refused (exit 2, got $rc)" test "$rc" = 2
+check "a routing_table with a gap is named" grep -q 'routing_table\[1\]' "$tmp/rtbad.err"
+run rmshape "$tmp/rm-shape.json"
+check "a route_map in a shape the C side never writes is refused (exit 2, got $rc)" test "$rc" = 2
+
+# A real process's report carries the Central Router's table in force, rule for rule as
+# hakmem-routes prints it (here a candidate table file).
+bld=${HK_TOP_BUILDDIR:-$PWD}
+lib=${HK_LIB:-$bld/.libs/libhakmem.so}
+if [ -x "$bld/tests/diff_prog" ] && [ -x "$bld/tools/hakmem-routes" ] && [ -f "$lib" ]; then
+    printf '0 1000 tiny\n1001 8192 pool ace\n8193 32768 mid\n32769 49152 pool ace\n49153 2097152 l25 ace\n2097153 18446744073709551615 mmap\n' >"$tmp/cand.txt"
+    mkdir -p "$tmp/real"
+    timeout 60 env HAKMEM_ROUTER_TABLE="$tmp/cand.txt" HAKMEM_ROUTER_DIFF=1 \
+        HAKMEM_DIVERGENCE_REPORT="$tmp/real/r.%p.json" LD_PRELOAD="$lib" \
+        "$bld/tests/diff_prog" sizes 900 1100 1 >/dev/null 2>"$tmp/real.err"
+    "$bld/tools/hakmem-routes" --table "$tmp/cand.txt" | grep -v '^#' >"$tmp/cand.rules"
+    python3 -c 'import json, sys
+r = json.load(open(sys.argv[1]))
+for lo, hi, box, ace in r["routing_table"]:
+    print(lo, hi, box + (" ace" if ace else ""))' "$tmp"/real/r.*.json >"$tmp/real.rules" 2>>"$tmp/real.err"
+    check "a real report's routing_table is the table in force (as hakmem-routes prints it)" \
+        cmp -s "$tmp/cand.rules" "$tmp/real.rules"
+    run real "$tmp"/real/r.*.json
+    check "the text names the real process's table" grep -q 'routing table in force (1 process: cand.txt): 0-1000 tiny, 1001-8192 pool ace' "$tmp/real.out"
+else
+    no "a real report's routing_table: $bld/tests/diff_prog, hakmem-routes or $lib missing (make check builds them)"
+fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -79,7 +79,11 @@ else ko "--live"; show idle2; fi
 # --watch: shown again until the process ends (it ends when its stdin closes).
 python3 "$tool" --watch 0.2 "$tmp/idle" >"$tmp/watch.out" 2>&1 7>&- &
 watcher=$!
-sleep 1
+# Until it has shown the running process twice (30 s at most: a loaded machine is slow).
+for _ in $(seq 300); do
+    [ "$(grep -c '^hakmem-divergence: ' "$tmp/watch.out")" -ge 2 ] && break
+    sleep 0.1
+done
 exec 7>&-
 wait "$idle_pid"
 idle_pid=

@@ -9,7 +9,8 @@ candidate table A, one candidate table B; A moves N + 3 small ranges spread over
 axis (log-uniformly, 24 B to 48 MiB) to another box, and N of them diverged (each a distinct
 pair of decisions, with one to three call sites and their counts); the last 3 no compared
 call hit. B moves every other range of A and one of its own. Each process carries a
-histogram of its compared calls. Deterministic: the same N gives the same files.
+histogram of its compared calls and its routing table (rules_of its central map).
+Deterministic: the same N gives the same files.
 """
 import json
 import os
@@ -38,6 +39,18 @@ def paint(rows, lo, hi, box, cls):
             out.append([hi + 1, r[1], r[2], r[3]])
     out.append([lo, hi, box, cls])
     return sorted(out)
+
+
+def rules_of(rows):
+    """A routing table ([lo, hi, box, ace] rules) whose decisions are the map's boxes: runs of
+    one box joined, ace on pool and l25 rules (as the built-in table has it)."""
+    rules = []
+    for lo, hi, box, _ in sorted(rows):
+        if rules and rules[-1][2] == box and rules[-1][1] + 1 == lo:
+            rules[-1][1] = hi
+        else:
+            rules.append([lo, hi, box, box in ("pool", "l25")])
+    return rules
 
 
 def main(base_path, outdir, n):
@@ -97,6 +110,7 @@ def main(base_path, outdir, n):
                "divergent": dv, "divergent_executed": {"legacy": dv, "central": 0},
                "dropped": 0, "keys": {"intervals": 46, "seen": 40, "truncated": False,
                                       "seen_list": []},
+               "routing_table": rules_of(cmap),
                "route_map": {"malloc": {"legacy": legacy, "central": cmap},
                              "hak_alloc_at": {"legacy": legacy, "central": cmap}},
                "histogram": {"counts": "compared calls", "buckets": buckets, "legacy": hist,

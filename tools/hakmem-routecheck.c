@@ -257,18 +257,17 @@ static void build_probes(const hk_table *t)
         probe(hk_ace_sizes[c]);
     for (int c = 0; c < HK_MID_NCLASSES; c++)
         probe(hk_mid_sizes[c]);
-    /* The legacy path's own boundaries. */
-    probe(HK_TINY_MAX);
-    probe(HK_POOL_LOW_MAX);
-    probe(HK_MID_MAX);
-    probe(HK_POOL_MAX);
-    probe(HK_L25_MAX);
-    probe(HK_MMAP_MIN);
+    /* Each box's largest size (the box-descriptor array), the built-in table's edges (the
+     * legacy path's boundaries) and the compared table's. */
+    for (int b = HAK_BOX_TINY; b < HAK_BOX_COUNT; b++)
+        probe(hk_boxes[b].max);
     probe(HK_MAX_REQUEST);
-    for (int i = 0; i < t->n; i++) {
-        probe(t->rules[i].lo);
-        probe(t->rules[i].hi);
-    }
+    const hk_table *edges[2] = {&hk_table_builtin, t};
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < edges[k]->n; i++) {
+            probe(edges[k]->rules[i].lo);
+            probe(edges[k]->rules[i].hi);
+        }
     for (int k = 0; k < 64; k++)
         probe((size_t)1 << k);
     probe(SIZE_MAX);

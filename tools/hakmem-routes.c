@@ -11,6 +11,16 @@
 #include "hk_router_inline.h"
 #include "hk_table.h"
 
+/* The boxes' limits, from the box-descriptor array: a rule may not give a box more. */
+static void print_limits(void)
+{
+    printf("# box limits (the largest size each box has a class for):");
+    for (int b = HAK_BOX_TINY; b < HAK_BOX_COUNT; b++)
+        printf(" %s %zu%s", hak_box_name((hak_box_t)b), hk_boxes[b].max,
+               b + 1 < HAK_BOX_COUNT ? "," : "\n");
+    fflush(stdout);
+}
+
 static int usage(FILE *f)
 {
     fputs("usage: hakmem-routes [--table FILE]\n"
@@ -26,6 +36,7 @@ int main(int argc, char **argv)
 {
     if (argc == 1) {
         hk_init(); /* reads HAKMEM_ROUTER_TABLE */
+        print_limits();
         hk_table_write(hk_router_table, 1);
         return 0;
     }
@@ -39,6 +50,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "hakmem-routes: %s: %s\n", argv[2], err);
         return 1;
     }
+    print_limits();
     hk_table_write(&t, 1);
     return 0;
 }

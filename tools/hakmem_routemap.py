@@ -8,8 +8,10 @@ the bands are outlined: red and hatched where divergences were recorded, dashed 
 compared call hit. Divergences are grouped into a bounded number of callouts (close ones
 share one), the Bridge classes of Pool are labelled, and under the bands a histogram per
 executing path shows where the compared calls' request sizes went. Reports without a route
-map (older hakmem) fall back to the built-in table repainted where divergences happened,
-and the page says so.
+map (format 1, an older hakmem) show only the divergent ranges (the rest of the axis is
+drawn as unknown), and the page says so. The Central Router's routing table in force (the
+"routing_table" of a report: its rules) is listed per distinct table; nothing here holds a
+copy of any table.
 
 Everything here is display: the data comes from hakmem-divergence (merged divergences,
 processes, call sites, the gate's verdict), and the page is one self-contained file (no
@@ -22,17 +24,6 @@ import os
 
 SIZE_MAX = 2**64 - 1
 BOXES = ("tiny", "pool", "mid", "l25", "mmap")
-
-# The built-in table (core/router/hk_table.c): lo, hi, box, ace. Used only for reports that
-# carry no route map.
-BUILTIN_TABLE = (
-    (0, 1024, "tiny", False),
-    (1025, 8192, "pool", True),
-    (8193, 32768, "mid", False),
-    (32769, 53248, "pool", True),
-    (53249, 2097151, "l25", True),
-    (2097152, SIZE_MAX, "mmap", False),
-)
 
 BOX_COLOURS = {
     "tiny": "#4e79a7",
@@ -52,6 +43,7 @@ MAX_ZOOMS = 6
 MAX_CALLOUT_ROWS = 3
 MAX_SITES = 50
 MAX_PROCS = 500
+MAX_TABLES = 8
 
 
 # --- text helpers (shared with hakmem-divergence) ----------------------------------------------
@@ -118,15 +110,6 @@ def fmt_count(n):
 # --- the maps ------------------------------------------------------------------------------
 
 
-def builtin_segments(knobs):
-    segs = []
-    for lo, hi, box, ace in BUILTIN_TABLE:
-        if ace and (not knobs["ace_enabled"] or not knobs["wrap_l2"]):
-            box = "mmap"
-        segs.append([lo, hi, box, None])
-    return coalesce(segs)
-
-
 def coalesce(segs, by_class=True):
     out = []
     for lo, hi, box, cls in sorted(segs, key=lambda s: s[0]):
@@ -152,8 +135,8 @@ def paint(segs, lo, hi, box, cls):
 
 
 def normal_rows(rows):
-    """A map's rows as [lo, hi, box, class] (format-2 reports may omit the class)."""
-    return coalesce([[r[0], r[1], r[2], r[3] if len(r) > 3 else None] for r in rows])
+    """A map's rows [lo, hi, box, class], runs of one decision joined."""
+    return coalesce([list(r) for r in rows])
 
 
 def table_name(p):
@@ -161,19 +144,17 @@ def table_name(p):
     return "built-in table" if t == "builtin" else os.path.basename(disp(t))
 
 
-def collect_bands(procs, merged, knobs):
+def collect_bands(procs, merged):
     """The bands to draw: one per distinct map of each path (processes sharing a map share a
-    band), from the maps the processes carry; else the built-in table repainted where the
-    divergences happened. Returns (bands, source, notes)."""
+    band), from the maps the processes carry; else (reports without a map) an unknown axis
+    painted where the divergences happened. Returns (bands, source, notes)."""
     notes = []
     legacy, central = {}, {}
     for p in procs:
         rm = p.get("route_map")
         if not rm:
             continue
-        m = rm.get("malloc", rm)  # format 2 reports carry both entries
-        if not m.get("legacy") or not m.get("central"):
-            continue
+        m = rm["malloc"]
         for path, store in (("legacy", legacy), ("central", central)):
             key = tuple(tuple(r) for r in normal_rows(m[path]))
             b = store.setdefault(key, {"rows": [list(r) for r in key], "procs": 0, "tables": {},
@@ -205,19 +186,33 @@ def collect_bands(procs, merged, knobs):
                     detail += f", ACE {'on' if knob[0] else 'off'}, WRAP_L2 {int(knob[1])}"
                 bands.append({"path": path, "label": label, "detail": detail, "rows": b["rows"]})
         return bands, "route_map", notes
-    tables = sorted({table_name(p) for p in procs})
-    if any(t != "built-in table" for t in tables):
-        notes.append("some processes ran with a routing table file (" + ", ".join(tables)
-                     + "); outside the divergent ranges the bands show the built-in table")
-    leg = builtin_segments(knobs)
-    cen = builtin_segments(knobs)
+    leg = [[0, SIZE_MAX, "unknown", None]]
+    cen = [[0, SIZE_MAX, "unknown", None]]
     for r in sorted(merged, key=lambda r: r["count"]):
         leg = paint(leg, r["size_min"], r["size_max"], r["legacy"], r["legacy_class"])
         cen = paint(cen, r["size_min"], r["size_max"], r["central"], r["central_class"])
-    bands = [{"path": "legacy", "label": "legacy", "detail": "built-in table", "rows": leg},
-             {"path": "central", "label": "central", "detail": "built-in table, repainted",
+    tables = " + ".join(sorted({table_name(p) for p in procs}))
+    bands = [{"path": "legacy", "label": "legacy", "detail": "divergent ranges only", "rows": leg},
+             {"path": "central", "label": "central", "detail": f"{tables}, divergent ranges only",
               "rows": cen}]
-    return bands, "builtin", notes
+    return bands, "divergences", notes
+
+
+def routing_tables(procs):
+    """The distinct routing tables in force (the reports' "routing_table"), each with the
+    processes that ran it and their table names, most processes first; and how many
+    processes carried none (records alone, older reports)."""
+    tables = {}
+    without = 0
+    for p in procs:
+        t = p.get("routing_table")
+        if not t:
+            without += 1
+            continue
+        e = tables.setdefault(tuple(tuple(r) for r in t), {"rules": t, "procs": 0, "names": set()})
+        e["procs"] += 1
+        e["names"].add(table_name(p))
+    return sorted(tables.values(), key=lambda e: -e["procs"]), without
 
 
 def differing_ranges(bands, merged):
@@ -732,7 +727,7 @@ def render_page(totals, merged, sites, rollbacks, procs, unreadable, allow_path,
     def e(s):
         return html.escape(disp(s) if isinstance(s, str) else str(s))
 
-    bands, source, map_notes = collect_bands(procs, merged, knobs)
+    bands, source, map_notes = collect_bands(procs, merged)
     differ = differing_ranges(bands, merged) if source == "route_map" else []
     hist = merged_histogram(procs)
     t = totals
@@ -800,11 +795,9 @@ def render_page(totals, merged, sites, rollbacks, procs, unreadable, allow_path,
                f"The maps differ in {len(differ)} range{'s' if len(differ) != 1 else ''}"
                + (f", {n_unhit} of which no compared call hit" if n_unhit else "") + ".")
     else:
-        knob_txt = (f"HAKMEM_ACE_ENABLED={int(knobs['ace_enabled'])}, "
-                    f"HAKMEM_WRAP_L2={int(knobs['wrap_l2'])}")
-        src = (f"Bands: these reports carry no route map (an older hakmem), so the bands show "
-               f"the built-in routing table with the reports' knobs ({knob_txt}), repainted "
-               f"inside each divergent range with the box each path chose there.")
+        src = ("Bands: these reports carry no route map (an older hakmem), so the bands show "
+               "only the divergent ranges, each with the box each path chose there; the rest "
+               "of the axis is unknown.")
     if hist is not None:
         src += (f" Histograms: the compared calls of {hist['processes']} process"
                 f"{'es' if hist['processes'] != 1 else ''} (1 in N sampled at random, plus the "
@@ -865,6 +858,28 @@ def render_page(totals, merged, sites, rollbacks, procs, unreadable, allow_path,
         if len(sites) > MAX_SITES:
             h.append(f'<p class="note">The {MAX_SITES} sites with the most divergent calls of '
                      f'{len(sites)} (the merged JSON lists every one).</p>')
+
+    tables, without = routing_tables(procs)
+    h.append("<h2>Routing table in force</h2>")
+    if not tables:
+        h.append("<p>No report carries its routing table (records alone, or an older "
+                 "hakmem).</p>")
+    for i, t in enumerate(tables[:MAX_TABLES]):
+        who = (f"{t['procs']} process{'es' if t['procs'] != 1 else ''}: "
+               + ", ".join(sorted(t["names"])))
+        h.append(f'<p class="note">Table {i + 1} ({e(who)}), the Central Router\'s rules:</p>')
+        h.append(f'<div class="scroll"><table class="routing-table" id="routing-table-{i + 1}">'
+                 '<thead><tr><th>from (B)</th><th>to (B)</th><th>box</th><th>ACE</th></tr>'
+                 '</thead><tbody>')
+        for lo, hi, box, ace in t["rules"]:
+            h.append(f'<tr><td class="n">{lo}</td><td class="n">{hi}</td><td>{box_chip(box)}'
+                     f'</td><td>{"ace" if ace else ""}</td></tr>')
+        h.append("</tbody></table></div>")
+    if len(tables) > MAX_TABLES:
+        h.append(f'<p class="note">… and {len(tables) - MAX_TABLES} more tables</p>')
+    if tables and without:
+        h.append(f'<p class="note">{without} process{"es" if without != 1 else ""} carried no '
+                 f'routing table (records alone, or an older hakmem).</p>')
 
     h.append("<h2>Processes</h2>")
     h.append('<div class="scroll"><table id="processes"><thead><tr><th>file</th><th>pid</th>'

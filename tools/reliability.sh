@@ -3,12 +3,14 @@
 #
 #   bash tools/reliability.sh [asan|tsan|valgrind|fuzz|faults|coverage|all]...   (default: all)
 #
-#   asan      ASan+UBSan build of the unit tests; tests/check_hakmem, tests/check_decisions,
+#   asan      --enable-sanitizers=address,undefined build; tests/check_hakmem, tests/check_decisions,
 #             tests/check_faults, and the quick fault sweep (tests/faultsim: every failure path
 #             under ASan)
-#   tsan      TSan build of the unit tests; tests/check_hakmem, check_decisions, check_faults
-#   valgrind  memcheck on the unit tests (forked children traced), routes_env and diff_prog
-#   fuzz      two libFuzzer targets (tests/fuzz_alloc.c, tests/fuzz_table.c), bounded runs
+#   tsan      --enable-sanitizers=thread build; tests/check_hakmem, check_decisions, check_faults
+#   valgrind  `make check-valgrind' (tests/valgrind.sh): memcheck on the unit tests (forked
+#             children traced), routes_env and diff_prog
+#   fuzz      CC=clang --enable-fuzz build, `make fuzz' (tests/fuzz.sh): two libFuzzer targets
+#             (tests/fuzz_alloc.c, tests/fuzz_table.c), bounded runs
 #   faults    --enable-fault-injection build: the full fault sweep (tests/faultsim --full:
 #             every OS primitive failed at its Nth call for every N, once and from then on,
 #             threads and fork; the differential mode's records read back after each) and
@@ -132,8 +134,7 @@ do_asan() {
     local d
     d=$(step_dir asan)
     cd "$d"
-    local fl='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all'
-    run_configure CC="$san_cc" CFLAGS="$fl" LDFLAGS='-fsanitize=address,undefined'
+    run_configure CC="$san_cc" CFLAGS='-O1 -g' --enable-sanitizers=address,undefined
     make -j"$jobs" tests/check_hakmem tests/check_decisions tests/check_faults tests/faultsim \
         >make.log 2>&1 || {
         tail -n 60 make.log >&2
@@ -166,8 +167,7 @@ do_tsan() {
     local d
     d=$(step_dir tsan)
     cd "$d"
-    run_configure CC="$san_cc" CFLAGS='-O1 -g -fsanitize=thread -fno-omit-frame-pointer' \
-        LDFLAGS='-fsanitize=thread'
+    run_configure CC="$san_cc" CFLAGS='-O1 -g' --enable-sanitizers=thread
     make -j"$jobs" tests/check_hakmem tests/check_decisions tests/check_faults >make.log 2>&1 || {
         tail -n 60 make.log >&2
         die "tsan build failed"
@@ -204,28 +204,6 @@ do_tsan() {
 
 # ---------------------------------------------------------------- valgrind
 
-# valgrind memcheck; every process (forked children too) logs to $vglogs/<name>.<pid>.log.
-# HK_VG_TRACK_ORIGINS=1 adds --track-origins=yes (about twice as slow).
-vg() {
-    local name=$1
-    shift
-    valgrind -q --tool=memcheck --error-exitcode=1 --leak-check=no \
-        ${HK_VG_TRACK_ORIGINS:+--track-origins=yes} \
-        ${vg_supp:+--suppressions="$vg_supp"} \
-        --log-file="$vglogs/$name.%p.log" "$@"
-}
-
-# The Check test cases of tests/check_hakmem, "suite case" per line, from the sources.
-check_cases() {
-    local f s
-    for f in tests/check_*.c; do
-        grep -q 'int main *(' "$f" && continue # its own program (check_decisions.c)
-        s=$(sed -n 's/.*suite_create("\([^"]*\)").*/\1/p' "$f" | head -n 1)
-        [ -n "$s" ] || continue
-        sed -n 's/.*tcase_create("\([^"]*\)").*/\1/p' "$f" | sed "s/^/$s /"
-    done
-}
-
 do_valgrind() {
     step "valgrind: build"
     local d
@@ -234,90 +212,8 @@ do_valgrind() {
     run_configure CFLAGS='-O1 -g'
     # Two make runs, not one: automake's `all` recurses into a sub-make, which would race the
     # top-level make building the same libhakmem_core.la for the test programs.
-    { make -j"$jobs" all && make -j"$jobs" tests/check_hakmem tests/check_decisions tests/check_faults \
-        tests/routes_env tests/diff_prog; } >make.log 2>&1 || {
-        tail -n 60 make.log >&2
-        die "valgrind build failed"
-    }
-    vglogs=$d/vglogs
-    rm -rf "$vglogs"
-    mkdir -p "$vglogs" vg-out
-    vg_supp=
-    [ -f "$top/tests/valgrind.supp" ] && vg_supp=$top/tests/valgrind.supp
-    # hakmem reserves HAKMEM_ARENA_GB GiB of address space (default 64, halved until the
-    # reservation succeeds); 4 GiB keeps it well inside what valgrind's address-space
-    # manager handles, without eight failed reservations per process first.
-    export HAKMEM_ARENA_GB=4
-    export CK_FORK=yes
-    export -f vg
-    export vglogs vg_supp
-    step "valgrind: tests/check_hakmem, one process per test case, CK_FORK=yes (forked tests traced)"
-    # compare/rollout is left out: test_rollout_sticky_monotonic makes 6 million ck_assert
-    # calls (10 s natively, 166 MB of Check messages), which Check's parent process cannot
-    # read back under valgrind in any reasonable time; that case is hash arithmetic only.
-    local cases
-    cases=$(check_cases | grep -v '^compare rollout$')
-    [ -n "$cases" ] || die "no Check test cases found in tests/check_*.c"
-    local t0=$SECONDS
-    if ! printf '%s\n' "$cases" | xargs -P "$jobs" -L 1 bash -c '
-        CK_RUN_SUITE=$0 CK_RUN_CASE=$1 vg "check_hakmem-$0-$1" ./tests/check_hakmem \
-            >"vg-out/$0-$1.out" 2>&1 && grep -q "^100%: Checks: [1-9]" "vg-out/$0-$1.out" ||
-            { echo "FAIL: $0/$1 under valgrind:"; cat "vg-out/$0-$1.out"; exit 255; }'; then
-        die "tests/check_hakmem failed under valgrind"
-    fi
-    local ran total
-    ran=$(cat vg-out/*.out | sed -n 's/^100%: Checks: \([0-9]*\),.*/\1/p' | awk '{n += $1} END {print n + 0}')
-    total=$(./tests/check_hakmem 2>/dev/null | sed -n 's/^[0-9]*%: Checks: \([0-9]*\),.*/\1/p')
-    echo "$ran of $total Check tests ran under valgrind ($(printf '%s\n' "$cases" | wc -l) cases, $((SECONDS - t0))s)"
-    step "valgrind: tests/check_decisions"
-    vg check_decisions ./tests/check_decisions >vg-out/check_decisions.out 2>&1 ||
-        { cat vg-out/check_decisions.out; die "check_decisions failed under valgrind"; }
-    tail -n 1 vg-out/check_decisions.out
-    step "valgrind: tests/check_faults (each OS failure path)"
-    vg check_faults ./tests/check_faults >vg-out/check_faults.out 2>&1 ||
-        { cat vg-out/check_faults.out; die "check_faults failed under valgrind"; }
-    tail -n 1 vg-out/check_faults.out
-    step "valgrind: tests/routes_env (linked with libhakmem: hakmem is its malloc)"
-    local ace wrap
-    for ace in 0 1; do
-        for wrap in 0 1; do
-            HAKMEM_ACE_ENABLED=$ace HAKMEM_WRAP_L2=$wrap vg "routes_env-$ace$wrap" \
-                ./tests/routes_env || die "routes_env ACE=$ace WRAP_L2=$wrap failed under valgrind"
-        done
-    done
-    HAKMEM_USE_CENTRAL_ROUTER=1 HAKMEM_ROUTER_DIFF=1 vg routes_env-central-diff \
-        ./tests/routes_env || die "routes_env (central, differential) failed under valgrind"
-    step "valgrind: tests/diff_prog under LD_PRELOAD=libhakmem.so"
-    # memcheck redirects only libc's malloc: libhakmem.so's exported malloc family serves
-    # the program, and memcheck checks hakmem's own code (uninitialised values, accesses
-    # outside its mappings, bad syscall arguments); it knows nothing of hakmem's blocks.
-    local lib=$d/.libs/libhakmem.so env r
-    for env in HAKMEM_USE_CENTRAL_ROUTER=0 HAKMEM_USE_CENTRAL_ROUTER=1 HAKMEM_ROUTER_DIFF=1; do
-        (
-            export "${env?}" LD_PRELOAD="$lib"
-            for r in "0 1100" "8150 8250" "32700 32800" "53200 53300" "2097100 2097160"; do
-                # shellcheck disable=SC2086
-                vg "diff_prog-${env##*_}-${r%% *}" ./tests/diff_prog sizes $r ||
-                    die "diff_prog sizes $r ($env) failed under valgrind"
-            done
-            vg "diff_prog-threads-${env##*_}" ./tests/diff_prog threads 4 0 3000 ||
-                die "diff_prog threads ($env) failed under valgrind"
-            vg "diff_prog-fork-${env##*_}" ./tests/diff_prog fork 1000 1100 ||
-                die "diff_prog fork ($env) failed under valgrind"
-            echo "diff_prog ($env): sizes, threads, fork: ok"
-        )
-    done
-    unset HAKMEM_ARENA_GB CK_FORK
-    # Errors in a forked test do fail that test (its exit status), but read every log too.
-    local bad
-    bad=$(grep -lE 'ERROR SUMMARY: [1-9]|Invalid (read|write|free)|uninitialised|Conditional jump|Syscall param' \
-        "$vglogs"/*.log || true)
-    if [ -n "$bad" ]; then
-        local f
-        for f in $bad; do echo "----- $f -----"; cat "$f"; done
-        die "valgrind reported errors (above)"
-    fi
-    echo "valgrind: $(find "$vglogs" -name '*.log' | wc -l) processes checked, no errors"
+    make -j"$jobs" all >make.log 2>&1 || { tail -n 60 make.log >&2; die "valgrind build failed"; }
+    HK_JOBS=$jobs make -j"$jobs" check-valgrind || die "make check-valgrind failed"
 }
 
 # ---------------------------------------------------------------- fuzz
@@ -335,65 +231,17 @@ fuzz_cc() {
 }
 
 do_fuzz() {
-    step "fuzz: build the libFuzzer targets"
+    step "fuzz: build the libFuzzer targets (configure CC=clang --enable-fuzz)"
     local d cc
     d=$(step_dir fuzz)
     cc=$(fuzz_cc)
     cd "$d"
-    # config.h as configure writes it (nothing else of the autotools build is used).
-    run_configure CC="$cc"
-    # The core without the malloc wrappers, instrumented for coverage (fuzzer-no-link), with
-    # hakmem's internal consistency checks on (HK_ASSERT_LEVEL=3); each target links it.
-    local common=(-std=gnu11 -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=all
-        -DHK_ASSERT_LEVEL=3 -pthread -Iinclude -Icore/base -Icore/engine -Icore/box -Icore/router -Ilegacy -Icompare -Ifront -I.)
-    local f o objs=() n=0
-    mkdir -p fuzz-obj fuzz-bin
-    : >fuzz-build.log
-    for f in core/*/*.c legacy/*.c compare/*.c front/*.c; do
-        [ "$f" = front/malloc_wrap.c ] && continue
-        o=fuzz-obj/$(printf '%s' "${f%.c}" | tr / _).o
-        objs+=("$o")
-        "$cc" "${common[@]}" -fsanitize=fuzzer-no-link,address,undefined -c "$f" -o "$o" \
-            >>fuzz-build.log 2>&1 &
-        n=$((n + 1))
-        if [ "$n" -ge "$jobs" ]; then wait -n || { cat fuzz-build.log >&2; die "fuzz: compiling the core failed"; }; n=$((n - 1)); fi
-    done
-    while [ "$n" -gt 0 ]; do
-        wait -n || { cat fuzz-build.log >&2; die "fuzz: compiling the core failed"; }
-        n=$((n - 1))
-    done
-    local t
-    for t in alloc table; do
-        "$cc" "${common[@]}" -fsanitize=fuzzer,address,undefined "tests/fuzz_$t.c" "${objs[@]}" \
-            -o "fuzz-bin/fuzz_$t" >>fuzz-build.log 2>&1 ||
-            { cat fuzz-build.log >&2; die "fuzz: building fuzz_$t failed"; }
-    done
-    # Seed corpora: generated by the targets themselves (HK_FUZZ_WRITE_SEEDS: the built-in
-    # table as hakmem-routes prints it and variants; allocation programs for every
-    # configuration), plus tests/fuzz-corpus/<target>/ when the tree has one.
-    for t in alloc table; do
-        mkdir -p "corpus/$t" "artifacts/$t"
-        HK_FUZZ_WRITE_SEEDS=corpus/$t "./fuzz-bin/fuzz_$t" >/dev/null 2>&1 ||
-            die "fuzz_$t: writing the seed corpus failed"
-        if [ -d "tests/fuzz-corpus/$t" ]; then cp tests/fuzz-corpus/"$t"/* "corpus/$t/" 2>/dev/null || true; fi
-    done
-    export ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:allocator_may_return_null=0
-    export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-    for t in table alloc; do
-        step "fuzz: fuzz_$t, ${fuzz_seconds}s (seed corpus: $(ls "corpus/$t" | wc -l) files)"
-        # hakmem's one-line warnings (differential-mode rollbacks) would flood the log.
-        if ! "./fuzz-bin/fuzz_$t" -max_total_time="$fuzz_seconds" -print_final_stats=1 \
-            -timeout=30 -rss_limit_mb=4096 -max_len=4096 -artifact_prefix="artifacts/$t/" \
-            "corpus/$t" >"fuzz_$t.log" 2>&1; then
-            grep -v '^hakmem: warning: rollback' "fuzz_$t.log" | tail -n 60
-            ls -l "artifacts/$t"
-            die "fuzz_$t failed (reproduce: $d/fuzz-bin/fuzz_$t $d/artifacts/$t/<crash-file>)"
-        fi
-        grep -E '^(Done [0-9]+ runs|stat::(number_of_executed_units|average_exec_per_sec|new_units_added|peak_rss_mb))' \
-            "fuzz_$t.log" || true
-        echo "corpus now $(ls "corpus/$t" | wc -l) files"
-    done
-    unset ASAN_OPTIONS UBSAN_OPTIONS
+    run_configure CC="$cc" --enable-fuzz
+    { make -j"$jobs" all && make -j"$jobs" tests/fuzz_alloc tests/fuzz_table; } >make.log 2>&1 || {
+        tail -n 60 make.log >&2
+        die "fuzz build failed"
+    }
+    make fuzz FUZZ_SECONDS="$fuzz_seconds" || die "make fuzz failed"
 }
 
 # ---------------------------------------------------------------- faults

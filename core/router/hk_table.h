@@ -5,8 +5,8 @@
  *   box is tiny, pool, mid, l25 or mmap; "ace" marks a row whose requests go through ACE
  *   rounding and obey its knobs (HAKMEM_ACE_ENABLED=0, or HAKMEM_WRAP_L2=0 for requests from
  *   the malloc family, send the row to mmap); '#' starts a comment.
- * A box may only be given sizes it has classes for (tiny <= 1024, mid <= 32768,
- * pool <= 53248, l25 <= 2097152; mmap anything), and "ace" only on pool and l25 rows.
+ * A box may only be given sizes it has classes for (hk_boxes[box].max, core/box/hk_boxes.h;
+ * hakmem-routes prints them), and "ace" only on pool and l25 rows.
  */
 #ifndef HK_TABLE_H
 #define HK_TABLE_H

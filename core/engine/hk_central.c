@@ -1,0 +1,415 @@
+/* hk_central.c: the block engine's shared free lists (see hk_slab.c for the whole path and the
+ * lock order): a class's pages, queued by occupancy, and the transfer caches between thread
+ * caches and pages; refill, the decay that returns what was not needed, the purge. */
+#include "hk_slab_internal.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "hk_init.h"
+#include "hk_log.h"
+#include "hk_ptr.h"
+#include "hk_purge.h"
+#include "hk_sys.h"
+
+static atomic_bool xfer_armed;    /* a decay is scheduled (transfer caches may hold blocks) */
+static _Atomic size_t kept_bytes; /* bytes of the empty pages the classes keep */
+
+/* ---------------------------------------------------------------- pages of a class */
+
+HK_INLINE uintptr_t page_addr(const hk_page *pg)
+{
+    return hk_arena_base + ((uintptr_t)(pg - hk_pages) << HK_UNIT_SHIFT);
+}
+
+static void q_insert(hk_central *c, hk_page *pg, unsigned q)
+{
+    uint32_t u = (uint32_t)(pg - hk_pages), h = c->queue[q];
+    pg->prev = HK_NIL;
+    pg->next = h;
+    if (h != HK_NIL)
+        hk_pages[h].prev = u;
+    c->queue[q] = u;
+    c->nonempty |= 1u << q;
+    pg->c.queue = (uint8_t)q;
+}
+
+static void q_remove(hk_central *c, hk_page *pg)
+{
+    unsigned q = pg->c.queue;
+    if (pg->prev != HK_NIL)
+        hk_pages[pg->prev].next = pg->next;
+    else if ((c->queue[q] = pg->next) == HK_NIL)
+        c->nonempty &= ~(1u << q);
+    if (pg->next != HK_NIL)
+        hk_pages[pg->next].prev = pg->prev;
+    pg->c.queue = HK_QNONE;
+}
+
+/* Move pg to the queue of its occupancy (none when it has no free block left). */
+static void requeue(hk_central *c, const hk_class_info *ci, hk_page *pg)
+{
+    unsigned q = pg->c.used >= ci->cap ? HK_QNONE
+                 : pg->c.used == 0     ? 0
+                                       : 1 + (((unsigned)pg->c.used * ci->qmul) >> 16);
+    if (q == pg->c.queue)
+        return;
+    if (pg->c.queue != HK_QNONE)
+        q_remove(c, pg);
+    if (q != HK_QNONE)
+        q_insert(c, pg, q);
+}
+
+/* A fresh page for class cls (central lock held), queued; NULL when the arena is full. */
+static hk_page *page_new(unsigned cls)
+{
+    const hk_class_info *ci = &hk_classes[cls];
+    bool resident;
+    uintptr_t a = hk_ph_alloc(ci->page_shift - HK_UNIT_SHIFT, cls, &resident);
+    if (!a)
+        return NULL;
+    hk_page *pg = hk_ph_desc(a);
+    pg->c.fresh = !resident;
+    pg->c.free = NULL;
+    pg->c.used = 0;
+    pg->c.carved = 0;
+    pg->c.queue = HK_QNONE;
+    pg->c.marks = 0;
+    pg->cls = (uint8_t)cls;
+    pg->order = (uint8_t)(ci->page_shift - HK_UNIT_SHIFT);
+    hk_slab_central[cls].pages++;
+    hk_slab_central[cls].empty++;
+    atomic_fetch_add_explicit(&kept_bytes, (size_t)1 << ci->page_shift, memory_order_relaxed);
+    requeue(&hk_slab_central[cls], ci, pg);
+    return pg;
+}
+
+/* Up to want FREE blocks of class cls, chained, from its pages, fullest first (central lock
+ * held); a fresh page when none has a free block. */
+static void *pages_take(unsigned cls, uint32_t want, uint32_t *got)
+{
+    hk_central *c = &hk_slab_central[cls];
+    const hk_class_info *ci = &hk_classes[cls];
+    void *head = NULL, **tailp = &head;
+    uint32_t n = 0;
+    while (n < want) {
+        hk_page *pg;
+        if (c->nonempty)
+            pg = &hk_pages[c->queue[31 - __builtin_clz(c->nonempty)]];
+        else if (!(pg = page_new(cls)))
+            break;
+        uint32_t k = 0;
+        void *b = pg->c.free;
+        if (pg->c.used == 0) {
+            if (--c->empty < c->empty_low)
+                c->empty_low = c->empty;
+            atomic_fetch_sub_explicit(&kept_bytes, (size_t)1 << ci->page_shift,
+                                      memory_order_relaxed);
+        }
+        if (b) { /* blocks given back first: their memory is resident */
+            *tailp = b;
+            for (k = 1; n + k < want && *(void **)b; k++)
+                b = *(void **)b;
+            pg->c.free = *(void **)b;
+            tailp = (void **)b;
+        }
+        bool cut = false;
+        if (n + k < want && pg->c.carved < ci->cap) {
+            /* Blocks cut on demand; from memory not yet resident at most carve_max at a time
+             * (16 KiB, at least a block: cutting writes a link into each block, which makes
+             * its first page resident), so that a page is touched only as far as it is used. */
+            uintptr_t blk = page_addr(pg) + (uintptr_t)pg->c.carved * ci->bsize;
+            uint32_t lim = want - n - k;
+            if (pg->c.fresh && lim > ci->carve_max)
+                lim = ci->carve_max;
+            cut = pg->c.fresh;
+            for (uint32_t i = 0; i < lim && pg->c.carved < ci->cap;
+                 i++, k++, pg->c.carved++, blk += ci->bsize) {
+                atomic_store_explicit(&hk_state[(blk - hk_arena_base) >> HK_GRAN_SHIFT], HK_ST_FREE,
+                                      memory_order_relaxed);
+                *tailp = (void *)blk;
+                tailp = (void **)blk;
+            }
+        }
+        n += k;
+        pg->c.used = (uint16_t)(pg->c.used + k);
+        requeue(c, ci, pg);
+        if (cut)
+            break; /* fresh memory: no more than carve_max blocks per refill */
+    }
+    *tailp = NULL;
+    *got = n;
+    return head;
+}
+
+/* Each of the n chained blocks back to its page (central lock held). Pages whose last block
+ * came back leave the class (but for the few empty pages it keeps): they are returned,
+ * chained through `next`, for the caller to give to the page heap once the lock is dropped. */
+static hk_page *pages_put(unsigned cls, void *head, uint32_t n)
+{
+    hk_central *c = &hk_slab_central[cls];
+    const hk_class_info *ci = &hk_classes[cls];
+    uintptr_t mask = ~(((uintptr_t)1 << ci->page_shift) - 1);
+    hk_page *done = NULL, *pg = NULL;
+    for (void *b = head; n--;) {
+        void *nx = *(void **)b;
+        hk_page *p = hk_ph_desc((uintptr_t)b & mask);
+        if (p != pg && pg) /* settle the previous page once per run of its blocks */
+            requeue(c, ci, pg);
+        pg = p;
+        *(void **)b = pg->c.free;
+        pg->c.free = b;
+        if (--pg->c.used == 0) {
+            size_t psize = (size_t)1 << ci->page_shift;
+            if (c->empty == 0 ||
+                atomic_load_explicit(&kept_bytes, memory_order_relaxed) + psize <= HK_KEPT_BYTES) {
+                c->empty++; /* kept: requeued (to queue 0) below */
+                atomic_fetch_add_explicit(&kept_bytes, psize, memory_order_relaxed);
+            } else {
+                if (pg->c.queue != HK_QNONE)
+                    q_remove(c, pg);
+                c->pages--;
+                pg->next = done ? (uint32_t)(done - hk_pages) : HK_NIL;
+                done = pg;
+                pg = NULL;
+            }
+        }
+        b = nx;
+    }
+    if (pg)
+        requeue(c, ci, pg);
+    return done;
+}
+
+/* Pages that left their class, to the page heap, their state bytes reset first: the block
+ * starts cut so far, or every byte when memalign marked others (or the blocks are small). */
+static void pages_release(hk_page *done)
+{
+    while (done) {
+        hk_page *nx = done->next == HK_NIL ? NULL : &hk_pages[done->next];
+        const hk_class_info *ci = &hk_classes[done->cls];
+        uintptr_t a = page_addr(done);
+        if (atomic_load_explicit((_Atomic uint8_t *)&done->c.marks, memory_order_relaxed) ||
+            ci->bsize < 256) {
+            hk_ph_state_reset(a, (size_t)1 << ci->page_shift);
+        } else {
+            uint8_t *st = (uint8_t *)hk_state + ((a - hk_arena_base) >> HK_GRAN_SHIFT);
+            for (uint32_t k = 0, step = ci->bsize >> HK_GRAN_SHIFT; k < done->c.carved; k++)
+                st[k * step] = HK_ST_UNUSED;
+        }
+        hk_ph_free(a, done->order);
+        done = nx;
+    }
+}
+
+/* The empty pages class cls kept unused since the last decay (all when `all`) go back to
+ * the page heap. */
+static void release_empty(unsigned cls, bool all)
+{
+    hk_central *c = &hk_slab_central[cls];
+    hk_page *done = NULL;
+    hk_lock_counted(&c->lock, &c->ls);
+    uint32_t n = all ? c->empty : c->empty_low;
+    for (; n && c->queue[0] != HK_NIL; n--) {
+        hk_page *pg = &hk_pages[c->queue[0]];
+        q_remove(c, pg);
+        c->pages--;
+        c->empty--;
+        atomic_fetch_sub_explicit(&kept_bytes, (size_t)1 << hk_classes[cls].page_shift,
+                                  memory_order_relaxed);
+        pg->next = done ? (uint32_t)(done - hk_pages) : HK_NIL;
+        done = pg;
+    }
+    c->empty_low = c->empty;
+    pthread_mutex_unlock(&c->lock);
+    pages_release(done);
+}
+
+/* n chained blocks (head .. tail) of class cls back to their pages. */
+static void central_put(unsigned cls, void *head, uint32_t n)
+{
+    hk_central *c = &hk_slab_central[cls];
+    hk_lock_counted(&c->lock, &c->ls);
+    hk_page *done = pages_put(cls, head, n);
+    pthread_mutex_unlock(&c->lock);
+    pages_release(done);
+}
+
+bool hk_slab_refill_page(unsigned cls, unsigned shard)
+{
+    (void)shard;
+    if (hk_classes[cls].bsize == 0 || hk_arena_size == 0)
+        return false;
+    hk_lock_counted(&hk_slab_central[cls].lock, &hk_slab_central[cls].ls);
+    bool ok = page_new(cls) != NULL;
+    pthread_mutex_unlock(&hk_slab_central[cls].lock);
+    return ok;
+}
+
+/* ---------------------------------------------------------------- transfer caches */
+
+/* Take up to want blocks from x (lock held). */
+static void *xfer_take(hk_xfer *x, uint32_t want, uint32_t *got)
+{
+    void *head = x->head, *p = head;
+    uint32_t n = 0;
+    if (!head) {
+        *got = 0;
+        return NULL;
+    }
+    while (n + 1 < want && *(void **)p) {
+        p = *(void **)p;
+        n++;
+    }
+    n++;
+    x->head = *(void **)p;
+    *(void **)p = NULL;
+    x->count -= n;
+    if (x->count < x->low)
+        x->low = x->count;
+    atomic_store_explicit(&x->peek, x->count, memory_order_relaxed);
+    *got = n;
+    return head;
+}
+
+static void xfer_arm(void)
+{
+    if (!atomic_load_explicit(&xfer_armed, memory_order_relaxed) && hk_purge_delay >= 0) {
+        atomic_store_explicit(&xfer_armed, true, memory_order_relaxed);
+        hk_purge_schedule(hk_purge_deadline(hk_purge_now()));
+    }
+}
+
+/* Put the chain into x when it fits (lock held). */
+static bool xfer_fits_put(hk_xfer *x, uint32_t max, void *head, void *tail, uint32_t n)
+{
+    if (x->count + n > max)
+        return false;
+    *(void **)tail = x->head;
+    x->head = head;
+    x->count += n;
+    atomic_store_explicit(&x->peek, x->count, memory_order_relaxed);
+    return true;
+}
+
+/* n chained blocks (head .. tail) of class cls: into transfer-cache shard `shard` when they
+ * fit, else into another shard with room (a consumer thread's frees then wait where its
+ * producer, which never frees, refills first), else back to their pages. */
+void hk_slab_xfer_put(unsigned cls, unsigned shard, void *head, void *tail, uint32_t n)
+{
+    uint32_t max = hk_classes[cls].xfer_max;
+    hk_xfer *x = &hk_slab_xfer[cls][shard];
+    hk_lock_counted(&x->lock, &x->ls);
+    bool done = xfer_fits_put(x, max, head, tail, n);
+    pthread_mutex_unlock(&x->lock);
+    for (unsigned i = 1; !done && i < HK_NSHARDS; i++) {
+        x = &hk_slab_xfer[cls][(shard + i) % HK_NSHARDS];
+        if (atomic_load_explicit(&x->peek, memory_order_relaxed) + n > max ||
+            !hk_trylock_counted(&x->lock, &x->ls))
+            continue;
+        done = xfer_fits_put(x, max, head, tail, n);
+        pthread_mutex_unlock(&x->lock);
+    }
+    if (done)
+        xfer_arm();
+    else
+        central_put(cls, head, n);
+}
+
+/* A chain of up to want FREE blocks of class cls, or NULL when the box cannot serve. */
+void *hk_slab_refill(unsigned cls, unsigned shard, uint32_t want, uint32_t *got)
+{
+    void *head;
+    hk_xfer *own = &hk_slab_xfer[cls][shard];
+    if (atomic_load_explicit(&own->peek, memory_order_relaxed)) {
+        hk_lock_counted(&own->lock, &own->ls);
+        head = xfer_take(own, want, got);
+        pthread_mutex_unlock(&own->lock);
+        if (head)
+            return head;
+    }
+    /* Blocks in the other shards (blocks freed by other threads land there) before the
+     * pages: first without waiting (a busy shard is skipped), then waiting for each, so that
+     * a shard busy at the wrong moment never makes the class take a new page (a
+     * producer/consumer pair would otherwise grow while its frees pile up). A shard that
+     * looks empty is not locked (a block it receives meanwhile is found next time). */
+    for (int wait = 0; wait < 2; wait++) {
+        for (unsigned i = 1; i < HK_NSHARDS; i++) {
+            hk_xfer *o = &hk_slab_xfer[cls][(shard + i) % HK_NSHARDS];
+            if (atomic_load_explicit(&o->peek, memory_order_relaxed) == 0)
+                continue;
+            if (wait)
+                hk_lock_counted(&o->lock, &o->ls);
+            else if (!hk_trylock_counted(&o->lock, &o->ls))
+                continue; /* busy: try the next one */
+            head = xfer_take(o, want, got);
+            pthread_mutex_unlock(&o->lock);
+            if (head)
+                return head;
+        }
+    }
+    hk_lock_counted(&hk_slab_central[cls].lock, &hk_slab_central[cls].ls);
+    head = pages_take(cls, want, got);
+    pthread_mutex_unlock(&hk_slab_central[cls].lock);
+    return head;
+}
+
+/* Blocks the transfer caches held unused since the last decay (their low-water marks; all
+ * when `all`) go back to their pages, and so do the empty pages the classes kept unused. */
+static void decay(bool all)
+{
+    /* Disarmed first: a flush from now on arms it again. */
+    atomic_store_explicit(&xfer_armed, false, memory_order_relaxed);
+    bool held = false;
+    for (unsigned c = 1; c < HK_NCLASSES; c++) {
+        for (unsigned s = 0; s < HK_NSHARDS; s++) {
+            hk_xfer *x = &hk_slab_xfer[c][s];
+            hk_lock_counted(&x->lock, &x->ls);
+            uint32_t n = all ? x->count : x->low;
+            void *chain = NULL;
+            if (n == x->count) { /* all of it */
+                chain = x->head;
+                x->head = NULL;
+            } else if (n) { /* the coldest n: the end of the LIFO */
+                void *p = x->head;
+                for (uint32_t i = 1; i < x->count - n; i++)
+                    p = *(void **)p;
+                chain = *(void **)p;
+                *(void **)p = NULL;
+            }
+            x->count -= n;
+            x->low = x->count;
+            atomic_store_explicit(&x->peek, x->count, memory_order_relaxed);
+            held |= x->count > 0;
+            pthread_mutex_unlock(&x->lock);
+            if (n)
+                central_put(c, chain, n);
+        }
+    }
+    for (unsigned c = 1; c < HK_NCLASSES; c++)
+        release_empty(c, all);
+    if (held)
+        xfer_arm();
+}
+
+/* The page heap's pressure hook: the program is giving a lot back, so the calling thread's
+ * cache, every transfer cache and every kept empty page go back too, and with them the
+ * pages they pinned (a cached block keeps its whole page in its class). */
+void hk_slab_pressure(void)
+{
+    if (hk_tc.state == 1)
+        for (unsigned c = 1; c < HK_NCLASSES; c++)
+            hk_slab_flush_bin(c, 0);
+    decay(true);
+}
+
+/* The delayed purge: the decay, then the page heap purges its due runs. */
+uint32_t hk_slab_purge(uint32_t now, bool all)
+{
+    if (hk_arena_size == 0)
+        return HK_PURGE_NEVER;
+    if (hk_purge_delay >= 0 || all)
+        decay(all);
+    return hk_ph_purge(now, all);
+}

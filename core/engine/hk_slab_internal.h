@@ -1,0 +1,87 @@
+/* hk_slab_internal.h: what the block engine's slow-path files share (hk_slab.c, hk_central.c,
+ * hk_tcache.c, hk_block.c; nothing outside core/engine includes it): the transfer caches'
+ * and central lists' types, the engine's shared state (defined in hk_slab.c), and the slow
+ * paths one file calls in another. Lock order: see hk_slab.c.
+ */
+#ifndef HK_SLAB_INTERNAL_H
+#define HK_SLAB_INTERNAL_H
+
+#include <pthread.h>
+
+#include "hk_lockstat.h"
+#include "hk_slab.h"
+
+/* A transfer-cache shard: whole batches from thread caches, bounded (xfer_max blocks). */
+typedef struct {
+    pthread_mutex_t lock;
+    void *head;
+    uint32_t count;
+    uint32_t low;          /* fewest blocks held since the last decay: those were not needed */
+    _Atomic uint32_t peek; /* count, for other threads' lock-free look (may be stale) */
+    hk_lockstat ls;
+} HK_ALIGNED_CL hk_xfer;
+
+/* A class's pages with free blocks: queue 0 holds its empty pages (a few are kept, so that a
+ * class oscillating around a page boundary does not take and give back a page each time;
+ * the decay gives them back), queues 1..HK_NQ the others by occupancy (used / cap). */
+#define HK_NQ 8
+#define HK_QNONE 0xFF
+typedef struct {
+    pthread_mutex_t lock;
+    uint32_t queue[HK_NQ + 1]; /* first page of each queue (HK_NIL: none) */
+    uint32_t nonempty;         /* bit q: queue q has pages */
+    uint32_t pages;            /* pages the class holds */
+    uint32_t empty;            /* of which empty (queue 0) */
+    uint32_t empty_low;        /* fewest empty pages since the last decay: not needed */
+    hk_lockstat ls;
+} HK_ALIGNED_CL hk_central;
+
+/* Transfer-cache budget per shard and class: four batches, within 256 KiB .. 1 MiB, and
+ * 1 MiB for blocks up to 8 KiB (small pages, so little pinned per block; and a producer's
+ * burst is many of them); at least one batch. */
+#define HK_XFER_MIN ((size_t)256 << 10)
+#define HK_XFER_MAX ((size_t)1 << 20)
+/* Empty pages the classes keep, in bytes over all classes (each class may keep one page
+ * beyond it): enough to absorb a burst of frees that the program allocates again at once
+ * (a producer's ring drained by its consumer), little enough that a class that stopped
+ * being used leaves its memory to the others. */
+#define HK_KEPT_BYTES ((size_t)16 << 20)
+
+extern HK_HIDDEN hk_xfer hk_slab_xfer[HK_NCLASSES][HK_NSHARDS];
+extern HK_HIDDEN hk_central hk_slab_central[HK_NCLASSES];
+/* Thread caches alive now (for statistics and fork), and the counts of exited threads. */
+extern HK_HIDDEN pthread_mutex_t hk_slab_registry_lock;
+extern HK_HIDDEN hk_tcache *hk_slab_registry;
+extern HK_HIDDEN _Atomic uint64_t hk_slab_retired_nalloc[HK_NCLASSES];
+extern HK_HIDDEN _Atomic uint64_t hk_slab_retired_nfree[HK_NCLASSES];
+extern HK_HIDDEN _Atomic uint64_t hk_slab_retired_tctr[HK_TCTR_COUNT];
+extern HK_HIDDEN pthread_key_t hk_slab_exit_key;
+/* The path the front door's fast path serves (hk_slab_fast_settle; registry_lock). */
+extern HK_HIDDEN bool hk_slab_fast_central;
+
+/* A thread's bins (hk_slab.c). */
+HK_HIDDEN uint64_t hk_slab_bin_nfree(const hk_tcache *t, unsigned cls);
+HK_HIDDEN void hk_slab_bin_arm(unsigned cls);
+/* Central lists and transfer caches (hk_central.c). */
+HK_HIDDEN void *hk_slab_refill(unsigned cls, unsigned shard, uint32_t want, uint32_t *got);
+HK_HIDDEN void hk_slab_xfer_put(unsigned cls, unsigned shard, void *head, void *tail, uint32_t n);
+HK_HIDDEN void hk_slab_pressure(void);
+/* Thread caches (hk_tcache.c). */
+HK_HIDDEN bool hk_slab_tcache_setup(void);
+HK_HIDDEN void hk_slab_tcache_tick(uint32_t now);
+HK_HIDDEN void hk_slab_tcache_destructor(void *arg);
+HK_HIDDEN void hk_slab_flush_bin(unsigned cls, uint32_t keep);
+HK_HIDDEN void hk_slab_fold_thread(hk_tcache *t);
+HK_HIDDEN void hk_slab_slow_tick_run(unsigned cls);
+
+/* One slow path in 8 takes its turn at the purge clock, one in 64 checks the thread cache's
+ * byte budget (no lock may be held). Between two checks a thread's cache can exceed the
+ * budget by at most the bins' own bounds (256 KiB or 128 blocks each). */
+HK_INLINE void hk_slab_slow_tick(unsigned cls)
+{
+    hk_tc.active |= (uint64_t)1 << cls;
+    if (HK_UNLIKELY((++hk_tc.ticks & 7) == 0))
+        hk_slab_slow_tick_run(cls);
+}
+
+#endif
