@@ -1,7 +1,7 @@
 /* check_api.c: the public hak_* API (include/hakmem.h) with glibc's malloc-family semantics:
  * calloc, realloc across boxes, reallocarray, the memalign family, usable size, box names,
  * fail-closed frees, malloc_trim, mallinfo2, statistics, glibc's introspection calls
- * (malloc_info, mallinfo, mallopt), and option parsing. */
+ * (malloc_info, mallinfo, mallopt). The HAKMEM_* options: check_options.c. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "hk_check.h"
-#include "hk_log.h"
 #include "hk_purge.h"
 #include "hk_stats.h"
 #include "hk_stats_snap.h"
@@ -931,194 +930,43 @@ START_TEST(test_memalign_fallback_aligned) {
 }
 END_TEST
 
-/* ---------------------------------------------------------------- options */
-
-START_TEST(test_option_parse) {
-    static const char *const garbage[] = {"abc",
-                                          "1x",
-                                          "",
-                                          " ",
-                                          "-",
-                                          "+",
-                                          "x1",
-                                          "0x1",
-                                          "1.0",
-                                          "1 2",
-                                          "--1",
-                                          "1-",
-                                          "99999999999999999999",
-                                          "18446744073709551617",
-                                          "9223372036854775808"};
-    for (int id = 0; id < HK_OPT_COUNT; id++) {
-        const hk_option_desc *d = &hk_option_descs[id];
-        if (d->kind != HK_OPT_KIND_NUM)
-            continue; /* paths: kept as given */
-        for (size_t i = 0; i < sizeof garbage / sizeof garbage[0]; i++) {
-            long v = -777;
-            ck_assert_msg(!hk_option_parse((hk_opt_id)id, garbage[i], &v), "%s: \"%s\" accepted",
-                          d->name, garbage[i]);
-            ck_assert_int_eq(v, -777);
-        }
-        long v = -777;
-        ck_assert(!hk_option_parse((hk_opt_id)id, NULL, &v));
-        ck_assert_int_eq(v, -777);
-        /* One outside each end of the range. */
-        char buf[64];
-        snprintf(buf, sizeof buf, "%ld", d->lo - 1);
-        ck_assert_msg(!hk_option_parse((hk_opt_id)id, buf, &v), "%s=%s accepted", d->name, buf);
-        snprintf(buf, sizeof buf, "%ld", d->hi + 1);
-        ck_assert_msg(!hk_option_parse((hk_opt_id)id, buf, &v), "%s=%s accepted", d->name, buf);
-        ck_assert_int_eq(v, -777);
-        /* Both ends, the default, and tolerated spellings. */
-        const long good[] = {d->lo, d->hi, d->def, (d->lo + d->hi) / 2};
-        for (size_t g = 0; g < 4; g++) {
-            snprintf(buf, sizeof buf, "%ld", good[g]);
-            v = -777;
-            ck_assert_msg(hk_option_parse((hk_opt_id)id, buf, &v) && v == good[g],
-                          "%s=\"%s\" -> %ld", d->name, buf, v);
-            if (good[g] < 0)
-                continue; /* "+" and leading zeros only for non-negative values */
-            snprintf(buf, sizeof buf, " +%ld ", good[g]);
-            v = -777;
-            ck_assert_msg(hk_option_parse((hk_opt_id)id, buf, &v) && v == good[g],
-                          "%s=\"%s\" -> %ld", d->name, buf, v);
-            snprintf(buf, sizeof buf, "000%ld", good[g]);
-            v = -777;
-            ck_assert_msg(hk_option_parse((hk_opt_id)id, buf, &v) && v == good[g],
-                          "%s=\"%s\" -> %ld", d->name, buf, v);
-        }
-    }
-    long v = 5;
-    ck_assert(!hk_option_parse(HK_OPT_VERBOSE, "2", &v));
-    ck_assert(!hk_option_parse(HK_OPT_VERBOSE, "-1", &v));
-    ck_assert(!hk_option_parse(HK_OPT_ARENA_GB, "0", &v));
-    ck_assert(!hk_option_parse(HK_OPT_ARENA_GB, "4097", &v));
-    ck_assert(!hk_option_parse(HK_OPT_POOL_PREWARM_PAGES, "65", &v));
-    ck_assert_int_eq(v, 5);
-    ck_assert(hk_option_parse(HK_OPT_ARENA_GB, "4096", &v));
-    ck_assert_int_eq(v, 4096);
-    ck_assert(hk_option_parse(HK_OPT_POOL_PREWARM_PAGES, "0", &v));
-    ck_assert_int_eq(v, 0);
-}
-END_TEST
-
-/* hk_options_init: a bad value warns (naming the variable) and keeps the default. */
-START_TEST(test_options_init_env) {
-    char path[] = "/tmp/hk_check_warnXXXXXX";
-    int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    unlink(path);
-    int saved = dup(2);
-    setenv("HAKMEM_POOL_PREWARM_PAGES", "12abc", 1);
-    setenv("HAKMEM_ACE_ENABLED", "0", 1);
-    unsetenv("HAKMEM_WRAP_L2");
-    dup2(fd, 2);
-    hk_options_init();
-    dup2(saved, 2);
-    close(saved);
-    char buf[1024] = {0};
-    ck_assert_int_gt(pread(fd, buf, sizeof buf - 1, 0), 0);
-    close(fd);
-    ck_assert_msg(strstr(buf, "HAKMEM_POOL_PREWARM_PAGES") != NULL, "warning: %s", buf);
-    ck_assert_int_eq(hk_opt(HK_OPT_POOL_PREWARM_PAGES),
-                     hk_option_descs[HK_OPT_POOL_PREWARM_PAGES].def);
-    ck_assert_int_eq(hk_opt(HK_OPT_ACE_ENABLED), 0);
-    ck_assert_int_eq(hk_opt(HK_OPT_WRAP_L2), hk_option_descs[HK_OPT_WRAP_L2].def);
-    ck_assert_int_eq(hk_knobs_get().ace_enabled, 0);
-    setenv("HAKMEM_POOL_PREWARM_PAGES", "7", 1);
-    hk_options_init();
-    ck_assert_int_eq(hk_opt(HK_OPT_POOL_PREWARM_PAGES), 7);
-}
-END_TEST
-
-/* Secure execution (setuid: tests/secure.sh runs a real one): every INSECURE option ignored,
- * with one line naming those that were set; the others honoured; %p hidden in hakmem's
- * lines. Then the same environment honoured in a normal process. */
-START_TEST(test_options_secure) {
-    char path[] = "/tmp/hk_check_secureXXXXXX";
-    int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    unlink(path);
-    int saved = dup(2);
-    setenv("HAKMEM_ROUTER_TABLE", "/etc/passwd", 1);
-    setenv("HAKMEM_DIVERGENCE_LOG", "/tmp/x.%p", 1);
-    setenv("HAKMEM_VERBOSE", "1", 1);
-    setenv("HAKMEM_STATS", "1", 1);
-    unsetenv("HAKMEM_DIVERGENCE_REPORT");
-    dup2(fd, 2);
-    hk_options_load(true);
-    hk_warn("at %p", (void *)0x1234);
-    dup2(saved, 2);
-    char buf[1024] = {0};
-    ck_assert_int_gt(pread(fd, buf, sizeof buf - 1, 0), 0);
-    ck_assert_msg(strcmp(buf, "hakmem: warning: secure-execution process (setuid, setgid or file "
-                              "capabilities): ignoring HAKMEM_VERBOSE, HAKMEM_ROUTER_TABLE, "
-                              "HAKMEM_DIVERGENCE_LOG\nhakmem: warning: at (address hidden)\n") == 0,
-                  "got: %s", buf);
-    ck_assert_ptr_null(hk_opt_str(HK_OPT_ROUTER_TABLE));
-    ck_assert_ptr_null(hk_opt_str(HK_OPT_DIVERGENCE_LOG));
-    ck_assert_int_eq(hk_opt(HK_OPT_VERBOSE), 0);
-    ck_assert_int_eq(hk_opt(HK_OPT_STATS), 1);
-    for (int i = 0; i < HK_OPT_COUNT; i++) /* the files' options are all INSECURE */
-        if (hk_option_descs[i].kind == HK_OPT_KIND_STR)
-            ck_assert_msg(!hk_option_descs[i].secure, "%s is honoured in setuid programs",
-                          hk_option_descs[i].name);
-    ck_assert_int_eq(ftruncate(fd, 0), 0);
-    lseek(fd, 0, SEEK_SET);
-    dup2(fd, 2);
-    hk_options_load(false);
-    hk_warn("at %p", (void *)0x1234);
-    dup2(saved, 2);
-    close(saved);
-    memset(buf, 0, sizeof buf);
-    ck_assert_int_gt(pread(fd, buf, sizeof buf - 1, 0), 0);
-    close(fd);
-    ck_assert_str_eq(buf, "hakmem: warning: at 0x1234\n");
-    ck_assert_str_eq(hk_opt_str(HK_OPT_ROUTER_TABLE), "/etc/passwd");
-    ck_assert_int_eq(hk_opt(HK_OPT_VERBOSE), 1);
-    unsetenv("HAKMEM_ROUTER_TABLE");
-    unsetenv("HAKMEM_DIVERGENCE_LOG");
-    unsetenv("HAKMEM_VERBOSE");
-    unsetenv("HAKMEM_STATS");
-    hk_options_init();
-}
-END_TEST
-
 Suite *make_api_suite(void)
 {
     Suite *s = suite_create("api");
     TCase *tc = tcase_create("calloc-realloc");
     tcase_set_timeout(tc, 20);
-    tcase_add_loop_test(tc, test_calloc_zeroes_reused_blocks, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_calloc_overflow, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_realloc_null_and_zero, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_realloc_across_boxes, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_realloc_enomem_keeps_block, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_reallocarray, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_calloc_zeroes_reused_blocks, HK_CHECK_MODE_FIRST,
+                        HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_calloc_overflow, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_realloc_null_and_zero, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_realloc_across_boxes, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_realloc_enomem_keeps_block, HK_CHECK_MODE_FIRST,
+                        HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_reallocarray, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("memalign");
     tcase_set_timeout(tc, 20);
     tcase_add_loop_test(tc, test_posix_memalign_bad_alignment, HK_CHECK_MODE_FIRST,
-                        HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_posix_memalign_good, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_posix_memalign_huge, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_memalign_realloc, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_aligned_alloc, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_memalign_non_pow2, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_valloc_pvalloc, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+                        HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_posix_memalign_good, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_posix_memalign_huge, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_memalign_realloc, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_aligned_alloc, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_memalign_non_pow2, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_valloc_pvalloc, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("queries");
-    tcase_add_loop_test(tc, test_usable_size, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_usable_size, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
     tcase_add_test(tc, test_box_names);
-    tcase_add_loop_test(tc, test_box_of_foreign, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_free_null_and_sized, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_malloc_trim, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_mallinfo2, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_stats_print, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_fork_with_thread_cache, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_memalign_fallback_aligned, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_box_of_foreign, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_free_null_and_sized, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_malloc_trim, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_mallinfo2, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_stats_print, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_fork_with_thread_cache, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_memalign_fallback_aligned, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("introspection");
@@ -1144,10 +992,5 @@ Suite *make_api_suite(void)
     tcase_add_test_raise_signal(tc, test_usable_size_invalid_dies, SIGABRT);
     suite_add_tcase(s, tc);
 
-    tc = tcase_create("options");
-    tcase_add_test(tc, test_option_parse);
-    tcase_add_test(tc, test_options_init_env);
-    tcase_add_test(tc, test_options_secure);
-    suite_add_tcase(s, tc);
     return s;
 }

@@ -203,15 +203,15 @@ Suite *make_legacy_suite(void)
     Suite *s = suite_create("legacy");
     TCase *tc = tcase_create("decide");
     tcase_set_timeout(tc, 20);
-    tcase_add_loop_test(tc, test_legacy_decide_boundaries, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_legacy_decide_all_sizes, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_legacy_ace_decide, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_legacy_knobs_scope, 0, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_legacy_decide_boundaries, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_legacy_decide_all_sizes, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_legacy_ace_decide, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_legacy_knobs_scope, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
     suite_add_tcase(s, tc);
     tc = tcase_create("alloc");
     tcase_set_timeout(tc, 20);
-    tcase_add_loop_test(tc, test_legacy_alloc_boundaries, 0, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_legacy_enomem, 0, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_legacy_alloc_boundaries, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_legacy_enomem, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -586,6 +586,11 @@ START_TEST(test_integration_edges) {
                 ck_assert_int_eq(hak_box_of(blocks[via][i]), HAK_BOX_NONE);
             }
     }
+    /* The differential mode compared every front-door call (hak_alloc_at and hak_malloc, not
+     * hak_router_alloc), and the two paths agree on every edge under every knob. */
+    hk_check_diff_counts d = hk_check_diff();
+    ck_assert_uint_eq(d.compared, _i == HK_CHECK_MODE_DIFF ? 4 * 2 * n : 0);
+    ck_assert_uint_eq(d.divergent, 0);
 }
 END_TEST
 
@@ -671,9 +676,9 @@ START_TEST(test_fallback_front_door) {
     ck_assert_ptr_nonnull(p);
     RouterHealth h1 = hak_router_health_check();
     if (hak_box_of(p) == HAK_BOX_MMAP)
-        ck_assert_uint_eq(h1.fallback_count, h0.fallback_count + (_i == 1));
+        ck_assert_uint_eq(h1.fallback_count, h0.fallback_count + hk_check_mode_central(_i));
     ck_assert_uint_eq(h1.route_failures, h0.route_failures);
-    ck_assert_uint_eq(h1.total_routes, h0.total_routes + (_i == 1));
+    ck_assert_uint_eq(h1.total_routes, h0.total_routes + hk_check_mode_central(_i));
     hak_free(p);
 }
 END_TEST
@@ -695,7 +700,7 @@ START_TEST(test_router_enomem) {
         ck_assert_ptr_null(hak_malloc(sizes[i]));
         ck_assert_int_eq(errno, ENOMEM);
         RouterHealth h2 = hak_router_health_check();
-        ck_assert_uint_eq(h2.route_failures, h1.route_failures + (_i == 1));
+        ck_assert_uint_eq(h2.route_failures, h1.route_failures + hk_check_mode_central(_i));
         ck_assert_uint_eq(h2.fallback_count, h1.fallback_count);
     }
     /* The largest request allowed still works. */
@@ -740,8 +745,8 @@ START_TEST(test_health_after_init) {
 }
 END_TEST
 
-/* total_routes counts what the router routes: front-door allocations only in central mode,
- * hak_router_alloc always; frees never. */
+/* total_routes counts what the router routes: front-door allocations only when it executes
+ * them (central, diff), hak_router_alloc always; frees never. */
 START_TEST(test_health_total_routes) {
     hk_check_set_mode(_i);
     static const size_t sizes[] = {0, 8, 100, 1024, 1025, 4096, 8193, 40000, 100000, 3 * MiB};
@@ -753,7 +758,7 @@ START_TEST(test_health_total_routes) {
         p[2 * i + 1] = hak_alloc_at(sizes[i], i);
     }
     RouterHealth h1 = hak_router_health_check();
-    ck_assert_msg(h1.total_routes == h0.total_routes + (_i == 1 ? 2 * n : 0),
+    ck_assert_msg(h1.total_routes == h0.total_routes + (hk_check_mode_central(_i) ? 2 * n : 0),
                   "[%s] total_routes %llu -> %llu after %zu allocations", hk_check_mode_names[_i],
                   (unsigned long long)h0.total_routes, (unsigned long long)h1.total_routes, 2 * n);
     for (size_t i = 0; i < 2 * n; i++)
@@ -882,7 +887,8 @@ START_TEST(test_verbose_kinds) {
 }
 END_TEST
 
-/* The front door logs only in central mode (that is the router deciding). */
+/* The front door logs only when the Central Router executes (central, diff): that is the
+ * router deciding. */
 START_TEST(test_verbose_front_door) {
     hk_check_set_mode(_i);
     hak_router_set_verbose(true);
@@ -892,7 +898,7 @@ START_TEST(test_verbose_front_door) {
     void *b = hak_alloc_at(40960, 0x55);
     capture_end(c, buf, sizeof buf);
     hak_router_set_verbose(false);
-    if (_i == 0) {
+    if (!hk_check_mode_central(_i)) {
         ck_assert_msg(buf[0] == '\0', "legacy mode logged: %s", buf);
     } else {
         ck_assert_int_eq(count_lines(buf), 2);
@@ -956,7 +962,7 @@ static void mix_free(mblock *b, int how)
 /* Allocate under one path, flip, free half and allocate more, flip back, free the rest. */
 START_TEST(test_mixed_paths) {
     hk_check_set_mode(_i);
-    bool start = _i == 1;
+    bool start = hk_check_mode_central(_i);
     static mblock first[NMIX * MIX_PER], second[NMIX * MIX_PER];
     const size_t nb = NMIX * MIX_PER;
     for (size_t i = 0; i < nb; i++)
@@ -1020,7 +1026,7 @@ static void *mt_worker(void *v)
 
 START_TEST(test_mixed_paths_threads) {
     hk_check_set_mode(_i);
-    bool start = _i == 1;
+    bool start = hk_check_mode_central(_i);
     pthread_barrier_t bar;
     pthread_barrier_init(&bar, NULL, 3);
     static mblock blocks[2][NMIX * MIX_PER];
@@ -1092,16 +1098,24 @@ START_TEST(test_candidate_table) {
                           want[i].size, hak_box_name(hak_box_of(p)));
             hk_check_stamp(p, want[i].size, i, 0);
             ck_assert(hk_check_verify(p, want[i].size, i, 0) == HK_CHECK_INTACT);
-            /* The front door follows the table only in central mode. */
+            /* The front door follows the table only when the Central Router executes
+             * (central, diff). */
             void *q = hak_malloc(want[i].size);
-            hak_box_t fw = _i == 1 ? want[i].box
-                                   : expect_box(want[i].size, HK_ENTRY_WRAP, hak_knobs());
+            hak_box_t fw = hk_check_mode_central(_i)
+                               ? want[i].box
+                               : expect_box(want[i].size, HK_ENTRY_WRAP, hak_knobs());
             ck_assert_msg(hak_box_of(q) == fw, "[%s] candidate: hak_malloc(%zu): %s",
                           hk_check_mode_names[_i], want[i].size, hak_box_name(hak_box_of(q)));
             hak_router_free(p);
             hak_free(q);
         }
     }
+    /* The differential mode compared each hak_malloc: 1001 and 1024 diverge (legacy: Tiny,
+     * the candidate: Pool), twice each. */
+    hk_check_diff_counts d = hk_check_diff();
+    bool diff = _i == HK_CHECK_MODE_DIFF;
+    ck_assert_uint_eq(d.compared, diff ? 2 * sizeof want / sizeof want[0] : 0);
+    ck_assert_uint_eq(d.divergent, diff ? 4 : 0);
     /* Back to the built-in table. */
     hk_router_use_table(NULL);
     ck_assert_ptr_eq(hk_router_table, &hk_table_builtin);
@@ -1134,8 +1148,9 @@ START_TEST(test_unusual_tables) {
         for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
             for (int e = HAK_ENTRY_WRAP; e <= HAK_ENTRY_API; e++) {
                 hak_box_t want = hk_table_decide(&t, sizes[i], (hk_entry_t)e, hak_knobs()).box;
-                void *p = e == HAK_ENTRY_API ? hak_router_alloc(sizes[i], 1)
-                                             : (_i == 1 ? hak_malloc(sizes[i]) : NULL);
+                void *p = e == HAK_ENTRY_API
+                              ? hak_router_alloc(sizes[i], 1)
+                              : (hk_check_mode_central(_i) ? hak_malloc(sizes[i]) : NULL);
                 if (!p && e == HAK_ENTRY_WRAP)
                     continue;
                 if (want == HAK_BOX_MMAP && sizes[i] == 0) {
@@ -1241,14 +1256,15 @@ static uint64_t mmap_allocs(void)
     return st.allocs;
 }
 
-/* Mode i with MMAP_BELOW_2M in force; true when the table routes (central mode). */
+/* Mode i with MMAP_BELOW_2M in force; true when the table routes (the Central Router
+ * executes: central and diff modes). */
 static bool use_mmap_below_2m(int i)
 {
     hk_check_set_mode(i);
     static hk_table t;
     t = load_text(MMAP_BELOW_2M);
     hk_router_use_table(&t);
-    return i == 1;
+    return hk_check_mode_central(i);
 }
 
 START_TEST(test_realloc_asks_the_table) {
@@ -1348,41 +1364,42 @@ Suite *make_router_suite(void)
     tcase_add_test(tc, test_round_trip);
     tcase_add_test(tc, test_round_trip_other_tables);
 #if HAKMEM_CONFIG_LEGACY
-    tcase_add_loop_test(tc, test_router_equals_legacy, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_router_equals_legacy, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
 #endif
     suite_add_tcase(s, tc);
 
     tc = tcase_create("alloc");
     tcase_set_timeout(tc, 30);
-    tcase_add_loop_test(tc, test_integration_edges, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_router_free_null, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_fallback_l25, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_fallback_each_box, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_fallback_front_door, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_router_enomem, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_candidate_table, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_unusual_tables, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_mmap_zero_size_via_table, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_mmap_zero_size_memalign, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_realloc_asks_the_table, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_memalign_asks_the_table, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_integration_edges, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_router_free_null, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_fallback_l25, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_fallback_each_box, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_fallback_front_door, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_router_enomem, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_candidate_table, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_unusual_tables, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_mmap_zero_size_via_table, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_mmap_zero_size_memalign, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_realloc_asks_the_table, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_memalign_asks_the_table, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("health");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_health_before_init);
-    tcase_add_loop_test(tc, test_health_after_init, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_health_total_routes, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_health_total_routes_threads, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_verbose_lines, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_verbose_kinds, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_verbose_front_door, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_health_after_init, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_health_total_routes, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_health_total_routes_threads, HK_CHECK_MODE_FIRST,
+                        HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_verbose_lines, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_verbose_kinds, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_verbose_front_door, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("mixed");
     tcase_set_timeout(tc, 30);
-    tcase_add_loop_test(tc, test_mixed_paths, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_mixed_paths_threads, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_mixed_paths, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_mixed_paths_threads, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
     suite_add_tcase(s, tc);
     return s;
 }

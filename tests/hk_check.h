@@ -1,13 +1,16 @@
 /* hk_check.h: shared declarations of hakmem's Check unit-test suites (tests/check_*.c).
  *
- * One suite per box (make_<box>_suite), collected by check_main.c into one SRunner. The
+ * One suite per unit (make_<unit>_suite), collected by check_main.c into one SRunner. The
  * tests drive the hak_* API and the boxes' internal entry points; they are linked against
  * the core without malloc_wrap.c, so Check itself keeps glibc's malloc.
  *
- * Routing modes: every routing or allocation test is a loop test over HK_CHECK_NMODES modes
- *     tcase_add_loop_test(tc, fn, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
- * and starts with hk_check_set_mode(_i). Two modes: 0 "legacy" (the legacy routing path) and
- * 1 "central" (the Central Router), switched with hk_set_central (hk_front.h).
+ * Routing modes: every routing or allocation test is a loop test over the modes of the build
+ *     tcase_add_loop_test(tc, fn, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+ * and starts with hk_check_set_mode(_i). Three modes: 0 "legacy" (the legacy routing path),
+ * 1 "central" (the Central Router), switched with hk_set_central (hk_front.h), and 2 "diff"
+ * (the differential mode, HAKMEM_ROUTER_DIFF=1 with HAKMEM_ROUTER_DIFF_SAMPLE=1: both
+ * decisions computed on every call, the Central Router's executed, divergences recorded).
+ * A --disable-legacy build has the Central Router only: mode 1 alone.
  */
 #ifndef HK_CHECK_H
 #define HK_CHECK_H
@@ -24,16 +27,33 @@
 #include "hk_route.h"
 #include "hk_slab.h"
 
-#define HK_CHECK_NMODES 2
-/* A --disable-legacy build has the Central Router only: its loops start at mode 1. */
-#define HK_CHECK_MODE_FIRST (HAKMEM_CONFIG_LEGACY ? 0 : 1)
-static const char *const hk_check_mode_names[HK_CHECK_NMODES] = {"legacy", "central"};
+enum { HK_CHECK_MODE_LEGACY = 0, HK_CHECK_MODE_CENTRAL = 1, HK_CHECK_MODE_DIFF = 2 };
+#define HK_CHECK_NMODES 3
+/* The loops' bounds, [FIRST, END): a --disable-legacy build (no legacy/, no compare/) has the
+ * Central Router only. */
+#define HK_CHECK_MODE_FIRST (HAKMEM_CONFIG_LEGACY ? HK_CHECK_MODE_LEGACY : HK_CHECK_MODE_CENTRAL)
+#define HK_CHECK_MODE_END (HAKMEM_CONFIG_LEGACY ? HK_CHECK_NMODES : HK_CHECK_MODE_CENTRAL + 1)
+static const char *const hk_check_mode_names[HK_CHECK_NMODES] = {"legacy", "central", "diff"};
 
-/* Select routing mode i (0 .. HK_CHECK_NMODES-1): reset the routing knobs to their defaults
- * (hk_option_set), so a test never inherits another test's knobs; route through the Central
- * Router (i == 1) or the legacy path (i == 0); built-in table; router not verbose. */
+/* Does routing mode i execute the Central Router's decisions (central and diff)? */
+static inline int hk_check_mode_central(int i) { return i != HK_CHECK_MODE_LEGACY; }
+
+/* Select routing mode i (HK_CHECK_MODE_FIRST .. HK_CHECK_MODE_END-1): reset the routing and
+ * migration knobs to their defaults (hk_option_set), so a test never inherits another test's
+ * knobs; route through the legacy path (0), the Central Router (1), or the differential mode
+ * with the Central Router executing and the divergence records cleared (2); built-in table;
+ * router not verbose. */
 void hk_check_set_mode(int i);
 
+/* The differential mode's counts since hk_check_set_mode: front-door calls compared, and
+ * those whose two decisions diverged (both 0 outside mode 2 and in a --disable-legacy
+ * build, which has no differential mode). */
+typedef struct {
+    uint64_t compared, divergent;
+} hk_check_diff_counts;
+hk_check_diff_counts hk_check_diff(void);
+
+Suite *make_engine_suite(void);
 Suite *make_tiny_suite(void);
 Suite *make_ace_suite(void);
 Suite *make_pool_suite(void);
@@ -41,10 +61,10 @@ Suite *make_mid_suite(void);
 Suite *make_l25_suite(void);
 Suite *make_os_suite(void);
 Suite *make_legacy_suite(void);
+Suite *make_options_suite(void);
 Suite *make_api_suite(void);
 Suite *make_router_suite(void);
 Suite *make_compare_suite(void);
-Suite *make_pages_suite(void);
 Suite *make_failclosed_suite(void);
 
 /* ---- small helpers shared by the suites (static inline: no extra object file) ---- */

@@ -1,10 +1,14 @@
-/* check_pages.c: the block engine's pages and the delayed purge (core/engine/hk_pageheap.h,
- * hk_slab.h, hk_purge.h): pages leave their class when their last block comes back and serve
- * another class or box; a pointer into a page that left is refused; refills take the fullest
- * page first; free runs are purged after HAKMEM_PURGE_DELAY_MS (0: at once, -1: never), and
- * over the dirty budget at once; the mmap box's cache obeys the same delay; malloc_trim
- * returns everything free; the budget learns a program's waves. Each test runs in its own
- * forked process (a fresh heap). */
+/* check_engine.c: the block engine (core/engine/: hk_slab.h, hk_pageheap.h, hk_purge.h,
+ * hk_ptr.h) under every box that carves blocks from it.
+ * Threads: a block freed by another thread, the thread caches given back at thread exit (the
+ * arena stays put, every allocation counted), allocations and frees made while a thread exits
+ * after its cache retired, the pages a thread held returned at its exit, a double free caught.
+ * Pages: pages leave their class when their last block comes back and serve another class or
+ * box; a pointer into a page that left is refused; refills take the fullest page first; free
+ * runs are purged after HAKMEM_PURGE_DELAY_MS (0: at once, -1: never), and over the dirty
+ * budget at once; the mmap box's cache obeys the same delay; malloc_trim returns everything
+ * free; the budget learns a program's waves; a thread's cache is bounded in bytes.
+ * Each test runs in its own forked process (a fresh heap). */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,8 +20,9 @@
 #include <unistd.h>
 
 #include "hk_check.h"
-#include "hk_purge.h"
 #include "hk_mmap.h"
+#include "hk_purge.h"
+#include "hk_stats.h"
 #include "hk_table.h"
 #include "hk_tiny.h"
 
@@ -452,12 +457,291 @@ START_TEST(test_internal_checks_run) {
 }
 END_TEST
 
-Suite *make_pages_suite(void)
+/* ---------------------------------------------------------------- cross-thread free */
+
+#define XN 3000
+
+typedef struct {
+    void **ptrs; /* XN blocks allocated by A, freed by B */
+    size_t *sizes;
+    void **again; /* XN blocks B allocates after the frees */
+    size_t *again_sz;
+    pthread_barrier_t *bar;
+    int errors;
+} xthread_arg;
+
+static size_t xsize(size_t i) { return (i * 37) % (HK_TINY_MAX + 1); }
+
+static void alloc_round(void **out, size_t *sz, uintptr_t tagbase)
 {
-    Suite *s = suite_create("pages");
-    TCase *tc = tcase_create("pages");
+    for (size_t i = 0; i < XN; i++) {
+        size_t s = xsize(i * 7 + tagbase);
+        void *p = hak_malloc(s);
+        out[i] = p;
+        sz[i] = s;
+        if (p)
+            hk_check_stamp(p, s, tagbase + i, 0);
+    }
+}
+
+static void *thread_b(void *arg)
+{
+    xthread_arg *a = arg;
+    for (size_t i = 0; i < XN; i++) {
+        if (hak_box_of(a->ptrs[i]) != HAK_BOX_TINY ||
+            hk_check_verify(a->ptrs[i], a->sizes[i], 1000000 + i, 0) != HK_CHECK_INTACT)
+            a->errors++;
+        hak_free(a->ptrs[i]); /* cross-thread free: into B's cache */
+    }
+    pthread_barrier_wait(a->bar);
+    alloc_round(a->again, a->again_sz, 3000000); /* concurrently with A */
+    return NULL;
+}
+
+typedef struct {
+    uintptr_t p;
+    size_t n;
+} span;
+
+static int cmp_span(const void *a, const void *b)
+{
+    uintptr_t x = ((const span *)a)->p, y = ((const span *)b)->p;
+    return x < y ? -1 : x > y;
+}
+
+START_TEST(test_cross_thread_free) {
+    hk_check_set_mode(_i);
+    void **ptrs = calloc(XN, sizeof(void *)), **again_a = calloc(XN, sizeof(void *));
+    void **again_b = calloc(XN, sizeof(void *));
+    size_t *sz = calloc(XN, sizeof(size_t)), *sz_a = calloc(XN, sizeof(size_t));
+    size_t *sz_b = calloc(XN, sizeof(size_t));
+    span *all = calloc(2 * XN, sizeof(span));
+    ck_assert(ptrs && again_a && again_b && sz && sz_a && sz_b && all);
+    for (size_t i = 0; i < XN; i++) {
+        sz[i] = xsize(i);
+        ptrs[i] = hak_malloc(sz[i]);
+        ck_assert_ptr_nonnull(ptrs[i]);
+        hk_check_stamp(ptrs[i], sz[i], 1000000 + i, 0);
+    }
+    pthread_barrier_t bar;
+    pthread_barrier_init(&bar, NULL, 2);
+    xthread_arg a = {ptrs, sz, again_b, sz_b, &bar, 0};
+    pthread_t tb;
+    ck_assert_int_eq(pthread_create(&tb, NULL, thread_b, &a), 0);
+    pthread_barrier_wait(&bar);
+    alloc_round(again_a, sz_a, 2000000);
+    pthread_join(tb, NULL); /* B exits: its cache (A's old blocks) goes back */
+    pthread_barrier_destroy(&bar);
+    ck_assert_msg(a.errors == 0, "thread B saw %d corrupted or non-tiny blocks", a.errors);
+
+    for (size_t i = 0; i < XN; i++) {
+        ck_assert_msg(again_a[i] && again_b[i], "allocation %zu after cross-thread free failed", i);
+        ck_assert_int_eq(hak_box_of(again_a[i]), HAK_BOX_TINY);
+        ck_assert_int_eq(hak_box_of(again_b[i]), HAK_BOX_TINY);
+        ck_assert_msg(hk_check_verify(again_a[i], sz_a[i], 2000000 + i, 0) == HK_CHECK_INTACT,
+                      "A's block %zu corrupted", i);
+        ck_assert_msg(hk_check_verify(again_b[i], sz_b[i], 3000000 + i, 0) == HK_CHECK_INTACT,
+                      "B's block %zu corrupted", i);
+        all[i] = (span){(uintptr_t)again_a[i], hak_malloc_usable_size(again_a[i])};
+        all[XN + i] = (span){(uintptr_t)again_b[i], hak_malloc_usable_size(again_b[i])};
+    }
+    qsort(all, 2 * XN, sizeof(span), cmp_span);
+    for (size_t i = 1; i < 2 * XN; i++)
+        ck_assert_msg(all[i - 1].p + all[i - 1].n <= all[i].p, "blocks %p (+%zu) and %p overlap",
+                      (void *)all[i - 1].p, all[i - 1].n, (void *)all[i].p);
+    /* A frees B's blocks too: the other direction. */
+    for (size_t i = 0; i < XN; i++) {
+        hak_free(again_a[i]);
+        hak_free(again_b[i]);
+    }
+    free(ptrs), free(again_a), free(again_b), free(sz), free(sz_a), free(sz_b), free(all);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- thread exit */
+
+#define EX_ROUNDS 25
+#define EX_THREADS 4
+#define EX_PER_CLASS 150
+
+static void *short_lived(void *arg)
+{
+    int *bad = arg;
+    void *blocks[HK_TINY_NCLASSES][EX_PER_CLASS];
+    for (int c = 0; c < HK_TINY_NCLASSES; c++)
+        for (int k = 0; k < EX_PER_CLASS; k++) {
+            void *p = hak_malloc(hk_tiny_sizes[c]);
+            if (!p || hak_box_of(p) != HAK_BOX_TINY) {
+                (*bad)++;
+                blocks[c][k] = NULL;
+                continue;
+            }
+            memset(p, c, hk_tiny_sizes[c]);
+            blocks[c][k] = p;
+        }
+    for (int c = 0; c < HK_TINY_NCLASSES; c++)
+        for (int k = 0; k < EX_PER_CLASS; k++)
+            if (blocks[c][k])
+                hak_free(blocks[c][k]);
+    return NULL; /* the thread's cache now holds up to tc_max blocks per class */
+}
+
+static void run_round(int *bad)
+{
+    pthread_t t[EX_THREADS];
+    for (int i = 0; i < EX_THREADS; i++)
+        ck_assert_int_eq(pthread_create(&t[i], NULL, short_lived, &bad[i]), 0);
+    for (int i = 0; i < EX_THREADS; i++)
+        pthread_join(t[i], NULL);
+}
+
+START_TEST(test_thread_exit_returns_caches) {
+    hk_check_set_mode(_i);
+    int bad[EX_THREADS] = {0};
+    uint64_t a0[HK_TINY_NCLASSES], f0[HK_TINY_NCLASSES];
+    for (int c = 0; c < HK_TINY_NCLASSES; c++)
+        hk_slab_class_counts(HK_CLS_TINY0 + c, &a0[c], &f0[c]);
+    hk_box_stats s0[HAK_BOX_COUNT], s1[HAK_BOX_COUNT];
+    hk_stats_collect(s0);
+
+    run_round(bad); /* warm-up: the pages the steady state needs */
+    size_t committed1 = hk_slab_committed_bytes();
+    for (int r = 1; r < EX_ROUNDS; r++)
+        run_round(bad);
+    size_t committed = hk_slab_committed_bytes();
+    for (int i = 0; i < EX_THREADS; i++)
+        ck_assert_msg(bad[i] == 0, "thread %d: %d failed or non-tiny allocations", i, bad[i]);
+
+    /* Blocks cached by exited threads are reused: the arena stays put. Without the return,
+     * each exited thread strands up to 128 blocks per class (~800 KiB), ~80 MiB in all. */
+    ck_assert_msg(committed <= committed1 + 2 * HK_SEG_SIZE,
+                  "arena grew from %zu to %zu bytes over %d rounds of short-lived threads",
+                  committed1, committed, EX_ROUNDS - 1);
+
+    /* And every allocation and free of the exited threads is counted. */
+    uint64_t expect = (uint64_t)EX_ROUNDS * EX_THREADS * EX_PER_CLASS;
+    for (int c = 0; c < HK_TINY_NCLASSES; c++) {
+        uint64_t a, f;
+        hk_slab_class_counts(HK_CLS_TINY0 + c, &a, &f);
+        ck_assert_msg(a - a0[c] == expect && f - f0[c] == expect,
+                      "class %d: +%llu allocs, +%llu frees, expected +%llu each", c,
+                      (unsigned long long)(a - a0[c]), (unsigned long long)(f - f0[c]),
+                      (unsigned long long)expect);
+    }
+    hk_stats_collect(s1);
+    ck_assert_uint_eq(s1[HAK_BOX_TINY].allocs - s0[HAK_BOX_TINY].allocs, expect * HK_TINY_NCLASSES);
+    ck_assert_uint_eq(s1[HAK_BOX_TINY].live_bytes, s0[HAK_BOX_TINY].live_bytes);
+    ck_assert_uint_eq(s1[HAK_BOX_TINY].fallbacks, s0[HAK_BOX_TINY].fallbacks);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- exiting threads */
+
+/* Allocations and frees made while a thread exits, after hakmem's own key destructor has
+ * retired its cache (pthread key destructors run in key order, and hakmem's key was created
+ * at init, before this one): they bypass the cache and must still be correct and counted. */
+static pthread_key_t late_key;
+
+typedef struct {
+    void *early;      /* allocated by the thread while alive, freed by its late destructor */
+    void *late_block; /* allocated by the late destructor, freed by the test */
+    unsigned state;   /* the thread's cache state seen by the late destructor */
+    int bad;
+} late_arg;
+
+enum { LATE_N = 50 };
+
+static void late_destructor(void *v)
+{
+    late_arg *a = v;
+    a->state = hk_tc.state;
+    void *p[LATE_N];
+    for (int i = 0; i < LATE_N; i++) {
+        p[i] = hak_malloc(100 + (size_t)i);
+        if (!p[i] || hak_box_of(p[i]) != HAK_BOX_TINY) {
+            a->bad++;
+            continue;
+        }
+        hk_check_stamp(p[i], 100 + (size_t)i, (uintptr_t)i, 0);
+    }
+    for (int i = 0; i < LATE_N; i++)
+        if (p[i]) {
+            if (hk_check_verify(p[i], 100 + (size_t)i, (uintptr_t)i, 0) != HK_CHECK_INTACT)
+                a->bad++;
+            hak_free(p[i]);
+            if (hak_box_of(p[i]) != HAK_BOX_NONE)
+                a->bad++;
+        }
+    hak_free(a->early);
+    a->late_block = hak_malloc(64);
+    if (!a->late_block)
+        a->bad++;
+}
+
+static void *late_thread(void *v)
+{
+    late_arg *a = v;
+    a->early = hak_malloc(200); /* sets the cache up */
+    pthread_setspecific(late_key, a);
+    return NULL;
+}
+
+START_TEST(test_alloc_free_during_thread_exit) {
+    hk_check_set_mode(_i);
+    ck_assert_int_eq(pthread_key_create(&late_key, late_destructor), 0);
+    hk_box_stats s0[HAK_BOX_COUNT], s1[HAK_BOX_COUNT];
+    hk_stats_collect(s0);
+    late_arg a = {0};
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, late_thread, &a), 0);
+    pthread_join(t, NULL);
+    ck_assert_msg(a.state == 2, "late destructor ran with cache state %u (expected retired)",
+                  a.state);
+    ck_assert_int_eq(a.bad, 0);
+    ck_assert_int_eq(hak_box_of(a.early), HAK_BOX_NONE);
+    ck_assert_int_eq(hak_box_of(a.late_block), HAK_BOX_TINY);
+    hak_free(a.late_block);
+    hk_stats_collect(s1);
+    ck_assert_uint_eq(s1[HAK_BOX_TINY].allocs - s0[HAK_BOX_TINY].allocs, LATE_N + 2);
+    ck_assert_uint_eq(s1[HAK_BOX_TINY].frees - s0[HAK_BOX_TINY].frees, LATE_N + 2);
+    ck_assert_uint_eq(s1[HAK_BOX_TINY].live_bytes, s0[HAK_BOX_TINY].live_bytes);
+    /* The blocks freed without a cache went back to the central lists: still usable. */
+    for (int i = 0; i < 2 * LATE_N; i++) {
+        void *p = hak_malloc(100 + (size_t)(i % LATE_N));
+        ck_assert_int_eq(hak_box_of(p), HAK_BOX_TINY);
+        hak_free(p);
+    }
+    pthread_key_delete(late_key);
+}
+END_TEST
+
+/* Double free of a tiny block: fail-closed abort. */
+START_TEST(test_double_free_dies) {
+    void *p = hak_malloc(48);
+    ck_assert_ptr_nonnull(p);
+    hak_free(p);
+    hk_check_quiet_stderr();
+    hak_free(p);
+}
+END_TEST
+
+Suite *make_engine_suite(void)
+{
+    Suite *s = suite_create("engine");
+    TCase *tc = tcase_create("threads");
     tcase_set_timeout(tc, 20);
-    tcase_add_loop_test(tc, test_pages_move_between_boxes, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
+    tcase_add_loop_test(tc, test_cross_thread_free, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_thread_exit_returns_caches, HK_CHECK_MODE_FIRST,
+                        HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_alloc_free_during_thread_exit, HK_CHECK_MODE_FIRST,
+                        HK_CHECK_MODE_END);
+    tcase_add_test(tc, test_thread_exit_gives_pages_back);
+    tcase_add_test_raise_signal(tc, test_double_free_dies, SIGABRT);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("pages");
+    tcase_set_timeout(tc, 20);
+    tcase_add_loop_test(tc, test_pages_move_between_boxes, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
     tcase_add_test_raise_signal(tc, test_stale_pointer_refused, SIGABRT);
     tcase_add_test(tc, test_state_reset_on_release);
     tcase_add_test(tc, test_fullest_page_first);
@@ -467,9 +751,8 @@ Suite *make_pages_suite(void)
     tcase_add_test(tc, test_purge_budget);
     tcase_add_test(tc, test_purge_budget_learns);
     tcase_add_test(tc, test_mmap_cache_delay);
-    tcase_add_loop_test(tc, test_trim_returns_small_blocks, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
-    tcase_add_loop_test(tc, test_tcache_byte_budget, HK_CHECK_MODE_FIRST, HK_CHECK_NMODES);
-    tcase_add_test(tc, test_thread_exit_gives_pages_back);
+    tcase_add_loop_test(tc, test_trim_returns_small_blocks, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_tcache_byte_budget, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
     suite_add_tcase(s, tc);
     tc = tcase_create("internal checks");
     tcase_set_timeout(tc, 20);
