@@ -304,37 +304,25 @@ END_TEST
 /* Run op on p in a child; it must die of SIGABRT with one stderr line that starts with
  * "hakmem: <call>: <fault>". */
 enum { OP_FREE, OP_REALLOC, OP_USABLE, OP_REALLOC0 };
+static int death_child(int op, void *p)
+{
+    if (op == OP_FREE)
+        hak_free(p);
+    else if (op == OP_REALLOC)
+        (void)hak_realloc(p, 10);
+    else if (op == OP_REALLOC0)
+        (void)hak_realloc(p, 0);
+    else
+        (void)hak_malloc_usable_size(p);
+    return 0;
+}
+
 static void expect_death(int op, void *p, const char *fault, const char *what)
 {
     static const char *const calls[] = {"free()", "realloc()", "malloc_usable_size()", "realloc()"};
-    int fds[2];
-    ck_assert_int_eq(pipe(fds), 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        dup2(fds[1], 2);
-        close(fds[0]);
-        if (op == OP_FREE)
-            hak_free(p);
-        else if (op == OP_REALLOC)
-            (void)hak_realloc(p, 10);
-        else if (op == OP_REALLOC0)
-            (void)hak_realloc(p, 0);
-        else
-            (void)hak_malloc_usable_size(p);
-        _exit(0);
-    }
-    close(fds[1]);
     char buf[512];
-    size_t n = 0;
-    ssize_t r;
-    while (n < sizeof buf - 1 && (r = read(fds[0], buf + n, sizeof buf - 1 - n)) > 0)
-        n += (size_t)r;
-    buf[n] = '\0';
-    close(fds[0]);
-    int status;
-    waitpid(pid, &status, 0);
+    int status = hk_check_child(death_child, op, p, buf, sizeof buf);
+    size_t n = strlen(buf);
     char want[128];
     snprintf(want, sizeof want, "hakmem: %s: %s ", calls[op], fault);
     ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,

@@ -18,6 +18,9 @@
 #include <check.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "hakmem.h"
 #include "hk_front.h"
@@ -133,5 +136,32 @@ static inline size_t hk_check_verify(const void *p, size_t n, uintptr_t tag, siz
 
 /* Death tests: silence hakmem's one-line fatal message (the test expects the abort). */
 void hk_check_quiet_stderr(void);
+
+/* Run fn(arg, p) in a forked child with its stderr captured into buf (cap bytes, NUL
+ * included; the child exits with fn's value); returns the child's wait status. For the death
+ * tests: hakmem's one-line message, then abort. */
+static inline int hk_check_child(int (*fn)(int, void *), int arg, void *p, char *buf, size_t cap)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        dup2(fds[1], 2);
+        close(fds[0]);
+        _exit(fn(arg, p));
+    }
+    close(fds[1]);
+    size_t n = 0;
+    ssize_t r;
+    while (n < cap - 1 && (r = read(fds[0], buf + n, cap - 1 - n)) > 0)
+        n += (size_t)r;
+    buf[n] = '\0';
+    close(fds[0]);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    return status;
+}
 
 #endif /* HK_CHECK_H */
