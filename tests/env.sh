@@ -146,10 +146,7 @@ nolegacy HAKMEM_USE_CENTRAL_ROUTER=1 "" HAKMEM_USE_CENTRAL_ROUTER=1
 nolegacy all "hakmem: warning: HAKMEM_USE_CENTRAL_ROUTER is set but has no effect: $only_central"$'\n'"$all_lines" \
     "${mig[@]}" HAKMEM_USE_CENTRAL_ROUTER=0
 # HAKMEM_USE_CENTRAL_ROUTER=1 says what this build does anyway, rollout or not: no warning of
-# its own. (Known bug, core/base/hk_options_check.c: the rollout_on rule still fires
-# without legacy/ and says "HAKMEM_ROUTER_ROLLOUT decides which path executes each call";
-# this XFAIL turns into a failure, XPASS, once it is fixed: then remove this line.)
-xfail_ids+="nolegacy:rollout+central "
+# its own (the rollout rule applies only with legacy/).
 nolegacy rollout+central "hakmem: warning: HAKMEM_ROUTER_ROLLOUT is set but has no effect: $no_migration" \
     HAKMEM_ROUTER_ROLLOUT=10 HAKMEM_USE_CENTRAL_ROUTER=1
 # a garbage value is still refused as such (one warning naming the value), never read

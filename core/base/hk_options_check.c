@@ -79,7 +79,7 @@ static bool no_legacy(const mode *m) { return !m->legacy; }
 static bool no_legacy_path(const mode *m) { return !m->legacy && m->use == 0; }
 static bool no_diff(const mode *m) { return m->diff == 0; }
 static bool no_rollout(const mode *m) { return m->rollout < 0; }
-static bool rollout_on(const mode *m) { return m->rollout >= 0; }
+static bool rollout_on(const mode *m) { return m->legacy && m->rollout >= 0; }
 static bool no_central(const mode *m) { return !m->central_may_execute; }
 static bool aa(const mode *m) { return m->diff == 2; }
 static bool no_ace(const mode *m) { return m->ace == 0; }
