@@ -2,8 +2,19 @@
 #   scrub_hakmem_env [KEEP...]   unset every HAKMEM_* variable but KEEP (the harness's own
 #                                variables are HK_*: hakmem warns about HAKMEM_* names it does
 #                                not know)
-#   pass ID WHAT                 one "PASS: ID: WHAT" line
-#   fail ID WHAT WHY [FILE]      one "FAIL: ID: WHAT: WHY" line, then the first lines of FILE
+#   pass ID WHAT                 one "PASS: ID: WHAT" line (pass WHAT: "PASS: WHAT")
+#   fail ID WHAT WHY [FILE]      one "FAIL: ID: WHAT: WHY" line, then FILE's distinct lines
+#                                (the first 8 and the last 7 of a longer one); fail WHAT:
+#                                "FAIL: WHAT"; fail ID WHAT (or an empty WHY): "FAIL: ID: WHAT"
+#                                FILE -: the lines are read from stdin (fail ID WHAT "" - <<<"$out")
+#   run_t SECONDS CMD...         CMD (a program, not a function) under timeout: killed
+#                                (SIGTERM, SIGKILL 10 s later) after SECONDS, its exit status
+#                                kept (124 after a timeout, with a "# ... timed out" line on
+#                                stderr); environment assignments before run_t reach CMD
+#                                (and timeout: put LD_PRELOAD after `run_t N env`)
+#   kill_t PID                   SIGKILL a `timeout ... CMD &` started in the background
+#                                (PID = $!) and CMD with it: timeout leads its own process
+#                                group
 #   finish                       "N passed, M failed"; returns 1 when any failed
 #   hk_scratch [KEEP...]         the usual start: scrub_hakmem_env KEEP..., no LD_PRELOAD, and
 #                                tmp, a fresh directory removed at exit
@@ -40,25 +51,44 @@ hk_scratch() {
 }
 
 pass() {
+    local line=$1
+    [ $# -ge 2 ] && line+=": $2"
     if [[ $xfail_ids == *" $1 "* ]]; then
-        echo "FAIL: $1: $2: XPASS (listed in HK_XFAIL but passed: remove it)"
+        echo "FAIL: $line: XPASS (listed in HK_XFAIL but passed: remove it)"
         nfail=$((nfail + 1))
     else
-        echo "PASS: $1: $2"
+        echo "PASS: $line"
         npass=$((npass + 1))
     fi
 }
 
 fail() {
+    local line=$1
+    [ $# -ge 2 ] && line+=": $2"
+    [ -n "${3:-}" ] && line+=": $3"
     if [[ $xfail_ids == *" $1 "* ]]; then
-        echo "XFAIL: $1: $2: $3"
+        echo "XFAIL: $line"
         nxfail=$((nxfail + 1))
     else
-        echo "FAIL: $1: $2: $3"
+        echo "FAIL: $line"
         nfail=$((nfail + 1))
     fi
-    if [ -n "${4:-}" ] && [ -s "$4" ]; then awk '!seen[$0]++' "$4" | head -n 10 | sed 's/^/#   /'; fi
+    if [ "${4:-}" = - ] || { [ -n "${4:-}" ] && [ -s "$4" ]; }; then
+        awk '!seen[$0]++' "$4" | awk '{l[NR] = $0} END {for (i = 1; i <= NR; i++)
+            if (NR <= 15 || i <= 8 || i > NR - 7) print "#   " l[i]; else if (i == 9) print "#   ..."}'
+    fi
 }
+
+run_t() {
+    local secs=$1 rc
+    shift
+    timeout -k 10 "$secs" "$@"
+    rc=$?
+    [ "$rc" = 124 ] && echo "# timed out after ${secs}s: $*" >&2
+    return "$rc"
+}
+
+kill_t() { kill -9 -- "-$1" 2>/dev/null; }
 
 hk_legacy_built() {
     if [ -z "${HK_CONFIG_LEGACY:-}" ]; then # run by hand: the build's config.h says

@@ -17,7 +17,7 @@ set -uo pipefail
 rounds=${HK_CRASH_ROUNDS:-5}
 threads=${HK_CRASH_THREADS:-1}
 kpid=
-on_exit '[ -n "$kpid" ] && kill -9 "$kpid" 2>/dev/null'
+on_exit '[ -n "$kpid" ] && kill_t "$kpid"'
 candidate_table "$tmp/edge.txt"
 # done_calls FILE: the calls the program reported finished, summed over its threads (the
 # largest count of each thread: the last line may be caught half written, and a cut number
@@ -25,9 +25,9 @@ candidate_table "$tmp/edge.txt"
 done_calls() { awk 'NF == 2 && $2 + 0 > c[$1] + 0 {c[$1] = $2} END {s = 0; for (t in c) s += c[t]; print s}' "$1"; }
 # divergent DIR [--live]: the divergent calls in the records of DIR, as hakmem-divergence reads them
 divergent() {
-    python3 "$tool" --json "$tmp/m.json" "$@" >/dev/null 2>"$tmp/tool.err"
+    run_t 60 python3 "$tool" --json "$tmp/m.json" "$@" >/dev/null 2>"$tmp/tool.err"
     # (a snapshot is consistent too: divergent <= compared <= calls, else "inconsistent")
-    python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); t=m["totals"]; print(t["divergent"], len(m["unreadable"]), ",".join(p["state"] for p in m["processes"]) + ("" if t["divergent"] <= t["compared"] <= t["calls"] else "-inconsistent"))' "$tmp/m.json"
+    run_t 30 python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); t=m["totals"]; print(t["divergent"], len(m["unreadable"]), ",".join(p["state"] for p in m["processes"]) + ("" if t["divergent"] <= t["compared"] <= t["calls"] else "-inconsistent"))' "$tmp/m.json"
 }
 
 slack=$((65 * threads))
@@ -36,7 +36,8 @@ for r in $(seq 1 "$rounds"); do
     d="$tmp/r$r"
     mkdir "$d"
     : >"$d/progress"
-    LD_PRELOAD="$lib" HAKMEM_ROUTER_DIFF=1 HAKMEM_ROUTER_TABLE="$tmp/edge.txt" \
+    # (under timeout, in its own process group: kill_t)
+    timeout -s KILL 120 env LD_PRELOAD="$lib" HAKMEM_ROUTER_DIFF=1 HAKMEM_ROUTER_TABLE="$tmp/edge.txt" \
         HAKMEM_DIVERGENCE_REPORT="$d/r.%p.json" "$prog" progress 1010 "$threads" >"$d/progress" &
     kpid=$!
     for _ in $(seq 1 500); do [ -s "$d/progress" ] && break; sleep 0.01; done
@@ -52,7 +53,7 @@ for r in $(seq 1 "$rounds"); do
         prev=$v
     done
     sleep "0.0$((RANDOM % 9 + 1))"
-    kill -9 "$kpid"
+    kill_t "$kpid"
     wait "$kpid" 2>/dev/null
     kpid=
     c=$(done_calls "$d/progress")
@@ -64,7 +65,7 @@ for r in $(seq 1 "$rounds"); do
     rm -rf "$d"
 done
 if [ -z "$bad" ]; then
-    ok "$rounds rounds x $threads thread(s): every live snapshot and every record after SIGKILL within [reported, reported + $slack], never going back"
-else ko "crash consistency:$bad"; fi
+    pass "$rounds rounds x $threads thread(s): every live snapshot and every record after SIGKILL within [reported, reported + $slack], never going back"
+else fail "crash consistency:$bad"; fi
 
 finish

@@ -2,23 +2,21 @@
 # divergence.sh: tools/hakmem-divergence on the fixtures in tests/data (div-*.json): merging,
 # the allow list, exit statuses, unreadable reports, directories, --json and --html.
 set -uo pipefail
-src=${HK_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+# shellcheck source=checks.sh
+. "$(dirname "$0")/checks.sh"
 tool="$src/tools/hakmem-divergence"
 data="$src/tests/data"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
 
-ok() { echo "PASS: $1"; pass=$((pass + 1)); }
-no() { echo "FAIL: $1"; fail=$((fail + 1)); }
 check() { # check DESCRIPTION COMMAND...: PASS when the command succeeds
     local d=$1; shift
-    if "$@"; then ok "$d"; else no "$d"; fi
+    if "$@"; then pass "$d"; else fail "$d"; fi
 }
 # run NAME ARGS...: runs the tool, stdout in $tmp/NAME.out, stderr in $tmp/NAME.err, status in $rc
 run() {
     local n=$1; shift
-    python3 "$tool" "$@" >"$tmp/$n.out" 2>"$tmp/$n.err"
+    run_t 60 python3 "$tool" "$@" >"$tmp/$n.out" 2>"$tmp/$n.err"
     rc=$?
 }
 show() { sed 's/^/    | /' "$tmp/$1.out" "$tmp/$1.err"; }
@@ -26,8 +24,8 @@ show() { sed 's/^/    | /' "$tmp/$1.out" "$tmp/$1.err"; }
 # Clean reports: status 0, "0 divergences".
 run clean "$data/div-clean-1.json" "$data/div-clean-2.json"
 check "clean reports exit 0 (got $rc)" test "$rc" = 0
-if grep -q '^0 divergences' "$tmp/clean.out"; then ok "clean reports say \"0 divergences\""
-else no "clean reports do not say \"0 divergences\""; show clean; fi
+if grep -q '^0 divergences' "$tmp/clean.out"; then pass "clean reports say \"0 divergences\""
+else fail "clean reports do not say \"0 divergences\""; show clean; fi
 check "clean reports: totals name 2 processes" grep -q '2 processes' "$tmp/clean.out"
 check "clean reports: nothing on stderr" test ! -s "$tmp/clean.err"
 
@@ -39,8 +37,8 @@ check "edge reports merge into one row (got $rows)" test "$rows" = 1
 row=$(grep '^tiny→pool ' "$tmp/edge.out" | head -1)
 read -r _ classes count sizes procs _ <<<"$row"
 if [ "$classes" = "19→0" ] && [ "$count" = 22 ] && [ "$sizes" = 1001-1024 ] && [ "$procs" = 2 ]; then
-    ok "merged row: classes 19→0, count 22, sizes 1001-1024, 2 processes"
-else no "merged row is wrong: $row"; show edge; fi
+    pass "merged row: classes 19→0, count 22, sizes 1001-1024, 2 processes"
+else fail "merged row is wrong: $row"; show edge; fi
 check "merged row: the symbol site comes first" grep -q 'main+0x23 (/usr/bin/prog) ×17, 0x7f3a9c0012ab ×5' "$tmp/edge.out"
 check "edge totals: 22 divergent" grep -q '22 divergent' "$tmp/edge.out"
 
@@ -66,16 +64,16 @@ printf '1001 1024 tiny pool\n5000 6000 pool mid # no longer diverges\n' >"$tmp/a
 run stale --allow "$tmp/allow-stale" --json "$tmp/stale.json" "$data/div-edge-1.json"
 check "stale allow entry: exit 0 (got $rc)" test "$rc" = 0
 check "stale allow entry is named with its line" grep -q "stale allow entry: $tmp/allow-stale: line 2: 5000 6000 pool mid matched no divergence" "$tmp/stale.out"
-check "stale allow entry in the merged JSON" python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); assert m["stale_allow"] == [{"line": 2, "lo": 5000, "hi": 6000, "legacy": "pool", "central": "mid"}], m["stale_allow"]' "$tmp/stale.json"
+check "stale allow entry in the merged JSON" run_t 30 python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); assert m["stale_allow"] == [{"line": 2, "lo": 5000, "hi": 6000, "legacy": "pool", "central": "mid"}], m["stale_allow"]' "$tmp/stale.json"
 
 # The merged JSON's verdict is the exit status, in every outcome.
 for case in "0:--allow $tmp/allow $data/div-edge-1.json" "1:$data/div-edge-1.json" "2:$data/div-bad.json $data/div-clean-1.json"; do
     want=${case%%:*}
     # shellcheck disable=SC2086
     run verdict --json "$tmp/v.json" ${case#*:}
-    if [ "$rc" = "$want" ] && python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); assert m["exit_status"] == int(sys.argv[2]) and m["verdict"] == ["pass", "fail", "error"][int(sys.argv[2])]' "$tmp/v.json" "$rc"; then
-        ok "verdict equals the exit status ($rc)"
-    else no "verdict for exit $want: got exit $rc"; show verdict; fi
+    if [ "$rc" = "$want" ] && run_t 30 python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); assert m["exit_status"] == int(sys.argv[2]) and m["verdict"] == ["pass", "fail", "error"][int(sys.argv[2])]' "$tmp/v.json" "$rc"; then
+        pass "verdict equals the exit status ($rc)"
+    else fail "verdict for exit $want: got exit $rc"; show verdict; fi
 done
 
 # Unreadable report: a warning naming the file, status 2, the others still merged.
@@ -110,7 +108,7 @@ check "rollback is reported with its pid" grep -q 'ROLLBACK: pid 6301' "$tmp/rb.
 # --json
 run json --json "$tmp/m.json" "$data/div-edge-1.json" "$data/div-edge-2.json" "$data/div-clean-1.json"
 check "--json run exits 1 (got $rc)" test "$rc" = 1
-if python3 -c '
+if run_t 30 python3 -c '
 import json, sys
 m = json.load(open(sys.argv[1]))
 t = m["totals"]
@@ -118,16 +116,16 @@ assert (t["processes"], t["calls"], t["compared"], t["divergent"], t["dropped"])
 d, = m["divergences"]
 assert (d["legacy"], d["central"], d["count"], d["size_min"], d["size_max"], d["processes"]) == ("tiny", "pool", 22, 1001, 1024, 2), d
 assert d["top_sites"][0] == {"site": "main+0x23 (/usr/bin/prog)", "count": 17}, d
-' "$tmp/m.json"; then ok "--json output parses and has the merged totals"
-else no "--json output is wrong"; fi
+' "$tmp/m.json"; then pass "--json output parses and has the merged totals"
+else fail "--json output is wrong"; fi
 
 # --html
 run html --html "$tmp/r.html" "$data/div-edge-1.json" "$data/div-edge-2.json" "$data/div-rollback.json"
 check "--html writes the page" test -s "$tmp/r.html"
 if grep -Eiq '(src|href)[[:space:]]*=[[:space:]]*["'"'"']?(https?:)?//' "$tmp/r.html" \
     || grep -Eiq '<script[^>]*src|<link[^>]*href|@import|url\((["'"'"'])?(https?:)?//' "$tmp/r.html"; then
-    no "--html page loads external resources"
-else ok "--html page is self-contained"; fi
+    fail "--html page loads external resources"
+else pass "--html page is self-contained"; fi
 check "--html page has an inline <svg>" grep -q '<svg' "$tmp/r.html"
 missing=
 for b in tiny pool mid l25 mmap; do
@@ -144,7 +142,7 @@ check "format 1: no table claimed" grep -q 'No report carries its routing table'
 
 # The route map and the routing table a format-2 report carries (the shapes the C side
 # writes: both entries, [lo, hi, box, class] rows; rules [lo, hi, box, ace]).
-python3 - "$data/div-edge-1.json" "$tmp/rm.json" "$tmp/rt-bad.json" "$tmp/rm-shape.json" <<'EOF'
+run_t 30 python3 - "$data/div-edge-1.json" "$tmp/rm.json" "$tmp/rt-bad.json" "$tmp/rm-shape.json" <<'EOF'
 import json, sys
 r = json.load(open(sys.argv[1]))
 r["format"] = "hakmem-divergence-report/2"
@@ -175,16 +173,14 @@ check "a route_map in a shape the C side never writes is refused (exit 2, got $r
 
 # A real process's report carries the Central Router's table in force, rule for rule as
 # hakmem-routes prints it (here a candidate table file).
-bld=${HK_TOP_BUILDDIR:-$PWD}
-lib=${HK_LIB:-$bld/.libs/libhakmem.so}
 if [ -x "$bld/tests/diff_prog" ] && [ -x "$bld/tools/hakmem-routes" ] && [ -f "$lib" ]; then
     printf '0 1000 tiny\n1001 8192 pool ace\n8193 32768 mid\n32769 49152 pool ace\n49153 2097152 l25 ace\n2097153 18446744073709551615 mmap\n' >"$tmp/cand.txt"
     mkdir -p "$tmp/real"
-    timeout 60 env HAKMEM_ROUTER_TABLE="$tmp/cand.txt" HAKMEM_ROUTER_DIFF=1 \
+    run_t 60 env HAKMEM_ROUTER_TABLE="$tmp/cand.txt" HAKMEM_ROUTER_DIFF=1 \
         HAKMEM_DIVERGENCE_REPORT="$tmp/real/r.%p.json" LD_PRELOAD="$lib" \
         "$bld/tests/diff_prog" sizes 900 1100 1 >/dev/null 2>"$tmp/real.err"
-    "$bld/tools/hakmem-routes" --table "$tmp/cand.txt" | grep -v '^#' >"$tmp/cand.rules"
-    python3 -c 'import json, sys
+    run_t 30 "$bld/tools/hakmem-routes" --table "$tmp/cand.txt" | grep -v '^#' >"$tmp/cand.rules"
+    run_t 30 python3 -c 'import json, sys
 r = json.load(open(sys.argv[1]))
 for lo, hi, box, ace in r["routing_table"]:
     print(lo, hi, box + (" ace" if ace else ""))' "$tmp"/real/r.*.json >"$tmp/real.rules" 2>>"$tmp/real.err"
@@ -193,8 +189,7 @@ for lo, hi, box, ace in r["routing_table"]:
     run real "$tmp"/real/r.*.json
     check "the text names the real process's table" grep -q 'routing table in force (1 process: cand.txt): 0-1000 tiny, 1001-8192 pool ace' "$tmp/real.out"
 else
-    no "a real report's routing_table: $bld/tests/diff_prog, hakmem-routes or $lib missing (make check builds them)"
+    fail "a real report's routing_table: $bld/tests/diff_prog, hakmem-routes or $lib missing (make check builds them)"
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

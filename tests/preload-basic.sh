@@ -57,13 +57,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 cd "$tmp"
 
-npass=0
-nfail=0
-pass() { echo "PASS: $1"; npass=$((npass + 1)); }
-fail() {
-    echo "FAIL: $1: $2"; nfail=$((nfail + 1))
-    if [ -n "${3:-}" ] && [ -s "$3" ]; then awk '!seen[$0]++' "$3" | tail -n 5 | sed 's/^/#   /'; fi
-}
+# pass, fail (ID WHAT "" FILE: FILE's lines follow the FAIL line), finish
+# shellcheck source=checks.sh
+. "$script_dir/checks.sh"
 
 # have NAME PROG...: FAIL check NAME if a required program is missing
 have() {
@@ -119,7 +115,7 @@ else
     run_pre maps.out maps.err cat /proc/self/maps
     n=$(grep -cF -- "$real" maps.out || true)
     if [ "$rc" -ne 0 ]; then
-        fail "library preloaded" "cat /proc/self/maps under preload: $(why_rc "$rc")" maps.err
+        fail "library preloaded" "cat /proc/self/maps under preload: $(why_rc "$rc")" "" maps.err
     elif preload_error maps.err; then
         fail "library preloaded" "dynamic loader refused it: $(head -n 1 maps.err)"
     elif [ "$n" -lt 1 ]; then
@@ -137,11 +133,11 @@ else
     run_pre stress.out stress.err "$STRESS" 2 100000 8 4194304 1
     if [ "$rc" -ne 0 ]; then
         cat stress.out >>stress.err
-        fail "$name" "$(why_rc "$rc")" stress.err
+        fail "$name" "$(why_rc "$rc")" "" stress.err
     elif preload_error stress.err; then
-        fail "$name" "dynamic loader refused the library" stress.err
+        fail "$name" "dynamic loader refused the library" "" stress.err
     elif ! grep -q '^stress_mt: threads=2 ops=200000 corruptions=0 ' stress.out; then
-        fail "$name" "unexpected output" stress.out
+        fail "$name" "unexpected output" "" stress.out
     else
         pass "$name"
     fi
@@ -152,13 +148,13 @@ fi
 compare_runs() {
     local name=$1 bo=$2 po=$3 brc=$4 prc=$5 perr=$6
     if [ "$prc" -ne 0 ] && [ "$prc" -ne "$brc" ]; then
-        fail "$name" "preloaded run: $(why_rc "$prc") (baseline exit $brc)" "$perr"
+        fail "$name" "preloaded run: $(why_rc "$prc") (baseline exit $brc)" "" "$perr"
     elif [ "$prc" -ne "$brc" ]; then
-        fail "$name" "exit status $prc with preload, $brc without" "$perr"
+        fail "$name" "exit status $prc with preload, $brc without" "" "$perr"
     elif [ "$brc" -ne 0 ]; then
         fail "$name" "baseline run (no preload) failed: $(why_rc "$brc")"
     elif preload_error "$perr"; then
-        fail "$name" "dynamic loader refused the library" "$perr"
+        fail "$name" "dynamic loader refused the library" "" "$perr"
     else
         local hb hp
         hb=$(sha256sum <"$bo" | cut -d' ' -f1)
@@ -224,9 +220,9 @@ tiny() {
     local name=$1 want=$2; shift 2
     run_pre tiny.out tiny.err "$@"
     if [ "$rc" -ne 0 ]; then
-        fail "$name" "$(why_rc "$rc")" tiny.err
+        fail "$name" "$(why_rc "$rc")" "" tiny.err
     elif preload_error tiny.err; then
-        fail "$name" "dynamic loader refused the library" tiny.err
+        fail "$name" "dynamic loader refused the library" "" tiny.err
     elif [ -n "$want" ] && [ "$(cat tiny.out)" != "$want" ]; then
         fail "$name" "unexpected output '$(head -c 200 tiny.out)' (want '$want')"
     else
@@ -242,6 +238,5 @@ tiny "cat | wc -l" "2" sh -c 'printf "a\nb\n" | cat | wc -l'
 tiny "env | grep -c ." "" sh -c 'env | grep -c . >/dev/null'
 tiny "date -d @0 -u" "Thu Jan  1 00:00:00 UTC 1970" date -d @0 -u
 
-echo "$npass passed, $nfail failed"
-[ "$nfail" -eq 0 ] || exit 1
+finish
 exit 0

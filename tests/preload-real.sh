@@ -76,13 +76,9 @@ trap 'exit 130' INT TERM
 cd "$tmp"
 export TMPDIR="$tmp"   # programs' own temp files also stay in here
 
-npass=0
-nfail=0
-pass() { echo "PASS: $1"; npass=$((npass + 1)); }
-fail() {
-    echo "FAIL: $1: $2"; nfail=$((nfail + 1))
-    if [ -n "${3:-}" ] && [ -s "$3" ]; then awk '!seen[$0]++' "$3" | tail -n 8 | sed 's/^/#   /'; fi
-}
+# pass, fail (ID WHAT "" FILE: FILE's lines follow the FAIL line), finish
+# shellcheck source=checks.sh
+. "$script_dir/checks.sh"
 
 # have NAME PROG...: FAIL check NAME if a required program is missing
 have() {
@@ -147,17 +143,17 @@ compare() {
     $filter <"$bo" >"$bo.cmp" || true
     $filter <"$po" >"$po.cmp" || true
     if [ "$brc" -ne 0 ]; then
-        fail "$name" "baseline run (without preload) failed: $(why_rc "$brc"); cannot compare" "$tmp/$tag.base.err"
+        fail "$name" "baseline run (without preload) failed: $(why_rc "$brc"); cannot compare" "" "$tmp/$tag.base.err"
     elif [ "$prc" -ne 0 ]; then
         cat "$po" >>"$pe"
-        fail "$name" "preloaded run: $(why_rc "$prc") (baseline exit 0)" "$pe"
+        fail "$name" "preloaded run: $(why_rc "$prc") (baseline exit 0)" "" "$pe"
     elif preload_error "$pe"; then
-        fail "$name" "dynamic loader refused the library" "$pe"
+        fail "$name" "dynamic loader refused the library" "" "$pe"
     elif [ ! -s "$bo.cmp" ]; then
-        fail "$name" "baseline produced no (filtered) output" "$tmp/$tag.base.err"
+        fail "$name" "baseline produced no (filtered) output" "" "$tmp/$tag.base.err"
     elif ! cmp -s "$bo.cmp" "$po.cmp"; then
         diff "$bo.cmp" "$po.cmp" >"$tmp/$tag.diff" || true
-        fail "$name" "stdout differs between preloaded and baseline run (< baseline, > preloaded)" "$tmp/$tag.diff"
+        fail "$name" "stdout differs between preloaded and baseline run (< baseline, > preloaded)" "" "$tmp/$tag.diff"
     else
         pass "$name (baseline $bdt, preloaded $pdt)"
     fi
@@ -181,7 +177,7 @@ else
     run pre maps cat /proc/self/maps
     n=$(grep -cF -- "$lib_real" "$tmp/maps.pre.out" || true)
     if [ "$rc" -ne 0 ]; then
-        fail "library preloaded" "cat /proc/self/maps under preload: $(why_rc "$rc")" "$tmp/maps.pre.err"
+        fail "library preloaded" "cat /proc/self/maps under preload: $(why_rc "$rc")" "" "$tmp/maps.pre.err"
     elif preload_error "$tmp/maps.pre.err"; then
         fail "library preloaded" "dynamic loader refused it: $(head -n 1 "$tmp/maps.pre.err")"
     elif [ "$n" -lt 1 ]; then
@@ -198,7 +194,7 @@ if have "$name" python3; then
     mods=$(echo "test.libregrtest $pytests" | sed 's/ \(test_\)/ test.\1/g; s/ /,/g')
     if ! python3 -c "import $mods" >"$tmp/pyimport.err" 2>&1; then
         pyver=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || echo X.Y)
-        fail "$name" "python3's 'test' package is missing or incomplete (Debian: apt-get install libpython$pyver-testsuite)" "$tmp/pyimport.err"
+        fail "$name" "python3's 'test' package is missing or incomplete (Debian: apt-get install libpython$pyver-testsuite)" "" "$tmp/pyimport.err"
     else
         # keep only the summary: timings and load averages differ between runs
         py_summary() { grep -E '^(== Tests result|All [0-9]+ tests? OK|Total tests|Total test files|Result:|[0-9]+ tests? (failed|skipped|altered))'; }
@@ -459,7 +455,7 @@ PY
             pass "$name ($out)"
         else
             printf '%s\n' "$out" >"$tmp/div.check"
-            fail "$name" "$(head -n 1 "$tmp/div.check")" "$tmp/div.check"
+            fail "$name" "$(head -n 1 "$tmp/div.check")" "" "$tmp/div.check"
         fi
         # The gate over every report and record: every process exited, ended by _exit (the
         # shells' children) or exec'd, each compared something, nothing diverged.
@@ -469,12 +465,11 @@ PY
             pass "$name ($states)"
         else
             printf '%s\n' "$out" >"$tmp/div.gate"
-            fail "$name" "$(grep -m1 -A3 '^verdict' "$tmp/div.gate" | tr '\n' ' ')" "$tmp/div.gate"
+            fail "$name" "$(grep -m1 -A3 '^verdict' "$tmp/div.gate" | tr '\n' ' ')" "" "$tmp/div.gate"
         fi
     fi
 fi
 
 echo "# total time $(elapsed "$t_start" "$(now)")"
-echo "$npass passed, $nfail failed"
-[ "$nfail" -eq 0 ] || exit 1
+finish
 exit 0

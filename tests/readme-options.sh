@@ -9,12 +9,12 @@
 #   the last column: "ignored" for the table's INSECURE rows (a secure-execution process
 #   ignores them), "honoured" for its SECURE rows
 set -euo pipefail
-src=${HK_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+# shellcheck source=checks.sh
+. "$(dirname "$0")/checks.sh"
 table="$src/core/base/hk_options.h"
 readme="$src/README.md"
-pass=0 fail=0
 # One line per row: NAME<TAB>the README cells it must have
-wants=$(python3 - "$table" <<'PY'
+wants=$(run_t 60 python3 - "$table" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read().replace("\\\n", "\n")
 rows = re.findall(r'X\((\w+),\s*(\w+),\s*(\w+),\s*"(HAKMEM_\w+)",\s*(-?\d+),\s*(-?\d+),\s*(-?\d+),\s*((?:"(?:[^"\\]|\\.)*"\s*)+)\)', text)
@@ -30,23 +30,22 @@ for _, kind, sec, name, d, lo, hi, help_ in rows:
     print("%s\t%s\t%s" % (name, cells, "ignored" if sec == "INSECURE" else "honoured"))
 PY
 )
-[ -n "$wants" ] || { echo "FAIL: no option rows parsed from $table"; echo "0 passed, 1 failed"; exit 1; }
+[ -n "$wants" ] || { fail options-parsed "no option rows parsed from $table"; finish; exit; }
 names=()
 while IFS=$'\t' read -r name cells setuid; do
     names+=("$name")
     want="| \`$name\` | $cells |"
     if grep -F "$want" "$readme" | grep -q "| $setuid |\$"; then
-        echo "PASS: README lists $name ($cells; $setuid in setuid programs)"; pass=$((pass + 1))
+        pass "$name" "README lists it ($cells; $setuid in setuid programs)"
     else
-        echo "FAIL: README does not list $name as: $want ... | $setuid |"; fail=$((fail + 1))
+        fail "$name" "README does not list it as: $want ... | $setuid |"
     fi
 done <<<"$wants"
-[ "${#names[@]}" -ge 14 ] || { echo "FAIL: only ${#names[@]} option rows parsed"; fail=$((fail + 1)); }
+[ "${#names[@]}" -ge 14 ] || fail options-parsed "only ${#names[@]} option rows parsed"
 for listed in $(grep -o '^| `HAKMEM_[A-Z_0-9]*`' "$readme" | tr -d '|` '); do
     found=0
     for n in "${names[@]}"; do [ "$n" = "$listed" ] && found=1; done
-    if [ "$found" = 1 ]; then pass=$((pass + 1)); else
-        echo "FAIL: README lists $listed, which is not in the option table"; fail=$((fail + 1)); fi
+    if [ "$found" = 1 ]; then pass "$listed" "README row is in the option table"; else
+        fail "$listed" "README lists it, but it is not in the option table"; fi
 done
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

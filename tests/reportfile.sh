@@ -16,7 +16,7 @@ nlines() { grep -c '' "$1"; }
 # hk REPORT ARGS...: diff_prog ARGS under hakmem with the report at REPORT; stderr in $tmp/e
 hk() {
     local r=$1; shift
-    env LD_PRELOAD="$lib" HAKMEM_ROUTER_DIFF=1 HAKMEM_ROUTER_TABLE="$tmp/edge.txt" \
+    run_t 120 env LD_PRELOAD="$lib" HAKMEM_ROUTER_DIFF=1 HAKMEM_ROUTER_TABLE="$tmp/edge.txt" \
         HAKMEM_DIVERGENCE_REPORT="$r" "$prog" "$@" >"$tmp/o" 2>"$tmp/e"
 }
 # the candidate, and Mid from 8000 (so 8000..8192 diverge too: pool -> mid)
@@ -27,7 +27,7 @@ grep -q '^8000 32768 mid$' "$tmp/edge.txt" || { echo "FAIL: candidate table"; ex
 mkfifo "$tmp/fifo"
 # The reader has the FIFO open before the program exits (open without blocking), and reads
 # until the writer closes it.
-python3 - "$tmp/fifo" "$tmp/fifo.read" "$tmp/fifo.ready" <<'PY' &
+run_t 60 python3 - "$tmp/fifo" "$tmp/fifo.read" "$tmp/fifo.ready" <<'PY' &
 import os, select, sys, time
 fd = os.open(sys.argv[1], os.O_RDONLY | os.O_NONBLOCK)
 open(sys.argv[3], "w").close()
@@ -50,15 +50,15 @@ reader=$!
 for _ in $(seq 1 3000); do [ -e "$tmp/fifo.ready" ] && break; sleep 0.01; done
 hk "$tmp/fifo" sizes 1000 1010
 wait "$reader"
-if [ -p "$tmp/fifo" ] && python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["divergent"] == 10' "$tmp/fifo.read" && [ ! -s "$tmp/e" ] &&
+if [ -p "$tmp/fifo" ] && run_t 30 python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["divergent"] == 10' "$tmp/fifo.read" && [ ! -s "$tmp/e" ] &&
     [ -z "$(ls "$tmp" | grep -v -e '^fifo' -e '^edge.txt$' -e '^[oe]$')" ]; then
-    ok "FIFO with a reader: the report is written into it, the FIFO stays, no file beside it"
-else ko "FIFO with a reader: $(ls -la "$tmp" | head); $(cat "$tmp/e")"; fi
+    pass "FIFO with a reader: the report is written into it, the FIFO stays, no file beside it"
+else fail "FIFO with a reader: $(ls -la "$tmp" | head); $(cat "$tmp/e")"; fi
 # FIFO without a reader: one warning, no blocking, not replaced.
 hk "$tmp/fifo" sizes 1000 1010
 if [ -p "$tmp/fifo" ] && [ "$(nlines "$tmp/e")" = 1 ] && grep -q 'HAKMEM_DIVERGENCE_REPORT=.*FIFO with no reader' "$tmp/e"; then
-    ok "FIFO without a reader: '$(cat "$tmp/e")'"
-else ko "FIFO without a reader: $(cat "$tmp/e")"; fi
+    pass "FIFO without a reader: '$(cat "$tmp/e")'"
+else fail "FIFO without a reader: $(cat "$tmp/e")"; fi
 
 # A symbolic link: refused, the link and its target untouched.
 echo 'precious' >"$tmp/target"
@@ -66,8 +66,8 @@ ln -s "$tmp/target" "$tmp/link.json"
 hk "$tmp/link.json" sizes 1000 1010
 if [ -L "$tmp/link.json" ] && [ "$(cat "$tmp/target")" = precious ] && [ "$(nlines "$tmp/e")" = 1 ] &&
     grep -q 'symbolic link' "$tmp/e"; then
-    ok "symbolic link at the report path: refused, link and target untouched: '$(cat "$tmp/e")'"
-else ko "symbolic link: $(ls -la "$tmp/link.json"); target '$(cat "$tmp/target")'; $(cat "$tmp/e")"; fi
+    pass "symbolic link at the report path: refused, link and target untouched: '$(cat "$tmp/e")'"
+else fail "symbolic link: $(ls -la "$tmp/link.json"); target '$(cat "$tmp/target")'; $(cat "$tmp/e")"; fi
 
 # Character devices: written into, never replaced. As root, private device nodes in $tmp
 # (a regression would replace the real /dev/full or /dev/null for the whole machine); as
@@ -79,72 +79,72 @@ else
 fi
 hk "$full" sizes 1000 1010
 if [ -c "$full" ] && [ "$(nlines "$tmp/e")" = 1 ] && grep -q "HAKMEM_DIVERGENCE_REPORT=$full: .*ENOSPC" "$tmp/e"; then
-    ok "a character device like /dev/full ($full): one warning, still a device: '$(cat "$tmp/e")'"
-else ko "$full: $(ls -la "$full"); $(cat "$tmp/e")"; fi
+    pass "a character device like /dev/full ($full): one warning, still a device: '$(cat "$tmp/e")'"
+else fail "$full: $(ls -la "$full"); $(cat "$tmp/e")"; fi
 hk "$null" sizes 1000 1010
-if [ -c "$null" ] && [ ! -s "$tmp/e" ]; then ok "a character device like /dev/null ($null): written into, no warning"
-else ko "$null: $(ls -la "$null"); $(cat "$tmp/e")"; fi
+if [ -c "$null" ] && [ ! -s "$tmp/e" ]; then pass "a character device like /dev/null ($null): written into, no warning"
+else fail "$null: $(ls -la "$null"); $(cat "$tmp/e")"; fi
 # The log on a full device: said once, then no more lines; the program goes on.
-env LD_PRELOAD="$lib" HAKMEM_ROUTER_DIFF=1 HAKMEM_ROUTER_TABLE="$tmp/edge.txt" \
+run_t 120 env LD_PRELOAD="$lib" HAKMEM_ROUTER_DIFF=1 HAKMEM_ROUTER_TABLE="$tmp/edge.txt" \
     HAKMEM_DIVERGENCE_LOG="$full" "$prog" sizes 1000 1010 2 >"$tmp/o" 2>"$tmp/e"
 if [ $? = 0 ] && [ -c "$full" ] && [ "$(nlines "$tmp/e")" = 1 ] && grep -q "HAKMEM_DIVERGENCE_LOG=$full: writing failed (ENOSPC" "$tmp/e"; then
-    ok "the divergence log on a full device: one warning: '$(cat "$tmp/e")'"
-else ko "log on $full: $(cat "$tmp/e")"; fi
+    pass "the divergence log on a full device: one warning: '$(cat "$tmp/e")'"
+else fail "log on $full: $(cat "$tmp/e")"; fi
 # A directory: refused, once.
 mkdir "$tmp/adir"
 hk "$tmp/adir" sizes 1000 1010
 if [ -d "$tmp/adir" ] && [ "$(nlines "$tmp/e")" = 1 ] && grep -q 'is a directory' "$tmp/e"; then
-    ok "a directory: refused: '$(cat "$tmp/e")'"
-else ko "a directory: $(cat "$tmp/e")"; fi
+    pass "a directory: refused: '$(cat "$tmp/e")'"
+else fail "a directory: $(cat "$tmp/e")"; fi
 
 # Temp files: beside the report, random names, O_CREAT|O_EXCL|O_NOFOLLOW; the report is in place.
 mkdir "$tmp/rep"
 if command -v strace >/dev/null; then
     for i in 1 2; do
-        env LD_PRELOAD="$lib" HAKMEM_ROUTER_DIFF=1 HAKMEM_DIVERGENCE_REPORT="$tmp/rep/r.json" \
+        run_t 120 env LD_PRELOAD="$lib" HAKMEM_ROUTER_DIFF=1 HAKMEM_DIVERGENCE_REPORT="$tmp/rep/r.json" \
             strace -f -qq -e trace=openat -o "$tmp/strace.$i" "$prog" sizes 1000 1010 2>"$tmp/e"
     done
     t1=$(grep -o "\"$tmp/rep/[^\"]*\.tmp\", [A-Z_|]*" "$tmp/strace.1")
     t2=$(grep -o "\"$tmp/rep/[^\"]*\.tmp\", [A-Z_|]*" "$tmp/strace.2")
     if [[ $t1 == "\"$tmp/rep/.r.json."*".tmp\", "*O_CREAT*O_EXCL*O_NOFOLLOW* || $t1 == "\"$tmp/rep/.r.json."*".tmp\", "*O_EXCL*O_NOFOLLOW* ]] &&
         [ "${t1%%\"*,}" != "" ] && [ "$t1" != "$t2" ] && [ -f "$tmp/rep/r.json" ] && [ -z "$(ls -A "$tmp/rep" | grep '\.tmp$')" ]; then
-        ok "temp files: $t1 then $t2"
-    else ko "temp files: '$t1' / '$t2'; $(ls -A "$tmp/rep")"; fi
-else ko "strace is not installed (apt-get install strace)"; fi
+        pass "temp files: $t1 then $t2"
+    else fail "temp files: '$t1' / '$t2'; $(ls -A "$tmp/rep")"; fi
+else fail "strace is not installed (apt-get install strace)"; fi
 
 # A path too long once %p is expanded (the option itself fits its 4095 bytes): refused, once.
 long="$tmp/$(printf '%%p%.0s' $(seq 1 1300))"
 hk "$long" sizes 1000 1010
 if [ "$(nlines "$tmp/e")" = 1 ] && grep -q 'too long' "$tmp/e" && [ -z "$(ls "$tmp" | grep -E '^[0-9]{5}')" ]; then
-    ok "a report path too long after %p: one warning, nothing written: '$(cut -c1-60 "$tmp/e")...$(grep -o 'too long.*' "$tmp/e")'"
-else ko "long path: $(cut -c1-300 "$tmp/e")"; fi
+    pass "a report path too long after %p: one warning, nothing written: '$(cut -c1-60 "$tmp/e")...$(grep -o 'too long.*' "$tmp/e")'"
+else fail "long path: $(cut -c1-300 "$tmp/e")"; fi
 
 # A program path that is not UTF-8: the report is valid UTF-8 JSON, the merger reads it.
 odd=$(printf "$tmp/prog-\xff\xfe-bin")
 cp "$prog" "$odd"
 mkdir "$tmp/utf"
-env LD_PRELOAD="$lib" HAKMEM_ROUTER_DIFF=1 HAKMEM_ROUTER_TABLE="$tmp/edge.txt" \
+run_t 120 env LD_PRELOAD="$lib" HAKMEM_ROUTER_DIFF=1 HAKMEM_ROUTER_TABLE="$tmp/edge.txt" \
     HAKMEM_DIVERGENCE_REPORT="$tmp/utf/r.%p.json" "$odd" sites 1010 1 5 2>"$tmp/e"
 f=$(ls "$tmp/utf"/*.json)
-if python3 -c 'import sys; open(sys.argv[1], "rb").read().decode("utf-8")' "$f" &&
-    python3 -c 'import json,os,sys; r=json.load(open(sys.argv[1])); assert os.fsencode(r["program"]).endswith(b"prog-\xff\xfe-bin"), r["program"]' "$f" &&
-    python3 "$tool" "$tmp/utf" >"$tmp/u.out" 2>"$tmp/u.err"; [ $? = 1 ] && grep -q 'prog-\\xff\\xfe-bin' "$tmp/u.out" && [ ! -s "$tmp/u.err" ]; then
-    ok "a program path that is not UTF-8: valid UTF-8 JSON (bytes kept as \\udcXX), merged, shown as \\xff\\xfe"
-else ko "non-UTF-8 program path: $(head -c 300 "$f"); $(cat "$tmp/u.err")"; fi
+if run_t 30 python3 -c 'import sys; open(sys.argv[1], "rb").read().decode("utf-8")' "$f" &&
+    run_t 30 python3 -c 'import json,os,sys; r=json.load(open(sys.argv[1])); assert os.fsencode(r["program"]).endswith(b"prog-\xff\xfe-bin"), r["program"]' "$f" &&
+    run_t 60 python3 "$tool" "$tmp/utf" >"$tmp/u.out" 2>"$tmp/u.err"; [ $? = 1 ] && grep -q 'prog-\\xff\\xfe-bin' "$tmp/u.out" && [ ! -s "$tmp/u.err" ]; then
+    pass "a program path that is not UTF-8: valid UTF-8 JSON (bytes kept as \\udcXX), merged, shown as \\xff\\xfe"
+else fail "non-UTF-8 program path: $(head -c 300 "$f"); $(cat "$tmp/u.err")"; fi
 
 # A program that closes every descriptor and reuses the numbers: hakmem's log never lands in
 # the program's file; it reopens its own log.
-env LD_PRELOAD="$lib" HAKMEM_ROUTER_DIFF=1 HAKMEM_ROUTER_TABLE="$tmp/edge.txt" \
+run_t 120 env LD_PRELOAD="$lib" HAKMEM_ROUTER_DIFF=1 HAKMEM_ROUTER_TABLE="$tmp/edge.txt" \
     HAKMEM_DIVERGENCE_LOG="$tmp/log.jsonl" "$prog" closefds "$tmp/mine" 1010 8100 2>"$tmp/e"
 if [ "$(cat "$tmp/mine")" = mine ] && [ "$(grep -c '' "$tmp/log.jsonl")" = 2 ] && [ ! -s "$tmp/e" ]; then
-    ok "closed and reused descriptors: the program's file holds only its own line, the log both divergences"
-else ko "closed descriptors: mine='$(head -c 300 "$tmp/mine")', log $(grep -c '' "$tmp/log.jsonl" 2>/dev/null) lines; $(cat "$tmp/e")"; fi
+    pass "closed and reused descriptors: the program's file holds only its own line, the log both divergences"
+else fail "closed descriptors: mine='$(head -c 300 "$tmp/mine")', log $(grep -c '' "$tmp/log.jsonl" 2>/dev/null) lines; $(cat "$tmp/e")"; fi
 # The log at a symbolic link: refused, once.
 ln -s "$tmp/target" "$tmp/loglink"
-env LD_PRELOAD="$lib" HAKMEM_ROUTER_DIFF=1 HAKMEM_ROUTER_TABLE="$tmp/edge.txt" \
+run_t 120 env LD_PRELOAD="$lib" HAKMEM_ROUTER_DIFF=1 HAKMEM_ROUTER_TABLE="$tmp/edge.txt" \
     HAKMEM_DIVERGENCE_LOG="$tmp/loglink" "$prog" sizes 1000 1010 2>"$tmp/e"
 if [ "$(cat "$tmp/target")" = precious ] && [ "$(nlines "$tmp/e")" = 1 ] && grep -q 'HAKMEM_DIVERGENCE_LOG=.*symbolic link' "$tmp/e"; then
-    ok "log path at a symbolic link: refused, target untouched"
-else ko "log symlink: $(cat "$tmp/e")"; fi
+    pass "log path at a symbolic link: refused, target untouched"
+else fail "log symlink: $(cat "$tmp/e")"; fi
 
 finish

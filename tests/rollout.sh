@@ -18,14 +18,14 @@ candidate_table "$tmp/edge.txt"
 # sites PCT [VAR=value...]: one line per site ("site K usable N"); the load address in $tmp/base
 sites() {
     local pct=$1; shift
-    env LD_PRELOAD="$lib" HAKMEM_ROUTER_TABLE="$tmp/edge.txt" HAKMEM_ROUTER_ROLLOUT="$pct" "$@" "$prog" 1010 >"$tmp/out" 2>"$tmp/err"
+    run_t 60 env LD_PRELOAD="$lib" HAKMEM_ROUTER_TABLE="$tmp/edge.txt" HAKMEM_ROUTER_ROLLOUT="$pct" "$@" "$prog" 1010 >"$tmp/out" 2>"$tmp/err"
     sed -n 's/^base //p' "$tmp/out" >>"$tmp/bases"
     grep '^site ' "$tmp/out"
 }
 central_set() { grep -c 'usable 2048$' <<<"$1"; }
 
-if readelf -h "$prog" 2>/dev/null | grep -q 'DYN'; then ok "tests/site_prog is a position-independent executable"
-else ko "tests/site_prog is not a PIE"; fi
+if readelf -h "$prog" 2>/dev/null | grep -q 'DYN'; then pass "tests/site_prog is a position-independent executable"
+else fail "tests/site_prog is not a PIE"; fi
 aslr=$(cat /proc/sys/kernel/randomize_va_space 2>/dev/null || echo 0)
 
 # By site, three runs at 50 %.
@@ -34,11 +34,11 @@ r1=$(sites 50) r2=$(sites 50) r3=$(sites 50)
 nb=$(sort -u "$tmp/bases" | wc -l)
 n1=$(central_set "$r1")
 if [ "$aslr" = 0 ] || [ "$nb" -lt 2 ]; then
-    ko "ASLR is off (randomize_va_space=$aslr, $nb distinct load addresses in 3 runs): the test needs a PIE that moves"
+    fail "ASLR is off (randomize_va_space=$aslr, $nb distinct load addresses in 3 runs): the test needs a PIE that moves"
 elif [ "$r1" = "$r2" ] && [ "$r2" = "$r3" ] && [ "$n1" -ge 10 ] && [ "$n1" -le 54 ]; then
-    ok "by site at 50 %: 3 runs of a PIE at $nb different addresses, the same path for each of the 64 sites ($n1 central)"
+    pass "by site at 50 %: 3 runs of a PIE at $nb different addresses, the same path for each of the 64 sites ($n1 central)"
 else
-    ko "by site at 50 %: runs differ ($(diff <(echo "$r1") <(echo "$r2") | grep -c '^>') sites moved between runs 1 and 2, $(diff <(echo "$r1") <(echo "$r3") | grep -c '^>') between 1 and 3; $n1 central)"
+    fail "by site at 50 %: runs differ ($(diff <(echo "$r1") <(echo "$r2") | grep -c '^>') sites moved between runs 1 and 2, $(diff <(echo "$r1") <(echo "$r3") | grep -c '^>') between 1 and 3; $n1 central)"
 fi
 
 # Raising PCT never moves a site back; 0 % and 100 % are all-legacy and all-central.
@@ -54,19 +54,19 @@ for pct in 0 10 25 50 75 90 100; do
     prev=$r
 done
 if [ "$mono" = 1 ] && [[ $counts == " 0%:0 "* ]] && [[ $counts == *" 100%:64" ]]; then
-    ok "by site, raising PCT only adds sites:$counts"
-else ko "by site, monotonic in PCT:$counts"; fi
+    pass "by site, raising PCT only adds sites:$counts"
+else fail "by site, monotonic in PCT:$counts"; fi
 
 # Another salt: another set, as sticky.
 s1=$(sites 50 HAKMEM_ROUTER_ROLLOUT_SALT=7) s2=$(sites 50 HAKMEM_ROUTER_ROLLOUT_SALT=7)
-if [ "$s1" = "$s2" ] && [ "$s1" != "$r1" ]; then ok "salt 7: another set of sites ($(central_set "$s1") central), the same in two runs"
-else ko "salt 7: $( [ "$s1" = "$s2" ] && echo sticky || echo NOT sticky), $( [ "$s1" != "$r1" ] && echo different || echo the same as salt 0)"; fi
+if [ "$s1" = "$s2" ] && [ "$s1" != "$r1" ]; then pass "salt 7: another set of sites ($(central_set "$s1") central), the same in two runs"
+else fail "salt 7: $( [ "$s1" = "$s2" ] && echo sticky || echo NOT sticky), $( [ "$s1" != "$r1" ] && echo different || echo the same as salt 0)"; fi
 
 # By class: per size, the path (from the report's counts) across two runs and four PCTs.
 class_path() { # SIZE PCT RUN -> legacy|central
-    env LD_PRELOAD="$lib" HAKMEM_ROUTER_DIFF=1 HAKMEM_ROUTER_ROLLOUT="$2" HAKMEM_ROUTER_ROLLOUT_BY=class \
+    run_t 60 env LD_PRELOAD="$lib" HAKMEM_ROUTER_DIFF=1 HAKMEM_ROUTER_ROLLOUT="$2" HAKMEM_ROUTER_ROLLOUT_BY=class \
         HAKMEM_DIVERGENCE_REPORT="$tmp/c.$1.$2.$3.json" "$diffp" period 1 1 "$1" 200 2>/dev/null
-    python3 - "$tmp/c.$1.$2.$3.json" "$1" <<'PY'
+    run_t 30 python3 - "$tmp/c.$1.$2.$3.json" "$1" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 # only the program's own 200 calls of the size are of its key
@@ -86,8 +86,8 @@ for s in $sizes; do
     [[ $line == " l"*" c" ]] || bad+=" [$s: not l at 0 % and c at 100 %:$line]"
     [[ $line == *"c l"* ]] && bad+=" [$s moved back:$line]"
 done
-if [ -z "$bad" ]; then ok "by class: sticky across runs, monotonic in PCT (size:path at 0/25/50/75/100 %):$table"
-else ko "by class:$bad"; fi
+if [ -z "$bad" ]; then pass "by class: sticky across runs, monotonic in PCT (size:path at 0/25/50/75/100 %):$table"
+else fail "by class:$bad"; fi
 
 # By process: one path for every site of a run, the same each run; over salts both occur.
 seen_paths=""
@@ -99,7 +99,7 @@ for salt in $(seq 0 29); do # 30 salts: both paths unless a 1-in-10^9 fluke
     seen_paths+=" $p1"
 done
 if [ -z "$bad" ] && [[ $seen_paths == *1024* ]] && [[ $seen_paths == *2048* ]]; then
-    ok "by process: one path per run, the same in two runs, both paths over 30 salts"
-else ko "by process:$bad (paths over salts:$seen_paths)"; fi
+    pass "by process: one path per run, the same in two runs, both paths over 30 salts"
+else fail "by process:$bad (paths over salts:$seen_paths)"; fi
 
 finish

@@ -33,10 +33,8 @@ export LC_ALL=C
 PROG="$HK_TOP_BUILDDIR/tests/rss_burst"
 TMO=120
 
-npass=0
-nfail=0
-pass() { echo "PASS: $1"; npass=$((npass + 1)); }
-fail() { echo "FAIL: $1: $2"; nfail=$((nfail + 1)); }
+# shellcheck source=checks.sh
+. "$(dirname "$0")/checks.sh"
 
 echo "# rss-burst: HK_LIB=${HK_LIB:-<empty: baseline run without LD_PRELOAD>}"
 preload=()
@@ -57,7 +55,7 @@ if [ ! -x "$PROG" ]; then
     fail "rss-burst" "$PROG not found or not executable (build it first: make check builds it)"
 elif [ "$nfail" = 0 ]; then
     for c in large l25; do
-        out=$(timeout -k 10 "$TMO" env "${preload[@]}" "$PROG" "$c" 2>&1 </dev/null)
+        out=$(run_t "$TMO" env "${preload[@]}" "$PROG" "$c" 2>&1 </dev/null)
         rc=$?
         line=$(printf '%s\n' "$out" | grep -E '^(PASS|FAIL): ' | tail -n 1)
         if [ "$rc" = 0 ] && [ "${line#PASS: }" != "$line" ]; then
@@ -73,5 +71,4 @@ elif [ "$nfail" = 0 ]; then
     done
 fi
 
-echo "$npass passed, $nfail failed"
-[ "$nfail" = 0 ]
+finish
