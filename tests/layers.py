@@ -17,22 +17,33 @@ import sys
 
 LAYERS = ["include", "core/base", "core/engine", "core/box", "core/router", "legacy",
           "compare", "front"]
-INCLUDE_RE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
+# Any spelling: "x.h" or <x.h>, spaces or none, after a comment.
+INCLUDE_RE = re.compile(r'#\s*include\s*["<]([^">]+)[">]')
+COMMENT_RE = re.compile(r'/\*.*?\*/')
 
 
 def layer_of(rel):
-    d = os.path.dirname(rel)
-    return LAYERS.index(d) if d in LAYERS else None
+    """The layer of a path relative to the source tree (subfolders belong to their layer)."""
+    best = None
+    for i, d in enumerate(LAYERS):
+        if rel == d or rel.startswith(d + "/"):
+            if best is None or len(d) > len(LAYERS[best]):
+                best = i
+    return best
 
 
 def sources(src):
+    """Every file of every layer, subfolders included (.c, .h, .inc and the like)."""
     for i, d in enumerate(LAYERS):
-        p = os.path.join(src, d)
-        if not os.path.isdir(p):
-            continue
-        for name in sorted(os.listdir(p)):
-            if name.endswith((".c", ".h")):
-                yield i, os.path.join(d, name)
+        top = os.path.join(src, d)
+        for root, dirs, files in os.walk(top):
+            rel_root = os.path.relpath(root, src)
+            # a deeper layer folder (core/engine under core/...) is its own layer
+            dirs[:] = sorted(x for x in dirs if layer_of(os.path.join(rel_root, x)) == i
+                             and not x.startswith("."))
+            for name in sorted(files):
+                if name.endswith((".c", ".h", ".inc", ".def")):
+                    yield i, os.path.join(rel_root, name)
 
 
 def check_includes(src):
@@ -47,7 +58,7 @@ def check_includes(src):
     for i, rel in sources(src):
         with open(os.path.join(src, rel), encoding="utf-8") as f:
             for n, line in enumerate(f, 1):
-                m = INCLUDE_RE.match(line)
+                m = INCLUDE_RE.search(COMMENT_RE.sub(" ", line))
                 if not m:
                     continue
                 h = headers.get(os.path.basename(m.group(1)))
@@ -64,13 +75,14 @@ def nm(obj):
         f = line.split()
         if len(f) == 3 and f[1] in "TDBRVGSW":
             defined.add(f[2])
-        elif len(f) == 2 and f[0] == "U":
+        elif len(f) == 2 and f[0] in "Uwv":  # weak references are uses too
             undefined.add(f[1])
     return defined, undefined
 
 
-def check_symbols(src, bld, prefix):
-    objs = []
+def objects(src, bld, prefix):
+    """(layer, source, object) of every object in BLD whose name starts with prefix."""
+    out = []
     for i, d in enumerate(LAYERS):
         p = os.path.join(bld, d, ".libs")
         if not os.path.isdir(p):
@@ -79,14 +91,21 @@ def check_symbols(src, bld, prefix):
             rel = os.path.join(d, name[len(prefix):-2] + ".c")
             # (an object whose source is gone is a stale product of an older layout)
             if name.startswith(prefix) and name.endswith(".o") and os.path.isfile(os.path.join(src, rel)):
-                objs.append((i, rel, os.path.join(p, name)))
+                out.append((i, rel, os.path.join(p, name)))
+    return out
+
+
+def check_symbols(src, bld, prefix):
+    objs = objects(src, bld, prefix)
     if not objs:
         return None
     owner = {}
     table = []
-    for i, rel, obj in objs:
+    # The shared library's own objects (the exported malloc family) define symbols too.
+    for i, rel, obj in objs + objects(src, bld, "libhakmem_la-"):
         defined, undefined = nm(obj)
-        table.append((i, rel, undefined))
+        if (i, rel, obj) in objs:
+            table.append((i, rel, undefined))
         for s in defined:
             owner[s] = (i, rel)
     bad = []
@@ -96,6 +115,42 @@ def check_symbols(src, bld, prefix):
             if o and o[0] > i:
                 bad.append(f"{rel}: uses {s}, defined by {o[1]} ({LAYERS[o[0]]} above {LAYERS[i]})")
     return bad
+
+
+def check_deps(src, bld, prefix):
+    """The headers each object was really compiled with (the compiler's dependency files,
+    .deps/*.Plo): whatever the spelling or the macro, an included file of a higher layer is
+    reported. None when the build has no dependency files (--disable-dependency-tracking)."""
+    srcr = os.path.realpath(src)
+    bad = []
+    seen = 0
+    for i, d in enumerate(LAYERS):
+        p = os.path.join(bld, d, ".deps")
+        if not os.path.isdir(p):
+            continue
+        for name in sorted(os.listdir(p)):
+            if not (name.startswith(prefix) and name.endswith(".Plo")):
+                continue
+            rel = os.path.join(d, name[len(prefix):-4] + ".c")
+            if not os.path.isfile(os.path.join(src, rel)):
+                continue
+            with open(os.path.join(p, name), encoding="utf-8") as f:
+                text = f.read().replace("\\\n", " ")
+            if ":" not in text:
+                continue  # "# dummy": no dependency tracking
+            seen += 1
+            # target: prerequisites... (then one "header:" rule per header, skipped)
+            paths = set(t for t in text.split(":", 1)[1].split() if not t.endswith(":"))
+            for path in sorted(paths):
+                full = os.path.realpath(path if os.path.isabs(path) else os.path.join(bld, path))
+                if not full.startswith(srcr + "/"):
+                    continue
+                hrel = os.path.relpath(full, srcr)
+                h = layer_of(hrel)
+                if h is not None and h > i:
+                    bad.append(f"{rel}: compiled with {hrel}, of a higher layer "
+                               f"({LAYERS[h]} above {LAYERS[i]})")
+    return bad if seen else None
 
 
 def main(argv):
@@ -112,6 +167,12 @@ def main(argv):
             print(f"layers.py: no {prefix}*.o objects under {argv[2]} (build first)", file=sys.stderr)
             return 2
         bad += sym
+        deps = check_deps(src, argv[2], prefix)
+        if deps is None:
+            print("layers.py: no dependency files (dependency tracking off): includes checked "
+                  "from the sources only", file=sys.stderr)
+        else:
+            bad += deps
     for b in bad:
         print(b)
     return 1 if bad else 0
