@@ -1237,6 +1237,10 @@ END_TEST
 START_TEST(test_builtin_tiny_end_derived) {
     ck_assert_uint_eq(hk_table_builtin.tiny_end, hk_table_tiny_end(&hk_table_builtin));
     ck_assert_uint_eq(hk_table_builtin.tiny_end, HK_TINY_MAX + 1);
+    /* the row count is every rule written, no more: the last ends at SIZE_MAX, none after */
+    ck_assert_int_eq(hk_table_builtin.n, 6);
+    ck_assert_uint_eq(hk_table_builtin.rules[hk_table_builtin.n - 1].hi, SIZE_MAX);
+    ck_assert_uint_eq(hk_table_builtin.rules[hk_table_builtin.n].hi, 0);
 }
 END_TEST
 

@@ -32,18 +32,13 @@ HK_INLINE int hk_l25_class(size_t size)
  * functions (their lookup tables and arithmetic) it checks. */
 int hk_box_class_ref(hak_box_t box, size_t size);
 
-/* The box's own class index for a size the box may serve (-1 for mmap): hk_boxes[box].cls,
- * with Tiny's (the common decision) inlined. */
+/* The box's own class index for a size the box may serve (-1 for mmap): the descriptor's
+ * class function, with Tiny's (the common decision) inlined. */
 HK_INLINE int hk_box_class(hak_box_t box, size_t size)
 {
     if (HK_LIKELY(box == HAK_BOX_TINY))
         return hk_tiny_class(size);
-    switch (box) {
-    case HAK_BOX_POOL: return hk_ace_class(size);
-    case HAK_BOX_MID: return hk_mid_class(size);
-    case HAK_BOX_L25: return hk_l25_class(size);
-    default: return -1;
-    }
+    return hk_boxes[box].cls(size);
 }
 
 #endif

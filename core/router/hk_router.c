@@ -18,7 +18,7 @@
 
 const hk_table *hk_router_table = &hk_table_builtin;
 /* [1], hk_router_tiny_limit: the built-in table's first rule to start with. */
-size_t hk_tiny_end_of[2] = {HK_TINY_MAX + 1, HK_TINY_MAX + 1};
+size_t hk_tiny_end_of[2] = {HK_TINY_MAX + 1, HK_BUILTIN_TINY_END};
 static bool verbose;
 static hk_table loaded;
 

@@ -10,19 +10,17 @@
 
 #include "hk_log.h"
 
-/* The seed's ranges, with exactly the legacy path's boundaries (hk_legacy.h). */
+/* The seed's ranges, with exactly the legacy path's boundaries (hk_legacy.h), written once
+ * (hk_table.h's HK_BUILTIN_RULES); the row count and the Tiny bound are derived from them. */
+#define HK_RULE_INIT(lo, hi, box, ace) {lo, hi, box, ace},
+#define HK_RULE_COUNT(lo, hi, box, ace) +1
 const hk_table hk_table_builtin = {
-    6,
-    HK_TINY_MAX + 1, /* = hk_table_tiny_end(&hk_table_builtin), checked by the tests */
-    {
-        {0, HK_TINY_MAX, HAK_BOX_TINY, false},
-        {HK_TINY_MAX + 1, HK_POOL_LOW_MAX, HAK_BOX_POOL, true},
-        {HK_POOL_LOW_MAX + 1, HK_MID_MAX, HAK_BOX_MID, false},
-        {HK_MID_MAX + 1, HK_POOL_MAX, HAK_BOX_POOL, true},
-        {HK_POOL_MAX + 1, HK_L25_MAX, HAK_BOX_L25, true},
-        {HK_MMAP_MIN, SIZE_MAX, HAK_BOX_MMAP, false},
-    },
+    0 HK_BUILTIN_RULES(HK_RULE_COUNT),
+    HK_BUILTIN_TINY_END,
+    {HK_BUILTIN_RULES(HK_RULE_INIT)},
 };
+#undef HK_RULE_INIT
+#undef HK_RULE_COUNT
 
 HK_NOINLINE hk_decision hk_table_decide_rules(const hk_table *t, size_t size, hk_entry_t entry,
                                               hk_knobs k)

@@ -36,6 +36,21 @@ HK_INLINE size_t hk_table_tiny_end(const hk_table *t)
     return t->rules[0].box == HAK_BOX_TINY ? t->rules[0].hi + 1 : 0;
 }
 
+/* The built-in table's rules, X(lo, hi, box, ace) each, in order: the seed's ranges. */
+#define HK_BUILTIN_RULES(X)                                                                        \
+    X(0, HK_TINY_MAX, HAK_BOX_TINY, false)                                                         \
+    X(HK_TINY_MAX + 1, HK_POOL_LOW_MAX, HAK_BOX_POOL, true)                                        \
+    X(HK_POOL_LOW_MAX + 1, HK_MID_MAX, HAK_BOX_MID, false)                                         \
+    X(HK_MID_MAX + 1, HK_POOL_MAX, HAK_BOX_POOL, true)                                             \
+    X(HK_POOL_MAX + 1, HK_L25_MAX, HAK_BOX_L25, true)                                              \
+    X(HK_MMAP_MIN, SIZE_MAX, HAK_BOX_MMAP, false)
+/* Its Tiny bound, as hk_table_tiny_end computes it (the first rule's hi + 1 when that rule is
+ * Tiny), as a constant for the fast path's bound before init: the sum over the rules of that
+ * term for the rule that starts at 0. */
+#define HK_RULE_TINY_END(lo, hi, box, ace)                                                         \
+    +((lo) == 0 && (box) == HAK_BOX_TINY ? (size_t)(hi) + 1 : (size_t)0)
+#define HK_BUILTIN_TINY_END (0 HK_BUILTIN_RULES(HK_RULE_TINY_END))
+
 extern const hk_table hk_table_builtin;
 
 /* Parse a table from text. On a fault returns false and writes "line N: <fault>" to err. */
