@@ -54,7 +54,7 @@ typedef struct hak_decision {
 } hak_decision_t;
 
 /* The Central Router's routing decision, computed without allocating (for tools and tests;
- * the legacy path's is hak_legacy_decide, hakmem_migration.h). */
+ * in a build with the legacy path, its decision is hak_legacy_decide, hakmem_migration.h). */
 HAK_API hak_decision_t hak_router_decide(size_t size, hak_entry_t entry, hak_knobs_t knobs);
 /* The knobs in force in this process. */
 HAK_API hak_knobs_t hak_knobs(void);

@@ -592,8 +592,10 @@ def bridge_span(bands):
     legacy = next((b for b in bands if b["path"] == "legacy"), bands[0] if bands else None)
     if not legacy:
         return None
-    spans = [(lo, hi) for lo, hi, box, _ in coalesce(legacy["rows"], by_class=False)
-             if box == "pool" and lo > 8192]
+    rows = coalesce(legacy["rows"], by_class=False)
+    # the first Pool span that follows a Mid span (no size of the table typed here)
+    spans = [(lo, hi) for (_, _, prev, _), (lo, hi, box, _) in zip(rows, rows[1:])
+             if box == "pool" and prev == "mid"]
     return spans[0] if spans else None
 
 
