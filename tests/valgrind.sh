@@ -58,16 +58,18 @@ for s in ET.parse(sys.argv[1]).getroot().findall("c:suite", ns):
             seen.append(k)
 for s, c in seen:
     if (s, c) != ("compare", "rollout"):
-        print(s, c)
+        print(s + "\t" + c)  # case names may hold spaces
 PY
 )
 [ -n "$cases" ] || die "no Check test cases in tests/check_hakmem's XML log"
 total=$(sed -n 's/^[0-9]*%: Checks: \([0-9]*\),.*/\1/p' vg-out/native.out)
 t0=$SECONDS
-if ! printf '%s\n' "$cases" | xargs -P "$jobs" -L 1 bash -c '
-    CK_RUN_SUITE=$0 CK_RUN_CASE=$1 timeout 1800 bash -c "vg \"check_hakmem-$0-$1\" ./tests/check_hakmem" \
-        >"vg-out/$0-$1.out" 2>&1 && grep -q "^100%: Checks: [1-9]" "vg-out/$0-$1.out" ||
-        { echo "FAIL: $0/$1 under valgrind:"; cat "vg-out/$0-$1.out"; exit 255; }'; then
+if ! printf '%s\n' "$cases" | xargs -P "$jobs" -d '\n' -n 1 bash -c '
+    IFS=$(printf "\t") read -r s c <<<"$0"
+    n=$(printf "%s-%s" "$s" "$c" | tr -c "A-Za-z0-9_.\n-" _)
+    CK_RUN_SUITE=$s CK_RUN_CASE=$c timeout 1800 bash -c "vg check_hakmem-$n ./tests/check_hakmem" \
+        >"vg-out/$n.out" 2>&1 && grep -q "^100%: Checks: [1-9]" "vg-out/$n.out" ||
+        { echo "FAIL: $s/$c under valgrind:"; cat "vg-out/$n.out"; exit 255; }'; then
     die "tests/check_hakmem failed under valgrind"
 fi
 ran=$(cat vg-out/*-*.out | sed -n 's/^100%: Checks: \([0-9]*\),.*/\1/p' | awk '{n += $1} END {print n + 0}')
