@@ -142,6 +142,9 @@ nolegacy HAKMEM_ROUTER_DIFF=2 "hakmem: warning: HAKMEM_ROUTER_DIFF is set but ha
 nolegacy HAKMEM_USE_CENTRAL_ROUTER=0 "hakmem: warning: HAKMEM_USE_CENTRAL_ROUTER is set but has no effect: $only_central" \
     HAKMEM_USE_CENTRAL_ROUTER=0
 nolegacy HAKMEM_USE_CENTRAL_ROUTER=1 "" HAKMEM_USE_CENTRAL_ROUTER=1
+# what the build does anyway (the defaults: no differential mode, no rollout, no report)
+nolegacy defaults "" HAKMEM_ROUTER_DIFF=0 HAKMEM_ROUTER_ROLLOUT=-1 HAKMEM_DIVERGENCE_REPORT= \
+    HAKMEM_ROUTER_ROLLBACK=0
 # all at once: one line each, in the option table's order, nothing else
 nolegacy all "hakmem: warning: HAKMEM_USE_CENTRAL_ROUTER is set but has no effect: $only_central"$'\n'"$all_lines" \
     "${mig[@]}" HAKMEM_USE_CENTRAL_ROUTER=0

@@ -52,6 +52,15 @@ const char *hk_options_closest(const char *name, size_t len)
 
 static bool is_set(hk_opt_id id) { return getenv(hk_option_descs[id].name) != NULL; }
 
+/* A set variable whose value is the option's default (a string option: empty). */
+static bool at_default(hk_opt_id id)
+{
+    const hk_option_desc *d = &hk_option_descs[id];
+    if (d->kind == HK_OPT_KIND_STR)
+        return hk_opt_str(id) == NULL || !*hk_opt_str(id);
+    return hk_opt(id) == d->def;
+}
+
 /* A set variable whose value hk_options_init refused (it warned already). */
 static bool refused(hk_opt_id id)
 {
@@ -145,6 +154,10 @@ void hk_options_check(bool central_default)
     for (size_t r = 0; r < sizeof rules / sizeof *rules; r++) {
         hk_opt_id id = rules[r].id;
         if (warned[id] || !is_set(id) || refused(id) || !rules[r].applies(&m))
+            continue;
+        /* Without legacy/, a migration variable that asks for what the build does anyway (its
+         * default: no differential mode, no rollout, no report) is not worth a warning. */
+        if (rules[r].applies == no_legacy && at_default(id))
             continue;
         warned[id] = true;
         hk_warn("%s is set but has no effect: %s", hk_option_descs[id].name, rules[r].why);
