@@ -157,8 +157,10 @@ void hk_options_check(bool central_default)
             continue;
         /* Without legacy/, a migration variable that asks for what the build does anyway (its
          * default: no differential mode, no rollout, no report) is not worth a warning. */
-        if (rules[r].applies == no_legacy && at_default(id))
+        if (rules[r].applies == no_legacy && at_default(id)) {
+            warned[id] = true; /* nor by the rules for builds with legacy/ below */
             continue;
+        }
         warned[id] = true;
         hk_warn("%s is set but has no effect: %s", hk_option_descs[id].name, rules[r].why);
     }
