@@ -256,8 +256,10 @@ if hk_legacy_built; then
     printf 'previous report\n' >"$tmp/full/r.json"
     rc=0
     # stderr through a pipe: the file-size limit must not cut its lines (a coverage build's gcov
-    # line, cut, would no longer be recognised as gcov's).
-    { ( ulimit -f 1; trap '' XFSZ; exec timeout -k 5 30 env LD_PRELOAD="$lib" "${bigenv[@]}" \
+    # line, cut, would no longer be recognised as gcov's). A coverage build's counter files
+    # go to a scratch directory (GCOV_PREFIX): under the limit, libgcov would leave the
+    # build's own .gcda files cut at 1 KiB, and every later process would fail to merge them.
+    { ( ulimit -f 1; trap '' XFSZ; exec timeout -k 5 30 env GCOV_PREFIX="$tmp/gcov" LD_PRELOAD="$lib" "${bigenv[@]}" \
           HAKMEM_DIVERGENCE_REPORT="$tmp/full/r.json" "$prog" sizes ) 2>&1 >"$tmp/o" </dev/null | cat >"$tmp/e"
       rc=${PIPESTATUS[0]}; } 2>/dev/null
     strip_gcov "$tmp/e"
