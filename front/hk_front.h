@@ -68,15 +68,27 @@ typedef struct {
     const uint8_t *cls;
 } hk_front_fast_t;
 extern HK_HIDDEN hk_front_fast_t hk_front_fast;
+/* The fast path's second table, for what the first one misses up to HK_POOL_MAX (sizes
+ * above the Tiny bound: Pool, Mid and the Bridge classes; an empty bin): per 256 bytes
+ * (index (size + 255) >> 8), per routing path (legacy, central) and per entry, the block
+ * engine's class id that the path decides for every size of those 256 bytes, or 0 where
+ * the path's own slow route must serve (sizes of several classes, the mmap box, a rule that
+ * starts inside, the router's verbose log). Built from each path's decision function with
+ * the knobs in force (hk_front_update_mode, hk_mode.c), so that it can only repeat what
+ * the path decides (tests/check_api.c compares every size). Looked up at the start of the
+ * legacy and central slow routes, never in the other modes. */
+#define HK_FRONT_SPAN_SHIFT 8
+#define HK_FRONT_SPAN_N ((HK_POOL_MAX >> HK_FRONT_SPAN_SHIFT) + 1)
+extern HK_HIDDEN uint8_t hk_front_span[2][2][HK_FRONT_SPAN_N];
 /* Everything the fast path does not serve: the mode's own path (legacy, central, the
  * differential mode, init). */
 void *hk_front_slow(size_t size, hak_callsite_t site, hk_entry_t entry);
 /* free() of what the fast path does not take: NULL, a pointer outside the arena's committed
  * prefix or misaligned (the mmap box's blocks, and every fault). */
 void hk_free_other(void *p);
-/* Debug builds (HK_ASSERT_LEVEL >= 2): the fast path's decision for size (the Tiny class
- * cls[size]) against the reference of the path in force (hk_table_check, hk_legacy_check). */
-void hk_front_check_fast(size_t size, hk_entry_t entry);
+/* Debug builds (HK_ASSERT_LEVEL >= 2): the fast path's decision for size (the engine's class
+ * cls) against the reference of the path in force (hk_table_check, hk_legacy_check). */
+void hk_front_check_fast(size_t size, hk_entry_t entry, unsigned cls);
 
 /* Legacy and central share one fast path (the path's Tiny bound and class table are data),
  * so that neither pays a branch for the other: the router costs what the path it replaces
@@ -86,7 +98,7 @@ HK_INLINE void *hk_front_alloc(size_t size, hak_callsite_t site, hk_entry_t entr
 {
     if (HK_LIKELY(size < hk_front_fast.end)) {
         if (HK_ASSERT_LEVEL >= 2)
-            hk_front_check_fast(size, entry);
+            hk_front_check_fast(size, entry, hk_front_fast.cls[size]);
         void *p = hk_slab_pop_fast(hk_front_fast.cls[size]);
         if (HK_LIKELY(p != NULL))
             return p;

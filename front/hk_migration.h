@@ -34,6 +34,11 @@ static inline hk_decision hk_legacy_decide(size_t size, hk_entry_t entry, hk_kno
     (void)size, (void)entry, (void)k;
     hk_no_legacy("hk_legacy_decide");
 }
+static inline hk_decision hk_legacy_lookup(size_t size, hk_entry_t entry, hk_knobs k)
+{
+    (void)size, (void)entry, (void)k;
+    hk_no_legacy("hk_legacy_lookup");
+}
 static inline void hk_legacy_check(size_t size, hk_entry_t entry, hk_knobs k, hk_decision d)
 {
     (void)size, (void)entry, (void)k, (void)d;

@@ -3,6 +3,7 @@
  * the fast path reads (hk_front.h), and the slow paths that dispatch on it.
  */
 #include "hk_front.h"
+#include "hk_boxes.h"
 #include "hk_tiny.h"
 
 bool hk_compare_active;
@@ -15,16 +16,32 @@ static void leave_inline(void)
         hk_front_mode = HK_FRONT_COMPARE;
 }
 
+/* The second table of path m is rebuilt when the knobs it was built with changed, or the
+ * router's table or log (router_changed) for the central path. */
+static bool span_stale[2] = {true, true};
+static hk_knobs span_knobs[2];
+static void span_build(unsigned m);
+
 /* From the router, after its table or Tiny bound changed (after init, which sets the mode
  * itself). */
 static void router_changed(void)
 {
+    span_stale[HK_FRONT_CENTRAL] = true;
     if (hk_front_mode != HK_FRONT_INIT)
         hk_front_update_mode();
 }
 
+/* From the options (a test changing the knobs): the second table follows them. */
+static void knobs_changed(void)
+{
+    unsigned char m = hk_front_mode;
+    if (m <= HK_FRONT_CENTRAL)
+        span_build(m);
+}
+
 void hk_mode_register(void)
 {
+    hk_knobs_changed_hook = knobs_changed;
     hk_compare_hooks = (hk_compare_hooks_t){hk_front_update_mode, leave_inline};
     hk_router_front_hook = router_changed;
 }
@@ -46,19 +63,95 @@ void *hk_front_other(size_t size, hak_callsite_t site, hk_entry_t entry)
     return hk_front_alloc(size, site, entry);
 }
 
+uint8_t hk_front_span[2][2][HK_FRONT_SPAN_N];
+
+/* The second table (hk_front.h) for path m: a block of the class the path decides for size,
+ * from the thread's cache (counted by the cache alone, as the fast path's), else refilled
+ * (counted as the path's slow route); NULL where the table has no class, or the engine has
+ * no block: the path's slow route then serves (and falls back, counted). */
+static inline void *span_alloc(unsigned m, size_t size, hk_entry_t entry)
+{
+    if (size > HK_POOL_MAX) /* first: the rounding below would wrap near SIZE_MAX */
+        return NULL;
+    unsigned cls =
+        hk_front_span[m][entry][(size + (1u << HK_FRONT_SPAN_SHIFT) - 1) >> HK_FRONT_SPAN_SHIFT];
+    if (cls == 0)
+        return NULL;
+    if (HK_ASSERT_LEVEL >= 2)
+        hk_front_check_fast(size, entry, cls);
+    void *p = hk_slab_pop_fast(cls);
+    if (HK_LIKELY(p != NULL))
+        return p;
+    p = hk_slab_alloc_slow(cls);
+    if (p)
+        hk_tc.tctr[HK_TCTR_SERVED_LEGACY + m]++;
+    return p;
+}
+
 void *hk_front_slow(size_t size, hak_callsite_t site, hk_entry_t entry)
 {
+    void *p;
     switch (hk_front_mode) {
     case HK_FRONT_LEGACY:
+        if ((p = span_alloc(HK_FRONT_LEGACY, size, entry)) != NULL)
+            return p;
         hk_tc.tctr[HK_TCTR_SERVED_LEGACY]++;
         return hk_legacy_alloc_slow(size, site, entry);
     case HK_FRONT_CENTRAL:
+        if ((p = span_alloc(HK_FRONT_CENTRAL, size, entry)) != NULL)
+            return p;
         hk_tc.tctr[HK_TCTR_SERVED_CENTRAL]++;
         return hk_router_alloc_slow(size, site, entry);
     case HK_FRONT_DIFF_CENTRAL: return hk_diff_alloc(size, site, entry, true);
     case HK_FRONT_DIFF_LEGACY: return hk_diff_alloc(size, site, entry, false);
     default: return hk_front_other(size, site, entry);
     }
+}
+
+/* The path's decision, uncounted (test builds count the decisions of allocations). */
+static hk_decision span_decide(unsigned m, size_t size, hk_entry_t entry, hk_knobs k)
+{
+    if (m == HK_FRONT_CENTRAL)
+        return hk_table_lookup(hk_router_table, size, entry, k);
+    return hk_legacy_lookup(size, entry, k);
+}
+
+/* Fill the second table of path m from its decisions (before the mode opens the path). The
+ * sizes lo .. hi of an entry get one class when the path decides alike for lo and hi: every
+ * box's class grows with the size, and a path's box changes only where one of its ranges
+ * ends, which for the legacy path is at a multiple of 256 (hk_legacy.h) and for a router
+ * table wherever a rule starts, so an entry that a rule starts inside gets 0. The entries
+ * decide alike unless the malloc family's requests skip ACE (wrap_l2 off). */
+static void span_build(unsigned m)
+{
+    hk_knobs k = hk_knobs_get();
+    if (!span_stale[m] && span_knobs[m].ace_enabled == k.ace_enabled &&
+        span_knobs[m].wrap_l2 == k.wrap_l2)
+        return;
+    bool off = m == HK_FRONT_CENTRAL ? hk_router_verbose() : !config_legacy;
+    for (int e = HK_ENTRY_WRAP; e <= HK_ENTRY_API; e++)
+        for (size_t i = 0; i < HK_FRONT_SPAN_N; i++) {
+            size_t hi = i << HK_FRONT_SPAN_SHIFT, lo = i ? hi - (1u << HK_FRONT_SPAN_SHIFT) + 1 : 0;
+            unsigned cls = 0;
+            if (e == HK_ENTRY_API && k.wrap_l2) {
+                cls = hk_front_span[m][HK_ENTRY_WRAP][i];
+            } else if (!off) {
+                hk_decision a = span_decide(m, lo, (hk_entry_t)e, k),
+                            b = span_decide(m, hi, (hk_entry_t)e, k);
+                if (a.box == b.box && a.cls == b.cls)
+                    cls = hk_box_engine_class(a.box, a.cls);
+            }
+            hk_front_span[m][e][i] = (uint8_t)cls;
+        }
+    if (m == HK_FRONT_CENTRAL)
+        for (int r = 1; r < hk_router_table->n; r++) {
+            size_t lo = hk_router_table->rules[r].lo,
+                   i = (lo + (1u << HK_FRONT_SPAN_SHIFT) - 1) >> HK_FRONT_SPAN_SHIFT;
+            if (i < HK_FRONT_SPAN_N && ((lo - 1) & ((1u << HK_FRONT_SPAN_SHIFT) - 1)) != 0)
+                hk_front_span[m][HK_ENTRY_WRAP][i] = hk_front_span[m][HK_ENTRY_API][i] = 0;
+        }
+    span_knobs[m] = k;
+    span_stale[m] = false;
 }
 
 void hk_front_update_mode(void)
@@ -79,13 +172,16 @@ void hk_front_update_mode(void)
     /* A SIGUSR2 between the test above and the store: its mode switch was overwritten. */
     if ((m == HK_FRONT_DIFF_LEGACY || m == HK_FRONT_DIFF_CENTRAL) && hk_report_requested)
         hk_front_mode = HK_FRONT_COMPARE;
-    if (m <= HK_FRONT_CENTRAL)
+    if (m <= HK_FRONT_CENTRAL) {
+        span_build(m);
         hk_front_fast.end = hk_tiny_end_of[m];
+    }
 }
 
-void hk_front_check_fast(size_t size, hk_entry_t entry)
+void hk_front_check_fast(size_t size, hk_entry_t entry, unsigned cls)
 {
-    hk_decision d = {HAK_BOX_TINY, (int)hk_front_fast.cls[size] - HK_CLS_TINY0};
+    hak_box_t box = (hak_box_t)hk_classes[cls].box;
+    hk_decision d = {box, (int)cls - hk_boxes[box].engine0};
     if (hk_front_mode == HK_FRONT_CENTRAL)
         hk_table_check(hk_router_table, size, entry, hk_knobs_get(), d);
     else if (config_legacy && hk_front_mode == HK_FRONT_LEGACY)

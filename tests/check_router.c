@@ -1069,6 +1069,63 @@ static hk_table load_text(const char *text)
     return t;
 }
 
+/* The front door's second class table (hk_front.h) for the path in force: every size up to
+ * HK_POOL_MAX, both entries, the class it gives (when it gives one) is the one the path
+ * decides. Returns how many sizes had a class. */
+static size_t check_span(int i, const char *what)
+{
+    unsigned m = hk_front_mode;
+    if (m > HK_FRONT_CENTRAL)
+        return 0; /* the differential modes never look at it */
+    size_t with_class = 0;
+    for (int e = HK_ENTRY_WRAP; e <= HK_ENTRY_API; e++)
+        for (size_t s = 0; s <= HK_POOL_MAX; s++) {
+            unsigned c = hk_front_span[m][e][(s + 255) >> 8];
+            if (c == 0)
+                continue;
+            with_class++;
+            hk_decision d = hk_front_decide(s, (hk_entry_t)e);
+            ck_assert_msg(c == hk_box_engine_class(d.box, d.cls),
+                          "[%s] %s: size %zu entry %d: the table gives class %u, the path "
+                          "decides %s class %d",
+                          hk_check_mode_names[i], what, s, e, c, hak_box_name(d.box), d.cls);
+        }
+    return with_class;
+}
+
+START_TEST(test_front_span_repeats_decisions) {
+    hk_check_set_mode(_i);
+    /* A rule that starts inside 256 bytes (5001) and one that starts at their start (12289). */
+    static hk_table odd;
+    odd = load_text("0 1000 tiny\n1001 5000 pool ace\n5001 12288 mid\n12289 32768 pool ace\n"
+                    "32769 2097151 l25 ace\n2097152 " SMAX " mmap\n");
+    for (int tab = 0; tab < 3; tab++) {
+        if (tab > 0 && !hk_check_mode_central(_i))
+            break; /* the legacy path has no table */
+        hk_router_use_table(tab == 0 ? NULL : tab == 1 ? &odd : &hk_table_builtin);
+        for (int combo = 0; combo < 4; combo++) {
+            hk_knobs k = set_knobs(combo);
+            size_t n = check_span(_i, tab == 1 ? "odd table" : "built-in table");
+            /* Mid's sizes never depend on the knobs: the table covers them in both paths. */
+            if (_i != HK_CHECK_MODE_DIFF && tab != 1)
+                ck_assert_msg(n >= 2 * (HK_MID_MAX - HK_POOL_LOW_MAX) - 2 * 256,
+                              "[%s] combo %d: %zu sizes with a class", hk_check_mode_names[_i],
+                              combo, n);
+            /* And allocations follow: a size on each side of every class edge. */
+            for (size_t s = 1000; s <= HK_POOL_MAX; s += 1000) {
+                void *p = hak_malloc(s);
+                ck_assert_int_eq(hak_box_of(p), hk_front_decide(s, HK_ENTRY_WRAP).box);
+                ck_assert_uint_ge(hak_malloc_usable_size(p), s);
+                hak_free(p);
+            }
+            (void)k;
+        }
+    }
+    hk_router_use_table(NULL);
+    set_knobs(3);
+}
+END_TEST
+
 START_TEST(test_candidate_table) {
     hk_check_set_mode(_i);
     /* A malformed candidate: rejected, with the line. */
@@ -1381,6 +1438,8 @@ Suite *make_router_suite(void)
     tcase_add_loop_test(tc, test_fallback_front_door, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
     tcase_add_loop_test(tc, test_router_enomem, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
     tcase_add_loop_test(tc, test_candidate_table, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_front_span_repeats_decisions, HK_CHECK_MODE_FIRST,
+                        HK_CHECK_MODE_END);
     tcase_add_loop_test(tc, test_unusual_tables, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
     tcase_add_loop_test(tc, test_mmap_zero_size_via_table, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
     tcase_add_loop_test(tc, test_mmap_zero_size_memalign, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);

@@ -142,8 +142,17 @@ void hk_options_load(bool secure)
                 "core/base/hk_sys.h (mmap, munmap, mremap, madvise, mprotect, open, write, "
                 "pwrite, fsync, rename, ...); no fault armed",
                 f);
+    if (hk_knobs_changed_hook)
+        hk_knobs_changed_hook();
 }
 
 void hk_options_init(void) { hk_options_load(getauxval(AT_SECURE) != 0); }
 
-void hk_option_set(hk_opt_id id, long value) { hk_opt_values[id] = value; }
+void (*hk_knobs_changed_hook)(void);
+
+void hk_option_set(hk_opt_id id, long value)
+{
+    hk_opt_values[id] = value;
+    if ((id == HK_OPT_ACE_ENABLED || id == HK_OPT_WRAP_L2) && hk_knobs_changed_hook)
+        hk_knobs_changed_hook();
+}

@@ -93,6 +93,10 @@ bool hk_option_parse(hk_opt_id id, const char *text, long *out);
 const char *hk_option_word(hk_opt_id id, long index, char *buf, size_t cap);
 /* Override a value (tests). */
 void hk_option_set(hk_opt_id id, long value);
+/* Called after the routing knobs (HAKMEM_ACE_ENABLED, HAKMEM_WRAP_L2) may have changed: by
+ * hk_option_set and hk_options_load. The front door's, registered at init: its class tables
+ * repeat decisions made with the knobs in force. */
+extern void (*hk_knobs_changed_hook)(void);
 
 HK_INLINE long hk_opt(hk_opt_id id) { return hk_opt_values[id]; }
 /* A STR option's value (a copy in static storage), or NULL when unset. */

@@ -30,10 +30,10 @@ int hk_box_class_ref(hak_box_t box, size_t size)
 }
 
 const hk_box_desc hk_boxes[HAK_BOX_COUNT] = {
-    [HAK_BOX_NONE] = {0, no_class},
-    [HAK_BOX_TINY] = {HK_TINY_MAX, tiny_class},
-    [HAK_BOX_POOL] = {HK_POOL_MAX, hk_ace_class},
-    [HAK_BOX_MID] = {HK_MID_MAX, mid_class},
-    [HAK_BOX_L25] = {HK_L25_CLASS_MAX, hk_l25_class},
-    [HAK_BOX_MMAP] = {SIZE_MAX, no_class},
+    [HAK_BOX_NONE] = {0, no_class, 0},
+    [HAK_BOX_TINY] = {HK_TINY_MAX, tiny_class, HK_CLS_TINY0},
+    [HAK_BOX_POOL] = {HK_POOL_MAX, hk_ace_class, HK_CLS_POOL0},
+    [HAK_BOX_MID] = {HK_MID_MAX, mid_class, HK_CLS_MID0},
+    [HAK_BOX_L25] = {HK_L25_CLASS_MAX, hk_l25_class, HK_CLS_L250 - HK_ACE_L25_FIRST},
+    [HAK_BOX_MMAP] = {SIZE_MAX, no_class, 0},
 };

@@ -15,9 +15,18 @@
 typedef struct {
     size_t max;              /* the largest size the box has a class for */
     int (*cls)(size_t size); /* the box's own class index for a size <= max (-1: none) */
+    int engine0;             /* the block engine's class id of the box's class 0 (0: none) */
 } hk_box_desc;
 
 extern const hk_box_desc hk_boxes[HAK_BOX_COUNT];
+
+/* The block engine's class id (hk_slab.h) that serves class cls of box `box`, or 0 when the
+ * engine does not serve the box (mmap, none). The one place a box's class meets the engine's. */
+HK_INLINE unsigned hk_box_engine_class(hak_box_t box, int cls)
+{
+    int e0 = hk_boxes[box].engine0;
+    return e0 ? (unsigned)(e0 + cls) : 0;
+}
 
 /* L25's classes continue ACE's numbering after Pool's; a size below them takes the first. */
 HK_INLINE int hk_l25_class(size_t size)

@@ -5,26 +5,17 @@
  */
 #include <errno.h>
 
+#include "hk_boxes.h"
+#include "hk_mmap.h"
 #include "hk_route.h"
 #include "hk_stats.h"
-#include "hk_l25.h"
-#include "hk_mid.h"
-#include "hk_mmap.h"
-#include "hk_pool.h"
-#include "hk_tiny.h"
 
 bool hk_central_active = HAKMEM_CONFIG_CENTRAL_ROUTER;
 
 void *hk_execute(hk_decision d, size_t size, bool *fell_back)
 {
-    void *p;
-    switch (d.box) {
-    case HAK_BOX_TINY: p = hk_tiny_alloc(d.cls); break;
-    case HAK_BOX_POOL: p = hk_pool_alloc(d.cls); break;
-    case HAK_BOX_MID: p = hk_mid_alloc(d.cls); break;
-    case HAK_BOX_L25: p = hk_l25_alloc(d.cls); break;
-    default: p = NULL; break;
-    }
+    unsigned e = hk_box_engine_class(d.box, d.cls); /* 0: the mmap box's */
+    void *p = e ? hk_slab_alloc(e) : NULL;
     if (HK_LIKELY(p != NULL))
         return p;
     if (d.box != HAK_BOX_MMAP) {

@@ -91,6 +91,8 @@ void *hk_router_execute(hk_decision d, size_t size, hak_callsite_t site)
     return p;
 }
 
+bool hk_router_verbose(void) { return verbose; }
+
 void hk_router_set_verbose(bool on)
 {
     verbose = on;

@@ -35,6 +35,8 @@ extern void (*hk_router_changed_hook)(void);
 extern void (*hk_router_front_hook)(void);
 /* The verbose log ([Router] lines on stderr; the fast path is off while it is on). */
 void hk_router_set_verbose(bool on);
+/* True while the verbose log is on: every decision must then reach hk_router_alloc_slow. */
+bool hk_router_verbose(void);
 
 HK_INLINE void *hk_router_alloc_inline(size_t size, hak_callsite_t site, hk_entry_t entry)
 {
