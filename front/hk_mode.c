@@ -88,20 +88,31 @@ static inline void *span_alloc(unsigned m, size_t size, hk_entry_t entry)
     return p;
 }
 
+/* The legacy and central slow routes, the second table first; out of line, so that the
+ * dispatch below stays a jump (no frame) for the differential modes. */
+static HK_NOINLINE void *legacy_slow(size_t size, hak_callsite_t site, hk_entry_t entry)
+{
+    void *p = span_alloc(HK_FRONT_LEGACY, size, entry);
+    if (p)
+        return p;
+    hk_tc.tctr[HK_TCTR_SERVED_LEGACY]++;
+    return hk_legacy_alloc_slow(size, site, entry);
+}
+
+static HK_NOINLINE void *central_slow(size_t size, hak_callsite_t site, hk_entry_t entry)
+{
+    void *p = span_alloc(HK_FRONT_CENTRAL, size, entry);
+    if (p)
+        return p;
+    hk_tc.tctr[HK_TCTR_SERVED_CENTRAL]++;
+    return hk_router_alloc_slow(size, site, entry);
+}
+
 void *hk_front_slow(size_t size, hak_callsite_t site, hk_entry_t entry)
 {
-    void *p;
     switch (hk_front_mode) {
-    case HK_FRONT_LEGACY:
-        if ((p = span_alloc(HK_FRONT_LEGACY, size, entry)) != NULL)
-            return p;
-        hk_tc.tctr[HK_TCTR_SERVED_LEGACY]++;
-        return hk_legacy_alloc_slow(size, site, entry);
-    case HK_FRONT_CENTRAL:
-        if ((p = span_alloc(HK_FRONT_CENTRAL, size, entry)) != NULL)
-            return p;
-        hk_tc.tctr[HK_TCTR_SERVED_CENTRAL]++;
-        return hk_router_alloc_slow(size, site, entry);
+    case HK_FRONT_LEGACY: return legacy_slow(size, site, entry);
+    case HK_FRONT_CENTRAL: return central_slow(size, site, entry);
     case HK_FRONT_DIFF_CENTRAL: return hk_diff_alloc(size, site, entry, true);
     case HK_FRONT_DIFF_LEGACY: return hk_diff_alloc(size, site, entry, false);
     default: return hk_front_other(size, site, entry);
