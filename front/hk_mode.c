@@ -88,24 +88,28 @@ static inline void *span_alloc(unsigned m, size_t size, hk_entry_t entry)
     return p;
 }
 
-/* The legacy and central slow routes, the second table first; out of line, so that the
- * dispatch below stays a jump (no frame) for the differential modes. */
-static HK_NOINLINE void *legacy_slow(size_t size, hak_callsite_t site, hk_entry_t entry)
+/* The legacy and central slow routes, the second table first; out of line (one function per
+ * path, the path a constant), so that the dispatch below stays a jump (no frame) for the
+ * differential modes. */
+HK_INLINE void *path_slow(unsigned m, size_t size, hak_callsite_t site, hk_entry_t entry)
 {
-    void *p = span_alloc(HK_FRONT_LEGACY, size, entry);
+    void *p = span_alloc(m, size, entry);
     if (p)
         return p;
-    hk_tc.tctr[HK_TCTR_SERVED_LEGACY]++;
+    hk_tc.tctr[HK_TCTR_SERVED_LEGACY + m]++;
+    if (m == HK_FRONT_CENTRAL)
+        return hk_router_alloc_slow(size, site, entry);
     return hk_legacy_alloc_slow(size, site, entry);
+}
+
+static HK_NOINLINE void *legacy_slow(size_t size, hak_callsite_t site, hk_entry_t entry)
+{
+    return path_slow(HK_FRONT_LEGACY, size, site, entry);
 }
 
 static HK_NOINLINE void *central_slow(size_t size, hak_callsite_t site, hk_entry_t entry)
 {
-    void *p = span_alloc(HK_FRONT_CENTRAL, size, entry);
-    if (p)
-        return p;
-    hk_tc.tctr[HK_TCTR_SERVED_CENTRAL]++;
-    return hk_router_alloc_slow(size, site, entry);
+    return path_slow(HK_FRONT_CENTRAL, size, site, entry);
 }
 
 void *hk_front_slow(size_t size, hak_callsite_t site, hk_entry_t entry)
