@@ -532,7 +532,7 @@ if [ "${INSTR:-1}" != 0 ] && command -v valgrind >/dev/null 2>&1; then
         fi
     fi
     if is_active hakmem-central; then
-        echo "  the differential mode's cost (whole program, QUICK-size arguments):"
+        echo "  whole program, QUICK-size arguments: the differential mode's cost, and central against the peers:"
         for wi in "${!wl_names[@]}"; do
             p=${wl_progs[$wi]}
             case $p in real:* | bench_prodcons | bench_remote) continue ;; esac
@@ -541,7 +541,7 @@ if [ "${INSTR:-1}" != 0 ] && command -v valgrind >/dev/null 2>&1; then
             [ "$quick" = 1 ] && case ${wl_names[$wi]} in bench_tiny_hot | bench_mid_large_mt) ;; *) continue ;; esac
             declare -A icnt=()
             line=""
-            for c in hakmem-central hakmem-legacy hakmem-diff1 hakmem-diffS; do
+            for c in hakmem-central hakmem-legacy hakmem-diff1 hakmem-diffS glibc jemalloc mimalloc tcmalloc; do
                 is_active $c || continue
                 for i in "${!cfg_names[@]}"; do [ "${cfg_names[$i]}" = "$c" ] && ci=$i; done
                 # shellcheck disable=SC2086
@@ -563,6 +563,17 @@ if [ "${INSTR:-1}" != 0 ] && command -v valgrind >/dev/null 2>&1; then
                     verdict "$w" "$what" "$op" "$t1" <<<"$r $r $r 1"
                 fi
             done
+            # Exact where the wall-clock ratios of a shared machine are not: central's whole
+            # program against the peer that executes the fewest instructions.
+            fewest="" fewestn=""
+            for c in jemalloc mimalloc tcmalloc; do
+                [ -n "${icnt[$c]:-}" ] || continue
+                if [ -z "$fewest" ] || [ "${icnt[$c]}" -lt "$fewest" ]; then fewest=${icnt[$c]} fewestn=$c; fi
+            done
+            if [ -n "$fewest" ] && [ -n "${icnt[hakmem-central]:-}" ]; then
+                r=$(div "${icnt[hakmem-central]}" "$fewest")
+                verdict "$w" "central instructions <= fewest peer's ($fewestn, whole program)" le 1.00 <<<"$r $r $r 1"
+            fi
         done
     fi
     echo

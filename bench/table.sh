@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # table.sh: the README's benchmark table, as Markdown, from a bench/compare.sh output
-# directory (summary.csv and machine.txt), so that the numbers in the README are the runner's,
-# never typed. Ratios are medians against glibc (ops/s: higher is faster; RSS: lower is leaner).
+# directory (summary.csv and machine.txt; instructions.csv and footprint.md when the run made
+# them), so that the numbers in the README are the runner's, never typed. Ratios are medians against glibc (ops/s: higher is faster; RSS: lower is leaner).
 # Usage: bench/table.sh [OUT_DIR]   (default: bench-out)
 set -euo pipefail
 out=${1:-bench-out}
@@ -43,4 +43,31 @@ if [ -s "$out/footprint.md" ]; then
     echo "Footprint, from the same run (\`tests/footprint ${fp:-?}\` once per allocator: MiB of VmRSS; A-C as in the issue, D: everything freed, then light activity):"
     echo
     cat "$out/footprint.md"
+fi
+# The instruction counts (callgrind), when the run made them: per tiny pair, and per workload
+# the whole program under each config as a ratio to central's.
+if [ -s "$out/instructions.csv" ]; then
+    echo
+    echo "Instructions (callgrind, from the same run: exact on a shared machine). Per tiny malloc+free pair, inside malloc and free:"
+    echo
+    awk -F, '$1 == "tiny_pair" && $4 != "" { printf "%s%s %s", (n++ ? ", " : ""), $3, $4 } END { if (n) print "" }' "$out/instructions.csv"
+    echo
+    echo "Whole programs at the QUICK sizes: central's count, and every other config's as a ratio to it:"
+    echo
+    echo "| workload | central (M) | legacy | diff-1 | diff-100 | glibc | jemalloc | mimalloc | tcmalloc |"
+    echo "|---|---|---|---|---|---|---|---|---|"
+    awk -F, '$1 == "workload" { v[$2 "," $3] = $4; if (!($2 in seen)) { seen[$2] = 1; order[n++] = $2 } }
+    END {
+        split("hakmem-legacy hakmem-diff1 hakmem-diffS glibc jemalloc mimalloc tcmalloc", c, " ")
+        for (i = 0; i < n; i++) {
+            w = order[i]; base = v[w ",hakmem-central"]
+            if (base == "") continue
+            printf "| %s | %.2f |", w, base / 1e6
+            for (j = 1; j <= 7; j++) {
+                x = v[w "," c[j]]
+                if (x == "") printf " - |"; else printf " %.3f |", x / base
+            }
+            printf "\n"
+        }
+    }' "$out/instructions.csv"
 fi
