@@ -535,21 +535,44 @@ if [ "${INSTR:-1}" != 0 ] && command -v valgrind >/dev/null 2>&1; then
         echo "  whole program, QUICK-size arguments: the differential mode's cost, and central against the peers:"
         for wi in "${!wl_names[@]}"; do
             p=${wl_progs[$wi]}
-            case $p in real:* | bench_prodcons | bench_remote) continue ;; esac
+            case $p in bench_prodcons | bench_remote) continue ;; esac
             # the QUICK arguments of this workload
             qa=$(wl_table 1 | awk -F'|' -v l="${wl_names[$wi]}" '$1 == l {print $3}')
             [ "$quick" = 1 ] && case ${wl_names[$wi]} in bench_tiny_hot | bench_mid_large_mt) ;; *) continue ;; esac
-            declare -A icnt=()
+            declare -A icnt=() rdig=()
             line=""
             for c in hakmem-central hakmem-legacy hakmem-diff1 hakmem-diffS glibc jemalloc mimalloc tcmalloc; do
                 is_active $c || continue
                 for i in "${!cfg_names[@]}"; do [ "${cfg_names[$i]}" = "$c" ] && ci=$i; done
-                # shellcheck disable=SC2086
-                icnt[$c]=$(cg ${cfg_env[$ci]} -- "$build/bench/$p" $qa)
+                case $p in
+                real:*) # under callgrind at the quick size (real.sh); its output must be glibc's
+                    # shellcheck disable=SC2086
+                    REAL_CALLGRIND=1 bash "$here/real.sh" "${p#real:}" "$realdir-cg" quick ${cfg_env[$ci]} >"$tmp/out" 2>"$tmp/err" </dev/null || true
+                    icnt[$c]=$(sed -n 's/.* instructions=\([0-9]*\).*/\1/p' "$tmp/out")
+                    rdig[$c]=$(sed -n 's/.* output=\([0-9a-f]*\).*/\1/p' "$tmp/out")
+                    ;;
+                *)
+                    # shellcheck disable=SC2086
+                    icnt[$c]=$(cg ${cfg_env[$ci]} -- "$build/bench/$p" $qa)
+                    ;;
+                esac
                 line+=" ${c#hakmem-}=${icnt[$c]}"
-                echo "workload,${wl_names[$wi]},$c,${icnt[$c]}" >>"$out/instructions.csv"
             done
+            case $p in
+            real:*) # a count whose program gave another output than glibc's does not count
+                for c in "${!rdig[@]}"; do
+                    if [ -z "${rdig[$c]}" ] || [ "${rdig[$c]}" != "${rdig[glibc]:-}" ]; then
+                        icnt[$c]=
+                        line+=" (${c#hakmem-}: no count: output ${rdig[$c]:-none}, glibc's ${rdig[glibc]:-none})"
+                    fi
+                done
+                qa=quick
+                ;;
+            esac
             echo "    ${wl_names[$wi]} ($p $qa):$line"
+            for c in hakmem-central hakmem-legacy hakmem-diff1 hakmem-diffS glibc jemalloc mimalloc tcmalloc; do
+                [ -n "${icnt[$c]:-}" ] && echo "workload,${wl_names[$wi]},$c,${icnt[$c]}" >>"$out/instructions.csv"
+            done
             w=${wl_names[$wi]}
             for k in "hakmem-legacy:in:1.00:1.00:legacy instructions = central's (+-0.5 %)" \
                 "hakmem-diff1:le:1.10::diff-1 instructions <= 1.10x central's" \

@@ -11,6 +11,8 @@
 # Prints "real NAME seconds=S ops/s=1/S output=SHA256" (ops/s: runs per second, so that the
 # runner's "higher is faster" ratios hold); exits non-zero when the program fails. The runner
 # checks that the output's digest equals glibc's.
+# REAL_CALLGRIND=1: the program (and its children: gcc's cc1) runs under valgrind's callgrind,
+# and the line ends with " instructions=N", their sum (the runner's exact counts).
 set -euo pipefail
 export LC_ALL=C
 [ $# -ge 3 ] || { echo "usage: $0 NAME WORKDIR SIZE [ENV...]" >&2; exit 2; }
@@ -118,12 +120,18 @@ if [ "$name" = python3 ]; then
     py=$(python3 -c 'import sys; print(sys.executable)')
 fi
 
+vg=()
+if [ "${REAL_CALLGRIND:-0}" = 1 ]; then
+    rm -f cg.*.log
+    vg=(valgrind --tool=callgrind --callgrind-out-file=/dev/null --trace-children=yes
+        --log-file="$PWD/cg.%p.log")
+fi
 run() {
     case $name in
-    python3) env "$@" PYTHONMALLOC=malloc PYTHONHASHSEED=0 "$py" bench.py $((8000 * scale)) >out.txt ;;
-    sqlite3) rm -f bench.db && env "$@" sqlite3 bench.db <bench.sql >out.txt ;;
-    gcc) env "$@" gcc -O2 -c gen.c -o out.txt ;;
-    sort) env "$@" sort input.txt >out.txt ;;
+    python3) env "$@" PYTHONMALLOC=malloc PYTHONHASHSEED=0 "${vg[@]}" "$py" bench.py $((8000 * scale)) >out.txt ;;
+    sqlite3) rm -f bench.db && env "$@" "${vg[@]}" sqlite3 bench.db <bench.sql >out.txt ;;
+    gcc) env "$@" "${vg[@]}" gcc -O2 -c gen.c -o out.txt ;;
+    sort) env "$@" "${vg[@]}" sort input.txt >out.txt ;;
     esac
 }
 
@@ -131,5 +139,9 @@ t0=$EPOCHREALTIME
 run "$@"
 t1=$EPOCHREALTIME
 digest=$(sha256sum <out.txt | cut -c1-16)
-awk -v a="$t0" -v b="$t1" -v n="$name" -v d="$digest" \
-    'BEGIN {s = b - a; if (s <= 0) s = 1e-6; printf "real %s seconds=%.4f ops/s=%.4f output=%s\n", n, s, 1 / s, d}'
+instr=
+if [ ${#vg[@]} -gt 0 ]; then
+    instr=" instructions=$(cat cg.*.log | sed -n 's/.*I *refs: *//p' | tr -d , | awk '{ n += $1 } END { print n + 0 }')"
+fi
+awk -v a="$t0" -v b="$t1" -v n="$name" -v d="$digest" -v i="$instr" \
+    'BEGIN {s = b - a; if (s <= 0) s = 1e-6; printf "real %s seconds=%.4f ops/s=%.4f output=%s%s\n", n, s, 1 / s, d, i}'
