@@ -75,7 +75,8 @@ extern HK_HIDDEN hk_front_fast_t hk_front_fast;
  * the path's own slow route must serve (sizes of several classes, the mmap box, a rule that
  * starts inside, the router's verbose log). Built from each path's decision function with
  * the knobs in force (hk_front_update_mode, hk_mode.c), so that it can only repeat what
- * the path decides (tests/check_api.c compares every size). Looked up at the start of the
+ * the path decides (tests/check_router.c compares every size with
+ * the path's decision; debug builds check every lookup against the reference decision). Looked up at the start of the
  * legacy and central slow routes, never in the other modes. */
 #define HK_FRONT_SPAN_SHIFT 8
 #define HK_FRONT_SPAN_N ((HK_POOL_MAX >> HK_FRONT_SPAN_SHIFT) + 1)

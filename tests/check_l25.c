@@ -78,7 +78,7 @@ END_TEST
 
 START_TEST(test_l25_alloc_direct) {
     for (int c = HK_ACE_L25_FIRST; c < HK_ACE_NCLASSES; c++) {
-        void *p = hk_l25_alloc(c);
+        void *p = hk_slab_alloc(hk_box_engine_class(HAK_BOX_L25, c));
         ck_assert_ptr_nonnull(p);
         ck_assert_int_eq(hak_box_of(p), HAK_BOX_L25);
         ck_assert_uint_eq(hak_malloc_usable_size(p), hk_ace_sizes[c]);

@@ -82,7 +82,7 @@ END_TEST
 
 START_TEST(test_mid_alloc_direct) {
     for (int c = 0; c < HK_MID_NCLASSES; c++) {
-        void *p = hk_mid_alloc(c);
+        void *p = hk_slab_alloc(hk_box_engine_class(HAK_BOX_MID, c));
         ck_assert_ptr_nonnull(p);
         ck_assert_int_eq(hak_box_of(p), HAK_BOX_MID);
         ck_assert_uint_eq(hak_malloc_usable_size(p), hk_mid_sizes[c]);

@@ -54,12 +54,12 @@ START_TEST(test_pool_roundtrip) {
 }
 END_TEST
 
-/* hk_pool_alloc directly, per class: whole blocks stamped, then freed with hak_free. */
+/* The block engine's Pool classes directly, per class: whole blocks stamped, then freed with hak_free. */
 START_TEST(test_pool_alloc_direct) {
     for (int c = 0; c <= HK_ACE_POOL_LAST; c++) {
         void *p[PER];
         for (int k = 0; k < PER; k++) {
-            p[k] = hk_pool_alloc(c);
+            p[k] = hk_slab_alloc(hk_box_engine_class(HAK_BOX_POOL, c));
             ck_assert_ptr_nonnull(p[k]);
             ck_assert_int_eq(hak_box_of(p[k]), HAK_BOX_POOL);
             ck_assert_uint_eq(hak_malloc_usable_size(p[k]), hk_ace_sizes[c]);

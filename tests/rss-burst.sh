@@ -4,8 +4,9 @@
 # Runs $HK_TOP_BUILDDIR/tests/rss_burst under LD_PRELOAD=$HK_LIB, one process per case:
 #   large  1 GiB of 4 MiB blocks (mmap box), all freed
 #   l25    1 GiB of 256 KiB-1 MiB blocks (L25 box), all freed, then malloc_trim(0)
-# Each passes if VmRSS after the frees is at most 10 % of the burst (0.1 GiB) above VmRSS
-# before it.
+#   idle   64 MiB of 16 MiB blocks freed, then only fast paths: the mmap cache's idle bound
+# large and l25 pass if VmRSS after the frees is at most 10 % of the burst (0.1 GiB) above
+# VmRSS before it; idle if it is at most 32 MiB (nothing after malloc_trim; 2 MiB of slack).
 #
 # Environment (normally set by automake's AM_TESTS_ENVIRONMENT):
 #   HK_LIB           absolute path of the .so to preload.  Set but empty: baseline run
@@ -54,7 +55,7 @@ fi
 if [ ! -x "$PROG" ]; then
     fail "rss-burst" "$PROG not found or not executable (build it first: make check builds it)"
 elif [ "$nfail" = 0 ]; then
-    for c in large l25; do
+    for c in large l25 idle; do
         out=$(run_t "$TMO" env "${preload[@]}" "$PROG" "$c" 2>&1 </dev/null)
         rc=$?
         line=$(printf '%s\n' "$out" | grep -E '^(PASS|FAIL): ' | tail -n 1)

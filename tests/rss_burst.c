@@ -7,9 +7,13 @@
  * allocator's own start-up memory is in the baseline), at the peak and after the frees; the
  * case passes if after - before <= 10 % of the burst (0.1 GiB). The peak must show the burst
  * (peak - before >= 90 % of it), or the measurement means nothing.
+ *   idle   4 blocks of 16 MiB - 8 KiB (the mmap box's largest cached regions), touched, all
+ *          freed, then 1.2 s of fast-path work only (64-byte malloc/free): what the mmap box's
+ *          cache keeps from a program that goes idle is at most its idle bound, 32 MiB (README,
+ *          "Memory"), and nothing after malloc_trim(0) (2 MiB of slack each).
  * Prints "PASS: rss-burst NAME: ..." or "FAIL: rss-burst NAME: ..." and exits 0 or 1
  * (2: usage, 3: allocation failed).
- * Usage: rss_burst large|l25
+ * Usage: rss_burst large|l25|idle
  */
 #include <malloc.h>
 #include <stdint.h>
@@ -37,10 +41,61 @@ static long rss_kb(void)
     return kb;
 }
 
+static int idle_case(void)
+{
+    enum { N = 4 };
+    const size_t sz = ((size_t)16 << 20) - 8192;
+    const long bound_kb = 32 << 10, slack_kb = 2 << 10;
+    unsigned char *p[N];
+    free(malloc(64));
+    long before = rss_kb();
+    for (int i = 0; i < N; i++) {
+        if (!(p[i] = malloc(sz))) {
+            printf("FAIL: rss-burst idle: malloc(%zu) failed\n", sz);
+            return 3;
+        }
+        memset(p[i], i + 1, sz);
+    }
+    long peak = rss_kb();
+    for (int i = 0; i < N; i++)
+        free(p[i]);
+    for (int t = 0; t < 12; t++) { /* 1.2 s: far past the default purge delay (100 ms) */
+        usleep(100 * 1000);
+        for (int i = 0; i < 1000; i++) {
+            volatile unsigned char *q = malloc(64);
+            if (!q)
+                return 3;
+            q[0] = 1;
+            free((void *)q);
+        }
+    }
+    long idle = rss_kb();
+    malloc_trim(0);
+    long trimmed = rss_kb();
+    char what[256];
+    snprintf(what, sizeof what,
+             "4 x %zu B; VmRSS before %ld KiB, peak +%ld, after 1.2 s of fast-path work +%ld "
+             "(bound %ld + %ld), after malloc_trim(0) +%ld (bound %ld)",
+             sz, before, peak - before, idle - before, bound_kb, slack_kb, trimmed - before,
+             slack_kb);
+    if (peak - before < (long)(0.9 * N * (double)sz / 1024)) {
+        printf("FAIL: rss-burst idle: the blocks did not show in VmRSS: %s\n", what);
+        return 1;
+    }
+    if (idle - before > bound_kb + slack_kb || trimmed - before > slack_kb) {
+        printf("FAIL: rss-burst idle: kept more than its bound: %s\n", what);
+        return 1;
+    }
+    printf("PASS: rss-burst idle: %s\n", what);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 2 && strcmp(argv[1], "idle") == 0)
+        return idle_case();
     if (argc != 2 || (strcmp(argv[1], "large") && strcmp(argv[1], "l25"))) {
-        fprintf(stderr, "usage: rss_burst large|l25\n");
+        fprintf(stderr, "usage: rss_burst large|l25|idle\n");
         return 2;
     }
     int l25 = strcmp(argv[1], "l25") == 0;

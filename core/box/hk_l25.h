@@ -10,10 +10,6 @@
 
 #define HK_ACE_L25_FIRST (HK_ACE_POOL_LAST + 1)
 
-HK_INLINE void *hk_l25_alloc(int ace_cls)
-{
-    return hk_slab_alloc(HK_CLS_L250 + (unsigned)(ace_cls - HK_ACE_L25_FIRST));
-}
 void hk_l25_init(void);
 
 #endif

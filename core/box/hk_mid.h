@@ -17,7 +17,6 @@ extern const uint32_t hk_mid_sizes[HK_MID_NCLASSES];
 
 /* Class of a size <= HK_MID_MAX (sizes <= 8 KiB get class 0). */
 HK_INLINE int hk_mid_class(size_t size) { return size ? hk_mid_lookup[(size - 1) >> 11] : 0; }
-HK_INLINE void *hk_mid_alloc(int cls) { return hk_slab_alloc(HK_CLS_MID0 + (unsigned)cls); }
 void hk_mid_init(void);
 
 #endif

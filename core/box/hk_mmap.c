@@ -39,14 +39,16 @@ typedef struct hk_os_hdr {
  * pay mmap, munmap and a page fault per page every time. Bounded: 16 regions, none above
  * 16 MiB, and at most HK_OS_CACHE_BYTES or the bytes the box has live (at least
  * HK_OS_CACHE_MIN), so that a program that keeps few large blocks keeps little cached
- * memory. A region cached for HAKMEM_PURGE_DELAY_MS is unmapped (hk_os_purge, from the
- * purge clock; delay 0: nothing is cached); malloc_trim empties it. */
+ * memory. HK_OS_CACHE_MIN is 32 MiB: the 80/15/4/1 % mix of issue 13 (bench_mixed, 1 % of
+ * 2-4 MiB blocks, 2 threads) mapped 95 fresh regions with 16 MiB, 88 k page faults against
+ * tcmalloc's 20 k, and 17-24 k with 32 MiB (perf stat -e page-faults); a budget that fell to
+ * 16 MiB whenever nothing was live gave 27-56 k. A region cached for HAKMEM_PURGE_DELAY_MS
+ * is unmapped by the purge clock, which the slow paths drive: a program that only idles (or
+ * only takes the fast paths) after its frees keeps up to HK_OS_CACHE_MIN cached until its
+ * next slow path or malloc_trim. Delay 0: nothing is cached. */
 #define HK_OS_CACHE_SLOTS 16
 #define HK_OS_CACHE_BYTES ((size_t)64 << 20)
 #define HK_OS_CACHE_MAX_REGION ((size_t)16 << 20)
-/* 32 MiB: the 80/15/4/1 % mix of issue 13 (bench_mixed, 1 % of 2-4 MiB blocks, 2 threads)
- * keeps about 15 MiB of them live; with 16 MiB it mapped 95 fresh regions, 88 k page faults
- * against tcmalloc's 20 k; with 32 MiB 23 k (perf stat -e page-faults). */
 #define HK_OS_CACHE_MIN ((size_t)32 << 20)
 typedef struct {
     uintptr_t base;

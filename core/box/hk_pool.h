@@ -10,10 +10,6 @@
 #include "hk_ace.h"
 #include "hk_slab.h"
 
-HK_INLINE void *hk_pool_alloc(int ace_cls)
-{
-    return hk_slab_alloc(HK_CLS_POOL0 + (unsigned)ace_cls);
-}
 void hk_pool_init(void);
 /* Pre-allocate `pages` pages of ACE class ace_cls, one per shard in turn. Returns how many
  * were allocated (refills that succeeded; never more than asked). */

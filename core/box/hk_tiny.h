@@ -25,7 +25,6 @@ extern const uint16_t hk_tiny_sizes[HK_TINY_NCLASSES];
 
 /* Class of a size <= HK_TINY_MAX. */
 HK_INLINE int hk_tiny_class(size_t size) { return hk_tiny_lookup[(size + 15) >> 4]; }
-HK_INLINE void *hk_tiny_alloc(int cls) { return hk_slab_alloc(HK_CLS_TINY0 + (unsigned)cls); }
 /* The cache hit only (NULL when the thread's bin is empty). */
 HK_INLINE void *hk_tiny_pop(int cls) { return hk_slab_pop(HK_CLS_TINY0 + (unsigned)cls); }
 /* The fast path of every routing path: a block of size's class from the thread's cache when
