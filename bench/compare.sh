@@ -595,7 +595,7 @@ if [ "${INSTR:-1}" != 0 ] && command -v valgrind >/dev/null 2>&1; then
             done
             if [ -n "$fewest" ] && [ -n "${icnt[hakmem-central]:-}" ]; then
                 r=$(div "${icnt[hakmem-central]}" "$fewest")
-                verdict "$w" "central instructions <= fewest peer's ($fewestn, whole program)" le 1.00 <<<"$r $r $r 1"
+                verdict "$w" "central instructions <= fewest peer's ($fewestn; whole program)" le 1.00 <<<"$r $r $r 1"
             fi
         done
     fi

@@ -71,3 +71,33 @@ if [ -s "$out/instructions.csv" ]; then
         }
     }' "$out/instructions.csv"
 fi
+# The issue's targets (targets.csv: per round, central's ops/s over the best peer's and over
+# glibc's in the same round; the median of the rounds and their range), and, exact, central's
+# instructions against the peer that executes the fewest (whole program, QUICK sizes).
+if [ -s "$out/targets.csv" ]; then
+    echo
+    echo "Targets (\`targets.csv\`): per round, central's ops/s over the best peer's and over glibc's in the same round (the median of the rounds, their range); and central's instructions over the fewest peer's:"
+    echo
+    echo "| workload | best peer | central / best peer | verdict | central / glibc | verdict | instructions / fewest peer's | verdict |"
+    echo "|---|---|---|---|---|---|---|---|"
+    awk -F, 'FNR == 1 { f++; next }
+    f == 1 && $2 == "hakmem-central" { peer[$1] = $6 }
+    f == 2 {
+        if (!($1 in seen)) { seen[$1] = 1; order[n++] = $1 }
+        cell = sprintf("%.2f (%.2f-%.2f)", $3, $4, $5)
+        if ($2 == "central >= 1.00x best peer (ops/s)") { bp[$1] = cell; bv[$1] = $8 }
+        else if ($2 == "central > 1.00x glibc (ops/s)") { gl[$1] = cell; gv[$1] = $8 }
+        else if (index($2, "central instructions <= fewest peer") == 1) {
+            fp = $2; sub(/.*\(/, "", fp); sub(/;.*/, "", fp)
+            ins[$1] = sprintf("%.3f (%s)", $3, fp); iv[$1] = $8
+        }
+    }
+    END {
+        for (i = 0; i < n; i++) {
+            w = order[i]
+            if (!(w in bp)) continue
+            printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", w, peer[w], bp[w], bv[w],
+                (w in gl) ? gl[w] : "-", (w in gv) ? gv[w] : "-", (w in ins) ? ins[w] : "-", (w in iv) ? iv[w] : "-"
+        }
+    }' "$out/summary.csv" "$out/targets.csv"
+fi
