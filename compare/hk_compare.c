@@ -167,6 +167,17 @@ void *hk_diff_unsampled(size_t size, hak_callsite_t site, hk_entry_t entry, bool
     return central ? hk_router_alloc_inline(size, site, entry) : hk_legacy_alloc(size, site, entry);
 }
 
+void *hk_diff_unsampled_seen(size_t size, hak_callsite_t site, hk_entry_t entry, bool central)
+{
+    if (hk_compare_hooks.span_alloc) {
+        void *p = hk_compare_hooks.span_alloc(central, size, entry);
+        if (p)
+            return p;
+    }
+    return central ? hk_router_alloc_slow(size, site, entry)
+                   : hk_legacy_alloc_slow(size, site, entry);
+}
+
 /* A sampled call that is not the common 1-in-1 one: a new thread's first call, a thread
  * without a slot of its own (atomics, every call compared), or 1 in N > 1 (the next skip
  * drawn). */

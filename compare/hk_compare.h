@@ -72,10 +72,13 @@ hk_divergence_totals hk_divergence_totals_get(void);
  * registered by the front door at init before hk_compare_init: mode_changed re-derives the
  * mode after a change of compare's state (rollback latched, report written, reset);
  * leave_inline is called by the SIGUSR2 handler (async-signal-safe: one byte store) so that
- * the next allocation takes the out-of-line path, which writes the report. */
+ * the next allocation takes the out-of-line path, which writes the report; span_alloc serves
+ * an unsampled call above Tiny from the front door's second class table of the executing
+ * path (a block counted as the caller's, or NULL: the path's slow route decides). */
 typedef struct {
     void (*mode_changed)(void);
     void (*leave_inline)(void);
+    void *(*span_alloc)(bool central, size_t size, hk_entry_t entry);
 } hk_compare_hooks_t;
 extern hk_compare_hooks_t hk_compare_hooks;
 HK_INLINE void hk_compare_mode_changed(void)

@@ -31,6 +31,9 @@
 void *hk_compare_decide(size_t size, hak_callsite_t site, hk_entry_t entry, bool central);
 /* An unsampled call past the fast cases: compared when its key is new, else executed. */
 void *hk_diff_unsampled(size_t size, hak_callsite_t site, hk_entry_t entry, bool central);
+/* An unsampled call above Tiny whose key was compared already: the front door's second class
+ * table (hk_compare_hooks.span_alloc), else the executing path's own slow path. */
+void *hk_diff_unsampled_seen(size_t size, hak_callsite_t site, hk_entry_t entry, bool central);
 /* A sampled call: counted, the next skip drawn, both decisions compared (the common Tiny
  * case without further calls), executed. Also a new thread's first call, and every call of
  * a thread without a slot of its own. One function per executing path and entry. */
@@ -65,9 +68,8 @@ HK_INLINE void *hk_diff_alloc(size_t size, hak_callsite_t site, hk_entry_t entry
     } else if (HK_LIKELY(size <= (size_t)HK_DIFF_BLOCKS * HK_DIFF_BLOCK &&
                          __atomic_load_n(&hk_diff_seen_block[entry][hk_diff_block(size)],
                                          __ATOMIC_RELAXED))) {
-        /* a key compared already: the executing path's own slow path (it decides once) */
-        return central ? hk_router_alloc_slow(size, site, entry)
-                       : hk_legacy_alloc_slow(size, site, entry);
+        /* a key compared already: executed, deciding once at most */
+        return hk_diff_unsampled_seen(size, site, entry, central);
     }
     return hk_diff_unsampled(size, site, entry, central);
 }

@@ -67,6 +67,7 @@ static inline void *hk_compare_alloc(size_t size, hak_callsite_t site, hk_entry_
 typedef struct {
     void (*mode_changed)(void);
     void (*leave_inline)(void);
+    void *(*span_alloc)(bool central, size_t size, hk_entry_t entry);
 } hk_compare_hooks_t;
 static hk_compare_hooks_t hk_compare_hooks __attribute__((unused));
 static const int hk_report_requested = 0;

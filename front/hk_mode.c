@@ -21,6 +21,18 @@ static void leave_inline(void)
 static bool span_stale[2] = {true, true};
 static hk_knobs span_knobs[2];
 static void span_build(unsigned m);
+static void *span_alloc_diff(bool central, size_t size, hk_entry_t entry);
+
+/* The path whose second table mode m reads: legacy, central, the differential modes'
+ * executing path (hk_diff_unsampled_seen, through span_alloc_diff); -1 for the others. */
+static int span_path(unsigned char m)
+{
+    if (m <= HK_FRONT_CENTRAL)
+        return m;
+    if (m == HK_FRONT_DIFF_LEGACY || m == HK_FRONT_DIFF_CENTRAL)
+        return m == HK_FRONT_DIFF_CENTRAL;
+    return -1;
+}
 
 /* From the router, after its table or Tiny bound changed (after init, which sets the mode
  * itself). */
@@ -34,15 +46,15 @@ static void router_changed(void)
 /* From the options (a test changing the knobs): the second table follows them. */
 static void knobs_changed(void)
 {
-    unsigned char m = hk_front_mode;
-    if (m <= HK_FRONT_CENTRAL)
-        span_build(m);
+    int path = span_path(hk_front_mode);
+    if (path >= 0)
+        span_build((unsigned)path);
 }
 
 void hk_mode_register(void)
 {
     hk_knobs_changed_hook = knobs_changed;
-    hk_compare_hooks = (hk_compare_hooks_t){hk_front_update_mode, leave_inline};
+    hk_compare_hooks = (hk_compare_hooks_t){hk_front_update_mode, leave_inline, span_alloc_diff};
     hk_router_front_hook = router_changed;
 }
 
@@ -65,20 +77,38 @@ void *hk_front_other(size_t size, hak_callsite_t site, hk_entry_t entry)
 
 uint8_t hk_front_span[2][2][HK_FRONT_SPAN_N];
 
-/* The second table (hk_front.h) for path m: a block of the class the path decides for size,
+/* The debug builds' check of a class the second table of path m gave for size. */
+static void span_check(unsigned m, size_t size, hk_entry_t entry, unsigned cls)
+{
+    hak_box_t box = (hak_box_t)hk_classes[cls].box;
+    hk_decision d = {box, (int)cls - hk_boxes[box].engine0};
+    if (m == HK_FRONT_CENTRAL)
+        hk_table_check(hk_router_table, size, entry, hk_knobs_get(), d);
+    else if (config_legacy)
+        hk_legacy_check(size, entry, hk_knobs_get(), d);
+}
+
+/* The class the second table (hk_front.h) of path m holds for size, or 0. */
+static inline unsigned span_class(unsigned m, size_t size, hk_entry_t entry)
+{
+    if (size > HK_POOL_MAX) /* first: the rounding below would wrap near SIZE_MAX */
+        return 0;
+    unsigned cls =
+        hk_front_span[m][entry][(size + (1u << HK_FRONT_SPAN_SHIFT) - 1) >> HK_FRONT_SPAN_SHIFT];
+    if (HK_ASSERT_LEVEL >= 2 && cls != 0)
+        span_check(m, size, entry, cls);
+    return cls;
+}
+
+/* The legacy and central slow routes' use of it: a block of the class path m decides for size,
  * from the thread's cache (counted by the cache alone, as the fast path's), else refilled
  * (counted as the path's slow route); NULL where the table has no class, or the engine has
  * no block: the path's slow route then serves (and falls back, counted). */
 static inline void *span_alloc(unsigned m, size_t size, hk_entry_t entry)
 {
-    if (size > HK_POOL_MAX) /* first: the rounding below would wrap near SIZE_MAX */
-        return NULL;
-    unsigned cls =
-        hk_front_span[m][entry][(size + (1u << HK_FRONT_SPAN_SHIFT) - 1) >> HK_FRONT_SPAN_SHIFT];
+    unsigned cls = span_class(m, size, entry);
     if (cls == 0)
         return NULL;
-    if (HK_ASSERT_LEVEL >= 2)
-        hk_front_check_fast(size, entry, cls);
     void *p = hk_slab_pop_fast(cls);
     if (HK_LIKELY(p != NULL))
         return p;
@@ -86,6 +116,17 @@ static inline void *span_alloc(unsigned m, size_t size, hk_entry_t entry)
     if (p)
         hk_tc.tctr[HK_TCTR_SERVED_LEGACY + m]++;
     return p;
+}
+
+/* The differential modes' use of it (hk_compare_hooks.span_alloc): the call was counted by
+ * compare already, so the pop is counted apart from the fast path's. */
+static void *span_alloc_diff(bool central, size_t size, hk_entry_t entry)
+{
+    unsigned cls = span_class(central, size, entry);
+    if (cls == 0)
+        return NULL;
+    void *p = hk_slab_pop(cls);
+    return p ? p : hk_slab_alloc_slow(cls);
 }
 
 /* The legacy and central slow routes, the second table first; out of line (one function per
@@ -183,24 +224,21 @@ void hk_front_update_mode(void)
     hk_front_fast.end = 0;
     if (m <= HK_FRONT_CENTRAL)
         hk_slab_fast_settle(m == HK_FRONT_CENTRAL);
+    int path = span_path(m); /* the second table, before the mode can read it */
+    if (path >= 0)
+        span_build((unsigned)path);
     hk_front_mode = m;
     /* A SIGUSR2 between the test above and the store: its mode switch was overwritten. */
     if ((m == HK_FRONT_DIFF_LEGACY || m == HK_FRONT_DIFF_CENTRAL) && hk_report_requested)
         hk_front_mode = HK_FRONT_COMPARE;
-    if (m <= HK_FRONT_CENTRAL) {
-        span_build(m);
+    if (m <= HK_FRONT_CENTRAL)
         hk_front_fast.end = hk_tiny_end_of[m];
-    }
 }
 
 void hk_front_check_fast(size_t size, hk_entry_t entry, unsigned cls)
 {
-    hak_box_t box = (hak_box_t)hk_classes[cls].box;
-    hk_decision d = {box, (int)cls - hk_boxes[box].engine0};
-    if (hk_front_mode == HK_FRONT_CENTRAL)
-        hk_table_check(hk_router_table, size, entry, hk_knobs_get(), d);
-    else if (config_legacy && hk_front_mode == HK_FRONT_LEGACY)
-        hk_legacy_check(size, entry, hk_knobs_get(), d);
+    if (hk_front_mode <= HK_FRONT_CENTRAL)
+        span_check(hk_front_mode, size, entry, cls);
 }
 
 void hk_set_compare(bool on)

@@ -209,6 +209,45 @@ START_TEST(test_first_call_of_each_key) {
 }
 END_TEST
 
+/* Unsampled calls above Tiny whose key was compared already take the front door's second
+ * class table of the executing path (hk_diff_unsampled_seen): every block lands where that
+ * path decides, for both entries, with the malloc family's ACE rows on and off, and every
+ * call is counted once. */
+START_TEST(test_unsampled_above_tiny) {
+    for (int wrap_l2 = 1; wrap_l2 >= 0; wrap_l2--) {
+        diff_on(_i, 1, 1000000000, -1, 0);
+        hk_table t = edge_table(); /* a rule that starts inside 256 bytes (1001) */
+        hk_router_use_table(&t);
+        hk_option_set(HK_OPT_WRAP_L2, wrap_l2);
+        hak_free(hak_malloc(1)); /* the thread takes its slot */
+        hk_divergence_reset();
+        hk_dt.skip = 1000000; /* nothing sampled from here */
+        uint64_t calls = 0;
+        for (size_t sz = 900; sz <= 60000; sz += 97)
+            for (int r = 0; r < 3; r++) { /* the first call of a key is compared */
+                void *p = hak_malloc(sz), *q = hak_alloc_at(sz, (hak_callsite_t)0x42);
+                calls += 2;
+                ck_assert_msg(hak_box_of(p) == hk_front_decide(sz, HK_ENTRY_WRAP).box,
+                              "[%d] wrap_l2 %d: malloc(%zu) in %s", _i, wrap_l2, sz,
+                              hak_box_name(hak_box_of(p)));
+                ck_assert_msg(hak_box_of(q) == hk_front_decide(sz, HK_ENTRY_API).box,
+                              "[%d] wrap_l2 %d: hak_alloc_at(%zu) in %s", _i, wrap_l2, sz,
+                              hak_box_name(hak_box_of(q)));
+                ck_assert_uint_ge(hak_malloc_usable_size(p), sz);
+                ck_assert_uint_ge(hak_malloc_usable_size(q), sz);
+                hak_free(p);
+                hak_free(q);
+            }
+        hk_divergence_totals s = hk_divergence_totals_get();
+        ck_assert_uint_eq(s.calls, calls);
+        ck_assert_uint_eq(s.exec[_i], calls);
+        ck_assert_uint_eq(s.compared, s.keys_seen);
+        hk_option_set(HK_OPT_WRAP_L2, 1);
+        diff_off();
+    }
+}
+END_TEST
+
 /* The size keys: on every interval neither path's decision changes, for every entry, knob
  * and table used here. */
 START_TEST(test_size_keys_constant) {
@@ -583,6 +622,7 @@ Suite *make_compare_suite(void)
     tcase_add_loop_test(tc, test_sampling_ratio, 0, EXEC_PATHS);
     tcase_add_loop_test(tc, test_sampling_no_period_alias, 0, EXEC_PATHS);
     tcase_add_loop_test(tc, test_first_call_of_each_key, 0, EXEC_PATHS);
+    tcase_add_loop_test(tc, test_unsampled_above_tiny, 0, EXEC_PATHS);
     tcase_add_loop_test(tc, test_aa_keeps_executing_path, 0, EXEC_PATHS);
     tcase_add_test(tc, test_geometric_skips);
     tcase_add_test(tc, test_size_keys_constant);
