@@ -94,7 +94,9 @@ static inline unsigned span_class(unsigned m, size_t size, hk_entry_t entry)
     if (size > HK_POOL_MAX) /* first: the rounding below would wrap near SIZE_MAX */
         return 0;
     unsigned cls =
-        hk_front_span[m][entry][(size + (1u << HK_FRONT_SPAN_SHIFT) - 1) >> HK_FRONT_SPAN_SHIFT];
+        __atomic_load_n(&hk_front_span[m][entry][(size + (1u << HK_FRONT_SPAN_SHIFT) - 1) >>
+                                                 HK_FRONT_SPAN_SHIFT],
+                        __ATOMIC_ACQUIRE);
     if (HK_ASSERT_LEVEL >= 2 && cls != 0)
         span_check(m, size, entry, cls);
     return cls;
@@ -184,28 +186,35 @@ static void span_build(unsigned m)
     if (!span_stale[m] && span_knobs[m].ace_enabled == k.ace_enabled &&
         span_knobs[m].wrap_l2 == k.wrap_l2)
         return;
+    /* Built apart, then published entry by entry: other threads may be reading the table
+     * (hak_router_set_verbose at run time, the rollback latch), and each entry must go from
+     * one correct value to another, never through an unfinished one. */
+    uint8_t t[2][HK_FRONT_SPAN_N];
     bool off = m == HK_FRONT_CENTRAL ? hk_router_verbose() : !config_legacy;
     for (int e = HK_ENTRY_WRAP; e <= HK_ENTRY_API; e++)
         for (size_t i = 0; i < HK_FRONT_SPAN_N; i++) {
             size_t hi = i << HK_FRONT_SPAN_SHIFT, lo = i ? hi - (1u << HK_FRONT_SPAN_SHIFT) + 1 : 0;
             unsigned cls = 0;
             if (e == HK_ENTRY_API && k.wrap_l2) {
-                cls = hk_front_span[m][HK_ENTRY_WRAP][i];
+                cls = t[HK_ENTRY_WRAP][i];
             } else if (!off) {
                 hk_decision a = span_decide(m, lo, (hk_entry_t)e, k),
                             b = span_decide(m, hi, (hk_entry_t)e, k);
                 if (a.box == b.box && a.cls == b.cls)
                     cls = hk_box_engine_class(a.box, a.cls);
             }
-            hk_front_span[m][e][i] = (uint8_t)cls;
+            t[e][i] = (uint8_t)cls;
         }
     if (m == HK_FRONT_CENTRAL)
         for (int r = 1; r < hk_router_table->n; r++) {
             size_t lo = hk_router_table->rules[r].lo,
                    i = (lo + (1u << HK_FRONT_SPAN_SHIFT) - 1) >> HK_FRONT_SPAN_SHIFT;
             if (i < HK_FRONT_SPAN_N && ((lo - 1) & ((1u << HK_FRONT_SPAN_SHIFT) - 1)) != 0)
-                hk_front_span[m][HK_ENTRY_WRAP][i] = hk_front_span[m][HK_ENTRY_API][i] = 0;
+                t[HK_ENTRY_WRAP][i] = t[HK_ENTRY_API][i] = 0;
         }
+    for (int e = HK_ENTRY_WRAP; e <= HK_ENTRY_API; e++)
+        for (size_t i = 0; i < HK_FRONT_SPAN_N; i++)
+            __atomic_store_n(&hk_front_span[m][e][i], t[e][i], __ATOMIC_RELEASE);
     span_knobs[m] = k;
     span_stale[m] = false;
 }

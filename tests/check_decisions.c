@@ -58,10 +58,19 @@ START_TEST(test_not_compared_when_sampled_out) {
     hak_free(hak_malloc(4096));
     ck_assert_uint_eq(hk_divergence_totals_get().compared, 1);
     ck_assert_uint_eq(hk_dt.skip, 4);
-    /* Only the executing path decided (at most once). */
+    /* Neither path decided: the executing path's second class table served it
+     * (hk_diff_unsampled_seen). */
     uint64_t dl = decisions(HK_TCTR_DECIDE_LEGACY) - l0,
              dc = decisions(HK_TCTR_DECIDE_CENTRAL) - c0;
-    ck_assert_uint_le(dl + dc, 1);
+    ck_assert_uint_eq(dl + dc, 0);
+    /* A size the table has no class for (the mmap box's): only the executing path decides,
+     * once. */
+    hak_free(hak_malloc(3 << 20));
+    hk_dt.skip = 5;
+    l0 = decisions(HK_TCTR_DECIDE_LEGACY), c0 = decisions(HK_TCTR_DECIDE_CENTRAL);
+    hak_free(hak_malloc(3 << 20));
+    dl = decisions(HK_TCTR_DECIDE_LEGACY) - l0, dc = decisions(HK_TCTR_DECIDE_CENTRAL) - c0;
+    ck_assert_uint_eq(dl + dc, 1);
     ck_assert_uint_eq(_i == 1 ? dl : dc, 0);
 }
 END_TEST

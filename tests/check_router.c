@@ -9,6 +9,8 @@
  *   - verbose decision lines; blocks crossing a mode flip (one thread and two);
  *   - a replacement table (HAKMEM_ROUTER_TABLE's loader, then hk_router_use_table). */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1126,6 +1128,50 @@ START_TEST(test_front_span_repeats_decisions) {
 }
 END_TEST
 
+/* The second class table rebuilt while another thread allocates (hak_router_set_verbose at
+ * run time rebuilds it): a size whose one-byte rule starts inside 256 bytes (1301: mmap, its
+ * neighbours Pool) must never take its neighbours' class, whatever the moment. */
+static atomic_bool span_race_stop;
+static void *span_race_worker(void *arg)
+{
+    long *wrong = arg;
+    while (!atomic_load(&span_race_stop))
+        for (size_t sz = 1281; sz <= 1320; sz++) {
+            void *p = hak_malloc(sz);
+            if (hak_box_of(p) != (sz == 1301 ? HAK_BOX_MMAP : HAK_BOX_POOL))
+                (*wrong)++;
+            hak_free(p);
+        }
+    return NULL;
+}
+
+START_TEST(test_span_rebuilt_under_allocation) {
+    hk_check_set_mode(HK_CHECK_MODE_CENTRAL);
+    static hk_table t;
+    t = load_text("0 1024 tiny\n1025 1300 pool ace\n1301 1301 mmap\n1302 8192 pool ace\n"
+                  "8193 32768 mid\n32769 53248 pool ace\n53249 2097151 l25 ace\n2097152 " SMAX
+                  " mmap\n");
+    hk_router_use_table(&t);
+    int err = dup(2), null = open("/dev/null", O_WRONLY); /* the verbose log's lines */
+    ck_assert(err >= 0 && null >= 0 && dup2(null, 2) == 2);
+    long wrong = 0;
+    pthread_t th;
+    atomic_store(&span_race_stop, false);
+    ck_assert_int_eq(pthread_create(&th, NULL, span_race_worker, &wrong), 0);
+    for (int i = 0; i < 3000; i++) {
+        hak_router_set_verbose(true);
+        hak_router_set_verbose(false);
+    }
+    atomic_store(&span_race_stop, true);
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+    ck_assert(dup2(err, 2) == 2);
+    close(err);
+    close(null);
+    ck_assert_msg(wrong == 0, "%ld blocks outside their box while the table was rebuilt", wrong);
+    hk_router_use_table(NULL);
+}
+END_TEST
+
 START_TEST(test_candidate_table) {
     hk_check_set_mode(_i);
     /* A malformed candidate: rejected, with the line. */
@@ -1440,6 +1486,7 @@ Suite *make_router_suite(void)
     tcase_add_loop_test(tc, test_candidate_table, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
     tcase_add_loop_test(tc, test_front_span_repeats_decisions, HK_CHECK_MODE_FIRST,
                         HK_CHECK_MODE_END);
+    tcase_add_test(tc, test_span_rebuilt_under_allocation);
     tcase_add_loop_test(tc, test_unusual_tables, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
     tcase_add_loop_test(tc, test_mmap_zero_size_via_table, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
     tcase_add_loop_test(tc, test_mmap_zero_size_memalign, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
