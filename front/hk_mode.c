@@ -8,12 +8,25 @@
 
 bool hk_compare_active;
 
+/* The mode byte (hk_front.h), read and written with relaxed atomics: it changes while other
+ * threads allocate (the router's controls, the rollback latch, the SIGUSR2 handler). */
+HK_INLINE unsigned char front_mode(void)
+{
+    return __atomic_load_n(&hk_front_mode, __ATOMIC_RELAXED);
+}
+HK_INLINE void set_front_mode(unsigned char m)
+{
+    if (front_mode() != m)
+        __atomic_store_n(&hk_front_mode, m, __ATOMIC_RELAXED);
+}
+
 /* From compare's SIGUSR2 handler (async-signal-safe): the inline differential modes do not
  * look at the report flag, so the next allocation goes out of line, where it is written. */
 static void leave_inline(void)
 {
-    if (hk_front_mode == HK_FRONT_DIFF_LEGACY || hk_front_mode == HK_FRONT_DIFF_CENTRAL)
-        hk_front_mode = HK_FRONT_COMPARE;
+    unsigned char m = front_mode();
+    if (m == HK_FRONT_DIFF_LEGACY || m == HK_FRONT_DIFF_CENTRAL)
+        set_front_mode(HK_FRONT_COMPARE);
 }
 
 /* The second table of path m is rebuilt when the knobs it was built with changed, or the
@@ -39,14 +52,14 @@ static int span_path(unsigned char m)
 static void router_changed(void)
 {
     span_stale[HK_FRONT_CENTRAL] = true;
-    if (hk_front_mode != HK_FRONT_INIT)
+    if (front_mode() != HK_FRONT_INIT)
         hk_front_update_mode();
 }
 
 /* From the options (a test changing the knobs): the second table follows them. */
 static void knobs_changed(void)
 {
-    int path = span_path(hk_front_mode);
+    int path = span_path(front_mode());
     if (path >= 0)
         span_build((unsigned)path);
 }
@@ -63,10 +76,10 @@ hk_front_fast_t hk_front_fast = {0, hk_size_cls};
 
 void *hk_front_other(size_t size, hak_callsite_t site, hk_entry_t entry)
 {
-    if (hk_front_mode == HK_FRONT_COMPARE)
+    if (front_mode() == HK_FRONT_COMPARE)
         return hk_compare_alloc(size, site, entry);
     hk_init();
-    if (hk_front_mode == HK_FRONT_INIT) {
+    if (front_mode() == HK_FRONT_INIT) {
         /* An allocation from inside init itself: the build's default path serves it. */
         if (config_central_router)
             return hk_router_alloc_inline(size, site, entry);
@@ -157,7 +170,7 @@ static HK_NOINLINE void *central_slow(size_t size, hak_callsite_t site, hk_entry
 
 void *hk_front_slow(size_t size, hak_callsite_t site, hk_entry_t entry)
 {
-    switch (hk_front_mode) {
+    switch (front_mode()) {
     case HK_FRONT_LEGACY: return legacy_slow(size, site, entry);
     case HK_FRONT_CENTRAL: return central_slow(size, site, entry);
     case HK_FRONT_DIFF_CENTRAL: return hk_diff_alloc(size, site, entry, true);
@@ -229,25 +242,29 @@ void hk_front_update_mode(void)
     else
         m = hk_compare_process_central() ? HK_FRONT_DIFF_CENTRAL : HK_FRONT_DIFF_LEGACY;
     /* The fast path: closed while the mode changes, its allocations so far settled to the
-     * path that served them, then opened for the new path (legacy and central only). */
-    hk_front_fast.end = 0;
+     * path that served them, then opened for the new path (legacy and central only). Its
+     * bound is read on the fast path with a plain load (a compare with memory), so it is
+     * written only when it changes: a differential mode's rebuilds leave it alone. */
+    if (hk_front_fast.end != 0)
+        hk_front_fast.end = 0;
     if (m <= HK_FRONT_CENTRAL)
         hk_slab_fast_settle(m == HK_FRONT_CENTRAL);
     int path = span_path(m); /* the second table, before the mode can read it */
     if (path >= 0)
         span_build((unsigned)path);
-    hk_front_mode = m;
+    set_front_mode(m);
     /* A SIGUSR2 between the test above and the store: its mode switch was overwritten. */
     if ((m == HK_FRONT_DIFF_LEGACY || m == HK_FRONT_DIFF_CENTRAL) && hk_report_requested)
-        hk_front_mode = HK_FRONT_COMPARE;
+        set_front_mode(HK_FRONT_COMPARE);
     if (m <= HK_FRONT_CENTRAL)
-        hk_front_fast.end = hk_tiny_end_of[m];
+        hk_front_fast.end = __atomic_load_n(&hk_tiny_end_of[m], __ATOMIC_RELAXED);
 }
 
 void hk_front_check_fast(size_t size, hk_entry_t entry, unsigned cls)
 {
-    if (hk_front_mode <= HK_FRONT_CENTRAL)
-        span_check(hk_front_mode, size, entry, cls);
+    unsigned char m = front_mode();
+    if (m <= HK_FRONT_CENTRAL)
+        span_check(m, size, entry, cls);
 }
 
 void hk_set_compare(bool on)

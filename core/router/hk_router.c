@@ -19,7 +19,7 @@
 const hk_table *hk_router_table = &hk_table_builtin;
 /* [1], hk_router_tiny_limit: the built-in table's first rule to start with. */
 size_t hk_tiny_end_of[2] = {HK_TINY_MAX + 1, HK_BUILTIN_TINY_END};
-static bool verbose;
+static bool verbose; /* atomic accesses: hak_router_set_verbose runs while others allocate */
 static hk_table loaded;
 
 void (*hk_router_changed_hook)(void);
@@ -27,7 +27,8 @@ void (*hk_router_front_hook)(void);
 
 static void update_fast_limit(void)
 {
-    hk_router_tiny_limit = verbose ? 0 : hk_router_table->tiny_end;
+    __atomic_store_n(&hk_tiny_end_of[1], hk_router_verbose() ? 0 : hk_router_table->tiny_end,
+                     __ATOMIC_RELAXED);
     if (hk_router_changed_hook)
         hk_router_changed_hook();
     /* The front door's fast path serves the router's Tiny bound. */
@@ -43,13 +44,13 @@ void hk_router_use_table(const hk_table *t)
 
 void hk_router_init(void)
 {
-    verbose = hk_opt(HK_OPT_VERBOSE) != 0;
+    __atomic_store_n(&verbose, hk_opt(HK_OPT_VERBOSE) != 0, __ATOMIC_RELAXED);
     const char *path = hk_opt_str(HK_OPT_ROUTER_TABLE);
     if (path && *path) {
         char err[256];
         if (hk_table_load_file(path, true, &loaded, err, sizeof err)) {
             hk_router_table = &loaded;
-            if (verbose)
+            if (hk_router_verbose())
                 hk_dprintf(2, "[Router] HAKMEM_ROUTER_TABLE=%s: %d rules in force\n", path,
                            loaded.n);
         } else {
@@ -64,7 +65,7 @@ void *hk_router_alloc_slow(size_t size, hak_callsite_t site, hk_entry_t entry)
     if (HK_UNLIKELY(size > HK_MAX_REQUEST)) {
         hk_count(HK_CTR_ROUTER_FAILURES);
         hk_count(HK_CTR_ENOMEM);
-        if (verbose)
+        if (hk_router_verbose())
             hk_dprintf(2, "[Router] size=%zu site=%p box=none class=-1 FAILED (impossible size)\n",
                        size, (void *)site);
         errno = ENOMEM;
@@ -82,7 +83,7 @@ void *hk_router_execute(hk_decision d, size_t size, hak_callsite_t site)
         hk_count(HK_CTR_ROUTER_FALLBACKS);
     if (!p)
         hk_count(HK_CTR_ROUTER_FAILURES);
-    if (verbose)
+    if (hk_router_verbose())
         hk_dprintf(2, "[Router] size=%zu site=%p box=%s class=%d%s\n", size, (void *)site,
                    hak_box_name(d.box), d.cls,
                    !p          ? " FAILED"
@@ -91,10 +92,10 @@ void *hk_router_execute(hk_decision d, size_t size, hak_callsite_t site)
     return p;
 }
 
-bool hk_router_verbose(void) { return verbose; }
+bool hk_router_verbose(void) { return __atomic_load_n(&verbose, __ATOMIC_RELAXED); }
 
 void hk_router_set_verbose(bool on)
 {
-    verbose = on;
+    __atomic_store_n(&verbose, on, __ATOMIC_RELAXED);
     update_fast_limit();
 }

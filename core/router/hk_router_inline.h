@@ -15,7 +15,7 @@
  * [1] the router's, hk_router_tiny_limit. One array, so that the front door serves both
  * paths with the same instructions (front/hk_front.h). */
 extern size_t hk_tiny_end_of[2];
-#define hk_router_tiny_limit (hk_tiny_end_of[1])
+#define hk_router_tiny_limit (__atomic_load_n(&hk_tiny_end_of[1], __ATOMIC_RELAXED))
 extern const hk_table *hk_router_table;
 
 void *hk_router_alloc_slow(size_t size, hak_callsite_t site, hk_entry_t entry);
