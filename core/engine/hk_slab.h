@@ -38,7 +38,7 @@
 #include "hk_stats.h"
 
 #define HK_NSHARDS 4 /* transfer-cache shards per class */
-/* A thread cache's budget in bytes over all its bins (each bin: 256 KiB or 128 blocks),
+/* A thread cache's budget in bytes over all its bins (each bin: 1 MiB or 128 blocks),
  * checked on one slow path in 64: over it, the biggest blocks go back first. */
 #define HK_TC_BYTES ((size_t)4 << 20)
 

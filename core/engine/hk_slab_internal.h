@@ -80,7 +80,7 @@ HK_HIDDEN void hk_slab_slow_tick_run(unsigned cls);
 
 /* One slow path in 8 takes its turn at the purge clock, one in 64 checks the thread cache's
  * byte budget (no lock may be held). Between two checks a thread's cache can exceed the
- * budget by at most the bins' own bounds (256 KiB or 128 blocks each). */
+ * budget by at most the bins' own bounds (1 MiB or 128 blocks each). */
 HK_INLINE void hk_slab_slow_tick(unsigned cls)
 {
     hk_tc.active |= (uint64_t)1 << cls;
