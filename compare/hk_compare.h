@@ -56,6 +56,9 @@ bool hk_divergence_report_fd(int fd);
 void hk_divergence_exit(void);
 /* _exit: the record marked as ended by _exit (complete; no report: no exit handlers run). */
 void hk_divergence_quick_exit(void);
+/* exec: the record marked as ended by exec (true), until hk_divergence_exec_failed(). */
+bool hk_divergence_exec_begin(void);
+void hk_divergence_exec_failed(void);
 void hk_divergence_atfork_child(void);
 /* Clear every record and counter (tests). */
 void hk_divergence_reset(void);

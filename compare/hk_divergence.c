@@ -255,6 +255,14 @@ void hk_divergence_quick_exit(void)
         hk_record_quick_exit();
 }
 
+bool hk_divergence_exec_begin(void) { return initialised && hk_record_exec_begin(); }
+
+void hk_divergence_exec_failed(void)
+{
+    if (initialised)
+        hk_record_exec_failed();
+}
+
 void hk_divergence_exit(void)
 {
     if (!initialised)

@@ -469,6 +469,19 @@ void hk_record_quick_exit(void)
         atomic_store_explicit(&hk_rec->h.state, HK_REC_QUICK_EXIT, memory_order_release);
 }
 
+bool hk_record_exec_begin(void)
+{
+    uint32_t running = HK_REC_RUNNING;
+    return hk_rec->h.pid == getpid() &&
+           atomic_compare_exchange_strong(&hk_rec->h.state, &running, HK_REC_EXECED);
+}
+
+void hk_record_exec_failed(void)
+{
+    uint32_t execed = HK_REC_EXECED; /* unless another thread has ended the process since */
+    atomic_compare_exchange_strong(&hk_rec->h.state, &execed, HK_REC_RUNNING);
+}
+
 /* ---------------------------------------------------------------- slots */
 
 hk_rec_slot *hk_record_claim_slot(void)

@@ -23,8 +23,9 @@
  *
  * Life: state RUNNING from init; EXITED once the exit-time report is written; QUICK_EXIT
  * when the process ended by _exit (no exit handlers, so no report: the record has every
- * call); EXECED when the process image was replaced by exec and the next image (also running
- * hakmem with the same report path) found it. A forked child maps a new file of its own over the inherited
+ * call); EXECED when the process called exec (marked just before it, and RUNNING again if the
+ * exec failed), or when the next image (also running hakmem with the same report path) found
+ * it still RUNNING. A forked child maps a new file of its own over the inherited
  * mapping (same address, so every pointer into the block stays valid) before it can count
  * anything (its file at its first counted call: a child that only execs leaves none). The
  * format is fixed by the static assertions in hk_record.c and described in
@@ -171,6 +172,11 @@ void hk_record_exit(int report_state);
 /* _exit: state QUICK_EXIT, unless the block is not this process's (a vfork child shares its
  * parent's memory). */
 void hk_record_quick_exit(void);
+/* exec: state EXECED just before the exec (true when it was RUNNING and this process's), so
+ * that an image replaced by a program without hakmem (static, setuid, LD_PRELOAD dropped) is
+ * not taken for a crash; hk_record_exec_failed() makes it RUNNING again if exec returns. */
+bool hk_record_exec_begin(void);
+void hk_record_exec_failed(void);
 
 /* The errno of the warning hk_record_init gave (0: none): the exit-time report does not warn
  * again for the same fault. */

@@ -54,6 +54,11 @@ hk_ptr_kind hk_ptr_check(const void *p, hk_ptr_info *info);
 /* _exit and _Exit of the preloaded library: the differential record says how the process
  * ended, then exit_group(2) as glibc's _exit. */
 HK_NORETURN void hk_quick_exit(int status);
+/* The exec family of the preloaded library (malloc_wrap.c): the differential record says the
+ * image ended by exec before it is replaced (hk_exec_begin true), and goes back to running
+ * when the exec failed (hk_exec_failed). */
+bool hk_exec_begin(void);
+void hk_exec_failed(void);
 /* Switch the routing path (init, and tests flipping modes between phases), and the
  * differential path on or off (init, tests). */
 void hk_set_central(bool central);

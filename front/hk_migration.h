@@ -76,6 +76,8 @@ static inline bool hk_compare_inline_ok(void) { return false; }
 static inline bool hk_compare_process_central(void) { return true; }
 static inline void hk_divergence_exit(void) {}
 static inline void hk_divergence_quick_exit(void) {}
+static inline bool hk_divergence_exec_begin(void) { return false; }
+static inline void hk_divergence_exec_failed(void) {}
 static inline void hk_divergence_atfork_child(void) {}
 #endif
 

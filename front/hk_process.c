@@ -123,6 +123,10 @@ __attribute__((destructor)) static void hk_destructor(void)
         fault_report(); /* last: the exit-time writes above count */
 }
 
+bool hk_exec_begin(void) { return hk_ready() && hk_compare_active && hk_divergence_exec_begin(); }
+
+void hk_exec_failed(void) { hk_divergence_exec_failed(); }
+
 void hk_quick_exit(int status)
 {
     if (hk_ready() && hk_compare_active)

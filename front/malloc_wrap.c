@@ -11,9 +11,20 @@
  * handler, so the differential record is told here that the end was deliberate before
  * exit_group(2) ends the process, as glibc's _exit does (glibc's own exit() calls its
  * internal _exit, not this one).
+ *
+ * And the exec family: an image replaced by exec leaves a record that no exit handler
+ * completes; when the next program does not load hakmem (a static or setuid program, or one
+ * run without LD_PRELOAD), nothing would say so, and once it ends the record would look like a
+ * crash. Each call marks the record ended by exec first and, when the exec fails, running
+ * again, then calls the C library's own (glibc's exec functions call its internal execve, not
+ * an interposed one, so each is wrapped). No allocation: a vfork child may call them.
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "hk_front.h"
 
@@ -55,3 +66,118 @@ HK_EXPORT struct mallinfo mallinfo(void) { return hak_mallinfo(); }
 HK_EXPORT int malloc_info(int options, FILE *fp) { return hak_malloc_info(options, fp); }
 HK_EXPORT void malloc_stats(void) { hak_malloc_stats(); }
 HK_EXPORT int mallopt(int param, int value) { return hak_mallopt(param, value); }
+
+/* ---------------------------------------------------------------- exec */
+
+typedef int (*exec_fn)(const char *, char *const[], char *const[]);
+typedef int (*fexec_fn)(int, char *const[], char *const[]);
+typedef int (*execat_fn)(int, const char *, char *const[], char *const[], int);
+static void *real_execve, *real_execvpe, *real_fexecve, *real_execveat;
+
+/* The C library's function `name` (looked up once; a failed lookup is tried again). */
+static void *real(void **slot, const char *name)
+{
+    void *f = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    if (!f && (f = dlsym(RTLD_NEXT, name)) != NULL)
+        __atomic_store_n(slot, f, __ATOMIC_RELEASE);
+    return f;
+}
+
+/* Resolved at load, so that a vfork child need not call dlsym. */
+__attribute__((constructor)) static void exec_resolve(void)
+{
+    (void)real(&real_execve, "execve");
+    (void)real(&real_execvpe, "execvpe");
+    (void)real(&real_fexecve, "fexecve");
+    (void)real(&real_execveat, "execveat");
+}
+
+/* After an exec that returned: the record running again, errno as the exec left it. */
+static int exec_returned(bool marked, int r)
+{
+    if (marked) {
+        int e = errno;
+        hk_exec_failed();
+        errno = e;
+    }
+    return r;
+}
+
+static int exec_path(bool search, const char *file, char *const argv[], char *const envp[])
+{
+    exec_fn f = (exec_fn)real(search ? &real_execvpe : &real_execve, search ? "execvpe" : "execve");
+    if (!f) {
+        errno = ENOSYS;
+        return -1;
+    }
+    bool marked = hk_exec_begin();
+    return exec_returned(marked, f(file, argv, envp));
+}
+
+HK_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+    return exec_path(false, path, argv, envp);
+}
+HK_EXPORT int execv(const char *path, char *const argv[])
+{
+    return exec_path(false, path, argv, environ);
+}
+HK_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+    return exec_path(true, file, argv, envp);
+}
+HK_EXPORT int execvp(const char *file, char *const argv[])
+{
+    return exec_path(true, file, argv, environ);
+}
+HK_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+    fexec_fn f = (fexec_fn)real(&real_fexecve, "fexecve");
+    if (!f) {
+        errno = ENOSYS;
+        return -1;
+    }
+    bool marked = hk_exec_begin();
+    return exec_returned(marked, f(fd, argv, envp));
+}
+HK_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
+                       int flags)
+{
+    execat_fn f = (execat_fn)real(&real_execveat, "execveat");
+    if (!f) {
+        errno = ENOSYS;
+        return -1;
+    }
+    bool marked = hk_exec_begin();
+    return exec_returned(marked, f(dirfd, path, argv, envp, flags));
+}
+
+/* execl, execlp, execle: the arguments up to the NULL into an array on the stack (as glibc
+ * does), then (execle) the environment after it. */
+static int exec_list(bool search, bool with_env, const char *file, const char *arg, va_list ap)
+{
+    va_list aq;
+    va_copy(aq, ap);
+    size_t n = 0;
+    if (arg)
+        for (n = 1; va_arg(aq, char *); n++)
+            ;
+    va_end(aq);
+    char *argv[n + 1];
+    argv[0] = (char *)arg;
+    for (size_t i = 1; i <= n; i++) /* the last one read is the NULL */
+        argv[i] = va_arg(ap, char *);
+    char *const *envp = with_env ? va_arg(ap, char *const *) : environ;
+    return exec_path(search, file, argv, envp);
+}
+
+#define EXEC_LIST(search, with_env)                                                             \
+    va_list ap;                                                                                \
+    va_start(ap, arg);                                                                         \
+    int r = exec_list(search, with_env, file, arg, ap);                                        \
+    va_end(ap);                                                                                \
+    return r
+
+HK_EXPORT int execl(const char *file, const char *arg, ...) { EXEC_LIST(false, false); }
+HK_EXPORT int execlp(const char *file, const char *arg, ...) { EXEC_LIST(true, false); }
+HK_EXPORT int execle(const char *file, const char *arg, ...) { EXEC_LIST(false, true); }

@@ -8,6 +8,13 @@
  *   diff_prog fork-exit LO HI      the child allocates every size LO..HI and ends with _exit;
  *                                  the parent allocates nothing and exits normally
  *   diff_prog exec LO HI           allocate every size LO..HI, then exec itself: sizes LO HI
+ *   diff_prog exec-other HOW LO HI allocate every size LO..HI, then exec /bin/true without
+ *                                  hakmem (no LD_PRELOAD in its environment) by execve, execv,
+ *                                  execvp, execvpe, execl, execlp, execle or fexecve (HOW);
+ *                                  first an exec that fails (exit 3 unless it returns ENOENT);
+ *                                  HOW "fail": after that failed exec, SIGKILL itself
+ *   diff_prog vfork-kill LO HI     allocate every size LO..HI; a vfork child execs /bin/true
+ *                                  without hakmem; then the parent kills itself (SIGKILL)
  *   diff_prog abort LO HI          allocate every size LO..HI, then abort()
  *   diff_prog threads N LO HI      N threads each allocate every size LO..HI
  *   diff_prog period N A B COUNT   COUNT calls: size B on every N-th call, A on the others
@@ -31,6 +38,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <stdlib.h>
@@ -160,6 +168,55 @@ int main(int argc, char **argv)
         execv("/proc/self/exe", args);
         perror("diff_prog: execv");
         return 2;
+    }
+    if (argc == 5 && !strcmp(argv[1], "exec-other")) {
+        const char *how = argv[2];
+        lo = strtoul(argv[3], NULL, 10), hi = strtoul(argv[4], NULL, 10);
+        sizes();
+        if (execl("/nonexistent/hakmem-test", "x", (char *)NULL) != -1 || errno != ENOENT)
+            return 3;
+        sizes(); /* still recorded: the failed exec left the record running */
+        if (!strcmp(how, "fail"))
+            raise(SIGKILL); /* so the record must say "ended", not "exec'd" */
+        char *args[] = {"true", NULL}, *env[] = {"PATH=/bin:/usr/bin", NULL};
+        if (unsetenv("LD_PRELOAD") != 0 || setenv("PATH", "/bin:/usr/bin", 1) != 0)
+            return 4;
+        if (!strcmp(how, "execve"))
+            execve("/bin/true", args, env);
+        else if (!strcmp(how, "execv"))
+            execv("/bin/true", args);
+        else if (!strcmp(how, "execvp"))
+            execvp("true", args);
+        else if (!strcmp(how, "execvpe"))
+            execvpe("true", args, env);
+        else if (!strcmp(how, "execl"))
+            execl("/bin/true", "true", (char *)NULL);
+        else if (!strcmp(how, "execlp"))
+            execlp("true", "true", (char *)NULL);
+        else if (!strcmp(how, "execle"))
+            execle("/bin/true", "true", (char *)NULL, env);
+        else if (!strcmp(how, "fexecve")) {
+            int fd = open("/bin/true", O_RDONLY | O_CLOEXEC);
+            if (fd >= 0)
+                fexecve(fd, args, env);
+        }
+        perror("diff_prog: exec-other");
+        return 2;
+    }
+    if (argc == 4 && !strcmp(argv[1], "vfork-kill")) {
+        lo = strtoul(argv[2], NULL, 10), hi = strtoul(argv[3], NULL, 10);
+        sizes();
+        char *args[] = {"true", NULL}, *env[] = {NULL};
+        pid_t pid = vfork();
+        if (pid == 0) {
+            execve("/bin/true", args, env);
+            _exit(127);
+        }
+        int st;
+        if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            return 2;
+        raise(SIGKILL);
+        return 3;
     }
     if (argc == 4 && !strcmp(argv[1], "abort")) {
         lo = strtoul(argv[2], NULL, 10), hi = strtoul(argv[3], NULL, 10);

@@ -132,6 +132,34 @@ if j "$tmp/exec.json" 'sorted(p["state"] for p in m["processes"]) == ["exec\x27d
     pass "exec: two images of one pid, the first exec'd (not taken for a crash), the second exited"
 else fail "exec"; show exec; fi
 
+# ... and exec into a program that does not load hakmem: every exec function marks the record
+#     before the exec (not taken for a crash once the program is gone); a failed exec leaves it
+#     running (its calls after it still counted).
+for how in execve execv execvp execvpe execl execlp execle fexecve; do
+    mkdir "$tmp/exo-$how"
+    run_t 60 env LD_PRELOAD="$lib" HAKMEM_DIVERGENCE_REPORT="$tmp/exo-$how/r.%p.json" "$prog" exec-other "$how" 900 1100
+    erc=$?
+    gate "exo-$how" --json "$tmp/exo-$how.json" "$tmp/exo-$how"
+    if [ "$erc" = 0 ] && [ "$rc" = 1 ] && j "$tmp/exo-$how.json" '[p["state"] for p in m["processes"]] == ["exec\x27d"] and m["totals"]["divergent"] == 48 and not any("ended" in x for x in m["reasons"])'; then
+        pass "exec by $how into a program without hakmem: exec'd, not ended; a failed exec before it left the record running (48 divergences)"
+    else fail "exec by $how into a program without hakmem (exit $erc)"; show "exo-$how"; fi
+done
+# A failed exec: the record running again (the process, killed after it, is ended).
+mkdir "$tmp/exo-fail"
+{ ( run_t 60 env LD_PRELOAD="$lib" HAKMEM_DIVERGENCE_REPORT="$tmp/exo-fail/r.%p.json" "$prog" exec-other fail 1000 1010 ) 2>/dev/null; } 2>/dev/null
+gate exo-fail --json "$tmp/exo-fail.json" "$tmp/exo-fail"
+if [ "$rc" = 1 ] && j "$tmp/exo-fail.json" '[p["state"] for p in m["processes"]] == ["ended"] and m["totals"]["divergent"] == 20'; then
+    pass "a failed exec leaves the record running (the process, killed after it, is ended)"
+else fail "a failed exec"; show exo-fail; fi
+# A vfork child's exec does not mark its parent's record (they share memory): the parent,
+# killed after it, is ended.
+mkdir "$tmp/vfork"
+{ ( run_t 60 env LD_PRELOAD="$lib" HAKMEM_DIVERGENCE_REPORT="$tmp/vfork/r.%p.json" "$prog" vfork-kill 1000 1010 ) 2>/dev/null; } 2>/dev/null
+gate vfork --json "$tmp/vfork.json" "$tmp/vfork"
+if [ "$rc" = 1 ] && j "$tmp/vfork.json" '[p["state"] for p in m["processes"]] == ["ended"] and m["totals"]["divergent"] == 10'; then
+    pass "a vfork child's exec leaves the parent's record alone (the parent, killed, is ended)"
+else fail "vfork child's exec"; show vfork; fi
+
 # 5. A record whose pid now belongs to another process (pid reuse): ended.
 mkdir "$tmp/reuse"
 rec=$(ls "$tmp/kill"/*.hkrec | head -1)
