@@ -20,8 +20,8 @@ set -uo pipefail
 hk_scratch
 export TMPDIR=$tmp/tmpdir
 mkdir -p "$TMPDIR"
-# hakmem-run finds hakmem-divergence next to itself, else on PATH (VPATH builds: srcdir).
-export PATH="$src/tools:$PATH"
+# hakmem-run finds hakmem-divergence next to itself, or in the sources (VPATH builds, such as
+# make distcheck's), without help from PATH.
 run() { timeout 120 "$bld/tools/hakmem-run" --lib "$lib" "$@"; }
 
 # --- the program runs on hakmem, in the mode asked for ------------------------------------
