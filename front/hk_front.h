@@ -67,7 +67,7 @@ void hk_set_compare(bool on);
 /* The fast path's parameters, kept in step with the mode by hk_front_update_mode(): a size
  * below `end` (the routing path's Tiny bound in the legacy and central modes, 0 in every
  * other mode) is served from the thread's bin of class cls[size]; anything else goes to
- * hk_front_slow. */
+ * hk_front_route[entry]. */
 typedef struct {
     size_t end;
     const uint8_t *cls;
@@ -86,9 +86,14 @@ extern HK_HIDDEN hk_front_fast_t hk_front_fast;
 #define HK_FRONT_SPAN_SHIFT 8
 #define HK_FRONT_SPAN_N ((HK_POOL_MAX >> HK_FRONT_SPAN_SHIFT) + 1)
 extern HK_HIDDEN uint8_t hk_front_span[2][2][HK_FRONT_SPAN_N];
-/* Everything the fast path does not serve: the mode's own path (legacy, central, the
- * differential mode, init). */
-void *hk_front_slow(size_t size, hak_callsite_t site, hk_entry_t entry);
+/* Everything the fast path does not serve goes to the mode's own route, per entry: the legacy
+ * or central slow route, the inline differential path of the executing path (one function per
+ * entry, so that the entry is a constant there), or hk_front_other (the compare path, init).
+ * Kept in step with the mode byte by the mode machine (hk_mode.c), read with a relaxed load
+ * (the mode changes while other threads allocate): the fast path's miss is one indirect
+ * tail call, with no dispatch on the mode. */
+typedef void *(*hk_front_route_fn)(size_t size, hak_callsite_t site, hk_entry_t entry);
+extern HK_HIDDEN hk_front_route_fn hk_front_route[2];
 /* free() of what the fast path does not take: NULL, a pointer outside the arena's committed
  * prefix or misaligned (the mmap box's blocks, and every fault). */
 void hk_free_other(void *p);
@@ -109,7 +114,7 @@ HK_INLINE void *hk_front_alloc(size_t size, hak_callsite_t site, hk_entry_t entr
         if (HK_LIKELY(p != NULL))
             return p;
     }
-    return hk_front_slow(size, site, entry); /* a tail call */
+    return __atomic_load_n(&hk_front_route[entry], __ATOMIC_RELAXED)(size, site, entry);
 }
 
 HK_INLINE void *hk_front_malloc(size_t size, hak_callsite_t site)

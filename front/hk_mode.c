@@ -1,6 +1,6 @@
 /* hk_mode.c: the front door's mode machine: which path serves allocations (legacy, central,
- * the inline differential path, the out-of-line compare path, init), kept in one byte that
- * the fast path reads (hk_front.h), and the slow paths that dispatch on it.
+ * the inline differential path, the out-of-line compare path, init), kept in one byte and in
+ * the routes the fast path's miss calls (hk_front.h), and those routes.
  */
 #include "hk_front.h"
 #include "hk_boxes.h"
@@ -14,10 +14,14 @@ HK_INLINE unsigned char front_mode(void)
 {
     return __atomic_load_n(&hk_front_mode, __ATOMIC_RELAXED);
 }
+static const hk_front_route_fn mode_route[HK_FRONT_INIT + 1][2];
 HK_INLINE void set_front_mode(unsigned char m)
 {
-    if (front_mode() != m)
-        __atomic_store_n(&hk_front_mode, m, __ATOMIC_RELAXED);
+    if (front_mode() == m)
+        return;
+    __atomic_store_n(&hk_front_mode, m, __ATOMIC_RELAXED);
+    for (int e = HK_ENTRY_WRAP; e <= HK_ENTRY_API; e++)
+        __atomic_store_n(&hk_front_route[e], mode_route[m][e], __ATOMIC_RELAXED);
 }
 
 /* From compare's SIGUSR2 handler (async-signal-safe): the inline differential modes do not
@@ -168,16 +172,29 @@ static HK_NOINLINE void *central_slow(size_t size, hak_callsite_t site, hk_entry
     return path_slow(HK_FRONT_CENTRAL, size, site, entry);
 }
 
-void *hk_front_slow(size_t size, hak_callsite_t site, hk_entry_t entry)
-{
-    switch (front_mode()) {
-    case HK_FRONT_LEGACY: return legacy_slow(size, site, entry);
-    case HK_FRONT_CENTRAL: return central_slow(size, site, entry);
-    case HK_FRONT_DIFF_CENTRAL: return hk_diff_alloc(size, site, entry, true);
-    case HK_FRONT_DIFF_LEGACY: return hk_diff_alloc(size, site, entry, false);
-    default: return hk_front_other(size, site, entry);
+/* The inline differential path, one function per executing path and entry (both constants
+ * there). */
+#define DIFF_ROUTE(name, e, central)                                                           \
+    static void *name(size_t size, hak_callsite_t site, hk_entry_t entry)                      \
+    {                                                                                          \
+        (void)entry;                                                                           \
+        return hk_diff_alloc(size, site, e, central);                                          \
     }
-}
+DIFF_ROUTE(diff_legacy_wrap, HK_ENTRY_WRAP, false)
+DIFF_ROUTE(diff_legacy_api, HK_ENTRY_API, false)
+DIFF_ROUTE(diff_central_wrap, HK_ENTRY_WRAP, true)
+DIFF_ROUTE(diff_central_api, HK_ENTRY_API, true)
+
+/* Each mode's routes, per entry (the mode byte's values index it). */
+static const hk_front_route_fn mode_route[HK_FRONT_INIT + 1][2] = {
+    [HK_FRONT_LEGACY] = {legacy_slow, legacy_slow},
+    [HK_FRONT_CENTRAL] = {central_slow, central_slow},
+    [HK_FRONT_DIFF_LEGACY] = {diff_legacy_wrap, diff_legacy_api},
+    [HK_FRONT_DIFF_CENTRAL] = {diff_central_wrap, diff_central_api},
+    [HK_FRONT_COMPARE] = {hk_front_other, hk_front_other},
+    [HK_FRONT_INIT] = {hk_front_other, hk_front_other},
+};
+hk_front_route_fn hk_front_route[2] = {hk_front_other, hk_front_other};
 
 /* The path's decision, uncounted (test builds count the decisions of allocations). */
 static hk_decision span_decide(unsigned m, size_t size, hk_entry_t entry, hk_knobs k)
@@ -247,11 +264,13 @@ void hk_front_update_mode(void)
      * written only when it changes: a differential mode's rebuilds leave it alone. */
     if (hk_front_fast.end != 0)
         hk_front_fast.end = 0;
-    if (m <= HK_FRONT_CENTRAL)
-        hk_slab_fast_settle(m == HK_FRONT_CENTRAL);
-    int path = span_path(m); /* the second table, before the mode can read it */
-    if (path >= 0)
-        span_build((unsigned)path);
+    int path = span_path(m);
+    if (path >= 0) {
+        /* the fast path's pops so far to the path that served them (the inline differential
+         * path's Tiny pops are counted as the fast path's: its executing path's) */
+        hk_slab_fast_settle(path == HK_FRONT_CENTRAL);
+        span_build((unsigned)path); /* the second table, before the mode can read it */
+    }
     set_front_mode(m);
     /* A SIGUSR2 between the test above and the store: its mode switch was overwritten. */
     if ((m == HK_FRONT_DIFF_LEGACY || m == HK_FRONT_DIFF_CENTRAL) && hk_report_requested)

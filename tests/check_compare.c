@@ -20,6 +20,7 @@
 #include "hk_report.h"
 #include "hk_sample.h"
 #include "hk_sizekey.h"
+#include "hk_stats_snap.h"
 #include "hk_router_inline.h"
 #include "hk_table.h"
 
@@ -245,6 +246,54 @@ START_TEST(test_unsampled_above_tiny) {
         hk_option_set(HK_OPT_WRAP_L2, 1);
         diff_off();
     }
+}
+END_TEST
+
+/* The calls each path served (the statistics' "routed"), since the snapshot `before`. */
+static void routed_since(const hk_stats_snapshot *before, uint64_t out[2])
+{
+    hk_stats_snapshot s;
+    hk_stats_snapshot_take(&s);
+    out[0] = s.tctr[HK_TCTR_SERVED_LEGACY] - before->tctr[HK_TCTR_SERVED_LEGACY];
+    out[1] = s.tctr[HK_TCTR_SERVED_CENTRAL] - before->tctr[HK_TCTR_SERVED_CENTRAL];
+}
+
+/* The statistics count every call of the differential mode as served by the path that
+ * executed it, whichever way it went (the inline Tiny pops are counted by the thread cache
+ * and attributed when the path changes: the rollback latch). */
+START_TEST(test_routed_counts) {
+    static const size_t sizes[] = {1, 24, 100, 1000, 1024, 1500, 9000, 40000, 100000, 3 << 20};
+    diff_on(_i, 1, 100, -1, 0);
+    hak_free(hak_malloc(1)); /* the thread takes its slot */
+    hk_stats_snapshot before;
+    hk_stats_snapshot_take(&before);
+    uint64_t calls = 0, r[2];
+    for (int rep = 0; rep < 300; rep++)
+        for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++, calls++)
+            hak_free(hak_malloc(sizes[k] + (size_t)rep % 7));
+    routed_since(&before, r);
+    ck_assert_msg(r[_i] == calls && r[!_i] == 0, "[%d] routed legacy %llu central %llu, calls %llu",
+                  _i, (unsigned long long)r[0], (unsigned long long)r[1],
+                  (unsigned long long)calls);
+    diff_off();
+    /* Central executing until the rollback latch, legacy after it (1 in 100: the Tiny calls
+     * mostly unsampled; the latching call, the first of its key, compared). */
+    hk_check_quiet_stderr();
+    diff_on(1, 1, 100, -1, 1);
+    hk_table t = edge_table();
+    hk_router_use_table(&t);
+    hak_free(hak_malloc(1));
+    hk_stats_snapshot_take(&before);
+    for (int k = 0; k < 500; k++)
+        hak_free(hak_malloc(16 + (size_t)k % 900));
+    hak_free(hak_malloc(1010)); /* the divergence that latches, executed by central */
+    ck_assert(hk_rollback_latched);
+    for (int k = 0; k < 700; k++)
+        hak_free(hak_malloc(16 + (size_t)k % 900));
+    routed_since(&before, r);
+    ck_assert_msg(r[1] == 501 && r[0] == 700, "rollback: routed legacy %llu central %llu",
+                  (unsigned long long)r[0], (unsigned long long)r[1]);
+    diff_off();
 }
 END_TEST
 
@@ -623,6 +672,7 @@ Suite *make_compare_suite(void)
     tcase_add_loop_test(tc, test_sampling_no_period_alias, 0, EXEC_PATHS);
     tcase_add_loop_test(tc, test_first_call_of_each_key, 0, EXEC_PATHS);
     tcase_add_loop_test(tc, test_unsampled_above_tiny, 0, EXEC_PATHS);
+    tcase_add_loop_test(tc, test_routed_counts, 0, EXEC_PATHS);
     tcase_add_loop_test(tc, test_aa_keeps_executing_path, 0, EXEC_PATHS);
     tcase_add_test(tc, test_geometric_skips);
     tcase_add_test(tc, test_size_keys_constant);
