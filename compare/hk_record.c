@@ -60,6 +60,16 @@ uint8_t hk_rec_bucket_small[HK_TINY_MAX + 1];
 static hk_rec_block rec_static;
 hk_rec_block *hk_rec = &rec_static;
 static bool is_file;
+/* The process's threads inside an exec call now: the record says EXECED while any is. */
+static _Atomic int exec_inflight;
+
+/* The state `from` becomes `to`, unless it is another by now (another thread ended the
+ * process: EXITED, QUICK_EXIT). */
+static void state_move(hk_rec_block *b, uint32_t from, uint32_t to)
+{
+    atomic_compare_exchange_strong(&b->h.state, &from, to);
+}
+
 static char rec_path[HK_PATH_MAX];
 static char report_tmpl[HK_PATH_MAX];
 static bool have_tmpl;
@@ -289,6 +299,9 @@ static bool open_file(hk_rec_header *id)
             atomic_store_explicit(&f->h.state, HK_REC_RUNNING, memory_order_release);
             hk_rec = f;
             is_file = true;
+            /* An exec that another thread began meanwhile marked the static block. */
+            if (atomic_load(&exec_inflight) > 0)
+                state_move(f, HK_REC_RUNNING, HK_REC_EXECED);
             return true;
         }
         err = errno;
@@ -442,6 +455,7 @@ void hk_record_atfork_child(void)
     for (unsigned i = 0; i < HK_REC_SLOTS; i++) /* the child's threads claim slots anew */
         atomic_store(&rec_static.slots[i].owner, 0);
     atomic_flag_clear(&materialize_lock);
+    atomic_store(&exec_inflight, 0); /* the forking thread was not in an exec */
     hk_rec_header *h = &rec_static.h;
     uint64_t parent = h->instance;
     memset(&ident, 0, sizeof ident);
@@ -471,15 +485,20 @@ void hk_record_quick_exit(void)
 
 bool hk_record_exec_begin(void)
 {
-    uint32_t running = HK_REC_RUNNING;
-    return hk_rec->h.pid == getpid() &&
-           atomic_compare_exchange_strong(&hk_rec->h.state, &running, HK_REC_EXECED);
+    if (hk_rec->h.pid != getpid())
+        return false;
+    atomic_fetch_add(&exec_inflight, 1); /* first: see the file's publication below */
+    state_move(hk_rec, HK_REC_RUNNING, HK_REC_EXECED);
+    return true;
 }
 
 void hk_record_exec_failed(void)
 {
-    uint32_t execed = HK_REC_EXECED; /* unless another thread has ended the process since */
-    atomic_compare_exchange_strong(&hk_rec->h.state, &execed, HK_REC_RUNNING);
+    if (atomic_fetch_sub(&exec_inflight, 1) != 1)
+        return; /* another thread's exec is still in flight */
+    state_move(hk_rec, HK_REC_EXECED, HK_REC_RUNNING);
+    if (atomic_load(&exec_inflight) > 0) /* one began meanwhile, and saw EXECED */
+        state_move(hk_rec, HK_REC_RUNNING, HK_REC_EXECED);
 }
 
 /* ---------------------------------------------------------------- slots */

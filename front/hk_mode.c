@@ -174,11 +174,11 @@ static HK_NOINLINE void *central_slow(size_t size, hak_callsite_t site, hk_entry
 
 /* The inline differential path, one function per executing path and entry (both constants
  * there). */
-#define DIFF_ROUTE(name, e, central)                                                           \
-    static void *name(size_t size, hak_callsite_t site, hk_entry_t entry)                      \
-    {                                                                                          \
-        (void)entry;                                                                           \
-        return hk_diff_alloc(size, site, e, central);                                          \
+#define DIFF_ROUTE(name, e, central)                                                               \
+    static void *name(size_t size, hak_callsite_t site, hk_entry_t entry)                          \
+    {                                                                                              \
+        (void)entry;                                                                               \
+        return hk_diff_alloc(size, site, e, central);                                              \
     }
 DIFF_ROUTE(diff_legacy_wrap, HK_ENTRY_WRAP, false)
 DIFF_ROUTE(diff_legacy_api, HK_ENTRY_API, false)

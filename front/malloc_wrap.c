@@ -12,18 +12,28 @@
  * exit_group(2) ends the process, as glibc's _exit does (glibc's own exit() calls its
  * internal _exit, not this one).
  *
- * And the exec family: an image replaced by exec leaves a record that no exit handler
- * completes; when the next program does not load hakmem (a static or setuid program, or one
- * run without LD_PRELOAD), nothing would say so, and once it ends the record would look like a
- * crash. Each call marks the record ended by exec first and, when the exec fails, running
- * again, then calls the C library's own (glibc's exec functions call its internal execve, not
- * an interposed one, so each is wrapped). No allocation: a vfork child may call them.
+ * And the exec family, in the shared library (LD_PRELOAD, or a program linked with it): an
+ * image replaced by exec leaves a record that no exit handler completes; when the next
+ * program does not load hakmem (a static or setuid program, or one run without LD_PRELOAD),
+ * nothing would say so, and once it ends the record would look like a crash. Each call that
+ * can succeed (it names a regular file with an execute bit, found on PATH for the p
+ * variants) marks the record ended by exec, calls the C library's own (glibc's exec functions
+ * call its internal execve, not an interposed one, so each is wrapped), and marks the record
+ * running again when that returns. A call that surely fails is not marked, so a program that
+ * retries one, or is killed while it does, is not taken for exec'd; what the kernel may still
+ * refuse after the check (a bad binary, E2BIG) leaves the record exec'd for as long as the
+ * call lasts. No allocation: a vfork child may call them. The static library has none of
+ * them (dlsym finds no C library function behind them in a static program).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hk_front.h"
@@ -68,6 +78,7 @@ HK_EXPORT void malloc_stats(void) { hak_malloc_stats(); }
 HK_EXPORT int mallopt(int param, int value) { return hak_mallopt(param, value); }
 
 /* ---------------------------------------------------------------- exec */
+#ifdef PIC /* libtool's flag for the shared library's objects */
 
 typedef int (*exec_fn)(const char *, char *const[], char *const[]);
 typedef int (*fexec_fn)(int, char *const[], char *const[]);
@@ -92,6 +103,45 @@ __attribute__((constructor)) static void exec_resolve(void)
     (void)real(&real_execveat, "execveat");
 }
 
+/* Can exec run what dirfd/path (fstatat flags) names: a regular file with an execute bit? */
+static bool runnable_at(int dirfd, const char *path, int flags)
+{
+    struct stat st;
+    return fstatat(dirfd, path, &st, flags) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111);
+}
+
+/* ... file, searched for as execvp does (the caller's PATH; an empty entry is the current
+ * directory; /bin:/usr/bin without PATH). */
+static bool runnable_on_path(const char *file)
+{
+    if (!*file)
+        return false;
+    if (strchr(file, '/'))
+        return runnable_at(AT_FDCWD, file, 0);
+    const char *path = getenv("PATH");
+    if (!path)
+        path = "/bin:/usr/bin";
+    size_t fl = strlen(file);
+    char buf[PATH_MAX];
+    for (const char *p = path;;) {
+        const char *e = strchrnul(p, ':');
+        size_t dl = (size_t)(e - p);
+        if (dl + fl + 3 <= sizeof buf) {
+            if (dl == 0)
+                buf[dl++] = '.';
+            else
+                memcpy(buf, p, dl);
+            buf[dl] = '/';
+            memcpy(buf + dl + 1, file, fl + 1);
+            if (runnable_at(AT_FDCWD, buf, 0))
+                return true;
+        }
+        if (!*e)
+            return false;
+        p = e + 1;
+    }
+}
+
 /* After an exec that returned: the record running again, errno as the exec left it. */
 static int exec_returned(bool marked, int r)
 {
@@ -110,7 +160,8 @@ static int exec_path(bool search, const char *file, char *const argv[], char *co
         errno = ENOSYS;
         return -1;
     }
-    bool marked = hk_exec_begin();
+    bool marked = (search ? runnable_on_path(file) : runnable_at(AT_FDCWD, file, 0)) &&
+                  hk_exec_begin();
     return exec_returned(marked, f(file, argv, envp));
 }
 
@@ -137,7 +188,7 @@ HK_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
         errno = ENOSYS;
         return -1;
     }
-    bool marked = hk_exec_begin();
+    bool marked = runnable_at(fd, "", AT_EMPTY_PATH) && hk_exec_begin();
     return exec_returned(marked, f(fd, argv, envp));
 }
 HK_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
@@ -148,7 +199,8 @@ HK_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *co
         errno = ENOSYS;
         return -1;
     }
-    bool marked = hk_exec_begin();
+    bool marked = runnable_at(dirfd, path, flags & (AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) &&
+                  hk_exec_begin();
     return exec_returned(marked, f(dirfd, path, argv, envp, flags));
 }
 
@@ -171,13 +223,14 @@ static int exec_list(bool search, bool with_env, const char *file, const char *a
     return exec_path(search, file, argv, envp);
 }
 
-#define EXEC_LIST(search, with_env)                                                             \
-    va_list ap;                                                                                \
-    va_start(ap, arg);                                                                         \
-    int r = exec_list(search, with_env, file, arg, ap);                                        \
-    va_end(ap);                                                                                \
+#define EXEC_LIST(search, with_env)                                                                \
+    va_list ap;                                                                                    \
+    va_start(ap, arg);                                                                             \
+    int r = exec_list(search, with_env, file, arg, ap);                                            \
+    va_end(ap);                                                                                    \
     return r
 
 HK_EXPORT int execl(const char *file, const char *arg, ...) { EXEC_LIST(false, false); }
 HK_EXPORT int execlp(const char *file, const char *arg, ...) { EXEC_LIST(true, false); }
 HK_EXPORT int execle(const char *file, const char *arg, ...) { EXEC_LIST(false, true); }
+#endif

@@ -660,6 +660,33 @@ START_TEST(test_fork_child_record) {
 }
 END_TEST
 
+/* Exec marks: EXECED while any thread's exec is in flight, RUNNING again once the last one
+ * failed (two threads: the one that fails first must not unmark the other's), never over
+ * an end another thread wrote. */
+START_TEST(test_exec_marks) {
+    diff_on(0, 1, 1, -1, 0);
+    hak_free(hak_malloc(1));
+#define STATE() atomic_load(&hk_rec->h.state)
+    ck_assert_uint_eq(STATE(), HK_REC_RUNNING);
+    ck_assert(hk_record_exec_begin()); /* thread A */
+    ck_assert_uint_eq(STATE(), HK_REC_EXECED);
+    ck_assert(hk_record_exec_begin()); /* thread B */
+    hk_record_exec_failed();           /* B's fails: A's is still in flight */
+    ck_assert_uint_eq(STATE(), HK_REC_EXECED);
+    hk_record_exec_failed(); /* A's fails too */
+    ck_assert_uint_eq(STATE(), HK_REC_RUNNING);
+    ck_assert(hk_record_exec_begin());
+    hk_record_quick_exit(); /* another thread's _exit meanwhile: it stays what that wrote */
+    ck_assert_uint_eq(STATE(), HK_REC_EXECED);
+    atomic_store(&hk_rec->h.state, HK_REC_QUICK_EXIT);
+    hk_record_exec_failed();
+    ck_assert_uint_eq(STATE(), HK_REC_QUICK_EXIT);
+    atomic_store(&hk_rec->h.state, HK_REC_RUNNING);
+#undef STATE
+    diff_off();
+}
+END_TEST
+
 Suite *make_compare_suite(void)
 {
     Suite *s = suite_create("compare");
@@ -693,6 +720,7 @@ Suite *make_compare_suite(void)
     tcase_add_test(tc, test_json_utf8);
     tcase_add_test(tc, test_file_write_rules);
     tcase_add_test(tc, test_fork_child_record);
+    tcase_add_test(tc, test_exec_marks);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -10,7 +10,8 @@
  *   diff_prog exec LO HI           allocate every size LO..HI, then exec itself: sizes LO HI
  *   diff_prog exec-other HOW LO HI allocate every size LO..HI, then exec /bin/true without
  *                                  hakmem (no LD_PRELOAD in its environment) by execve, execv,
- *                                  execvp, execvpe, execl, execlp, execle or fexecve (HOW);
+ *                                  execvp, execvpe, execl, execlp, execle, execveat or
+ *                                  fexecve (HOW);
  *                                  first an exec that fails (exit 3 unless it returns ENOENT);
  *                                  HOW "fail": after that failed exec, SIGKILL itself
  *   diff_prog vfork-kill LO HI     allocate every size LO..HI; a vfork child execs /bin/true
@@ -195,6 +196,8 @@ int main(int argc, char **argv)
             execlp("true", "true", (char *)NULL);
         else if (!strcmp(how, "execle"))
             execle("/bin/true", "true", (char *)NULL, env);
+        else if (!strcmp(how, "execveat"))
+            execveat(AT_FDCWD, "/bin/true", args, env, 0);
         else if (!strcmp(how, "fexecve")) {
             int fd = open("/bin/true", O_RDONLY | O_CLOEXEC);
             if (fd >= 0)

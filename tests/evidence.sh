@@ -133,9 +133,10 @@ if j "$tmp/exec.json" 'sorted(p["state"] for p in m["processes"]) == ["exec\x27d
 else fail "exec"; show exec; fi
 
 # ... and exec into a program that does not load hakmem: every exec function marks the record
-#     before the exec (not taken for a crash once the program is gone); a failed exec leaves it
-#     running (its calls after it still counted).
-for how in execve execv execvp execvpe execl execlp execle fexecve; do
+#     before the exec (not taken for a crash once the program is gone); a failed exec (of a
+#     path that does not exist: not even marked) leaves it running (its calls after it still
+#     counted).
+for how in execve execv execvp execvpe execl execlp execle execveat fexecve; do
     mkdir "$tmp/exo-$how"
     run_t 60 env LD_PRELOAD="$lib" HAKMEM_DIVERGENCE_REPORT="$tmp/exo-$how/r.%p.json" "$prog" exec-other "$how" 900 1100
     erc=$?
