@@ -15,13 +15,16 @@ HK_INLINE unsigned char front_mode(void)
     return __atomic_load_n(&hk_front_mode, __ATOMIC_RELAXED);
 }
 static const hk_front_route_fn mode_route[HK_FRONT_INIT + 1][2];
+/* Each word written only when it changes (the fast path's miss reads the routes). A SIGUSR2
+ * handler's switch (leave_inline) can land between the stores; the caller's second call
+ * (hk_front_update_mode) then completes its own switch word by word. */
 HK_INLINE void set_front_mode(unsigned char m)
 {
-    if (front_mode() == m)
-        return;
-    __atomic_store_n(&hk_front_mode, m, __ATOMIC_RELAXED);
+    if (front_mode() != m)
+        __atomic_store_n(&hk_front_mode, m, __ATOMIC_RELAXED);
     for (int e = HK_ENTRY_WRAP; e <= HK_ENTRY_API; e++)
-        __atomic_store_n(&hk_front_route[e], mode_route[m][e], __ATOMIC_RELAXED);
+        if (__atomic_load_n(&hk_front_route[e], __ATOMIC_RELAXED) != mode_route[m][e])
+            __atomic_store_n(&hk_front_route[e], mode_route[m][e], __ATOMIC_RELAXED);
 }
 
 /* From compare's SIGUSR2 handler (async-signal-safe): the inline differential modes do not
