@@ -113,7 +113,9 @@ if command -v strace >/dev/null; then
 else fail "strace is not installed (apt-get install strace)"; fi
 
 # A path too long once %p is expanded (the option itself fits its 4095 bytes): refused, once.
-long="$tmp/$(printf '%%p%.0s' $(seq 1 1300))"
+# As many %p as the option holds, so that any pid of 3 digits or more (every pid but the first
+# hundred after boot) makes it longer than 4096 bytes.
+long="$tmp/$(printf '%%p%.0s' $(seq 1 $(((4095 - ${#tmp} - 1) / 2))))"
 hk "$long" sizes 1000 1010
 if [ "$(nlines "$tmp/e")" = 1 ] && grep -q 'too long' "$tmp/e" && [ -z "$(ls "$tmp" | grep -E '^[0-9]{5}')" ]; then
     pass "a report path too long after %p: one warning, nothing written: '$(cut -c1-60 "$tmp/e")...$(grep -o 'too long.*' "$tmp/e")'"
