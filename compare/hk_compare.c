@@ -159,7 +159,6 @@ void *hk_diff_unsampled(size_t size, hak_callsite_t site, hk_entry_t entry, bool
 {
     /* Only threads with a slot of their own get here (skip >= 0); the call was counted as
      * executed on the fast path. */
-    hk_tc.tctr[central ? HK_TCTR_SERVED_CENTRAL : HK_TCTR_SERVED_LEGACY]++;
     if (HK_UNLIKELY(!hk_key_seen(size, entry))) { /* the first call of its key */
         hk_rec_bump(&hk_dt.slot->compared);
         hk_dt_hist(&hk_dt, central, size);
@@ -170,7 +169,6 @@ void *hk_diff_unsampled(size_t size, hak_callsite_t site, hk_entry_t entry, bool
 
 void *hk_diff_unsampled_seen(size_t size, hak_callsite_t site, hk_entry_t entry, bool central)
 {
-    hk_tc.tctr[central ? HK_TCTR_SERVED_CENTRAL : HK_TCTR_SERVED_LEGACY]++;
     if (hk_compare_hooks.span_alloc) {
         void *p = hk_compare_hooks.span_alloc(central, size, entry);
         if (p)

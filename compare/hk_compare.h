@@ -74,7 +74,8 @@ hk_divergence_totals hk_divergence_totals_get(void);
 /* The front door's mode machine, which compare/ (below it) reaches only through these hooks,
  * registered by the front door at init before hk_compare_init: mode_changed re-derives the
  * mode after a change of compare's state (rollback latched, report written, reset);
- * leave_inline is called by the SIGUSR2 handler (async-signal-safe: one byte store) so that
+ * leave_inline is called by the SIGUSR2 handler (async-signal-safe: relaxed atomic stores of
+ * the mode byte and the fast path's routes, no lock) so that
  * the next allocation takes the out-of-line path, which writes the report; span_alloc serves
  * an unsampled call above Tiny from the front door's second class table of the executing
  * path (a block counted as the caller's, or NULL: the path's slow route decides). */

@@ -4,8 +4,7 @@
  *
  * It serves HAKMEM_ROUTER_DIFF=1 when the executing path is fixed for the process (no
  * rollout, or a rollout by process): hk_front_mode HK_FRONT_DIFF_LEGACY or
- * HK_FRONT_DIFF_CENTRAL. Per call: count it in the thread's slot (and, but for the Tiny
- * case below, in the thread's served counter), then
+ * HK_FRONT_DIFF_CENTRAL. Per call: count it in the thread's slot and served counter, then
  *   - not sampled (the thread's skip count is not 0): count down; a Tiny size whose key was
  *     compared already is served from the thread cache (one table load tells both); anything
  *     else finishes in hk_diff_unsampled (the first call of a key is compared there);
@@ -57,13 +56,14 @@ HK_INLINE void *hk_diff_alloc(size_t size, hak_callsite_t site, hk_entry_t entry
         return entry == HK_ENTRY_WRAP ? hk_diff_sampled_legacy_wrap(size, site)
                                       : hk_diff_sampled_legacy_api(size, site);
     }
+    hk_tc.tctr[central ? HK_TCTR_SERVED_CENTRAL : HK_TCTR_SERVED_LEGACY]++;
     hk_rec_bump(&t->slot->exec[central]);
     if (HK_LIKELY(size <= HK_TINY_MAX)) {
         unsigned c = __atomic_load_n(&hk_diff_fast[central][entry][size], __ATOMIC_RELAXED);
         if (HK_LIKELY(c != 0xFF)) {
-            /* Counted by the thread cache alone, as the fast path's pops: the mode machine
-             * attributes them to the executing path (hk_slab_fast_settle). */
-            void *p = hk_slab_pop_fast(HK_CLS_TINY0 + c);
+            /* a counted pop: the statistics count each call as its path's, exactly, even
+             * while another thread latches the rollback */
+            void *p = hk_tiny_pop((int)c);
             if (HK_LIKELY(p != NULL))
                 return p;
         }

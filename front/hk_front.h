@@ -41,6 +41,10 @@ _Static_assert(HK_FRONT_LEGACY == 0 && HK_FRONT_CENTRAL == 1 &&
                    HK_TCTR_SERVED_CENTRAL == HK_TCTR_SERVED_LEGACY + 1,
                "hk_tiny_end_of and the SERVED counters are indexed by mode");
 void hk_front_update_mode(void);
+/* Fork: the mode machine's lock (hk_mode.c), taken before the block engine's; the child
+ * releases it as the parent does. */
+void hk_mode_atfork_prepare(void);
+void hk_mode_atfork_parent(void);
 /* Give compare/ its hooks into the mode machine (init, before hk_compare_init). */
 void hk_mode_register(void);
 /* The out-of-line compare path and the process's first allocation (HK_FRONT_INIT: the
@@ -94,6 +98,11 @@ extern HK_HIDDEN uint8_t hk_front_span[2][2][HK_FRONT_SPAN_N];
  * tail call, with no dispatch on the mode. */
 typedef void *(*hk_front_route_fn)(size_t size, hak_callsite_t site, hk_entry_t entry);
 extern HK_HIDDEN hk_front_route_fn hk_front_route[2];
+/* Tests: do the routes agree with the mode byte? And a hook the mode machine calls once it
+ * has derived the new mode, before it writes anything (a test pauses there while another
+ * thread changes compare's state). */
+bool hk_front_routes_match(void);
+extern void (*hk_mode_pause_hook)(void);
 /* free() of what the fast path does not take: NULL, a pointer outside the arena's committed
  * prefix or misaligned (the mmap box's blocks, and every fault). */
 void hk_free_other(void *p);

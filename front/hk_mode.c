@@ -3,6 +3,9 @@
  * the routes the fast path's miss calls (hk_front.h), and those routes.
  */
 #include "hk_front.h"
+
+#include <pthread.h>
+
 #include "hk_boxes.h"
 #include "hk_tiny.h"
 
@@ -54,21 +57,37 @@ static int span_path(unsigned char m)
     return -1;
 }
 
+/* One thread at a time re-derives the mode and writes what follows from it (the routes, the
+ * fast path's bound, the second tables): the report writer, the rollback latch, the router's
+ * controls and the knobs may do so at once, and the last to write must be the one that saw
+ * the latest state (a rollback latched while another thread restored the inline path after a
+ * report left the Central Router executing). Never taken by the SIGUSR2 handler
+ * (leave_inline); held around fork (hk_mode_atfork_*). */
+static pthread_mutex_t mode_lock = PTHREAD_MUTEX_INITIALIZER;
+static void update_mode_locked(void);
+
+void hk_mode_atfork_prepare(void) { pthread_mutex_lock(&mode_lock); }
+void hk_mode_atfork_parent(void) { pthread_mutex_unlock(&mode_lock); }
+
 /* From the router, after its table or Tiny bound changed (after init, which sets the mode
  * itself). */
 static void router_changed(void)
 {
+    pthread_mutex_lock(&mode_lock);
     span_stale[HK_FRONT_CENTRAL] = true;
     if (front_mode() != HK_FRONT_INIT)
-        hk_front_update_mode();
+        update_mode_locked();
+    pthread_mutex_unlock(&mode_lock);
 }
 
 /* From the options (a test changing the knobs): the second table follows them. */
 static void knobs_changed(void)
 {
+    pthread_mutex_lock(&mode_lock);
     int path = span_path(front_mode());
     if (path >= 0)
         span_build((unsigned)path);
+    pthread_mutex_unlock(&mode_lock);
 }
 
 void hk_mode_register(void)
@@ -199,6 +218,17 @@ static const hk_front_route_fn mode_route[HK_FRONT_INIT + 1][2] = {
 };
 hk_front_route_fn hk_front_route[2] = {hk_front_other, hk_front_other};
 
+void (*hk_mode_pause_hook)(void);
+
+bool hk_front_routes_match(void)
+{
+    unsigned char m = front_mode();
+    for (int e = HK_ENTRY_WRAP; e <= HK_ENTRY_API; e++)
+        if (__atomic_load_n(&hk_front_route[e], __ATOMIC_RELAXED) != mode_route[m][e])
+            return false;
+    return true;
+}
+
 /* The path's decision, uncounted (test builds count the decisions of allocations). */
 static hk_decision span_decide(unsigned m, size_t size, hk_entry_t entry, hk_knobs k)
 {
@@ -254,6 +284,13 @@ static void span_build(unsigned m)
 
 void hk_front_update_mode(void)
 {
+    pthread_mutex_lock(&mode_lock);
+    update_mode_locked();
+    pthread_mutex_unlock(&mode_lock);
+}
+
+static void update_mode_locked(void)
+{
     unsigned char m;
     if (!hk_compare_active)
         m = hk_central_active ? HK_FRONT_CENTRAL : HK_FRONT_LEGACY;
@@ -261,6 +298,8 @@ void hk_front_update_mode(void)
         m = HK_FRONT_COMPARE;
     else
         m = hk_compare_process_central() ? HK_FRONT_DIFF_CENTRAL : HK_FRONT_DIFF_LEGACY;
+    if (HK_UNLIKELY(hk_mode_pause_hook != NULL))
+        hk_mode_pause_hook();
     /* The fast path: closed while the mode changes, its allocations so far settled to the
      * path that served them, then opened for the new path (legacy and central only). Its
      * bound is read on the fast path with a plain load (a compare with memory), so it is

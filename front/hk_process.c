@@ -25,11 +25,12 @@
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static HK_TLS bool in_init;
 
-/* Lock order: init, the purge clock (its purge functions take the others), the block
- * engine's, the mmap box's. */
+/* Lock order: init, the mode machine's, the purge clock (its purge functions take the
+ * others), the block engine's, the mmap box's. */
 static void atfork_prepare(void)
 {
     pthread_mutex_lock(&init_lock);
+    hk_mode_atfork_prepare();
     hk_purge_atfork_prepare();
     hk_slab_atfork_prepare();
     hk_os_atfork_prepare();
@@ -41,6 +42,7 @@ static void atfork_parent(void)
     hk_os_atfork_parent();
     hk_slab_atfork_parent();
     hk_purge_atfork_parent();
+    hk_mode_atfork_parent();
     pthread_mutex_unlock(&init_lock);
 }
 static void atfork_child(void)
@@ -49,6 +51,7 @@ static void atfork_child(void)
     hk_os_atfork_child();
     hk_slab_atfork_child();
     hk_purge_atfork_child();
+    hk_mode_atfork_parent(); /* the child's only thread holds it: release it */
     hk_divergence_atfork_child();
     pthread_mutex_unlock(&init_lock);
 }

@@ -3,7 +3,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -660,6 +662,56 @@ START_TEST(test_fork_child_record) {
 }
 END_TEST
 
+/* Two threads re-deriving the mode at once: the one that derived it before the other's
+ * rollback latch must not write last (the Central Router would keep executing). The first
+ * pauses after deriving DIFF_CENTRAL while the second latches the rollback. */
+static atomic_int race_armed, race_paused, race_latching;
+static void race_pause(void)
+{
+    if (!atomic_exchange(&race_armed, 0))
+        return;
+    atomic_store(&race_paused, 1);
+    while (!atomic_load(&race_latching))
+        usleep(1000);
+    usleep(100000); /* the latching thread runs as far as it can meanwhile */
+}
+static void *race_latch(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&race_paused))
+        usleep(1000);
+    atomic_store(&race_latching, 1);
+    hak_free(hak_malloc(1010)); /* the divergence that latches the rollback */
+    return NULL;
+}
+
+START_TEST(test_mode_update_race) {
+    hk_check_quiet_stderr();
+    diff_on(1, 1, 1, -1, 1); /* central executes, rollback after 1 divergence */
+    hk_table t = edge_table();
+    hk_router_use_table(&t);
+    hak_free(hak_malloc(1));
+    ck_assert_int_eq(hk_front_mode, HK_FRONT_DIFF_CENTRAL);
+    atomic_store(&race_armed, 1);
+    atomic_store(&race_paused, 0);
+    atomic_store(&race_latching, 0);
+    hk_mode_pause_hook = race_pause;
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, race_latch, NULL), 0);
+    hk_front_update_mode(); /* derives DIFF_CENTRAL, pauses, then writes */
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+    hk_mode_pause_hook = NULL;
+    ck_assert(hk_rollback_latched);
+    ck_assert_msg(hk_front_mode == HK_FRONT_DIFF_LEGACY && hk_front_routes_match(),
+                  "after the latch: mode %u, routes %s", hk_front_mode,
+                  hk_front_routes_match() ? "match" : "do not match");
+    void *p = hak_malloc(1013); /* legacy executes */
+    ck_assert_int_eq(hak_box_of(p), HAK_BOX_TINY);
+    hak_free(p);
+    diff_off();
+}
+END_TEST
+
 /* Exec marks: EXECED while any thread's exec is in flight, RUNNING again once the last one
  * failed (two threads: the one that fails first must not unmark the other's), never over
  * an end another thread wrote. */
@@ -710,6 +762,7 @@ Suite *make_compare_suite(void)
     tcase_add_test(tc, test_rollout_sticky_monotonic);
     tcase_add_test(tc, test_rollout_executes_per_site);
     tcase_add_test(tc, test_rollback_latches_once);
+    tcase_add_test(tc, test_mode_update_race);
     tcase_add_test(tc, test_rollback_not_when_legacy_executes);
     tcase_add_test(tc, test_rollback_counts_central_calls_only);
     tcase_add_test(tc, test_rollout_by_class_and_process);
