@@ -343,6 +343,68 @@ START_TEST(test_tcache_byte_budget) {
 }
 END_TEST
 
+/* A bin's bound grows only where the thread churns through its class (refill, flush, refill):
+ * not for a burst (all allocations, then all frees, twice over), which keeps the bound it
+ * began with; a random walk over a working set four times the bin grows it, up to tc_cap. */
+typedef struct {
+    unsigned cls;
+    uint64_t after_burst;
+    unsigned lim_burst, lim_churn;
+} bin_growth;
+
+static void *bin_growth_thread(void *arg)
+{
+    bin_growth *g = arg;
+    const hk_class_info *ci = &hk_classes[g->cls];
+    size_t size = ci->bsize - 100;
+    enum { W = 512 };
+    static void *p[W];
+    unsigned n = 3u * ci->tc_cap < W ? 3u * ci->tc_cap : W;
+    for (int round = 0; round < 2; round++) {
+        for (unsigned i = 0; i < n; i++)
+            p[i] = hak_malloc(size);
+        for (unsigned i = 0; i < n; i++)
+            hak_free(p[i]);
+    }
+    g->after_burst = hk_slab_bin_count(g->cls);
+    g->lim_burst = hk_tc.lim[g->cls];
+    memset(p, 0, sizeof p);
+    uint64_t x = 42;
+    unsigned w = 4u * ci->tc_cap < W ? 4u * ci->tc_cap : W;
+    for (int i = 0; i < 200000; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        unsigned k = (unsigned)(x >> 33) % w;
+        if (p[k]) {
+            hak_free(p[k]);
+            p[k] = NULL;
+        } else {
+            p[k] = hak_malloc(size);
+        }
+    }
+    g->lim_churn = hk_tc.lim[g->cls];
+    for (unsigned k = 0; k < w; k++)
+        hak_free(p[k]);
+    return NULL;
+}
+
+START_TEST(test_tcache_bin_grows_with_churn) {
+    hk_check_set_mode(_i);
+    hk_decision d = hk_front_decide(10000, HK_ENTRY_WRAP); /* a Mid class of 32 blocks */
+    bin_growth g = {.cls = hk_box_engine_class(d.box, d.cls)};
+    const hk_class_info *ci = &hk_classes[g.cls];
+    ck_assert_uint_gt(ci->tc_cap, ci->tc_max);
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, bin_growth_thread, &g), 0);
+    ck_assert_int_eq(pthread_join(t, NULL), 0);
+    ck_assert_msg(g.lim_burst == 0 && g.after_burst <= ci->tc_max,
+                  "class %u: after two bursts the bin's bound is %u (0: tc_max %u), it holds %llu",
+                  g.cls, g.lim_burst, ci->tc_max, (unsigned long long)g.after_burst);
+    ck_assert_msg(g.lim_churn > ci->tc_max && g.lim_churn <= ci->tc_cap,
+                  "class %u: after churn the bin's bound is %u (tc_max %u, tc_cap %u)", g.cls,
+                  g.lim_churn, ci->tc_max, ci->tc_cap);
+}
+END_TEST
+
 /* A thread's cache goes back at its exit, and with it the pages it held. */
 static void *churn(void *arg)
 {
@@ -743,6 +805,8 @@ Suite *make_engine_suite(void)
     tcase_add_test(tc, test_mmap_cache_delay);
     tcase_add_loop_test(tc, test_trim_returns_small_blocks, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
     tcase_add_loop_test(tc, test_tcache_byte_budget, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_tcache_bin_grows_with_churn, HK_CHECK_MODE_FIRST,
+                        HK_CHECK_MODE_END);
     suite_add_tcase(s, tc);
     tc = tcase_create("internal checks");
     tcase_set_timeout(tc, 20);

@@ -95,8 +95,10 @@ static void block_release(void *blk, unsigned cls, unsigned st)
         hk_slab_xfer_put(cls, 0, blk, blk, 1);
         return;
     }
-    if (hk_slab_bin_count(cls) >= hk_classes[cls].tc_max) {
-        hk_slab_flush_bin(cls, hk_classes[cls].tc_max - hk_classes[cls].batch);
+    uint32_t lim = hk_slab_bin_lim(cls);
+    if (hk_slab_bin_count(cls) >= lim) {
+        hk_slab_flush_bin(cls, lim - hk_classes[cls].batch);
+        hk_slab_bin_event(cls, HK_BIN_FLUSH);
         hk_slab_slow_tick(cls);
     }
     atomic_store_explicit(sb, (uint8_t)st, memory_order_relaxed);

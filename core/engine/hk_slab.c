@@ -59,7 +59,7 @@ void hk_slab_bin_arm(unsigned cls)
 {
     uint64_t nfree = hk_slab_bin_nfree(&hk_tc, cls);
     uint64_t count = (uint64_t)hk_tc.in[cls] + nfree - hk_tc.nalloc[cls];
-    uint32_t max = hk_tc.state == 1 ? hk_classes[cls].tc_max : 0;
+    uint32_t max = hk_tc.state == 1 ? hk_slab_bin_lim(cls) : 0;
     int32_t room = count < max ? (int32_t)(max - count) : 0;
     hk_tc.nfree0[cls] = nfree;
     hk_tc.fstart[cls] = room;
@@ -72,6 +72,22 @@ void hk_slab_bin_arm(unsigned cls)
     } else {
         hk_assert_expensive(count == 0 && hk_tc.head[cls] == NULL);
     }
+}
+
+void hk_slab_bin_event(unsigned cls, unsigned ev)
+{
+    unsigned last2 = hk_tc.ev[cls] & 15; /* the two events before this one */
+    if (ev == HK_BIN_REFILL && last2 == (HK_BIN_REFILL << 2 | HK_BIN_FLUSH)) {
+        uint32_t lim = hk_slab_bin_lim(cls) + hk_classes[cls].batch;
+        hk_tc.lim[cls] = (uint16_t)(lim < hk_classes[cls].tc_cap ? lim : hk_classes[cls].tc_cap);
+    }
+    hk_tc.ev[cls] = (uint8_t)((last2 << 2 | ev) & 15);
+}
+
+void hk_slab_bin_reset(unsigned cls)
+{
+    hk_tc.lim[cls] = 0;
+    hk_tc.ev[cls] = 0;
 }
 
 /* ---------------------------------------------------------------- classes */
@@ -117,13 +133,16 @@ void hk_slab_define_class(unsigned cls, hak_box_t box, uint32_t bsize)
     size_t cap = ((size_t)1 << shift) / bsize;
     hk_assert(cap >= 1 && cap <= UINT16_MAX);
     ci->cap = (uint16_t)cap;
-    /* Cache up to 1 MiB per class per thread, between 1 and 128 blocks (the thread's whole
-     * cache stays within HK_TC_BYTES). At 256 KiB the blocks of 8 KiB and up (32 of them or
-     * fewer) went to the transfer caches and back once every few dozen calls: HAKMEM_STATS of
-     * bench_mid_large_mt 2 3000000 2048 42 counted 198 k transfer-cache lock takings, 14.5 k
-     * at 1 MiB. */
-    uint32_t m = (uint32_t)((1024u * 1024u) / bsize);
+    /* Cache up to 256 KiB per class per thread, between 1 and 128 blocks, growing to 1 MiB
+     * where the thread churns through the class (hk_slab_bin_event; the thread's whole cache
+     * stays within HK_TC_BYTES). At 256 KiB for good the blocks of 8 KiB and up (32 of them
+     * or fewer) went to the transfer caches and back every few dozen calls: HAKMEM_STATS of
+     * bench_mid_large_mt 2 3000000 2048 42 counted 198 k transfer-cache lock takings. At
+     * 1 MiB for good, idle threads kept twice the memory (the hostile review: 4.7 -> 9.6 MiB
+     * per thread that allocated and freed every Mid and L25 size once). */
+    uint32_t m = (uint32_t)((256u * 1024u) / bsize), mc = (uint32_t)((1024u * 1024u) / bsize);
     ci->tc_max = (uint16_t)(m < 1 ? 1 : m > 128 ? 128 : m);
+    ci->tc_cap = (uint16_t)(mc < ci->tc_max ? ci->tc_max : mc > 128 ? 128 : mc);
     ci->batch = (uint16_t)(ci->tc_max / 2 ? ci->tc_max / 2 : 1);
     size_t xb = (size_t)4 * ci->batch * bsize;
     size_t xmin = bsize <= 8192 ? HK_XFER_MAX : HK_XFER_MIN;

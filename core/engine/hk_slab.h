@@ -38,7 +38,8 @@
 #include "hk_stats.h"
 
 #define HK_NSHARDS 4 /* transfer-cache shards per class */
-/* A thread cache's budget in bytes over all its bins (each bin: 1 MiB or 128 blocks),
+/* A thread cache's budget in bytes over all its bins (each bin: 256 KiB or 128 blocks, up to
+ * 1 MiB where the thread churns through the class: hk_slab_bin_event),
  * checked on one slow path in 64: over it, the biggest blocks go back first. */
 #define HK_TC_BYTES ((size_t)4 << 20)
 
@@ -90,7 +91,8 @@ typedef struct {
     uint32_t bsize;     /* block size */
     uint8_t box;        /* hak_box_t */
     uint8_t page_shift; /* log2 of the page this class carves (bytes) */
-    uint16_t tc_max;    /* thread-cache capacity (blocks) */
+    uint16_t tc_max;    /* a thread-cache bin's bound to begin with (blocks) */
+    uint16_t tc_cap;    /* ... and the most it grows to (hk_slab_bin_event) */
     uint16_t batch;     /* blocks moved per refill / flush */
     uint16_t cap;       /* blocks per page */
     uint16_t carve_max; /* blocks cut from a fresh page per refill (16 KiB, at least 1) */
@@ -120,6 +122,8 @@ typedef struct hk_tcache {
     int64_t in[HK_NCLASSES];
     uint64_t nfree0[HK_NCLASSES];
     int32_t fstart[HK_NCLASSES];
+    uint16_t lim[HK_NCLASSES];    /* bin c's bound now (0: the class's tc_max) */
+    uint8_t ev[HK_NCLASSES];      /* bin c's last two slow-path events (2 bits each) */
     uint64_t tctr[HK_TCTR_COUNT]; /* hk_stats.h's per-thread counters */
     uint64_t fast_mark;           /* fast-path allocations already attributed to a path */
     uint32_t shard;

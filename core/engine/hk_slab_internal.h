@@ -75,12 +75,25 @@ HK_HIDDEN bool hk_slab_tcache_setup(void);
 HK_HIDDEN void hk_slab_tcache_tick(uint32_t now);
 HK_HIDDEN void hk_slab_tcache_destructor(void *arg);
 HK_HIDDEN void hk_slab_flush_bin(unsigned cls, uint32_t keep);
+/* Bin cls's bound now, in blocks. */
+HK_INLINE uint32_t hk_slab_bin_lim(unsigned cls)
+{
+    return hk_tc.lim[cls] ? hk_tc.lim[cls] : hk_classes[cls].tc_max;
+}
+/* A bin's slow-path event: a refill (it ran empty) or a flush (it ran full). A refill, then a
+ * flush, then a refill means the thread churns through more blocks of the class than the bin
+ * holds, both ways: its bound grows by a batch, up to the class's tc_cap (a burst, all
+ * allocations and then all frees, even twice over, does not grow it). Bins that go back whole
+ * (idle, over budget, thread exit) start over. */
+enum { HK_BIN_REFILL = 1, HK_BIN_FLUSH = 2 };
+HK_HIDDEN void hk_slab_bin_event(unsigned cls, unsigned ev);
+HK_HIDDEN void hk_slab_bin_reset(unsigned cls);
 HK_HIDDEN void hk_slab_fold_thread(hk_tcache *t);
 HK_HIDDEN void hk_slab_slow_tick_run(unsigned cls);
 
 /* One slow path in 8 takes its turn at the purge clock, one in 64 checks the thread cache's
  * byte budget (no lock may be held). Between two checks a thread's cache can exceed the
- * budget by at most the bins' own bounds (1 MiB or 128 blocks each). */
+ * budget by at most the bins' own bounds (hk_slab_bin_lim: 1 MiB or 128 blocks each at most). */
 HK_INLINE void hk_slab_slow_tick(unsigned cls)
 {
     hk_tc.active |= (uint64_t)1 << cls;

@@ -71,6 +71,7 @@ static void tcache_budget(unsigned keep_cls)
             continue;
         total -= (size_t)n * hk_classes[c].bsize;
         hk_slab_flush_bin(c, 0);
+        hk_slab_bin_reset(c);
     }
     if (total > HK_TC_BYTES / 2)
         hk_slab_flush_bin(keep_cls, (uint32_t)(hk_slab_bin_count(keep_cls) / 2));
@@ -82,8 +83,11 @@ static void tcache_budget(unsigned keep_cls)
 static void tcache_gc(uint32_t now)
 {
     for (unsigned c = 1; c < HK_NCLASSES; c++)
-        if (!(hk_tc.active >> c & 1) && hk_tc.head[c])
-            hk_slab_flush_bin(c, 0);
+        if (!(hk_tc.active >> c & 1)) {
+            if (hk_tc.head[c])
+                hk_slab_flush_bin(c, 0);
+            hk_slab_bin_reset(c);
+        }
     hk_tc.active = 0;
     hk_tc.gc_at = now + (uint32_t)(hk_purge_delay > 10 ? hk_purge_delay : 10);
 }
@@ -156,6 +160,7 @@ static void tcache_retire(void)
         hk_tc.nalloc[c] = hk_tc.nfree0[c] = 0;
         hk_tc.in[c] = 0;
         hk_tc.fstart[c] = hk_tc.fleft[c] = 0;
+        hk_slab_bin_reset(c);
     }
     for (unsigned i = 0; i < HK_TCTR_COUNT; i++)
         hk_tc.tctr[i] = 0;
@@ -205,6 +210,7 @@ void *hk_slab_alloc_slow(unsigned cls)
     }
     hk_tc.head[cls] = head;
     hk_tc.in[cls] += got;
+    hk_slab_bin_event(cls, HK_BIN_REFILL);
     hk_slab_bin_arm(cls);
     hk_slab_slow_tick(cls);
     return hk_slab_alloc(cls);
