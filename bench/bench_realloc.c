@@ -7,13 +7,19 @@
  * the preserved part is checked at the same positions (and the old last byte). One op is one
  * realloc (plus the round's malloc and free); ops/s = ops / time. Exits 1 on lost content or
  * a failed allocation.
- * Usage: bench_realloc rounds max seed
+ * With a fourth argument `count`, also what the allocator had to copy: each realloc's block
+ * kept where it was, or moved (the bytes it must copy then: its old usable size, or the new
+ * size when smaller), printed per round, for the way up and the way down (the calls to
+ * malloc_usable_size make that run no timing).
+ * Usage: bench_realloc rounds max seed [count]
  */
 #include <inttypes.h>
+#include <malloc.h>
+#include <string.h>
 
 #include "bench_util.h"
 
-#define USAGE "bench_realloc rounds max seed"
+#define USAGE "bench_realloc rounds max seed [count]"
 #define NBUF 4
 #define STEP 512
 static const char *prog = "bench_realloc";
@@ -45,7 +51,7 @@ static int check(const unsigned char *p, size_t keep, const size_t *edges, int n
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
+    if (argc != 4 && !(argc == 5 && strcmp(argv[4], "count") == 0)) {
         fprintf(stderr, "usage: %s\n", USAGE);
         return 2;
     }
@@ -54,6 +60,8 @@ int main(int argc, char **argv)
     uint64_t seed = (uint64_t)bu_arg(argv[3], USAGE, 0);
     uint64_t rng = bu_rng_seed(seed, 0);
     unsigned long long ops = 0, sum = 0;
+    const int count = argc == 5;
+    unsigned long long kept[2] = {0, 0}, moved[2] = {0, 0}, copied[2] = {0, 0};
     double t0 = bu_now();
     for (long long r = 0; r < rounds; r++) {
         unsigned char *p[NBUF];
@@ -92,9 +100,15 @@ int main(int argc, char **argv)
                     }
                     moving++;
                     uintptr_t old = (uintptr_t)p[b];
+                    size_t usable = count ? malloc_usable_size(p[b]) : 0;
                     unsigned char *q = realloc(p[b], m);
                     if (!q)
                         bu_die(prog, "realloc(%#jx, %zu) failed", (uintmax_t)old, m);
+                    if (count) {
+                        kept[up] += (uintptr_t)q == old;
+                        moved[up] += (uintptr_t)q != old;
+                        copied[up] += (uintptr_t)q != old ? (usable < m ? usable : m) : 0;
+                    }
                     ops++;
                     size_t keep = m < n[b] ? m : n[b];
                     if (!check(q, keep, edges[b], nedges[b], key[b]))
@@ -121,5 +135,10 @@ int main(int argc, char **argv)
     printf("bench_realloc rounds=%lld max=%zu seed=%llu buffers=%d ops=%llu ops/s=%.0f (checksum "
            "%llu)\n",
            rounds, max, (unsigned long long)seed, NBUF, ops, (double)ops / s, sum & 0xffff);
+    if (count)
+        printf("copies per round: up %.2f MiB (%llu kept in place, %llu moved), down %.2f MiB "
+               "(%llu kept in place, %llu moved)\n",
+               (double)copied[1] / 1048576.0 / (double)rounds, kept[1], moved[1],
+               (double)copied[0] / 1048576.0 / (double)rounds, kept[0], moved[0]);
     return 0;
 }

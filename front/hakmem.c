@@ -107,19 +107,19 @@ void *hk_realloc_at(void *p, size_t size, hak_callsite_t site)
         return enomem();
     }
     size_t usable = usable_size(p, "realloc()");
-    if (hk_slab_owns(p)) {
-        if (size <= usable && (size > usable / 2 || usable <= 64))
-            return p; /* fits, and not wastefully: keep it */
-    } else if (hk_front_decide(size, HK_ENTRY_WRAP).box == HAK_BOX_MMAP) {
-        /* The mmap box's block, and the routing in force sends the new size to the mmap box
-         * too: that box resizes it (in place or mremap, no copy). */
-        void *q = hk_os_resize(p, size);
-        if (q)
-            return q;
-    }
+    if (hk_slab_owns(p) && size <= usable && (size > usable / 2 || usable <= 64))
+        return p; /* fits, and not wastefully: keep it */
+    /* The new block, allocated as any (routed, counted and compared for this call's site);
+     * where the decision allows, the executor resizes p in place instead (an L25 block that
+     * is a page of its own, the mmap box's block by mremap: hk_execute), consuming it. */
+    hk_tc.realloc_old = p;
     void *q = hk_front_malloc(size, site);
+    bool moved = hk_tc.realloc_old != NULL;
+    hk_tc.realloc_old = NULL;
     if (!q)
         return NULL; /* p stays valid, errno is ENOMEM */
+    if (!moved)
+        return q;
     memcpy(q, p, size < usable ? size : usable);
     hk_front_free(p);
     return q;

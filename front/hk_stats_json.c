@@ -159,6 +159,8 @@ bool hk_stats_json(int fd)
     num(&p, "refaulted_bytes", ph->refaulted);
     num(&p, "pages_taken", ph->pages_alloc);
     num(&p, "pages_given_back", ph->pages_freed);
+    num(&p, "pages_shrunk", ph->pages_shrunk);
+    num(&p, "pages_grown", ph->pages_grown);
     num(&p, "pages_moved", ph->pages_moved);
     num(&p, "pages_moved_across_boxes", ph->pages_moved_box);
     num(&p, "bytes_moved", ph->bytes_moved);

@@ -122,12 +122,15 @@ void hk_stats_report(int fd)
     hk_dprintf(fd,
                "  page heap: committed %zu, in pages %zu, free resident %zu (bound %zu), free "
                "purged %zu; purged %llu bytes in %llu calls (%llu failed), %llu taken again "
-               "within 1 s; pages taken %llu, given back %llu, moved between classes %llu "
-               "(%llu bytes; %llu across boxes)\n",
+               "within 1 s; pages taken %llu, given back %llu, shrunk in place %llu, grown in "
+               "place %llu, "
+               "moved between "
+               "classes %llu (%llu bytes; %llu across boxes)\n",
                ph->committed, ph->in_pages, ph->free_resident, ph->dirty_budget, ph->free_purged,
                (unsigned long long)ph->purged_bytes, (unsigned long long)ph->purge_calls,
                (unsigned long long)ph->purge_failures, (unsigned long long)ph->refaulted,
                (unsigned long long)ph->pages_alloc, (unsigned long long)ph->pages_freed,
+               (unsigned long long)ph->pages_shrunk, (unsigned long long)ph->pages_grown,
                (unsigned long long)ph->pages_moved, (unsigned long long)ph->bytes_moved,
                (unsigned long long)ph->pages_moved_box);
     hk_dprintf(fd,

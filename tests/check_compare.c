@@ -51,16 +51,20 @@ static void diff_off(void)
     hk_router_use_table(NULL);
 }
 
+static hk_table parse_table(const char *text)
+{
+    hk_table t;
+    char err[128];
+    ck_assert_msg(hk_table_parse(text, strlen(text), &t, err, sizeof err), "%s", err);
+    return t;
+}
+
 /* A candidate table whose Tiny rule ends at 1000 instead of 1024. */
 static hk_table edge_table(void)
 {
-    static const char text[] = "0 1000 tiny\n1001 8192 pool ace\n8193 32768 mid\n"
-                               "32769 53248 pool ace\n53249 2097151 l25 ace\n"
-                               "2097152 18446744073709551615 mmap\n";
-    hk_table t;
-    char err[128];
-    ck_assert_msg(hk_table_parse(text, sizeof text - 1, &t, err, sizeof err), "%s", err);
-    return t;
+    return parse_table("0 1000 tiny\n1001 8192 pool ace\n8193 32768 mid\n"
+                       "32769 53248 pool ace\n53249 2097151 l25 ace\n"
+                       "2097152 18446744073709551615 mmap\n");
 }
 
 static void alloc_free_range(size_t lo, size_t hi)
@@ -443,6 +447,65 @@ START_TEST(test_rollout_executes_per_site) {
 }
 END_TEST
 
+/* realloc's new block is an allocation like any: under a rollout by site it follows its
+ * site's path, also where the block is resized in place (an L25 block that is a page of its
+ * own; the mmap box's by mremap). A candidate table sends 300001 .. 2 MiB-1 to the mmap box,
+ * where the legacy path keeps L25. */
+START_TEST(test_realloc_routes_per_site) {
+    diff_on(0, 0, 1, 50, 0);
+    hk_table t = parse_table("0 1024 tiny\n1025 8192 pool ace\n8193 32768 mid\n"
+                             "32769 53248 pool ace\n53249 300000 l25 ace\n"
+                             "300001 18446744073709551615 mmap\n");
+    hk_router_use_table(&t);
+    int seen_central = 0, seen_legacy = 0;
+    for (hak_callsite_t site = 0x1000; site < 0x1000 + 100 * 64; site += 64) {
+        bool central = hk_compare_central(site, 500000);
+        void *p = hk_realloc_at(NULL, 200000, site);
+        ck_assert_int_eq(hak_box_of(p), HAK_BOX_L25);
+        memset(p, 0x33, 200000);
+        unsigned char *q = hk_realloc_at(p, 500000, site); /* L25 -> mmap, or grows in L25 */
+        ck_assert_int_eq(hak_box_of(q), central ? HAK_BOX_MMAP : HAK_BOX_L25);
+        ck_assert(q[0] == 0x33 && q[199999] == 0x33);
+        memset(q, 0x44, 500000);
+        unsigned char *r = hk_realloc_at(q, 1000000, site); /* mmap resize, or L25 */
+        ck_assert_int_eq(hak_box_of(r), central ? HAK_BOX_MMAP : HAK_BOX_L25);
+        ck_assert(r[0] == 0x44 && r[499999] == 0x44);
+        unsigned char *u = hk_realloc_at(r, 100000, site); /* both: L25 */
+        ck_assert_int_eq(hak_box_of(u), HAK_BOX_L25);
+        ck_assert(u[0] == 0x44 && u[99999] == 0x44);
+        hak_free(u);
+        seen_central += central;
+        seen_legacy += !central;
+    }
+    ck_assert_int_gt(seen_central, 20);
+    ck_assert_int_gt(seen_legacy, 20);
+    diff_off();
+}
+END_TEST
+
+/* Every realloc that moves to another class is a call, compared at 1 in 1, wherever its
+ * block ends up (resized in place or moved); one that fits stays and is none. */
+START_TEST(test_realloc_calls_compared) {
+    diff_on(_i, 1, 1, -1, 0);
+    static const size_t sizes[] = {100000, 200000, 500000, 900000, 300000, 70000, 1300000, 150000};
+    enum { N = sizeof sizes / sizeof *sizes, ROUNDS = 25 };
+    void *p = hak_malloc(sizes[N - 1]);
+    ck_assert_ptr_nonnull(p);
+    hk_divergence_totals a = hk_divergence_totals_get();
+    for (int r = 0; r < ROUNDS; r++)
+        for (int i = 0; i < N; i++) {
+            ck_assert_ptr_nonnull(p = hak_realloc(p, sizes[i]));
+            ck_assert_ptr_eq(hak_realloc(p, sizes[i] - 1000), p); /* fits: no call */
+        }
+    hk_divergence_totals b = hk_divergence_totals_get();
+    ck_assert_uint_eq(b.calls - a.calls, (uint64_t)ROUNDS * N);
+    ck_assert_uint_eq(b.compared - a.compared, (uint64_t)ROUNDS * N);
+    ck_assert_uint_eq(b.divergent, 0);
+    hak_free(p);
+    diff_off();
+}
+END_TEST
+
 START_TEST(test_rollback_latches_once) {
     hk_check_quiet_stderr();
     diff_on(1, 1, 1, -1, 3); /* central executes, rollback after 3 divergences */
@@ -761,6 +824,8 @@ Suite *make_compare_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_rollout_sticky_monotonic);
     tcase_add_test(tc, test_rollout_executes_per_site);
+    tcase_add_test(tc, test_realloc_routes_per_site);
+    tcase_add_loop_test(tc, test_realloc_calls_compared, 0, EXEC_PATHS);
     tcase_add_test(tc, test_rollback_latches_once);
     tcase_add_test(tc, test_mode_update_race);
     tcase_add_test(tc, test_rollback_not_when_legacy_executes);

@@ -7,7 +7,8 @@
  * box; a pointer into a page that left is refused; refills take the fullest page first; free
  * runs are purged after HAKMEM_PURGE_DELAY_MS (0: at once, -1: never), and over the dirty
  * budget at once; the mmap box's cache obeys the same delay; malloc_trim returns everything
- * free; the budget learns a program's waves; a thread's cache is bounded in bytes.
+ * free; the budget learns a program's waves; a thread's cache is bounded in bytes; realloc
+ * resizes a block that is a page of its own in place, and the heap rebuilds its runs.
  * Each test runs in its own forked process (a fresh heap). */
 #include <pthread.h>
 #include <signal.h>
@@ -767,6 +768,160 @@ START_TEST(test_alloc_free_during_thread_exit) {
 }
 END_TEST
 
+/* realloc of a block that is a page of its own (L25's): shrunk in place, the rest of its
+ * page back to the heap; grown in place into its free buddies, or else moved to a fresh page
+ * cut from a larger run, which the next growth extends; every such block goes straight back
+ * to the heap when freed; content kept, the statistics balanced. */
+static void pattern(unsigned char *p, size_t n, unsigned key)
+{
+    for (size_t i = 0; i < n; i += 4096)
+        p[i] = (unsigned char)(i / 4096 * 31 + key);
+    p[n - 1] = (unsigned char)key;
+}
+
+static void pattern_check(const unsigned char *p, size_t n, size_t keep, unsigned key)
+{
+    for (size_t i = 0; i < keep; i += 4096)
+        ck_assert_msg(p[i] == (unsigned char)(i / 4096 * 31 + key), "byte %zu lost", i);
+    if (keep == n)
+        ck_assert_uint_eq(p[n - 1], (unsigned char)key);
+}
+
+static int64_t l25_live(void)
+{
+    int64_t live = 0;
+    for (unsigned c = HK_CLS_L250; c < HK_CLS_L250 + HK_L25_NCLASSES; c++) {
+        uint64_t a, f;
+        hk_slab_class_counts(c, &a, &f);
+        live += (int64_t)(a - f);
+    }
+    return live;
+}
+
+START_TEST(test_realloc_resizes_in_place) {
+    hk_check_set_mode(_i);
+    hk_ph_stats s0, s1;
+    int64_t live0 = l25_live();
+    hk_ph_get_stats(&s0);
+    size_t n = MiB - 100;
+    unsigned char *p = hak_malloc(n);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(hak_box_of(p), HAK_BOX_L25);
+    ck_assert_uint_eq(hak_malloc_usable_size(p), MiB);
+    pattern(p, n, 7);
+    /* 1 MiB -> 200 KiB: the 256 KiB class, two orders down, in place */
+    unsigned char *q = hak_realloc(p, 200 * KiB);
+    ck_assert_ptr_eq(q, p);
+    ck_assert_uint_eq(hak_malloc_usable_size(q), 256 * KiB);
+    ck_assert_int_eq(hak_box_of(q), HAK_BOX_L25);
+    pattern_check(q, n, 200 * KiB, 7);
+    hk_ph_get_stats(&s1);
+    ck_assert_uint_eq(s1.pages_shrunk, s0.pages_shrunk + 1);
+    ck_assert_uint_eq(s1.box_bytes[HAK_BOX_L25], s0.box_bytes[HAK_BOX_L25] + 256 * KiB);
+    /* the tail is free in the heap: a pointer into it is refused, not a live block */
+    hk_ptr_info info;
+    ck_assert_int_eq(hk_slab_classify(q + 512 * KiB, &info), HK_PTR_INVALID);
+    ck_assert_int_eq(hk_slab_classify(q, &info), HK_PTR_LIVE);
+    ck_assert_uint_eq(info.bsize, 256 * KiB);
+    /* and back up to 900 KiB: the buddies above are free, so in place again */
+    pattern(q, 200 * KiB, 9);
+    unsigned char *r = hak_realloc(q, 900 * KiB);
+    ck_assert_ptr_eq(r, p);
+    ck_assert_uint_eq(hak_malloc_usable_size(r), MiB);
+    pattern_check(r, 200 * KiB, 200 * KiB, 9);
+    pattern(r, 900 * KiB, 11);
+    hk_ph_get_stats(&s1);
+    ck_assert_uint_eq(s1.pages_grown, s0.pages_grown + 1);
+    ck_assert_uint_eq(s1.box_bytes[HAK_BOX_L25], s0.box_bytes[HAK_BOX_L25] + MiB);
+    /* freed: its page goes straight back to the heap (not to a cache) */
+    hak_free(r);
+    hk_ph_get_stats(&s1);
+    ck_assert_uint_eq(s1.box_bytes[HAK_BOX_L25], s0.box_bytes[HAK_BOX_L25]);
+    ck_assert_int_eq(hk_slab_classify(r, &info), HK_PTR_INVALID);
+
+    /* from the Pool box's Bridge class into L25 (a block of the class as any malloc's), then
+     * up: in place, or a fresh page with room, which the next growth extends in place */
+    unsigned char *b = hak_malloc(50 * KiB);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_int_eq(hak_box_of(b), HAK_BOX_POOL);
+    pattern(b, 50 * KiB, 3);
+    hk_ph_get_stats(&s0);
+    unsigned char *c = hak_realloc(b, 100 * KiB);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(hak_box_of(c), HAK_BOX_L25);
+    pattern_check(c, 50 * KiB, 50 * KiB, 3);
+    pattern(c, 100 * KiB, 5);
+    unsigned char *e = hak_realloc(c, 200 * KiB);
+    pattern_check(e, 100 * KiB, 100 * KiB, 5);
+    pattern(e, 200 * KiB, 6);
+    unsigned char *g = hak_realloc(e, 400 * KiB);
+    ck_assert_msg(g == e || c == e, "neither the growth to 200 KiB nor the next was in place");
+    pattern_check(g, 200 * KiB, 200 * KiB, 6);
+    e = g;
+    hk_ph_get_stats(&s1);
+    ck_assert_uint_ge(s1.pages_grown, s0.pages_grown + 1);
+    /* shrunk below L25: moved (a Mid block is not a page of its own) */
+    pattern(e, 200 * KiB, 13);
+    unsigned char *m = hak_realloc(e, 20 * KiB);
+    ck_assert_ptr_nonnull(m);
+    ck_assert_int_eq(hak_box_of(m), HAK_BOX_MID);
+    pattern_check(m, 200 * KiB, 20 * KiB, 13);
+    hak_free(m);
+    ck_assert_msg(l25_live() == live0, "L25's classes count %lld live blocks, %lld before",
+                  (long long)l25_live(), (long long)live0);
+}
+END_TEST
+
+/* The pattern of bench_realloc: buffers grown by doubling to 1 MiB, then halved back, rounds
+ * over. Shrunk blocks, cached by their new classes, once kept the heap from rebuilding its
+ * 1 MiB runs: the arena grew by a run per buffer and round (16 -> 122 MiB in 80 rounds). */
+START_TEST(test_realloc_rounds_keep_the_arena) {
+    hk_check_set_mode(_i);
+    size_t committed0 = hk_slab_committed_bytes();
+    uint64_t rng = 42;
+    for (int round = 0; round < 60; round++) {
+        unsigned char *p[4];
+        size_t n[4];
+        for (int b = 0; b < 4; b++) {
+            n[b] = 16;
+            ck_assert_ptr_nonnull(p[b] = hak_malloc(16));
+            p[b][0] = (unsigned char)(b + round);
+        }
+        for (int up = 1; up >= 0; up--)
+            for (int moving = 4; moving;) {
+                moving = 0;
+                for (int b = 0; b < 4; b++) {
+                    rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+                    size_t m;
+                    if (up ? n[b] >= MiB : n[b] <= 16)
+                        continue;
+                    m = up ? n[b] * 2 + (rng >> 58) : n[b] / 2 > 32 ? n[b] / 2 - (rng >> 60) : 16;
+                    m = m > MiB ? MiB : m;
+                    ck_assert_ptr_nonnull(p[b] = hak_realloc(p[b], m));
+                    ck_assert_uint_eq(p[b][0], (unsigned char)(b + round));
+                    n[b] = m;
+                    moving++;
+                }
+            }
+        for (int b = 0; b < 4; b++)
+            hak_free(p[b]);
+    }
+    ck_assert_msg(hk_slab_committed_bytes() <= committed0 + 16 * MiB,
+                  "the arena grew from %zu to %zu bytes", committed0, hk_slab_committed_bytes());
+}
+END_TEST
+
+/* A block resized in place and freed twice: fail-closed abort. */
+START_TEST(test_resized_double_free_dies) {
+    void *p = hak_malloc(MiB);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_ptr_eq(hak_realloc(p, 300 * KiB), p);
+    hak_free(p);
+    hk_check_quiet_stderr();
+    hak_free(p);
+}
+END_TEST
+
 /* Double free of a tiny block: fail-closed abort. */
 START_TEST(test_double_free_dies) {
     void *p = hak_malloc(48);
@@ -789,6 +944,7 @@ Suite *make_engine_suite(void)
                         HK_CHECK_MODE_END);
     tcase_add_test(tc, test_thread_exit_gives_pages_back);
     tcase_add_test_raise_signal(tc, test_double_free_dies, SIGABRT);
+    tcase_add_test_raise_signal(tc, test_resized_double_free_dies, SIGABRT);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("pages");
@@ -806,6 +962,9 @@ Suite *make_engine_suite(void)
     tcase_add_loop_test(tc, test_trim_returns_small_blocks, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
     tcase_add_loop_test(tc, test_tcache_byte_budget, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
     tcase_add_loop_test(tc, test_tcache_bin_grows_with_churn, HK_CHECK_MODE_FIRST,
+                        HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_realloc_resizes_in_place, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_realloc_rounds_keep_the_arena, HK_CHECK_MODE_FIRST,
                         HK_CHECK_MODE_END);
     suite_add_tcase(s, tc);
     tc = tcase_create("internal checks");

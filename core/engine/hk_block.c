@@ -62,13 +62,12 @@ hk_ptr_kind hk_slab_classify(const void *p, hk_ptr_info *info)
                 aligned = hk_arena_base + g;
     info->aligned = aligned;
     if (off == blk) {
-        if (bst == cls || bst == HK_ST_FREE)
+        bool live = bst == cls || (bst == HK_ST_RESIZED && hk_classes[cls].cap == 1);
+        if (live || bst == HK_ST_FREE)
             info->why = HK_WHY_NONE;
         else
             info->why = HK_WHY_PADDING; /* an aligned block's start: never handed out */
-        return info->kind = bst == cls          ? HK_PTR_LIVE
-                            : bst == HK_ST_FREE ? HK_PTR_FREED
-                                                : HK_PTR_INVALID;
+        return info->kind = live ? HK_PTR_LIVE : bst == HK_ST_FREE ? HK_PTR_FREED : HK_PTR_INVALID;
     }
     if ((uintptr_t)p == aligned && bst >= HK_ST_FREE_ALIGNED) {
         info->why = HK_WHY_ALIGNED;
@@ -120,6 +119,10 @@ bool hk_slab_free_checked(void *p)
     hk_ptr_info info;
     if (hk_slab_classify(p, &info) != HK_PTR_LIVE)
         return false;
+    if (state_at(off) == HK_ST_RESIZED) { /* LIVE: a resized block's start */
+        hk_slab_resized_free(p, cls);
+        return true;
+    }
     /* An aligned pointer: clear its mark, and remember at the block's start which pointer
      * was handed out (a second free of it is then named a double free). */
     atomic_store_explicit(&hk_state[off >> HK_GRAN_SHIFT], HK_ST_UNUSED, memory_order_relaxed);
@@ -192,7 +195,9 @@ hak_box_t hk_slab_box_of(const void *p)
     if (cls == 0 || (off & (HK_MIN_ALIGN - 1)))
         return HAK_BOX_NONE;
     unsigned st = state_at(off);
-    return (st == cls || st == HK_ST_ALIGNED) ? (hak_box_t)hk_classes[cls].box : HAK_BOX_NONE;
+    return (st == cls || st == HK_ST_ALIGNED || st == HK_ST_RESIZED)
+               ? (hak_box_t)hk_classes[cls].box
+               : HAK_BOX_NONE;
 }
 
 size_t hk_slab_usable(const void *p)

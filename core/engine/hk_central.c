@@ -119,23 +119,35 @@ static void requeue(hk_central *c, const hk_class_info *ci, hk_page *pg)
         q_insert(c, pg, q);
 }
 
-/* A fresh page for class cls (central lock held), queued; NULL when the arena is full. */
-static hk_page *page_new(unsigned cls)
+/* A page for class cls from the page heap (with room to grow: hk_ph_alloc_room), its
+ * descriptor set with `used` blocks cut and out (0, or its one block); NULL when the arena
+ * is full. */
+static hk_page *page_take(unsigned cls, bool room, uint16_t used)
 {
     const hk_class_info *ci = &hk_classes[cls];
     bool resident;
-    uintptr_t a = hk_ph_alloc(ci->page_shift - HK_UNIT_SHIFT, cls, &resident);
+    uintptr_t a = hk_ph_alloc_room(ci->page_shift - HK_UNIT_SHIFT, cls, &resident, room);
     if (!a)
         return NULL;
     hk_page *pg = hk_ph_desc(a);
-    pg->c.fresh = !resident;
+    pg->c.fresh = !resident && used == 0;
     pg->c.free = NULL;
-    pg->c.used = 0;
-    pg->c.carved = 0;
+    pg->c.used = used;
+    pg->c.carved = used;
     pg->c.queue = HK_QNONE;
     pg->c.marks = 0;
     pg->cls = (uint8_t)cls;
     pg->order = (uint8_t)(ci->page_shift - HK_UNIT_SHIFT);
+    return pg;
+}
+
+/* A fresh page for class cls (central lock held), queued; NULL when the arena is full. */
+static hk_page *page_new(unsigned cls)
+{
+    const hk_class_info *ci = &hk_classes[cls];
+    hk_page *pg = page_take(cls, false, 0);
+    if (!pg)
+        return NULL;
     hk_slab_central[cls].pages++;
     hk_slab_central[cls].empty++;
     atomic_fetch_add_explicit(&kept_bytes, (size_t)1 << ci->page_shift, memory_order_relaxed);
@@ -336,6 +348,91 @@ bool hk_slab_refill_page(unsigned cls, unsigned shard)
     bool ok = page_new(cls) != NULL;
     pthread_mutex_unlock(&hk_slab_central[cls].lock);
     return ok;
+}
+
+static bool resize(void *p, unsigned to)
+{
+    uintptr_t a = (uintptr_t)p, off = a - hk_arena_base;
+    if (off >= hk_arena_size || to == 0 || to >= HK_NCLASSES)
+        return false;
+    unsigned cls = hk_pagecls[off >> HK_UNIT_SHIFT];
+    const hk_class_info *ci = &hk_classes[cls], *ti = &hk_classes[to];
+    /* A live block handed out at its start (its state is its class), a page of its own; the
+     * new class's blocks are pages of their own too. */
+    unsigned st = atomic_load_explicit(&hk_state[off >> HK_GRAN_SHIFT], memory_order_relaxed);
+    if (cls == 0 || to == cls || ci->cap != 1 || ti->cap != 1 || ti->bsize == 0 ||
+        (off & (((uintptr_t)1 << ci->page_shift) - 1)) || (st != cls && st != HK_ST_RESIZED))
+        return false;
+    hk_page *pg = hk_ph_desc(a);
+    hk_assert_internal(pg->cls == cls && pg->c.used == 1 && pg->c.queue == HK_QNONE);
+    unsigned from_order = ci->page_shift - HK_UNIT_SHIFT, to_order = ti->page_shift - HK_UNIT_SHIFT;
+    if (to_order > from_order) {
+        if (!hk_ph_grow(a, from_order, to_order, to))
+            return false;
+    } else {
+        /* The tail's state bytes: none is set but where memalign marked (aligned pointers
+         * freed since; their marks were cleared, but be certain). */
+        if (atomic_load_explicit((_Atomic uint8_t *)&pg->c.marks, memory_order_relaxed))
+            hk_ph_state_reset(a + ((uintptr_t)1 << ti->page_shift),
+                              ((size_t)1 << ci->page_shift) - ((size_t)1 << ti->page_shift));
+    }
+    hk_lock_counted(&hk_slab_central[cls].lock, &hk_slab_central[cls].ls);
+    hk_slab_central[cls].pages--;
+    pthread_mutex_unlock(&hk_slab_central[cls].lock);
+    hk_lock_counted(&hk_slab_central[to].lock, &hk_slab_central[to].ls);
+    hk_slab_central[to].pages++;
+    pg->cls = (uint8_t)to;
+    pg->order = (uint8_t)to_order;
+    pthread_mutex_unlock(&hk_slab_central[to].lock);
+    if (to_order < from_order)
+        hk_ph_shrink(a, from_order, to_order, to);
+    atomic_store_explicit(&hk_state[off >> HK_GRAN_SHIFT], HK_ST_RESIZED, memory_order_relaxed);
+    /* The statistics: a block of cls went back, one of `to` was handed out. */
+    atomic_fetch_add_explicit(&hk_slab_retired_nfree[cls], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&hk_slab_retired_nalloc[to], 1, memory_order_relaxed);
+    return true;
+}
+
+static void *alloc_page(unsigned cls)
+{
+    if (cls == 0 || cls >= HK_NCLASSES || hk_classes[cls].cap != 1 || hk_arena_size == 0)
+        return NULL;
+    hk_page *pg = page_take(cls, true, 1);
+    if (!pg)
+        return NULL;
+    uintptr_t a = page_addr(pg);
+    hk_lock_counted(&hk_slab_central[cls].lock, &hk_slab_central[cls].ls);
+    hk_slab_central[cls].pages++;
+    pthread_mutex_unlock(&hk_slab_central[cls].lock);
+    atomic_store_explicit(&hk_state[(a - hk_arena_base) >> HK_GRAN_SHIFT], HK_ST_RESIZED,
+                          memory_order_relaxed);
+    atomic_fetch_add_explicit(&hk_slab_retired_nalloc[cls], 1, memory_order_relaxed);
+    return (void *)a;
+}
+
+void *hk_slab_realloc_place(void *old, unsigned to)
+{
+    if (!hk_slab_owns(old) || !hk_slab_own_page(old) || to == 0 || to >= HK_NCLASSES ||
+        hk_classes[to].cap != 1)
+        return NULL;
+    if (resize(old, to))
+        return old;
+    unsigned cls = hk_pagecls[((uintptr_t)old - hk_arena_base) >> HK_UNIT_SHIFT];
+    return hk_classes[to].bsize > hk_classes[cls].bsize ? alloc_page(to) : NULL;
+}
+
+void hk_slab_resized_free(void *p, unsigned cls)
+{
+    uintptr_t a = (uintptr_t)p;
+    hk_page *pg = hk_ph_desc(a);
+    hk_assert_internal(pg->cls == cls && hk_classes[cls].cap == 1 && pg->c.used == 1);
+    hk_lock_counted(&hk_slab_central[cls].lock, &hk_slab_central[cls].ls);
+    hk_slab_central[cls].pages--;
+    pthread_mutex_unlock(&hk_slab_central[cls].lock);
+    atomic_store_explicit(&hk_state[(a - hk_arena_base) >> HK_GRAN_SHIFT], HK_ST_UNUSED,
+                          memory_order_relaxed);
+    atomic_fetch_add_explicit(&hk_slab_retired_nfree[cls], 1, memory_order_relaxed);
+    hk_ph_free(a, pg->order);
 }
 
 /* ---------------------------------------------------------------- transfer caches */

@@ -66,8 +66,8 @@ static size_t dirty_min = DIRTY_MIN;
 static uint32_t last_refault, last_cap_decay;
 static uint32_t backoff; /* after a failed purge, no purge at a free before this time */
 static uint64_t st_refault;
-static uint64_t st_purged, st_purge_calls, st_purge_fail, st_alloc, st_freed, st_moved,
-    st_moved_box, st_units_moved;
+static uint64_t st_purged, st_purge_calls, st_purge_fail, st_alloc, st_freed, st_shrunk, st_grown,
+    st_moved, st_moved_box, st_units_moved;
 static uint64_t box_units[8], box_pages[8], box_purged_units[8], box_peak_units[8];
 /* Per class (statistics): the units and pages it holds now. */
 static uint64_t cls_units[HK_PH_CLASSES], cls_pages[HK_PH_CLASSES];
@@ -375,7 +375,34 @@ static void run_check(uint32_t u, uint32_t n, unsigned cls)
     }
 }
 
+/* Page accounting (heap_lock held): a page of n units of class cls enters (+1) or leaves
+ * (-1) the class. */
+static void account(unsigned cls, uint32_t n, int dir)
+{
+    unsigned box = cls_box[cls];
+    if (dir > 0) {
+        box_units[box] += n;
+        box_pages[box]++;
+        if (box_units[box] > box_peak_units[box])
+            box_peak_units[box] = box_units[box];
+        cls_units[cls % HK_PH_CLASSES] += n;
+        cls_pages[cls % HK_PH_CLASSES]++;
+        used_units += n;
+    } else {
+        box_units[box] -= n;
+        box_pages[box]--;
+        cls_units[cls % HK_PH_CLASSES] -= n;
+        cls_pages[cls % HK_PH_CLASSES]--;
+        used_units -= n;
+    }
+}
+
 uintptr_t hk_ph_alloc(unsigned order, unsigned cls, bool *resident)
+{
+    return hk_ph_alloc_room(order, cls, resident, false);
+}
+
+uintptr_t hk_ph_alloc_room(unsigned order, unsigned cls, bool *resident, bool room)
 {
     int inj = atomic_load_explicit(&inject_failures, memory_order_relaxed);
     while (HK_UNLIKELY(inj > 0)) {
@@ -384,9 +411,14 @@ uintptr_t hk_ph_alloc(unsigned order, unsigned cls, bool *resident)
     }
     hk_assert(order <= HK_MAX_ORDER);
     hk_lock_counted(&heap_lock, &heap_ls);
-    unsigned j = order;
+    unsigned j = order + room;
     while (j <= HK_MAX_ORDER && order_head[j] == HK_NIL)
         j++;
+    if (j > HK_MAX_ORDER && room) { /* no larger run: any will do */
+        j = order;
+        while (j <= HK_MAX_ORDER && order_head[j] == HK_NIL)
+            j++;
+    }
     if (j > HK_MAX_ORDER) {
         uint32_t s = segment_commit();
         if (s == HK_NIL) {
@@ -427,15 +459,9 @@ uintptr_t hk_ph_alloc(unsigned order, unsigned cls, bool *resident)
     uint32_t n = (uint32_t)1 << order;
     *resident = nd == n;
     unit_tag[u] = (uint8_t)(UT_USED | order);
-    used_units += n;
     st_alloc++;
+    account(cls, n, +1);
     unsigned box = cls_box[cls];
-    box_units[box] += n;
-    box_pages[box]++;
-    if (box_units[box] > box_peak_units[box])
-        box_peak_units[box] = box_units[box];
-    cls_units[cls % HK_PH_CLASSES] += n;
-    cls_pages[cls % HK_PH_CLASSES]++;
     /* Statistics: a page whose memory another class (or box) used last, as its first unit
      * says. */
     unsigned lc = last_cls[u];
@@ -471,30 +497,25 @@ static size_t dirty_budget(void)
     return b > dirty_cap ? b : dirty_cap;
 }
 
-void hk_ph_free(uintptr_t page, unsigned order)
+/* The run [u, 2^k units), out of any class (its class map cleared), to the free lists, freed
+ * at `now` (heap_lock held). */
+static void run_free(uint32_t u, unsigned k, uint32_t now)
 {
-    uint32_t u = hk_ph_unit(page), n = (uint32_t)1 << order;
-    if (HK_ASSERT_LEVEL >= 2) {
-        hk_assert_internal(hk_pagecls[u] != 0);
-        run_check(u, n, hk_pagecls[u]);
-    }
-    /* Refused from here on: free() finds class 0. */
-    memset(hk_pagecls + u, 0, n);
-    uint32_t now = hk_purge_now();
-    hk_lock_counted(&heap_lock, &heap_ls);
-    hk_assert(unit_tag[u] == (UT_USED | order));
-    unsigned box = cls_box[last_cls[u]];
-    box_units[box] -= n;
-    box_pages[box]--;
-    cls_units[last_cls[u] % HK_PH_CLASSES] -= n;
-    cls_pages[last_cls[u] % HK_PH_CLASSES]--;
-    used_units -= n;
-    st_freed++;
+    uint32_t n = (uint32_t)1 << k;
     dirty_fill(u, n, true);
-    run_merge(u, order, n, now);
-    bool over = hk_purge_delay >= 0 && (dirty_units << HK_UNIT_SHIFT) > dirty_budget() &&
-                (backoff == 0 || hk_purge_due(backoff, now));
-    pthread_mutex_unlock(&heap_lock);
+    run_merge(u, k, n, now);
+}
+
+/* After a free (heap_lock held): over the dirty budget, and no backoff in the way. */
+static bool over_budget(uint32_t now)
+{
+    return hk_purge_delay >= 0 && (dirty_units << HK_UNIT_SHIFT) > dirty_budget() &&
+           (backoff == 0 || hk_purge_due(backoff, now));
+}
+
+/* After a free (no lock held): purge what is due. */
+static void after_free(uint32_t now, bool over)
+{
     if (hk_purge_delay == 0 || over) {
         /* Delay 0: everything now; over budget: the caches' free memory joins the heap's
          * (the hook frees pages, so it calls back here: the flag keeps it from nesting),
@@ -518,6 +539,86 @@ void hk_ph_free(uintptr_t page, unsigned order)
     } else {
         hk_purge_schedule(hk_purge_deadline(now));
     }
+}
+
+void hk_ph_free(uintptr_t page, unsigned order)
+{
+    uint32_t u = hk_ph_unit(page), n = (uint32_t)1 << order;
+    if (HK_ASSERT_LEVEL >= 2) {
+        hk_assert_internal(hk_pagecls[u] != 0);
+        run_check(u, n, hk_pagecls[u]);
+    }
+    /* Refused from here on: free() finds class 0. */
+    memset(hk_pagecls + u, 0, n);
+    uint32_t now = hk_purge_now();
+    hk_lock_counted(&heap_lock, &heap_ls);
+    hk_assert(unit_tag[u] == (UT_USED | order));
+    account(last_cls[u], n, -1);
+    st_freed++;
+    run_free(u, order, now);
+    bool over = over_budget(now);
+    pthread_mutex_unlock(&heap_lock);
+    after_free(now, over);
+}
+
+void hk_ph_shrink(uintptr_t page, unsigned order, unsigned to_order, unsigned to_cls)
+{
+    uint32_t u = hk_ph_unit(page), n = (uint32_t)1 << order, keep = (uint32_t)1 << to_order;
+    hk_assert(to_order < order && to_cls != 0);
+    if (HK_ASSERT_LEVEL >= 2) /* one class over the whole page (its block's state is set) */
+        for (uint32_t i = 0; i < n; i++)
+            hk_assert_internal(hk_pagecls[u + i] == hk_pagecls[u] && hk_pagecls[u] != 0);
+    /* The tail is refused from here on; the head is the new class's. */
+    memset(hk_pagecls + u + keep, 0, n - keep);
+    if (HK_ASSERT_LEVEL >= 2)
+        run_check(u + keep, n - keep, 0);
+    memset(hk_pagecls + u, (int)to_cls, keep);
+    uint32_t now = hk_purge_now();
+    hk_lock_counted(&heap_lock, &heap_ls);
+    hk_assert(unit_tag[u] == (UT_USED | order));
+    account(last_cls[u], n, -1);
+    account(to_cls, keep, +1);
+    memset(last_cls + u, (int)to_cls, keep);
+    unit_tag[u] = (uint8_t)(UT_USED | to_order);
+    st_shrunk++;
+    /* The tail, a free run per order from to_order up (none coalesces with the head, in use). */
+    for (unsigned k = to_order; k < order; k++)
+        run_free(u + ((uint32_t)1 << k), k, now);
+    bool over = over_budget(now);
+    pthread_mutex_unlock(&heap_lock);
+    after_free(now, over);
+}
+
+bool hk_ph_grow(uintptr_t page, unsigned order, unsigned to_order, unsigned to_cls)
+{
+    uint32_t u = hk_ph_unit(page), n = (uint32_t)1 << order, all = (uint32_t)1 << to_order;
+    hk_assert(to_order > order && to_order <= HK_MAX_ORDER && to_cls != 0);
+    if (u & (all - 1))
+        return false; /* not the first of the larger run's buddies */
+    hk_lock_counted(&heap_lock, &heap_ls);
+    hk_assert(unit_tag[u] == (UT_USED | order));
+    for (unsigned k = order; k < to_order; k++)
+        if (unit_tag[u + ((uint32_t)1 << k)] != (UT_FREE | k)) {
+            pthread_mutex_unlock(&heap_lock);
+            return false;
+        }
+    for (unsigned k = order; k < to_order; k++) {
+        uint32_t b = u + ((uint32_t)1 << k);
+        run_remove(b);
+        unit_tag[b] = 0;
+    }
+    account(last_cls[u], n, -1);
+    account(to_cls, all, +1);
+    memset(last_cls + u, (int)to_cls, all);
+    unit_tag[u] = (uint8_t)(UT_USED | to_order);
+    note_state_live(u, all);
+    mark_desc_live(u);
+    st_grown++;
+    if (HK_ASSERT_LEVEL >= 2)
+        run_check(u + n, all - n, 0);
+    memset(hk_pagecls + u, (int)to_cls, all);
+    pthread_mutex_unlock(&heap_lock);
+    return true;
 }
 
 /* ---------------------------------------------------------------- purge */
@@ -677,6 +778,8 @@ void hk_ph_get_stats(hk_ph_stats *o)
     o->refaulted = st_refault;
     o->pages_alloc = st_alloc;
     o->pages_freed = st_freed;
+    o->pages_shrunk = st_shrunk;
+    o->pages_grown = st_grown;
     o->pages_moved = st_moved;
     o->pages_moved_box = st_moved_box;
     o->bytes_moved = st_units_moved << HK_UNIT_SHIFT;

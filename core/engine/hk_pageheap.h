@@ -103,10 +103,23 @@ void hk_ph_set_class_box(unsigned cls, unsigned box);
  * exhausted. The memory may hold old contents (or zeros where purged); *resident says
  * whether all of it was resident (freed and not purged since). */
 uintptr_t hk_ph_alloc(unsigned order, unsigned cls, bool *resident);
+/* The same, with room to grow (`room`): cut from a larger free run when there is one, so
+ * that the buddy above the page is free (realloc's growth: hk_ph_grow can take it next). */
+uintptr_t hk_ph_alloc_room(unsigned order, unsigned cls, bool *resident, bool room);
 /* Give a page back: its class map entries are cleared here, so a stale pointer into it is
  * refused (the caller has reset its state bytes: hk_ph_state_reset); the run coalesces with
  * its free buddies. */
 void hk_ph_free(uintptr_t page, unsigned order);
+
+/* realloc's shrink in place: the page of 2^order units at `page` keeps its first 2^to_order
+ * units, now a page of class to_cls (its class map and statistics follow); the rest goes
+ * back to the heap as free runs (the caller has reset their state bytes). */
+void hk_ph_shrink(uintptr_t page, unsigned order, unsigned to_order, unsigned to_cls);
+
+/* realloc's growth in place: the page of 2^order units at `page` becomes the first part of a
+ * page of 2^to_order units of class to_cls, when the buddies above it are free runs (taken
+ * whole: the block's memory is never moved). False, nothing done, otherwise. */
+bool hk_ph_grow(uintptr_t page, unsigned order, unsigned to_order, unsigned to_cls);
 
 /* Zero every state byte of [page, page + bytes) (only the words that are not zero, so that
  * state-map pages never touched stay untouched). */
@@ -145,8 +158,10 @@ typedef struct {
     size_t dirty_budget; /* free resident bytes allowed now (learnt, see hk_pageheap.c) */
     uint64_t refaulted;  /* bytes of runs taken again soon after their purge (cumulative) */
     uint64_t pages_alloc, pages_freed, pages_moved, pages_moved_box, bytes_moved;
-    size_t meta_reserved; /* metadata address space */
-    size_t meta_resident; /* metadata bytes in use (estimate: touched, not purged) */
+    uint64_t pages_shrunk; /* pages whose tail went back to the heap (hk_ph_shrink) */
+    uint64_t pages_grown;  /* pages that took their free buddies (hk_ph_grow) */
+    size_t meta_reserved;  /* metadata address space */
+    size_t meta_resident;  /* metadata bytes in use (estimate: touched, not purged) */
     uint64_t box_pages[8], box_bytes[8], box_purged[8]; /* per hak_box_t: now, now, cumulative */
     uint64_t box_peak[8]; /* per hak_box_t: the most bytes in its pages at any time */
     uint64_t class_pages[HK_PH_CLASSES], class_bytes[HK_PH_CLASSES]; /* per class id, now */

@@ -33,8 +33,9 @@ void hk_ptr_fault(const char *op, const void *p, const hk_ptr_info *i)
                 hk_fatal("%s: invalid pointer %p (in a %s page of hakmem's arena, past its "
                          "carved blocks); aborting (fail-closed)",
                          op, p, box);
-            hk_fatal("%s: invalid pointer %p (in hakmem's arena, in memory not carved into "
-                     "blocks); aborting (fail-closed)",
+            hk_fatal("%s: invalid pointer %p (in hakmem's arena, in memory no block holds: "
+                     "never carved, or given back after its block was freed, so a double free "
+                     "or use after free if hakmem returned it); aborting (fail-closed)",
                      op, p);
         case HK_WHY_HEADER:
             hk_fatal("%s: invalid pointer %p (inside an mmap block: the header page before its "

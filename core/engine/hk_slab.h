@@ -72,12 +72,17 @@ _Static_assert(HK_NCLASSES <= HK_PH_CLASSES, "the page heap's statistics follow 
  *   FREE_ALIGNED+k  the start of a free block whose last use was the aligned pointer
  *                   align_up(start, 1 << k) (k = ctz of that pointer, 5..63): freeing that
  *                   pointer again is named a double free, with no mark left at the pointer
+ *   RESIZED         the start of a live block that is a page of its own and that realloc
+ *                   resized in place or gave a fresh page (hk_slab_resize, _alloc_page): its
+ *                   class is its page's; never cached, its free gives the page straight back
+ *                   to the page heap (the slow path), where it coalesces with its buddies
  * Every state that is not a class id is above the class ids. */
 enum {
     HK_ST_UNUSED = 0,
     HK_ST_FREE = 0x40,
     HK_ST_ALIGNED = 0x41,
     HK_ST_ALIGNED_BLOCK = 0x42,
+    HK_ST_RESIZED = 0x43,
     HK_ST_FREE_ALIGNED = 0x80, /* + k */
 };
 _Static_assert((int)HK_NCLASSES <= (int)HK_ST_FREE,
@@ -127,10 +132,11 @@ typedef struct hk_tcache {
     uint64_t tctr[HK_TCTR_COUNT]; /* hk_stats.h's per-thread counters */
     uint64_t fast_mark;           /* fast-path allocations already attributed to a path */
     uint32_t shard;
-    uint32_t state;  /* 0 new, 1 live, 2 retired (thread exiting: caching off) */
-    uint32_t ticks;  /* slow-path events, for the purge clock's check */
-    uint32_t gc_at;  /* when the idle bins go back (hk_purge_now() time) */
-    uint64_t active; /* bit c: bin c had a slow-path event since the last collection */
+    uint32_t state;    /* 0 new, 1 live, 2 retired (thread exiting: caching off) */
+    void *realloc_old; /* realloc under way: its block, until hk_execute resizes it in place */
+    uint32_t ticks;    /* slow-path events, for the purge clock's check */
+    uint32_t gc_at;    /* when the idle bins go back (hk_purge_now() time) */
+    uint64_t active;   /* bit c: bin c had a slow-path event since the last collection */
     struct hk_tcache *next, *prev;
 } hk_tcache;
 
@@ -151,6 +157,24 @@ void hk_slab_free_slow(void *p);
 /* Give class `cls` one fresh page (carved into blocks on demand; `shard` is unused). True
  * only on success: the caller counts successes (Pool prewarm). */
 bool hk_slab_refill_page(unsigned cls, unsigned shard);
+/* realloc, for a block that is a page of its own (L25's): `old`, such a live block, is to
+ * become a block of class `to`. When `to`'s blocks are pages of their own too:
+ *   - in place: smaller, its page gives its tail back to the page heap; larger, its page takes
+ *     the free buddies above it when they are free runs: returns `old`;
+ *   - else, larger: a fresh page from the page heap (whose split leaves the buddy above it
+ *     free, for the next growth to take): returns it, and the caller copies;
+ *   - else NULL (the caller allocates as usual).
+ * Such blocks are marked RESIZED and never cached: freed, the page goes straight back to the
+ * heap. A block shrunk in place and then cached by its new class kept the heap from
+ * rebuilding the larger run it was cut from, so every growth took a new one:
+ * bench_realloc 80 1048576 42's arena grew from 16 to 122 MiB, 3 times slower than copying.
+ * The per-class counts see a block of the old class freed and one of `to` allocated. */
+void *hk_slab_realloc_place(void *old, unsigned to);
+/* p (in the arena) lies in a page of a class whose blocks are pages of their own. */
+HK_INLINE bool hk_slab_own_page(const void *p)
+{
+    return hk_classes[hk_pagecls[((uintptr_t)p - hk_arena_base) >> HK_UNIT_SHIFT]].cap == 1;
+}
 /* Test hook: the next n page acquisitions fail as if the arena were exhausted. */
 HK_INLINE void hk_slab_inject_page_failures(int n) { hk_ph_inject_failures(n); }
 

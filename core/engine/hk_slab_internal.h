@@ -49,7 +49,9 @@ typedef struct {
 
 extern HK_HIDDEN hk_xfer hk_slab_xfer[HK_NCLASSES][HK_NSHARDS];
 extern HK_HIDDEN hk_central hk_slab_central[HK_NCLASSES];
-/* Thread caches alive now (for statistics and fork), and the counts of exited threads. */
+/* Thread caches alive now (for statistics and fork), and the counts kept outside them: those
+ * of exited threads, of blocks freed without a thread cache, and of realloc's shrinks in
+ * place (a block of one class back, one of another out: hk_slab_resize). */
 extern HK_HIDDEN pthread_mutex_t hk_slab_registry_lock;
 extern HK_HIDDEN hk_tcache *hk_slab_registry;
 extern HK_HIDDEN _Atomic uint64_t hk_slab_retired_nalloc[HK_NCLASSES];
@@ -70,6 +72,8 @@ HK_HIDDEN void hk_slab_bin_arm(unsigned cls);
 HK_HIDDEN void *hk_slab_refill(unsigned cls, unsigned shard, uint32_t want, uint32_t *got);
 HK_HIDDEN void hk_slab_xfer_put(unsigned cls, unsigned shard, void *head, void *tail, uint32_t n);
 HK_HIDDEN void hk_slab_pressure(void);
+/* The free of p, a RESIZED block of class cls (hk_slab_resize): its page back to the heap. */
+HK_HIDDEN void hk_slab_resized_free(void *p, unsigned cls);
 /* Thread caches (hk_tcache.c). */
 HK_HIDDEN bool hk_slab_tcache_setup(void);
 HK_HIDDEN void hk_slab_tcache_tick(uint32_t now);

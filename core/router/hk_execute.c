@@ -1,6 +1,8 @@
 /* hk_execute.c: the one executor of routing decisions (hk_route.h): the chosen box allocates;
  * when it cannot, the mmap box serves and the fallback is counted. Both routing paths and the
- * differential mode carry their decisions out here. Also the process's routing path
+ * differential mode carry their decisions out here; so realloc's resizes in place are decided
+ * here too, under the routing of the call (its site's, in a rollout by site) and counted and
+ * compared as any allocation. Also the process's routing path
  * (hk_central_active), data that every layer above reads.
  */
 #include <errno.h>
@@ -15,7 +17,23 @@ bool hk_central_active = HAKMEM_CONFIG_CENTRAL_ROUTER;
 void *hk_execute(hk_decision d, size_t size, bool *fell_back)
 {
     unsigned e = hk_box_engine_class(d.box, d.cls); /* 0: the mmap box's */
-    void *p = e ? hk_slab_alloc(e) : NULL;
+    void *p = NULL;
+    if (HK_UNLIKELY(hk_tc.realloc_old != NULL)) {
+        /* realloc's new block (front/hakmem.c): where the decision allows, its old block
+         * resized where it is (consumed: the caller neither copies nor frees it), or for an
+         * L25 block's growth a fresh page */
+        void *old = hk_tc.realloc_old;
+        if (e)
+            p = hk_slab_realloc_place(old, e);
+        else if (!hk_slab_owns(old))
+            p = hk_os_resize(old, size); /* the mmap box's block, to the mmap box */
+        if (p && (p == old || !e))
+            hk_tc.realloc_old = NULL;
+        if (p)
+            return p;
+    }
+    if (e)
+        p = hk_slab_alloc(e);
     if (HK_LIKELY(p != NULL))
         return p;
     if (d.box != HAK_BOX_MMAP) {
