@@ -112,13 +112,14 @@ void *hk_realloc_at(void *p, size_t size, hak_callsite_t site)
     /* The new block, allocated as any (routed, counted and compared for this call's site);
      * where the decision allows, the executor resizes p in place instead (an L25 block that
      * is a page of its own, the mmap box's block by mremap: hk_execute), consuming it. */
+    hk_tc.realloc_size = size;
     hk_tc.realloc_old = p;
     void *q = hk_front_malloc(size, site);
-    bool moved = hk_tc.realloc_old != NULL;
-    hk_tc.realloc_old = NULL;
+    void *placed = hk_tc.realloc_placed;
+    hk_tc.realloc_old = hk_tc.realloc_placed = NULL;
     if (!q)
         return NULL; /* p stays valid, errno is ENOMEM */
-    if (!moved)
+    if (placed == q)
         return q;
     memcpy(q, p, size < usable ? size : usable);
     hk_front_free(p);

@@ -421,18 +421,88 @@ void *hk_slab_realloc_place(void *old, unsigned to)
     return hk_classes[to].bsize > hk_classes[cls].bsize ? alloc_page(to) : NULL;
 }
 
-void hk_slab_resized_free(void *p, unsigned cls)
+/* Freed RESIZED blocks wait here, FREE, oldest first, before their pages go back to the
+ * page heap: a second free in that window is named a double free. (Given back at once, the
+ * page was the next allocation's, often at the same address, and a double free freed that
+ * block in silence: the hostile review's repro.) Bounded in pages and bytes; emptied by the
+ * delayed purge, malloc_trim and memory pressure. A leaf lock. */
+#define QUAR_PAGES 4
+#define QUAR_BYTES ((size_t)4 << 20)
+static pthread_mutex_t quar_lock = PTHREAD_MUTEX_INITIALIZER;
+static void *quar[QUAR_PAGES];
+static unsigned quar_first, quar_n;
+static size_t quar_bytes;
+
+static size_t own_page_bytes(const void *p)
+{
+    return (size_t)1 << hk_classes[hk_ph_desc((uintptr_t)p)->cls].page_shift;
+}
+
+/* A freed RESIZED block's page, out of its class, to the page heap (no lock held). */
+static void resized_release(void *p)
 {
     uintptr_t a = (uintptr_t)p;
     hk_page *pg = hk_ph_desc(a);
-    hk_assert_internal(pg->cls == cls && hk_classes[cls].cap == 1 && pg->c.used == 1);
+    unsigned cls = pg->cls;
+    hk_assert_internal(hk_classes[cls].cap == 1 && pg->c.used == 1);
     hk_lock_counted(&hk_slab_central[cls].lock, &hk_slab_central[cls].ls);
     hk_slab_central[cls].pages--;
     pthread_mutex_unlock(&hk_slab_central[cls].lock);
     atomic_store_explicit(&hk_state[(a - hk_arena_base) >> HK_GRAN_SHIFT], HK_ST_UNUSED,
                           memory_order_relaxed);
-    atomic_fetch_add_explicit(&hk_slab_retired_nfree[cls], 1, memory_order_relaxed);
     hk_ph_free(a, pg->order);
+}
+
+/* Take the oldest blocks out of the quarantine until it holds at most `pages` and `bytes`
+ * (its lock held); returns how many were put in out. */
+static unsigned quar_take(void **out, unsigned pages, size_t bytes)
+{
+    unsigned n = 0;
+    while (quar_n > pages || (quar_n && quar_bytes > bytes)) {
+        void *p = quar[quar_first];
+        quar_first = (quar_first + 1) % QUAR_PAGES;
+        quar_n--;
+        quar_bytes -= own_page_bytes(p);
+        out[n++] = p;
+    }
+    return n;
+}
+
+void hk_slab_resized_free(void *p, unsigned cls)
+{
+    uintptr_t a = (uintptr_t)p;
+    hk_assert_internal(hk_ph_desc(a)->cls == cls && hk_classes[cls].cap == 1);
+    atomic_store_explicit(&hk_state[(a - hk_arena_base) >> HK_GRAN_SHIFT], HK_ST_FREE,
+                          memory_order_relaxed);
+    atomic_fetch_add_explicit(&hk_slab_retired_nfree[cls], 1, memory_order_relaxed);
+    void *out[QUAR_PAGES];
+    pthread_mutex_lock(&quar_lock);
+    unsigned n = quar_take(out, QUAR_PAGES - 1, QUAR_BYTES - own_page_bytes(p));
+    quar[(quar_first + quar_n) % QUAR_PAGES] = p;
+    quar_n++;
+    quar_bytes += own_page_bytes(p);
+    pthread_mutex_unlock(&quar_lock);
+    for (unsigned i = 0; i < n; i++)
+        resized_release(out[i]);
+}
+
+/* Every quarantined page back to the page heap. */
+static void quar_flush(void)
+{
+    void *out[QUAR_PAGES];
+    pthread_mutex_lock(&quar_lock);
+    unsigned n = quar_take(out, 0, 0);
+    pthread_mutex_unlock(&quar_lock);
+    for (unsigned i = 0; i < n; i++)
+        resized_release(out[i]);
+}
+
+void hk_slab_quar_atfork(int phase)
+{
+    if (phase == 0)
+        pthread_mutex_lock(&quar_lock);
+    else
+        pthread_mutex_unlock(&quar_lock);
 }
 
 /* ---------------------------------------------------------------- transfer caches */
@@ -598,6 +668,7 @@ void hk_slab_pressure(void)
         for (unsigned c = 1; c < HK_NCLASSES; c++)
             hk_slab_flush_bin(c, 0);
     decay(true);
+    quar_flush();
 }
 
 /* The delayed purge: the decay, then the page heap purges its due runs. */
@@ -605,7 +676,9 @@ uint32_t hk_slab_purge(uint32_t now, bool all)
 {
     if (hk_arena_size == 0)
         return HK_PURGE_NEVER;
-    if (hk_purge_delay >= 0 || all)
+    if (hk_purge_delay >= 0 || all) {
         decay(all);
+        quar_flush();
+    }
     return hk_ph_purge(now, all);
 }

@@ -73,9 +73,10 @@ _Static_assert(HK_NCLASSES <= HK_PH_CLASSES, "the page heap's statistics follow 
  *                   align_up(start, 1 << k) (k = ctz of that pointer, 5..63): freeing that
  *                   pointer again is named a double free, with no mark left at the pointer
  *   RESIZED         the start of a live block that is a page of its own and that realloc
- *                   resized in place or gave a fresh page (hk_slab_resize, _alloc_page): its
- *                   class is its page's; never cached, its free gives the page straight back
- *                   to the page heap (the slow path), where it coalesces with its buddies
+ *                   resized in place or gave a fresh page (hk_slab_realloc_place): its
+ *                   class is its page's; never cached: freed (the slow path), it waits FREE
+ *                   in a short quarantine, then its page goes back to the page heap, where it
+ *                   coalesces with its buddies
  * Every state that is not a class id is above the class ids. */
 enum {
     HK_ST_UNUSED = 0,
@@ -132,11 +133,16 @@ typedef struct hk_tcache {
     uint64_t tctr[HK_TCTR_COUNT]; /* hk_stats.h's per-thread counters */
     uint64_t fast_mark;           /* fast-path allocations already attributed to a path */
     uint32_t shard;
-    uint32_t state;    /* 0 new, 1 live, 2 retired (thread exiting: caching off) */
-    void *realloc_old; /* realloc under way: its block, until hk_execute resizes it in place */
-    uint32_t ticks;    /* slow-path events, for the purge clock's check */
-    uint32_t gc_at;    /* when the idle bins go back (hk_purge_now() time) */
-    uint64_t active;   /* bit c: bin c had a slow-path event since the last collection */
+    uint32_t state; /* 0 new, 1 live, 2 retired (thread exiting: caching off) */
+    /* realloc under way (front/hakmem.c): its block and new size, taken by hk_execute for
+     * the allocation of that size (a nested one, say a signal handler's malloc of another
+     * size, leaves it), and what it placed where the block was or by mremap (no copy) */
+    void *realloc_old;
+    size_t realloc_size;
+    void *realloc_placed;
+    uint32_t ticks;  /* slow-path events, for the purge clock's check */
+    uint32_t gc_at;  /* when the idle bins go back (hk_purge_now() time) */
+    uint64_t active; /* bit c: bin c had a slow-path event since the last collection */
     struct hk_tcache *next, *prev;
 } hk_tcache;
 
@@ -164,8 +170,8 @@ bool hk_slab_refill_page(unsigned cls, unsigned shard);
  *   - else, larger: a fresh page from the page heap (whose split leaves the buddy above it
  *     free, for the next growth to take): returns it, and the caller copies;
  *   - else NULL (the caller allocates as usual).
- * Such blocks are marked RESIZED and never cached: freed, the page goes straight back to the
- * heap. A block shrunk in place and then cached by its new class kept the heap from
+ * Such blocks are marked RESIZED and never cached: freed, the page goes back to the heap
+ * after a short quarantine (hk_slab_resized_free). A block shrunk in place and then cached by its new class kept the heap from
  * rebuilding the larger run it was cut from, so every growth took a new one:
  * bench_realloc 80 1048576 42's arena grew from 16 to 122 MiB, 3 times slower than copying.
  * The per-class counts see a block of the old class freed and one of `to` allocated. */

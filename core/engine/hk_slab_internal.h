@@ -72,8 +72,12 @@ HK_HIDDEN void hk_slab_bin_arm(unsigned cls);
 HK_HIDDEN void *hk_slab_refill(unsigned cls, unsigned shard, uint32_t want, uint32_t *got);
 HK_HIDDEN void hk_slab_xfer_put(unsigned cls, unsigned shard, void *head, void *tail, uint32_t n);
 HK_HIDDEN void hk_slab_pressure(void);
-/* The free of p, a RESIZED block of class cls (hk_slab_resize): its page back to the heap. */
+/* The free of p, a RESIZED block of class cls (hk_slab_realloc_place): marked FREE, it waits
+ * in a short quarantine (a double free is named there), then its page goes back to the
+ * heap. */
 HK_HIDDEN void hk_slab_resized_free(void *p, unsigned cls);
+/* Fork: the quarantine's lock taken (0), released (1). */
+HK_HIDDEN void hk_slab_quar_atfork(int phase);
 /* Thread caches (hk_tcache.c). */
 HK_HIDDEN bool hk_slab_tcache_setup(void);
 HK_HIDDEN void hk_slab_tcache_tick(uint32_t now);

@@ -18,17 +18,18 @@ void *hk_execute(hk_decision d, size_t size, bool *fell_back)
 {
     unsigned e = hk_box_engine_class(d.box, d.cls); /* 0: the mmap box's */
     void *p = NULL;
-    if (HK_UNLIKELY(hk_tc.realloc_old != NULL)) {
-        /* realloc's new block (front/hakmem.c): where the decision allows, its old block
-         * resized where it is (consumed: the caller neither copies nor frees it), or for an
-         * L25 block's growth a fresh page */
+    if (HK_UNLIKELY(hk_tc.realloc_old != NULL) && hk_tc.realloc_size == size) {
+        /* realloc's new block (front/hakmem.c), taken first (nothing nested can take it
+         * then): where the decision allows, its old block resized where it is (placed: the
+         * caller neither copies nor frees it), or for an L25 block's growth a fresh page */
         void *old = hk_tc.realloc_old;
+        hk_tc.realloc_old = NULL;
         if (e)
             p = hk_slab_realloc_place(old, e);
         else if (!hk_slab_owns(old))
             p = hk_os_resize(old, size); /* the mmap box's block, to the mmap box */
         if (p && (p == old || !e))
-            hk_tc.realloc_old = NULL;
+            hk_tc.realloc_placed = p;
         if (p)
             return p;
     }
