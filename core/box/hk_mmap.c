@@ -492,14 +492,6 @@ bool hk_os_free(void *p)
     return true;
 }
 
-/* A resize serves a realloc, routed and counted as an allocation: its block is counted as
- * allocated again and freed once, as when it moves. */
-static void count_resize(void)
-{
-    atomic_fetch_add_explicit(&st_allocs, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&st_frees, 1, memory_order_relaxed);
-}
-
 void *hk_os_resize(void *p, size_t size)
 {
     if (size > HK_MAX_REQUEST)
@@ -511,7 +503,6 @@ void *hk_os_resize(void *p, size_t size)
     size_t old = h->map_size;
     if (need <= old && need >= old / 2) {
         registry_insert(h); /* fits and not much too big: keep it */
-        count_resize();
         return p;
     }
     void *m = hk_sys_mremap(h, old, need);
@@ -524,7 +515,6 @@ void *hk_os_resize(void *p, size_t size)
     h->user = (uintptr_t)m + HK_PAGE_SIZE;
     registry_insert(h);
     note_region(need);
-    count_resize();
     if (need > old) {
         atomic_fetch_add_explicit(&st_bytes_now, need - old, memory_order_relaxed);
         atomic_fetch_add_explicit(&st_bytes_total, need - old, memory_order_relaxed);

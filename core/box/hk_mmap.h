@@ -31,8 +31,9 @@ hk_ptr_kind hk_os_classify(const void *p, hk_ptr_info *info);
 bool hk_os_free(void *p);
 /* Usable bytes at p (0 when not ours). */
 size_t hk_os_usable(const void *p);
-/* Resize in place or by mremap; NULL when that is not possible (p stays valid). It serves a
- * realloc routed as an allocation: counted as one, and as the free of the old block. */
+/* Resize in place or by mremap; NULL when that is not possible (p stays valid). The box's
+ * counts (regions handed out and given back) do not change; the router, which routed the
+ * realloc, counts a route. */
 void *hk_os_resize(void *p, size_t size);
 
 typedef struct {
