@@ -112,14 +112,21 @@ void *hk_realloc_at(void *p, size_t size, hak_callsite_t site)
     /* The new block, allocated as any (routed, counted and compared for this call's site);
      * where the decision allows, the executor resizes p in place instead (an L25 block that
      * is a page of its own, the mmap box's block by mremap: hk_execute), consuming it. */
+    /* The outer realloc's token is kept and given back: a realloc from a signal handler
+     * that interrupts this thread's realloc leaves the interrupted one's as it found it. */
+    void *outer_old = hk_tc.realloc_old, *outer_placed = hk_tc.realloc_placed;
+    size_t outer_size = hk_tc.realloc_size;
+    hk_tc.realloc_placed = NULL;
     hk_tc.realloc_size = size;
     hk_tc.realloc_old = p;
     void *q = hk_front_malloc(size, site);
     void *placed = hk_tc.realloc_placed;
-    hk_tc.realloc_old = hk_tc.realloc_placed = NULL;
+    hk_tc.realloc_old = outer_old;
+    hk_tc.realloc_size = outer_size;
+    hk_tc.realloc_placed = outer_placed;
     if (!q)
-        return NULL; /* p stays valid, errno is ENOMEM */
-    if (placed == q)
+        return NULL;           /* p stays valid, errno is ENOMEM */
+    if (placed == q || q == p) /* p is live: nothing but its resize can return it */
         return q;
     memcpy(q, p, size < usable ? size : usable);
     hk_front_free(p);

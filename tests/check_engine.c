@@ -917,6 +917,35 @@ END_TEST
 
 /* A block resized in place and freed twice, allocations of another class in between (given
  * back at once, its page was theirs, often at its very address): fail-closed abort. */
+/* A realloc nested in another of the same thread (a signal handler's, landing inside the
+ * interrupted realloc) gives the interrupted one's token back as it found it: the block still
+ * to be resized, or the block already placed, which the interrupted realloc then returns
+ * without copying it onto itself or freeing it. */
+START_TEST(test_nested_realloc_keeps_the_outer_token) {
+    hk_check_set_mode(_i);
+    unsigned char *outer = hak_malloc(MiB - 100);
+    unsigned char *inner = hak_malloc(MiB - 100);
+    ck_assert_ptr_nonnull(outer);
+    ck_assert_ptr_nonnull(inner);
+    for (int placed = 0; placed < 2; placed++) {
+        /* the interrupted realloc: before its executor ran, or after it placed the block */
+        hk_tc.realloc_old = placed ? NULL : outer;
+        hk_tc.realloc_size = 300 * KiB;
+        hk_tc.realloc_placed = placed ? outer : NULL;
+        pattern(inner, 100 * KiB, 4);
+        unsigned char *q = hak_realloc(inner, placed ? MiB - 100 : 100 * KiB);
+        ck_assert_ptr_eq(q, inner); /* resized in place itself */
+        pattern_check(q, 0, 100 * KiB, 4);
+        ck_assert_ptr_eq(hk_tc.realloc_old, (placed ? NULL : outer));
+        ck_assert_uint_eq(hk_tc.realloc_size, 300 * KiB);
+        ck_assert_ptr_eq(hk_tc.realloc_placed, (placed ? outer : NULL));
+    }
+    hk_tc.realloc_old = hk_tc.realloc_placed = NULL;
+    hak_free(inner);
+    hak_free(outer);
+}
+END_TEST
+
 START_TEST(test_resized_double_free_dies) {
     void *p = hak_malloc(MiB);
     ck_assert_ptr_nonnull(p);
@@ -973,6 +1002,8 @@ Suite *make_engine_suite(void)
     tcase_add_loop_test(tc, test_tcache_bin_grows_with_churn, HK_CHECK_MODE_FIRST,
                         HK_CHECK_MODE_END);
     tcase_add_loop_test(tc, test_realloc_resizes_in_place, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
+    tcase_add_loop_test(tc, test_nested_realloc_keeps_the_outer_token, HK_CHECK_MODE_FIRST,
+                        HK_CHECK_MODE_END);
     tcase_add_loop_test(tc, test_realloc_rounds_keep_the_arena, HK_CHECK_MODE_FIRST,
                         HK_CHECK_MODE_END);
     suite_add_tcase(s, tc);
