@@ -93,6 +93,33 @@ void *hk_calloc_at(size_t n, size_t size, hak_callsite_t site)
     return p;
 }
 
+/* realloc's and memalign's request to the executor (hk_execute), for the allocation of `size`
+ * this call makes. The request of a call it interrupts (a signal handler's realloc inside
+ * the program's) is kept and given back as it was found. */
+typedef struct {
+    size_t size, align;
+    void *old, *placed;
+} hk_pending;
+
+static hk_pending pending_begin(size_t size, void *old, size_t align)
+{
+    hk_pending outer = {hk_tc.pending_size, hk_tc.memalign_align, hk_tc.realloc_old,
+                        hk_tc.realloc_placed};
+    hk_tc.realloc_placed = NULL;
+    hk_tc.realloc_old = old;
+    hk_tc.memalign_align = align;
+    hk_tc.pending_size = size;
+    return outer;
+}
+
+static void pending_end(hk_pending outer)
+{
+    hk_tc.pending_size = outer.size;
+    hk_tc.memalign_align = outer.align;
+    hk_tc.realloc_old = outer.old;
+    hk_tc.realloc_placed = outer.placed;
+}
+
 void *hk_realloc_at(void *p, size_t size, hak_callsite_t site)
 {
     if (!p)
@@ -112,18 +139,10 @@ void *hk_realloc_at(void *p, size_t size, hak_callsite_t site)
     /* The new block, allocated as any (routed, counted and compared for this call's site);
      * where the decision allows, the executor resizes p in place instead (an L25 block that
      * is a page of its own, the mmap box's block by mremap: hk_execute), consuming it. */
-    /* The outer realloc's token is kept and given back: a realloc from a signal handler
-     * that interrupts this thread's realloc leaves the interrupted one's as it found it. */
-    void *outer_old = hk_tc.realloc_old, *outer_placed = hk_tc.realloc_placed;
-    size_t outer_size = hk_tc.realloc_size;
-    hk_tc.realloc_placed = NULL;
-    hk_tc.realloc_size = size;
-    hk_tc.realloc_old = p;
+    hk_pending outer = pending_begin(size, p, 0);
     void *q = hk_front_malloc(size, site);
     void *placed = hk_tc.realloc_placed;
-    hk_tc.realloc_old = outer_old;
-    hk_tc.realloc_size = outer_size;
-    hk_tc.realloc_placed = outer_placed;
+    pending_end(outer);
     if (!q)
         return NULL;           /* p stays valid, errno is ENOMEM */
     if (placed == q || q == p) /* p is live: nothing but its resize can return it */
@@ -153,13 +172,12 @@ void *hk_memalign_at(size_t align, size_t size, hak_callsite_t site)
         align = (size_t)1 << (64 - __builtin_clzll((unsigned long long)align));
     if (size > HK_MAX_REQUEST || align > HK_MAX_REQUEST)
         return enomem();
+    /* Allocated as any (routed, counted and compared for this call's site) with room to align
+     * it; where the mmap box serves it, the executor has the box align it (hk_execute). */
     size_t total = size + align;
-    if (hk_front_decide(total, HK_ENTRY_WRAP).box ==
-        HAK_BOX_MMAP) { /* the mmap box aligns it itself */
-        void *p = hk_os_alloc_dirty(size, align);
-        return p ? p : enomem();
-    }
+    hk_pending outer = pending_begin(total, NULL, align);
     void *p = hk_front_malloc(total, site);
+    pending_end(outer);
     if (!p || ((uintptr_t)p & (align - 1)) == 0)
         return p;
     if (hk_slab_owns(p)) {

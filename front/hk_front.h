@@ -153,8 +153,8 @@ void *hk_pvalloc_at(size_t size, hak_callsite_t site);
 
 /* The decision of the routing path that serves a call of `size` from `entry` now: the Central
  * Router's table in force, or the legacy path's (in the differential mode, the process's
- * executing path, the rollback latch included). realloc and memalign ask it whether the mmap
- * box would serve a size, rather than comparing the size with a box's limit. */
+ * executing path, the rollback latch included): the tests' reference for where a block
+ * lands. A call's own routing (its site's, in a rollout by site) is the route's (hk_execute). */
 HK_INLINE hk_decision hk_front_decide(size_t size, hk_entry_t entry)
 {
     bool central = hk_compare_active ? hk_compare_process_central() : hk_central_active;

@@ -506,6 +506,57 @@ START_TEST(test_realloc_calls_compared) {
 }
 END_TEST
 
+/* memalign is routed by its site too: under a rollout by site, whatever path the process
+ * executes, a site's memalign lands in the box its own path chooses (the mmap box aligning
+ * the block itself), and every one is a call, compared at 1 in 1. */
+START_TEST(test_memalign_routes_per_site) {
+    diff_on(_i, 0, 1, 50, 0);
+    hk_table t = parse_table("0 1024 tiny\n1025 8192 pool ace\n8193 32768 mid\n"
+                             "32769 53248 pool ace\n53249 300000 l25 ace\n"
+                             "300001 18446744073709551615 mmap\n");
+    hk_router_use_table(&t);
+    int seen_central = 0, seen_legacy = 0;
+    for (hak_callsite_t site = 0x1000; site < 0x1000 + 100 * 64; site += 64) {
+        size_t align = (size_t)4096 << (site / 64 % 5);
+        bool central = hk_compare_central(site, 400000 + align);
+        unsigned char *p = hk_memalign_at(align, 400000, site);
+        ck_assert_ptr_nonnull(p);
+        ck_assert_uint_eq((uintptr_t)p & (align - 1), 0);
+        ck_assert_int_eq(hak_box_of(p), central ? HAK_BOX_MMAP : HAK_BOX_L25);
+        ck_assert_uint_ge(hak_malloc_usable_size(p), 400000);
+        memset(p, 0x5c, 400000);
+        hak_free(p);
+        seen_central += central;
+        seen_legacy += !central;
+    }
+    ck_assert_int_gt(seen_central, 20);
+    ck_assert_int_gt(seen_legacy, 20);
+    diff_off();
+}
+END_TEST
+
+START_TEST(test_memalign_calls_compared) {
+    diff_on(_i, 1, 1, -1, 0);
+    static const size_t sizes[] = {100000, 500000, 3u << 20, 1u << 20, 70000};
+    enum { N = sizeof sizes / sizeof *sizes, ROUNDS = 10 };
+    hk_divergence_totals a = hk_divergence_totals_get();
+    for (int r = 0; r < ROUNDS; r++)
+        for (int i = 0; i < N; i++) {
+            size_t align = (size_t)64 << (r + i) % 12;
+            void *p = NULL;
+            ck_assert_int_eq(hak_posix_memalign(&p, align, sizes[i]), 0);
+            ck_assert_uint_eq((uintptr_t)p & (align - 1), 0);
+            memset(p, 0x3c, sizes[i]);
+            hak_free(p);
+        }
+    hk_divergence_totals b = hk_divergence_totals_get();
+    ck_assert_uint_eq(b.calls - a.calls, (uint64_t)ROUNDS * N);
+    ck_assert_uint_eq(b.compared - a.compared, (uint64_t)ROUNDS * N);
+    ck_assert_uint_eq(b.divergent, 0);
+    diff_off();
+}
+END_TEST
+
 START_TEST(test_rollback_latches_once) {
     hk_check_quiet_stderr();
     diff_on(1, 1, 1, -1, 3); /* central executes, rollback after 3 divergences */
@@ -826,6 +877,8 @@ Suite *make_compare_suite(void)
     tcase_add_test(tc, test_rollout_executes_per_site);
     tcase_add_test(tc, test_realloc_routes_per_site);
     tcase_add_loop_test(tc, test_realloc_calls_compared, 0, EXEC_PATHS);
+    tcase_add_loop_test(tc, test_memalign_routes_per_site, 0, EXEC_PATHS);
+    tcase_add_loop_test(tc, test_memalign_calls_compared, 0, EXEC_PATHS);
     tcase_add_test(tc, test_rollback_latches_once);
     tcase_add_test(tc, test_mode_update_race);
     tcase_add_test(tc, test_rollback_not_when_legacy_executes);

@@ -930,14 +930,14 @@ START_TEST(test_nested_realloc_keeps_the_outer_token) {
     for (int placed = 0; placed < 2; placed++) {
         /* the interrupted realloc: before its executor ran, or after it placed the block */
         hk_tc.realloc_old = placed ? NULL : outer;
-        hk_tc.realloc_size = 300 * KiB;
+        hk_tc.pending_size = 300 * KiB;
         hk_tc.realloc_placed = placed ? outer : NULL;
         pattern(inner, 100 * KiB, 4);
         unsigned char *q = hak_realloc(inner, placed ? MiB - 100 : 100 * KiB);
         ck_assert_ptr_eq(q, inner); /* resized in place itself */
         pattern_check(q, 0, 100 * KiB, 4);
         ck_assert_ptr_eq(hk_tc.realloc_old, (placed ? NULL : outer));
-        ck_assert_uint_eq(hk_tc.realloc_size, 300 * KiB);
+        ck_assert_uint_eq(hk_tc.pending_size, 300 * KiB);
         ck_assert_ptr_eq(hk_tc.realloc_placed, (placed ? outer : NULL));
     }
     hk_tc.realloc_old = hk_tc.realloc_placed = NULL;

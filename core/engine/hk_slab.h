@@ -134,12 +134,14 @@ typedef struct hk_tcache {
     uint64_t fast_mark;           /* fast-path allocations already attributed to a path */
     uint32_t shard;
     uint32_t state; /* 0 new, 1 live, 2 retired (thread exiting: caching off) */
-    /* realloc under way (front/hakmem.c): its block and new size, taken by hk_execute for
-     * the allocation of that size (a nested one, say a signal handler's malloc of another
-     * size, leaves it), and what it placed where the block was or by mremap (no copy) */
+    /* realloc or memalign under way (front/hakmem.c): the size it allocates (0: none), taken
+     * by hk_execute for the allocation of that size (a nested one, say a signal handler's
+     * malloc of another size, leaves it); realloc's block, and what it placed where the
+     * block was or by mremap (no copy); memalign's alignment, for the mmap box */
+    size_t pending_size;
     void *realloc_old;
-    size_t realloc_size;
     void *realloc_placed;
+    size_t memalign_align;
     uint32_t ticks;  /* slow-path events, for the purge clock's check */
     uint32_t gc_at;  /* when the idle bins go back (hk_purge_now() time) */
     uint64_t active; /* bit c: bin c had a slow-path event since the last collection */

@@ -1,8 +1,8 @@
 /* hk_execute.c: the one executor of routing decisions (hk_route.h): the chosen box allocates;
  * when it cannot, the mmap box serves and the fallback is counted. Both routing paths and the
- * differential mode carry their decisions out here; so realloc's resizes in place are decided
- * here too, under the routing of the call (its site's, in a rollout by site) and counted and
- * compared as any allocation. Also the process's routing path
+ * differential mode carry their decisions out here; so realloc's resizes in place and
+ * memalign's aligned mmap blocks are decided here too, under the routing of the call (its
+ * site's, in a rollout by site) and counted and compared as any allocation. Also the process's routing path
  * (hk_central_active), data that every layer above reads.
  */
 #include <errno.h>
@@ -14,22 +14,38 @@
 
 bool hk_central_active = HAKMEM_CONFIG_CENTRAL_ROUTER;
 
+/* The allocation realloc or memalign asked for (front/hakmem.c), taken once: realloc's old
+ * block resized where it is where the decision allows (placed: the caller neither copies nor
+ * frees it), or for an L25 block's growth a fresh page; memalign's alignment for the mmap box.
+ * NULL: allocate as any. */
+static void *pending_take(unsigned e, size_t size, size_t *align)
+{
+    void *old = hk_tc.realloc_old, *p = NULL;
+    hk_tc.pending_size = 0; /* taken first: nothing nested can take it then */
+    hk_tc.realloc_old = NULL;
+    if (hk_tc.memalign_align) { /* the whole size (a nested malloc of it may take it) */
+        *align = hk_tc.memalign_align;
+        hk_tc.memalign_align = 0;
+        return e ? NULL : hk_os_alloc_dirty(size, *align);
+    }
+    if (!old)
+        return NULL;
+    if (e)
+        p = hk_slab_realloc_place(old, e);
+    else if (!hk_slab_owns(old))
+        p = hk_os_resize(old, size); /* the mmap box's block, to the mmap box */
+    if (p && (p == old || !e))
+        hk_tc.realloc_placed = p;
+    return p;
+}
+
 void *hk_execute(hk_decision d, size_t size, bool *fell_back)
 {
     unsigned e = hk_box_engine_class(d.box, d.cls); /* 0: the mmap box's */
     void *p = NULL;
-    if (HK_UNLIKELY(hk_tc.realloc_old != NULL) && hk_tc.realloc_size == size) {
-        /* realloc's new block (front/hakmem.c), taken first (nothing nested can take it
-         * then): where the decision allows, its old block resized where it is (placed: the
-         * caller neither copies nor frees it), or for an L25 block's growth a fresh page */
-        void *old = hk_tc.realloc_old;
-        hk_tc.realloc_old = NULL;
-        if (e)
-            p = hk_slab_realloc_place(old, e);
-        else if (!hk_slab_owns(old))
-            p = hk_os_resize(old, size); /* the mmap box's block, to the mmap box */
-        if (p && (p == old || !e))
-            hk_tc.realloc_placed = p;
+    size_t align = HK_MIN_ALIGN;
+    if (HK_UNLIKELY(hk_tc.pending_size == size) && size != 0) {
+        p = pending_take(e, size, &align);
         if (p)
             return p;
     }
@@ -42,7 +58,7 @@ void *hk_execute(hk_decision d, size_t size, bool *fell_back)
         if (fell_back)
             *fell_back = true;
     }
-    p = hk_os_alloc_dirty(size, HK_MIN_ALIGN);
+    p = hk_os_alloc_dirty(size, align);
     if (!p) {
         hk_count(HK_CTR_ENOMEM);
         errno = ENOMEM;
