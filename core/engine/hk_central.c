@@ -410,9 +410,15 @@ static void *alloc_page(unsigned cls)
     return (void *)a;
 }
 
+/* p (in the arena) lies in a page of a class whose blocks are pages of their own. */
+static bool own_page(const void *p)
+{
+    return hk_classes[hk_pagecls[((uintptr_t)p - hk_arena_base) >> HK_UNIT_SHIFT]].cap == 1;
+}
+
 void *hk_slab_realloc_place(void *old, unsigned to)
 {
-    if (!hk_slab_owns(old) || !hk_slab_own_page(old) || to == 0 || to >= HK_NCLASSES ||
+    if (!hk_slab_owns(old) || !own_page(old) || to == 0 || to >= HK_NCLASSES ||
         hk_classes[to].cap != 1)
         return NULL;
     if (resize(old, to))
@@ -421,23 +427,14 @@ void *hk_slab_realloc_place(void *old, unsigned to)
     return hk_classes[to].bsize > hk_classes[cls].bsize ? alloc_page(to) : NULL;
 }
 
-/* Freed RESIZED blocks wait here, FREE, oldest first, before their pages go back to the
- * page heap: a second free in that window is named a double free. (Given back at once, the
- * page was the next allocation's, often at the same address, and a double free freed that
- * block in silence: the hostile review's repro.) One page: each pins the run it was cut from,
- * and 4 cost bench_realloc 80 1048576 42 45 % more peak RSS and its lead over jemalloc.
- * Emptied by the delayed purge, malloc_trim and memory pressure. A leaf lock. */
-#define QUAR_PAGES 1
-#define QUAR_BYTES ((size_t)4 << 20)
-static pthread_mutex_t quar_lock = PTHREAD_MUTEX_INITIALIZER;
-static void *quar[QUAR_PAGES];
-static unsigned quar_first, quar_n;
-static size_t quar_bytes;
-
-static size_t own_page_bytes(const void *p)
-{
-    return (size_t)1 << hk_classes[hk_ph_desc((uintptr_t)p)->cls].page_shift;
-}
+/* The last freed RESIZED block waits here, FREE, before its page goes back to the page heap:
+ * a second free in that window is named a double free. (Given back at once, the page was the
+ * next allocation's, often at the same address, and a double free freed that block in
+ * silence: the hostile review's repro.) One block: each pins the run it was cut from, and 4
+ * cost bench_realloc 80 1048576 42 45 % more peak RSS and its lead over jemalloc. The next
+ * such free, the delayed purge, malloc_trim and memory pressure empty it. No lock: the slot is
+ * swapped atomically, so each block leaves it once. */
+static _Atomic(void *) quar;
 
 /* A freed RESIZED block's page, out of its class, to the page heap (no lock held). */
 static void resized_release(void *p)
@@ -454,21 +451,6 @@ static void resized_release(void *p)
     hk_ph_free(a, pg->order);
 }
 
-/* Take the oldest blocks out of the quarantine until it holds at most `pages` and `bytes`
- * (its lock held); returns how many were put in out. */
-static unsigned quar_take(void **out, unsigned pages, size_t bytes)
-{
-    unsigned n = 0;
-    while (quar_n > pages || (quar_n && quar_bytes > bytes)) {
-        void *p = quar[quar_first];
-        quar_first = (quar_first + 1) % QUAR_PAGES;
-        quar_n--;
-        quar_bytes -= own_page_bytes(p);
-        out[n++] = p;
-    }
-    return n;
-}
-
 void hk_slab_resized_free(void *p, unsigned cls)
 {
     uintptr_t a = (uintptr_t)p;
@@ -476,34 +458,17 @@ void hk_slab_resized_free(void *p, unsigned cls)
     atomic_store_explicit(&hk_state[(a - hk_arena_base) >> HK_GRAN_SHIFT], HK_ST_FREE,
                           memory_order_relaxed);
     atomic_fetch_add_explicit(&hk_slab_retired_nfree[cls], 1, memory_order_relaxed);
-    void *out[QUAR_PAGES];
-    pthread_mutex_lock(&quar_lock);
-    unsigned n = quar_take(out, QUAR_PAGES - 1, QUAR_BYTES - own_page_bytes(p));
-    quar[(quar_first + quar_n) % QUAR_PAGES] = p;
-    quar_n++;
-    quar_bytes += own_page_bytes(p);
-    pthread_mutex_unlock(&quar_lock);
-    for (unsigned i = 0; i < n; i++)
-        resized_release(out[i]);
+    void *out = atomic_exchange_explicit(&quar, p, memory_order_acq_rel);
+    if (out)
+        resized_release(out);
 }
 
-/* Every quarantined page back to the page heap. */
+/* The quarantined block's page back to the page heap. */
 static void quar_flush(void)
 {
-    void *out[QUAR_PAGES];
-    pthread_mutex_lock(&quar_lock);
-    unsigned n = quar_take(out, 0, 0);
-    pthread_mutex_unlock(&quar_lock);
-    for (unsigned i = 0; i < n; i++)
-        resized_release(out[i]);
-}
-
-void hk_slab_quar_atfork(int phase)
-{
-    if (phase == 0)
-        pthread_mutex_lock(&quar_lock);
-    else
-        pthread_mutex_unlock(&quar_lock);
+    void *out = atomic_exchange_explicit(&quar, NULL, memory_order_acq_rel);
+    if (out)
+        resized_release(out);
 }
 
 /* ---------------------------------------------------------------- transfer caches */

@@ -21,8 +21,8 @@
  * Lock order, everywhere: registry_lock alone; the purge clock's lock (hk_purge.c), then a
  * transfer-cache shard's lock, then a class's central lock, then the page heap's lock. A
  * shard's lock is never held while a central lock is taken except by the decay (which
- * takes them in that order); hk_purge_tick() is called with no lock held. The quarantine's
- * lock (freed RESIZED blocks, hk_central.c) is a leaf: nothing is taken while it is held.
+ * takes them in that order); hk_purge_tick() is called with no lock held. The quarantine
+ * of freed RESIZED blocks (hk_central.c) is one atomic slot, no lock.
  */
 #include "hk_slab_internal.h"
 
@@ -166,7 +166,6 @@ void hk_slab_atfork_prepare(void)
             pthread_mutex_lock(&hk_slab_xfer[c][s].lock);
     for (unsigned c = 0; c < HK_NCLASSES; c++)
         pthread_mutex_lock(&hk_slab_central[c].lock);
-    hk_slab_quar_atfork(0);
     hk_ph_atfork_prepare();
 }
 
@@ -176,7 +175,6 @@ static void unlock_all(bool child)
         hk_ph_atfork_child();
     else
         hk_ph_atfork_parent();
-    hk_slab_quar_atfork(1);
     for (unsigned c = 0; c < HK_NCLASSES; c++)
         pthread_mutex_unlock(&hk_slab_central[c].lock);
     for (unsigned c = 0; c < HK_NCLASSES; c++)

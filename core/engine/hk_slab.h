@@ -178,11 +178,6 @@ bool hk_slab_refill_page(unsigned cls, unsigned shard);
  * bench_realloc 80 1048576 42's arena grew from 16 to 122 MiB, 3 times slower than copying.
  * The per-class counts see a block of the old class freed and one of `to` allocated. */
 void *hk_slab_realloc_place(void *old, unsigned to);
-/* p (in the arena) lies in a page of a class whose blocks are pages of their own. */
-HK_INLINE bool hk_slab_own_page(const void *p)
-{
-    return hk_classes[hk_pagecls[((uintptr_t)p - hk_arena_base) >> HK_UNIT_SHIFT]].cap == 1;
-}
 /* Test hook: the next n page acquisitions fail as if the arena were exhausted. */
 HK_INLINE void hk_slab_inject_page_failures(int n) { hk_ph_inject_failures(n); }
 

@@ -77,7 +77,6 @@ HK_HIDDEN void hk_slab_pressure(void);
  * heap. */
 HK_HIDDEN void hk_slab_resized_free(void *p, unsigned cls);
 /* Fork: the quarantine's lock taken (0), released (1). */
-HK_HIDDEN void hk_slab_quar_atfork(int phase);
 /* Thread caches (hk_tcache.c). */
 HK_HIDDEN bool hk_slab_tcache_setup(void);
 HK_HIDDEN void hk_slab_tcache_tick(uint32_t now);
