@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "hk_front.h"
+#include "hk_sys.h"
 
 #define HK_EXPORT __attribute__((visibility("default")))
 
@@ -107,7 +108,8 @@ __attribute__((constructor)) static void exec_resolve(void)
 static bool runnable_at(int dirfd, const char *path, int flags)
 {
     struct stat st;
-    return fstatat(dirfd, path, &st, flags) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111);
+    return hk_sys_fstatat(dirfd, path, &st, flags) == 0 && S_ISREG(st.st_mode) &&
+           (st.st_mode & 0111);
 }
 
 /* ... file, searched for as execvp does (the caller's PATH; an empty entry is the current

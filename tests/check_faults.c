@@ -10,6 +10,7 @@
  *            and at a cached region's growth; mmap refused once (retried after a trim);
  *   slab:    mprotect refused at a segment commit (the box's requests go to the mmap box);
  *            madvise refused at malloc_trim;
+ *   files:   the routing table's file (open, fstat, read refused), exec's fstatat;
  *   log:     a kept descriptor closed and its number reused is never written to; lines when
  *            fd 2 is closed.
  */
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,6 +31,7 @@
 #include "hk_slab.h"
 #include "hk_stats.h"
 #include "hk_sys.h"
+#include "hk_table.h"
 #include "hk_mmap.h"
 
 #define MiB ((size_t)1024 * 1024)
@@ -305,6 +308,59 @@ START_TEST(test_trim_madvise_refused) {
 }
 END_TEST
 
+/* ---------------------------------------------------------------- files */
+
+/* The routing table's file: an open, fstat or read the OS refuses is a load that fails with
+ * its reason (the table in force stays), counted as the primitive's failure. */
+START_TEST(test_table_file_refused) {
+    char path[] = "/tmp/hk_check_tableXXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    static const char text[] = "0 1024 tiny\n1025 18446744073709551615 mmap\n";
+    ck_assert_int_eq(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+    close(fd);
+    static const struct {
+        hk_sys_prim prim;
+        const char *why;
+    } cases[] = {{HK_SYS_OPEN, "cannot open (errno 24)"},
+                 {HK_SYS_FSTAT, "cannot stat (errno 5)"},
+                 {HK_SYS_READ, "read error (errno 5)"}};
+    hk_table t;
+    char err[160];
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        uint64_t f0 = hk_sys_failures(cases[i].prim);
+        hk_fault_arm(cases[i].prim, 1, false);
+        err[0] = '\0';
+        ck_assert(!hk_table_load_file(path, true, &t, err, sizeof err));
+        ck_assert_str_eq(err, cases[i].why);
+        ck_assert_uint_eq(hk_sys_failures(cases[i].prim), f0 + 1);
+        hk_fault_disarm_all();
+    }
+    ck_assert_msg(hk_table_load_file(path, true, &t, err, sizeof err), "%s", err);
+    ck_assert_uint_eq(t.n, 2);
+    unlink(path);
+}
+END_TEST
+
+/* exec's check of the program it runs: fstatat refused is counted; a path that is not there
+ * is an answer, not a failure. */
+START_TEST(test_fstatat_refused) {
+    struct stat st;
+    uint64_t f0 = hk_sys_failures(HK_SYS_FSTATAT);
+    ck_assert_int_eq(hk_sys_fstatat(AT_FDCWD, "/bin/sh", &st, 0), 0);
+    errno = 0;
+    ck_assert_int_eq(hk_sys_fstatat(AT_FDCWD, "/nonexistent/hk", &st, 0), -1);
+    ck_assert_int_eq(errno, ENOENT);
+    ck_assert_uint_eq(hk_sys_failures(HK_SYS_FSTATAT), f0);
+    hk_fault_arm(HK_SYS_FSTATAT, 1, false);
+    errno = 0;
+    ck_assert_int_eq(hk_sys_fstatat(AT_FDCWD, "/bin/sh", &st, 0), -1);
+    ck_assert_int_eq(errno, EIO);
+    ck_assert_uint_eq(hk_sys_failures(HK_SYS_FSTATAT), f0 + 1);
+    ck_assert_int_eq(hk_sys_fstatat(AT_FDCWD, "/bin/sh", &st, 0), 0); /* once */
+}
+END_TEST
+
 /* ---------------------------------------------------------------- log */
 
 START_TEST(test_kept_fd_reused) {
@@ -385,6 +441,11 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_commit_refused);
     tcase_add_test(tc, test_trim_madvise_refused);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("files");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_table_file_refused);
+    tcase_add_test(tc, test_fstatat_refused);
     suite_add_tcase(s, tc);
     tc = tcase_create("log");
     tcase_add_test(tc, test_kept_fd_reused);

@@ -180,7 +180,7 @@ bool hk_fd_keep(hk_kept_fd *k, int fd)
 {
     struct stat st;
     int fl = fd >= 0 ? fcntl(fd, F_GETFL) : -1;
-    if (fl < 0 || fstat(fd, &st) != 0) {
+    if (fl < 0 || hk_sys_fstat(fd, &st) != 0) {
         k->fd = -1;
         return false;
     }

@@ -262,6 +262,12 @@ int hk_sys_lstat(const char *path, struct stat *st)
                hk_sys_fail(HK_SYS_LSTAT) ? -1 : lstat(path, st));
 }
 
+int hk_sys_fstatat(int dirfd, const char *path, struct stat *st, int flags)
+{
+    COUNT_FAIL(HK_SYS_FSTATAT, r_ != 0 && errno != ENOENT && errno != ENOTDIR && errno != EACCES,
+               hk_sys_fail(HK_SYS_FSTATAT) ? -1 : fstatat(dirfd, path, st, flags));
+}
+
 int hk_sys_rename(const char *from, const char *to)
 {
     COUNT_FAIL(HK_SYS_RENAME, r_ != 0, hk_sys_fail(HK_SYS_RENAME) ? -1 : rename(from, to));

@@ -54,6 +54,7 @@ static const bool config_fault_injection = HK_FAULT_INJECTION;
     X(FSYNC, "fsync", EIO)                                                                         \
     X(FSTAT, "fstat", EIO)                                                                         \
     X(LSTAT, "lstat", EACCES)                                                                      \
+    X(FSTATAT, "fstatat", EIO)                                                                     \
     X(RENAME, "rename", EIO)                                                                       \
     X(RENAME_NOREPLACE, "rename_noreplace", EIO)                                                   \
     X(UNLINK, "unlink", EIO)                                                                       \
@@ -97,6 +98,8 @@ int hk_sys_fallocate(int fd, off_t len);
 int hk_sys_fsync(int fd);
 int hk_sys_fstat(int fd, struct stat *st);
 int hk_sys_lstat(const char *path, struct stat *st);
+/* fstatat(2); a path that is not there, or not reachable, is an answer, not a failure. */
+int hk_sys_fstatat(int dirfd, const char *path, struct stat *st, int flags);
 int hk_sys_rename(const char *from, const char *to);
 /* rename(2) that never replaces `to` (renameat2 RENAME_NOREPLACE; where the kernel or the file
  * system lacks it, link(2) then unlink(2)): -1 with EEXIST when `to` exists. */

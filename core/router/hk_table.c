@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "hk_log.h"
+#include "hk_sys.h"
 
 /* The seed's ranges, with exactly the legacy path's boundaries (hk_legacy.h), written once
  * (hk_table.h's HK_BUILTIN_RULES); the row count and the Tiny bound are derived from them. */
@@ -224,14 +225,20 @@ bool hk_table_load_file(const char *path, bool regular_only, hk_table *out, char
     static char buf[64 * 1024];
     /* O_NONBLOCK: opening a FIFO without a writer must not wait (a regular file ignores it);
      * O_NOCTTY: a terminal never becomes the controlling one. */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | (regular_only ? O_NONBLOCK | O_NOCTTY : 0));
+    int fd = hk_sys_open(path, O_RDONLY | O_CLOEXEC | (regular_only ? O_NONBLOCK | O_NOCTTY : 0),
+                         0);
     if (fd < 0) {
         hk_fmt(err, errcap, "cannot open (errno %d)", errno);
         return false;
     }
     struct stat st;
-    if (regular_only && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
-        close(fd);
+    if (regular_only && hk_sys_fstat(fd, &st) != 0) {
+        hk_fmt(err, errcap, "cannot stat (errno %d)", errno);
+        hk_sys_close(fd);
+        return false;
+    }
+    if (regular_only && !S_ISREG(st.st_mode)) {
+        hk_sys_close(fd);
         hk_fmt(err, errcap,
                "not a regular file (a FIFO, device, socket or directory is never "
                "read)");
@@ -240,23 +247,23 @@ bool hk_table_load_file(const char *path, bool regular_only, hk_table *out, char
     size_t len = 0;
     for (;;) {
         if (len == sizeof buf) {
-            close(fd);
+            hk_sys_close(fd);
             hk_fmt(err, errcap, "larger than %zu bytes", sizeof buf);
             return false;
         }
-        ssize_t r = read(fd, buf + len, sizeof buf - len);
+        ssize_t r = hk_sys_read(fd, buf + len, sizeof buf - len);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
-            close(fd);
             hk_fmt(err, errcap, "read error (errno %d)", errno);
+            hk_sys_close(fd);
             return false;
         }
         if (r == 0)
             break;
         len += (size_t)r;
     }
-    close(fd);
+    hk_sys_close(fd);
     return hk_table_parse(buf, len, out, err, errcap);
 }
 
