@@ -189,7 +189,7 @@ void *hk_diff_sampled_slow(size_t size, hak_callsite_t site, hk_entry_t entry, b
         if (hk_dt_owned(t->state)) /* this call is sampled or not like any other */
             return hk_diff_alloc(size, site, entry, central);
     }
-    hk_tc.tctr[central ? HK_TCTR_SERVED_CENTRAL : HK_TCTR_SERVED_LEGACY]++;
+    hk_slab_count(central ? HK_TCTR_SERVED_CENTRAL : HK_TCTR_SERVED_LEGACY);
     if (!hk_dt_owned(t->state))
         t->skip = 0;
     else
@@ -206,7 +206,7 @@ HK_INLINE void *diff_sampled(size_t size, hak_callsite_t site, hk_entry_t entry,
     if (HK_UNLIKELY(t->state != HK_DT_EVERY))
         return hk_diff_sampled_slow(size, site, entry, central);
     /* skip stays below 0: with 1 in 1 every call takes this path */
-    hk_tc.tctr[central ? HK_TCTR_SERVED_CENTRAL : HK_TCTR_SERVED_LEGACY]++;
+    hk_slab_count(central ? HK_TCTR_SERVED_CENTRAL : HK_TCTR_SERVED_LEGACY);
     hk_rec_bump_compared(t->slot, central);
     /* Below both paths' Tiny bounds both decisions are computed here (their out-of-line
      * parts are dead code then); above, hk_compare_decide computes them. Either way each
@@ -268,7 +268,7 @@ void *hk_compare_alloc(size_t size, hak_callsite_t site, hk_entry_t entry)
     if (HK_UNLIKELY(t->state == HK_DT_NEW))
         hk_sample_thread_setup(t);
     bool central = hk_compare_central(site, size);
-    hk_tc.tctr[central ? HK_TCTR_SERVED_CENTRAL : HK_TCTR_SERVED_LEGACY]++;
+    hk_slab_count(central ? HK_TCTR_SERVED_CENTRAL : HK_TCTR_SERVED_LEGACY);
     bool compare = false;
     if (diff_mode) {
         if (!hk_dt_owned(t->state)) {

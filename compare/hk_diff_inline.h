@@ -56,7 +56,7 @@ HK_INLINE void *hk_diff_alloc(size_t size, hak_callsite_t site, hk_entry_t entry
         return entry == HK_ENTRY_WRAP ? hk_diff_sampled_legacy_wrap(size, site)
                                       : hk_diff_sampled_legacy_api(size, site);
     }
-    hk_tc.tctr[central ? HK_TCTR_SERVED_CENTRAL : HK_TCTR_SERVED_LEGACY]++;
+    hk_slab_count(central ? HK_TCTR_SERVED_CENTRAL : HK_TCTR_SERVED_LEGACY);
     hk_rec_bump(&t->slot->exec[central]);
     if (HK_LIKELY(size <= HK_TINY_MAX)) {
         unsigned c = __atomic_load_n(&hk_diff_fast[central][entry][size], __ATOMIC_RELAXED);

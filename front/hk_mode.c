@@ -155,7 +155,7 @@ static inline void *span_alloc(unsigned m, size_t size, hk_entry_t entry)
         return p;
     p = hk_slab_alloc_slow(cls);
     if (p)
-        hk_tc.tctr[HK_TCTR_SERVED_LEGACY + m]++;
+        hk_slab_count(HK_TCTR_SERVED_LEGACY + m);
     return p;
 }
 
@@ -178,7 +178,7 @@ HK_INLINE void *path_slow(unsigned m, size_t size, hak_callsite_t site, hk_entry
     void *p = span_alloc(m, size, entry);
     if (p)
         return p;
-    hk_tc.tctr[HK_TCTR_SERVED_LEGACY + m]++;
+    hk_slab_count(HK_TCTR_SERVED_LEGACY + m);
     if (m == HK_FRONT_CENTRAL)
         return hk_router_alloc_slow(size, site, entry);
     return hk_legacy_alloc_slow(size, site, entry);

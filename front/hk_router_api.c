@@ -12,7 +12,7 @@
 
 void *hak_router_alloc(size_t size, uintptr_t site_id)
 {
-    hk_tc.tctr[HK_TCTR_SERVED_CENTRAL]++;
+    hk_slab_count(HK_TCTR_SERVED_CENTRAL);
     return hk_router_alloc_inline(size, site_id, HK_ENTRY_API);
 }
 

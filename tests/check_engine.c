@@ -739,6 +739,52 @@ static void *late_thread(void *v)
     return NULL;
 }
 
+/* Every allocation is routed by one path and counted as such (the statistics' "routed"),
+ * whatever the thread did: one that only ever allocated from the mmap box (it never set up a
+ * cache), and one that allocated after its cache was retired (as in a destructor that runs
+ * after hakmem's), both counted once they exited. */
+enum { ROUTED_N = 40 };
+static void *routed_mmap_only(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < ROUTED_N; i++)
+        hak_free(hak_malloc(3 * MiB));
+    return NULL;
+}
+
+static void *routed_after_retire(void *arg)
+{
+    (void)arg;
+    hak_free(hak_malloc(100));
+    hk_slab_thread_exit(); /* what hakmem's thread-exit destructor does */
+    for (int i = 0; i < ROUTED_N; i++) {
+        hak_free(hak_malloc(100));
+        hak_free(hak_malloc(20000));
+        hak_free(hak_malloc(3 * MiB));
+    }
+    return NULL;
+}
+
+static uint64_t routed_total(void)
+{
+    return hk_slab_thread_counter(HK_TCTR_SERVED_LEGACY) +
+           hk_slab_thread_counter(HK_TCTR_SERVED_CENTRAL);
+}
+
+START_TEST(test_routed_counts_survive_thread_exit) {
+    hk_check_set_mode(_i);
+    uint64_t r0 = routed_total();
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, routed_mmap_only, NULL), 0);
+    pthread_join(t, NULL);
+    uint64_t r1 = routed_total();
+    ck_assert_uint_eq(r1 - r0, ROUTED_N);
+    ck_assert_int_eq(pthread_create(&t, NULL, routed_after_retire, NULL), 0);
+    pthread_join(t, NULL);
+    ck_assert_uint_eq(routed_total() - r1, 1 + 3 * ROUTED_N);
+}
+END_TEST
+
 START_TEST(test_alloc_free_during_thread_exit) {
     hk_check_set_mode(_i);
     ck_assert_int_eq(pthread_key_create(&late_key, late_destructor), 0);
@@ -981,6 +1027,8 @@ Suite *make_engine_suite(void)
     tcase_add_loop_test(tc, test_alloc_free_during_thread_exit, HK_CHECK_MODE_FIRST,
                         HK_CHECK_MODE_END);
     tcase_add_test(tc, test_thread_exit_gives_pages_back);
+    tcase_add_loop_test(tc, test_routed_counts_survive_thread_exit, HK_CHECK_MODE_FIRST,
+                        HK_CHECK_MODE_END);
     tcase_add_test_raise_signal(tc, test_double_free_dies, SIGABRT);
     tcase_add_test_raise_signal(tc, test_resized_double_free_dies, SIGABRT);
     suite_add_tcase(s, tc);
