@@ -157,13 +157,18 @@ static hk_page *page_new(unsigned cls)
 }
 
 /* Up to want FREE blocks of class cls, chained, from its pages, fullest first (central lock
- * held); a fresh page when none has a free block. */
-static void *pages_take(unsigned cls, uint32_t want, uint32_t *got)
+ * held); a fresh page when none has a free block. Blocks cut from memory not yet resident are
+ * not chained here (the link written into each would fault its page in with the lock held):
+ * they are the *nfresh blocks from *fresh on, for the caller to chain once the lock is
+ * dropped (fresh_chain). */
+static void *pages_take(unsigned cls, uint32_t want, uint32_t *got, uintptr_t *fresh,
+                        uint32_t *nfresh)
 {
     hk_central *c = &hk_slab_central[cls];
     const hk_class_info *ci = &hk_classes[cls];
     void *head = NULL, **tailp = &head;
     uint32_t n = 0;
+    *nfresh = 0;
     while (n < want) {
         hk_page *pg;
         if (c->nonempty)
@@ -205,6 +210,10 @@ static void *pages_take(unsigned cls, uint32_t want, uint32_t *got)
             if (pg->c.fresh && lim > ci->carve_max)
                 lim = ci->carve_max;
             cut = pg->c.fresh;
+            if (cut) {
+                *fresh = blk;
+                *nfresh = 0;
+            }
             for (uint32_t i = 0; i < lim && pg->c.carved < ci->cap;
                  i++, k++, pg->c.carved++, blk += ci->bsize) {
                 /* never cut: no state yet (a page comes from the heap with its bytes reset) */
@@ -213,8 +222,12 @@ static void *pages_take(unsigned cls, uint32_t want, uint32_t *got)
                                          memory_order_relaxed) == HK_ST_UNUSED);
                 atomic_store_explicit(&hk_state[(blk - hk_arena_base) >> HK_GRAN_SHIFT], HK_ST_FREE,
                                       memory_order_relaxed);
-                *tailp = (void *)blk;
-                tailp = (void **)blk;
+                if (cut) {
+                    ++*nfresh;
+                } else {
+                    *tailp = (void *)blk;
+                    tailp = (void **)blk;
+                }
             }
         }
         n += k;
@@ -547,6 +560,17 @@ void hk_slab_xfer_put(unsigned cls, unsigned shard, void *head, void *tail, uint
         central_put(cls, head, n);
 }
 
+/* The n blocks cut from fresh memory at `first` (pages_take), chained in front of `rest`. */
+static void *fresh_chain(uintptr_t first, uint32_t n, uint32_t bsize, void *rest)
+{
+    for (uint32_t i = n; i-- > 0;) {
+        void *b = (void *)(first + (uintptr_t)i * bsize);
+        *(void **)b = rest;
+        rest = b;
+    }
+    return rest;
+}
+
 /* A chain of up to want FREE blocks of class cls, or NULL when the box cannot serve. */
 void *hk_slab_refill(unsigned cls, unsigned shard, uint32_t want, uint32_t *got)
 {
@@ -579,10 +603,12 @@ void *hk_slab_refill(unsigned cls, unsigned shard, uint32_t want, uint32_t *got)
                 return head;
         }
     }
+    uintptr_t fresh;
+    uint32_t nfresh;
     hk_lock_counted(&hk_slab_central[cls].lock, &hk_slab_central[cls].ls);
-    head = pages_take(cls, want, got);
+    head = pages_take(cls, want, got, &fresh, &nfresh);
     pthread_mutex_unlock(&hk_slab_central[cls].lock);
-    return head;
+    return nfresh ? fresh_chain(fresh, nfresh, hk_classes[cls].bsize, head) : head;
 }
 
 /* Blocks the transfer caches held unused since the last decay (their low-water marks; all

@@ -150,7 +150,7 @@ void hk_slab_define_class(unsigned cls, hak_box_t box, uint32_t bsize)
     xb = xb < xmin ? xmin : xb > HK_XFER_MAX ? HK_XFER_MAX : xb;
     ci->xfer_max = (uint32_t)(xb / bsize > ci->batch ? xb / bsize : ci->batch);
     ci->qmul = (uint32_t)((HK_NQ << 16) / cap); /* used * qmul >> 16 < HK_NQ for used < cap */
-    ci->carve_max = (uint16_t)(16384 / bsize ? 16384 / bsize : 1);
+    ci->carve_max = (uint16_t)(16384 / (bsize < HK_PAGE_SIZE ? bsize : HK_PAGE_SIZE));
     hk_ph_set_class_box(cls, box);
 }
 
