@@ -159,10 +159,10 @@ static hk_page *page_new(unsigned cls)
 /* Up to want FREE blocks of class cls, chained, from its pages, fullest first (central lock
  * held); a fresh page when none has a free block. Blocks cut from memory not yet resident are
  * not chained here (the link written into each would fault its page in with the lock held):
- * they are the *nfresh blocks from *fresh on, for the caller to chain once the lock is
- * dropped (fresh_chain). */
+ * they are the *nfresh blocks from *fresh on, for the caller to chain after *last (the last
+ * block chained here, or NULL) once the lock is dropped (fresh_chain). */
 static void *pages_take(unsigned cls, uint32_t want, uint32_t *got, uintptr_t *fresh,
-                        uint32_t *nfresh)
+                        uint32_t *nfresh, void **last)
 {
     hk_central *c = &hk_slab_central[cls];
     const hk_class_info *ci = &hk_classes[cls];
@@ -238,6 +238,7 @@ static void *pages_take(unsigned cls, uint32_t want, uint32_t *got, uintptr_t *f
             break; /* fresh memory: no more than carve_max blocks per refill */
     }
     *tailp = NULL;
+    *last = tailp == &head ? NULL : (void *)tailp; /* a block's link is its first word */
     *got = n;
     if (HK_ASSERT_LEVEL >= 2)
         central_check(c, cls);
@@ -560,15 +561,20 @@ void hk_slab_xfer_put(unsigned cls, unsigned shard, void *head, void *tail, uint
         central_put(cls, head, n);
 }
 
-/* The n blocks cut from fresh memory at `first` (pages_take), chained in front of `rest`. */
-static void *fresh_chain(uintptr_t first, uint32_t n, uint32_t bsize, void *rest)
+/* The n blocks cut from fresh memory at `first` (pages_take), chained after `last` (the end
+ * of the chain `head`, NULL when it is empty); the whole chain. */
+static void *fresh_chain(void *head, void *last, uintptr_t first, uint32_t n, uint32_t bsize)
 {
+    void *rest = NULL;
     for (uint32_t i = n; i-- > 0;) {
         void *b = (void *)(first + (uintptr_t)i * bsize);
         *(void **)b = rest;
         rest = b;
     }
-    return rest;
+    if (!last)
+        return rest;
+    *(void **)last = rest;
+    return head;
 }
 
 /* A chain of up to want FREE blocks of class cls, or NULL when the box cannot serve. */
@@ -605,10 +611,11 @@ void *hk_slab_refill(unsigned cls, unsigned shard, uint32_t want, uint32_t *got)
     }
     uintptr_t fresh;
     uint32_t nfresh;
+    void *last;
     hk_lock_counted(&hk_slab_central[cls].lock, &hk_slab_central[cls].ls);
-    head = pages_take(cls, want, got, &fresh, &nfresh);
+    head = pages_take(cls, want, got, &fresh, &nfresh, &last);
     pthread_mutex_unlock(&hk_slab_central[cls].lock);
-    return nfresh ? fresh_chain(fresh, nfresh, hk_classes[cls].bsize, head) : head;
+    return nfresh ? fresh_chain(head, last, fresh, nfresh, hk_classes[cls].bsize) : head;
 }
 
 /* Blocks the transfer caches held unused since the last decay (their low-water marks; all
