@@ -57,6 +57,16 @@ bool hk_compare_init(void)
         table_changed();
         hk_knobs k = hk_knobs_get();
         const char *table = hk_opt_str(HK_OPT_ROUTER_TABLE);
+        /* The table in force, by name; "builtin: ..." when the table asked for was not loaded
+         * (hakmem-divergence fails such a process's evidence: it compared another table). */
+        static char name[HK_REC_TABLE_NAME];
+        if (hk_router_table != &hk_table_builtin && table)
+            hk_fmt(name, sizeof name, "%s", table);
+        else if (table && *table && hk_router_table_error())
+            hk_fmt(name, sizeof name, "builtin: HAKMEM_ROUTER_TABLE=%s not loaded (%s)", table,
+                   hk_router_table_error());
+        else
+            hk_fmt(name, sizeof name, "builtin");
         int executing = rollout_pct >= 0 && rollout_by != HK_ROLLOUT_BY_PROCESS
                             ? HK_REC_EXEC_ROLLOUT
                         : hk_compare_process_central() ? HK_REC_EXEC_CENTRAL
@@ -64,7 +74,7 @@ bool hk_compare_init(void)
         hk_record_set_mode(diff_mode, diff_mode == 2, hk_opt(HK_OPT_ROUTER_DIFF_SAMPLE),
                            rollout_pct, rollout_by, salt, hk_opt(HK_OPT_USE_CENTRAL_ROUTER),
                            config_central_router, executing, hk_opt(HK_OPT_ROUTER_ROLLBACK), k,
-                           hk_router_table == &hk_table_builtin || !table ? "builtin" : table);
+                           name);
     }
     /* The size keys and the per-class rollout follow the table (tests change it). */
     hk_router_changed_hook = active ? table_changed : NULL;

@@ -55,6 +55,9 @@ enum { HK_REC_EXEC_LEGACY = 0, HK_REC_EXEC_CENTRAL = 1, HK_REC_EXEC_ROLLOUT = 2 
 enum { HK_REPORT_NONE = 0, HK_REPORT_WRITTEN = 1, HK_REPORT_FAILED = 2 };
 
 /* One thread's counters (one cache line). */
+/* Bytes of the header's table name (the routing table in force, NUL-terminated). */
+#define HK_REC_TABLE_NAME 2048
+
 typedef struct {
     _Atomic uint64_t exec[2];  /* calls through the differential path: [0] legacy executed,
                                   [1] the Central Router executed */
@@ -122,7 +125,7 @@ typedef struct {
     unsigned char program_build_id[20];
     uint32_t pad5;
     char program[2048];
-    char table[2048];
+    char table[HK_REC_TABLE_NAME];
     /* version 2 */
     uint32_t route_off, route_entries, hist_off, hist_buckets;
     char pad6[72];

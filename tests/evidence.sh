@@ -214,6 +214,19 @@ gate empty2 --accept-empty --json "$tmp/empty2.json" "$tmp/empty"
 if [ "$rc" = 0 ] && j "$tmp/empty2.json" 'm["verdict"] == "pass" and m["exit_status"] == 0'; then
     pass "--accept-empty: exit 0, verdict pass"
 else fail "--accept-empty"; show empty2; fi
+# A process given a routing table it cannot load (here a directory) runs the built-in one:
+# its record says so, and the gate fails it (it compared another table) unless accepted.
+mkdir "$tmp/notable"
+run_t 60 env LD_PRELOAD="$lib" HAKMEM_ROUTER_TABLE="$tmp" HAKMEM_DIVERGENCE_REPORT="$tmp/notable/r.%p.json" "$prog" sizes 1 100 2>"$tmp/notable-prog.err"
+gate notable --json "$tmp/notable.json" "$tmp/notable"
+if [ "$rc" = 1 ] && grep -q "keeping the built-in table" "$tmp/notable-prog.err" &&
+    j "$tmp/notable.json" 'any("could not load the routing table" in x and "--accept-builtin" in x for x in m["reasons"]) and all(p["mode"]["table"].startswith("builtin: HAKMEM_ROUTER_TABLE=") and "not a regular file" in p["mode"]["table"] for p in m["processes"])' &&
+    grep -q "compared the built-in table: HAKMEM_ROUTER_TABLE=" "$tmp/notable.out"; then
+    pass "a routing table not loaded: the record says why, the gate fails the process (exit 1)"
+else fail "routing table not loaded (exit $rc)"; cat "$tmp/notable-prog.err"; show notable; fi
+gate notable2 --accept-builtin "$tmp/notable"
+if [ "$rc" = 0 ]; then pass "--accept-builtin: exit 0"
+else fail "--accept-builtin (exit $rc)"; show notable2; fi
 unset HAKMEM_ROUTER_DIFF
 mkdir "$tmp/nodiff"
 run_t 60 env LD_PRELOAD="$lib" HAKMEM_ROUTER_ROLLOUT=50 HAKMEM_DIVERGENCE_REPORT="$tmp/nodiff/r.%p.json" "$prog" sizes 1 100 2>"$tmp/nodiff-prog.err"

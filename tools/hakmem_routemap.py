@@ -141,6 +141,8 @@ def normal_rows(rows):
 
 def table_name(p):
     t = str((p.get("mode") or {}).get("table") or "builtin")
+    if t.startswith("builtin: "):  # the table asked for was not loaded: say so
+        return "built-in table (" + t[len("builtin: "):] + ")"
     return "built-in table" if t == "builtin" else os.path.basename(disp(t))
 
 

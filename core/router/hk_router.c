@@ -21,6 +21,7 @@ const hk_table *hk_router_table = &hk_table_builtin;
 size_t hk_tiny_end_of[2] = {HK_TINY_MAX + 1, HK_BUILTIN_TINY_END};
 static bool verbose; /* atomic accesses: hak_router_set_verbose runs while others allocate */
 static hk_table loaded;
+static char load_error[256]; /* why HAKMEM_ROUTER_TABLE was not loaded ("": it was, or none) */
 
 void (*hk_router_changed_hook)(void);
 void (*hk_router_front_hook)(void);
@@ -55,10 +56,13 @@ void hk_router_init(void)
                            loaded.n);
         } else {
             hk_warn("HAKMEM_ROUTER_TABLE=%s: %s; keeping the built-in table", path, err);
+            hk_fmt(load_error, sizeof load_error, "%s", err);
         }
     }
     update_fast_limit();
 }
+
+const char *hk_router_table_error(void) { return load_error[0] ? load_error : NULL; }
 
 void *hk_router_alloc_slow(size_t size, hak_callsite_t site, hk_entry_t entry)
 {

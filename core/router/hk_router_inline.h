@@ -24,6 +24,9 @@ void *hk_router_alloc_slow(size_t size, hak_callsite_t site, hk_entry_t entry);
 void *hk_router_execute(hk_decision d, size_t size, hak_callsite_t site);
 /* Read HAKMEM_ROUTER_TABLE and the verbose flag (from hk_init). */
 void hk_router_init(void);
+/* Why the table HAKMEM_ROUTER_TABLE names was not loaded at init (the built-in table is in
+ * force instead), or NULL: the differential mode's record and report say so. */
+const char *hk_router_table_error(void);
 /* Use table t from now on (NULL: the built-in table). Tests and init only: not thread-safe
  * against concurrent allocation. */
 void hk_router_use_table(const hk_table *t);
