@@ -447,39 +447,49 @@ START_TEST(test_rollout_executes_per_site) {
 }
 END_TEST
 
-/* realloc's new block is an allocation like any: under a rollout by site it follows its
- * site's path, also where the block is resized in place (an L25 block that is a page of its
- * own; the mmap box's by mremap). A candidate table sends 300001 .. 2 MiB-1 to the mmap box,
- * where the legacy path keeps L25. */
-START_TEST(test_realloc_routes_per_site) {
-    diff_on(0, 0, 1, 50, 0);
+/* A rollout by site at 50 % under a candidate table that sends 300001 .. 2 MiB-1 to the mmap
+ * box, where the legacy path keeps L25: call(site) makes one site's calls and checks them,
+ * returning whether the site is central's; both kinds of site must have been seen. */
+static void each_site_of_a_rollout(int mode, bool (*call)(hak_callsite_t site))
+{
+    diff_on(mode, 0, 1, 50, 0);
     hk_table t = parse_table("0 1024 tiny\n1025 8192 pool ace\n8193 32768 mid\n"
                              "32769 53248 pool ace\n53249 300000 l25 ace\n"
                              "300001 18446744073709551615 mmap\n");
     hk_router_use_table(&t);
-    int seen_central = 0, seen_legacy = 0;
-    for (hak_callsite_t site = 0x1000; site < 0x1000 + 100 * 64; site += 64) {
-        bool central = hk_compare_central(site, 500000);
-        void *p = hk_realloc_at(NULL, 200000, site);
-        ck_assert_int_eq(hak_box_of(p), HAK_BOX_L25);
-        memset(p, 0x33, 200000);
-        unsigned char *q = hk_realloc_at(p, 500000, site); /* L25 -> mmap, or grows in L25 */
-        ck_assert_int_eq(hak_box_of(q), central ? HAK_BOX_MMAP : HAK_BOX_L25);
-        ck_assert(q[0] == 0x33 && q[199999] == 0x33);
-        memset(q, 0x44, 500000);
-        unsigned char *r = hk_realloc_at(q, 1000000, site); /* mmap resize, or L25 */
-        ck_assert_int_eq(hak_box_of(r), central ? HAK_BOX_MMAP : HAK_BOX_L25);
-        ck_assert(r[0] == 0x44 && r[499999] == 0x44);
-        unsigned char *u = hk_realloc_at(r, 100000, site); /* both: L25 */
-        ck_assert_int_eq(hak_box_of(u), HAK_BOX_L25);
-        ck_assert(u[0] == 0x44 && u[99999] == 0x44);
-        hak_free(u);
-        seen_central += central;
-        seen_legacy += !central;
-    }
-    ck_assert_int_gt(seen_central, 20);
-    ck_assert_int_gt(seen_legacy, 20);
+    int seen[2] = {0, 0};
+    for (hak_callsite_t site = 0x1000; site < 0x1000 + 100 * 64; site += 64)
+        seen[call(site)]++;
+    ck_assert_int_gt(seen[0], 20);
+    ck_assert_int_gt(seen[1], 20);
     diff_off();
+}
+
+/* realloc's new block is an allocation like any: it follows its site's path, also where the
+ * block is resized in place (an L25 block that is a page of its own; the mmap box's by
+ * mremap). */
+static bool realloc_at_site(hak_callsite_t site)
+{
+    bool central = hk_compare_central(site, 500000);
+    void *p = hk_realloc_at(NULL, 200000, site);
+    ck_assert_int_eq(hak_box_of(p), HAK_BOX_L25);
+    memset(p, 0x33, 200000);
+    unsigned char *q = hk_realloc_at(p, 500000, site); /* L25 -> mmap, or grows in L25 */
+    ck_assert_int_eq(hak_box_of(q), central ? HAK_BOX_MMAP : HAK_BOX_L25);
+    ck_assert(q[0] == 0x33 && q[199999] == 0x33);
+    memset(q, 0x44, 500000);
+    unsigned char *r = hk_realloc_at(q, 1000000, site); /* mmap resize, or L25 */
+    ck_assert_int_eq(hak_box_of(r), central ? HAK_BOX_MMAP : HAK_BOX_L25);
+    ck_assert(r[0] == 0x44 && r[499999] == 0x44);
+    unsigned char *u = hk_realloc_at(r, 100000, site); /* both: L25 */
+    ck_assert_int_eq(hak_box_of(u), HAK_BOX_L25);
+    ck_assert(u[0] == 0x44 && u[99999] == 0x44);
+    hak_free(u);
+    return central;
+}
+
+START_TEST(test_realloc_routes_per_site) {
+    each_site_of_a_rollout(0, realloc_at_site);
 }
 END_TEST
 
@@ -506,32 +516,25 @@ START_TEST(test_realloc_calls_compared) {
 }
 END_TEST
 
-/* memalign is routed by its site too: under a rollout by site, whatever path the process
- * executes, a site's memalign lands in the box its own path chooses (the mmap box aligning
- * the block itself), and every one is a call, compared at 1 in 1. */
+/* memalign is routed by its site too: whatever path the process executes, a site's memalign
+ * lands in the box its own path chooses (the mmap box aligning the block itself), and every
+ * one is a call, compared at 1 in 1. */
+static bool memalign_at_site(hak_callsite_t site)
+{
+    size_t align = (size_t)4096 << (site / 64 % 5);
+    bool central = hk_compare_central(site, 400000 + align);
+    unsigned char *p = hk_memalign_at(align, 400000, site);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq((uintptr_t)p & (align - 1), 0);
+    ck_assert_int_eq(hak_box_of(p), central ? HAK_BOX_MMAP : HAK_BOX_L25);
+    ck_assert_uint_ge(hak_malloc_usable_size(p), 400000);
+    memset(p, 0x5c, 400000);
+    hak_free(p);
+    return central;
+}
+
 START_TEST(test_memalign_routes_per_site) {
-    diff_on(_i, 0, 1, 50, 0);
-    hk_table t = parse_table("0 1024 tiny\n1025 8192 pool ace\n8193 32768 mid\n"
-                             "32769 53248 pool ace\n53249 300000 l25 ace\n"
-                             "300001 18446744073709551615 mmap\n");
-    hk_router_use_table(&t);
-    int seen_central = 0, seen_legacy = 0;
-    for (hak_callsite_t site = 0x1000; site < 0x1000 + 100 * 64; site += 64) {
-        size_t align = (size_t)4096 << (site / 64 % 5);
-        bool central = hk_compare_central(site, 400000 + align);
-        unsigned char *p = hk_memalign_at(align, 400000, site);
-        ck_assert_ptr_nonnull(p);
-        ck_assert_uint_eq((uintptr_t)p & (align - 1), 0);
-        ck_assert_int_eq(hak_box_of(p), central ? HAK_BOX_MMAP : HAK_BOX_L25);
-        ck_assert_uint_ge(hak_malloc_usable_size(p), 400000);
-        memset(p, 0x5c, 400000);
-        hak_free(p);
-        seen_central += central;
-        seen_legacy += !central;
-    }
-    ck_assert_int_gt(seen_central, 20);
-    ck_assert_int_gt(seen_legacy, 20);
-    diff_off();
+    each_site_of_a_rollout(_i, memalign_at_site);
 }
 END_TEST
 
