@@ -127,7 +127,7 @@ HK_INLINE void *agreed(hk_decision d, size_t size, hak_callsite_t site, hk_entry
         if (HK_LIKELY(p != NULL))
             return p;
     }
-    return central ? hk_router_execute(d, size, site) : hk_execute(d, size, NULL);
+    return central ? hk_router_execute(d, size, site) : hk_execute(d, size, site, NULL);
 }
 
 void *hk_compare_agreed(hk_decision d, size_t size, hak_callsite_t site, hk_entry_t entry,

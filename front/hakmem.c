@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -94,30 +95,41 @@ void *hk_calloc_at(size_t n, size_t size, hak_callsite_t site)
 }
 
 /* realloc's and memalign's request to the executor (hk_execute), for the allocation of `size`
- * this call makes. The request of a call it interrupts (a signal handler's realloc inside
- * the program's) is kept and given back as it was found. */
+ * this call makes from `site` (no other call can take it: an allocation from another site, a
+ * signal handler's, leaves it). The request of a call it interrupts (a signal handler's
+ * realloc inside the program's) is kept and given back as it was found; the size is written
+ * last and cleared first, so that a signal landing in between sees no half-made request. */
 typedef struct {
     size_t size, align;
+    hak_callsite_t site;
     void *old, *placed;
 } hk_pending;
 
-static hk_pending pending_begin(size_t size, void *old, size_t align)
+static hk_pending pending_begin(size_t size, hak_callsite_t site, void *old, size_t align)
 {
-    hk_pending outer = {hk_tc.pending_size, hk_tc.memalign_align, hk_tc.realloc_old,
-                        hk_tc.realloc_placed};
+    hk_pending outer = {hk_tc.pending_size, hk_tc.memalign_align, hk_tc.pending_site,
+                        hk_tc.realloc_old, hk_tc.realloc_placed};
+    hk_tc.pending_size = 0; /* no half-made request can be taken */
+    atomic_signal_fence(memory_order_seq_cst);
     hk_tc.realloc_placed = NULL;
     hk_tc.realloc_old = old;
     hk_tc.memalign_align = align;
+    hk_tc.pending_site = site;
+    atomic_signal_fence(memory_order_seq_cst);
     hk_tc.pending_size = size;
     return outer;
 }
 
 static void pending_end(hk_pending outer)
 {
-    hk_tc.pending_size = outer.size;
+    hk_tc.pending_size = 0;
+    atomic_signal_fence(memory_order_seq_cst);
+    hk_tc.pending_site = outer.site;
     hk_tc.memalign_align = outer.align;
     hk_tc.realloc_old = outer.old;
     hk_tc.realloc_placed = outer.placed;
+    atomic_signal_fence(memory_order_seq_cst);
+    hk_tc.pending_size = outer.size;
 }
 
 void *hk_realloc_at(void *p, size_t size, hak_callsite_t site)
@@ -139,7 +151,7 @@ void *hk_realloc_at(void *p, size_t size, hak_callsite_t site)
     /* The new block, allocated as any (routed, counted and compared for this call's site);
      * where the decision allows, the executor resizes p in place instead (an L25 block that
      * is a page of its own, the mmap box's block by mremap: hk_execute), consuming it. */
-    hk_pending outer = pending_begin(size, p, 0);
+    hk_pending outer = pending_begin(size, site, p, 0);
     void *q = hk_front_malloc(size, site);
     void *placed = hk_tc.realloc_placed;
     pending_end(outer);
@@ -175,7 +187,7 @@ void *hk_memalign_at(size_t align, size_t size, hak_callsite_t site)
     /* Allocated as any (routed, counted and compared for this call's site) with room to align
      * it; where the mmap box serves it, the executor has the box align it (hk_execute). */
     size_t total = size + align;
-    hk_pending outer = pending_begin(total, NULL, align);
+    hk_pending outer = pending_begin(total, site, NULL, align);
     void *p = hk_front_malloc(total, site);
     pending_end(outer);
     if (!p || ((uintptr_t)p & (align - 1)) == 0)

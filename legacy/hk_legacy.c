@@ -44,7 +44,7 @@ void *hk_legacy_alloc_slow(size_t size, hak_callsite_t site, hk_entry_t entry)
     }
     if (primary(size) == PRIMARY_ACE)
         return hk_legacy_ace_alloc(size, site, entry);
-    return hk_execute(hk_legacy_decide(size, entry, hk_knobs_get()), size, NULL);
+    return hk_execute(hk_legacy_decide(size, entry, hk_knobs_get()), size, site, NULL);
 }
 
 /* The banner's table (hk_legacy.h), row by row: the last size of each range, its box, and

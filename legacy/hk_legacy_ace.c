@@ -16,10 +16,9 @@ hk_decision hk_legacy_ace_decide(size_t size, hk_entry_t entry, hk_knobs k)
 
 void *hk_legacy_ace_alloc(size_t size, hak_callsite_t site, hk_entry_t entry)
 {
-    (void)site;
     hk_knobs k = hk_knobs_get();
     hk_decision d = hk_legacy_ace_decide(size, entry, k);
     if (HK_ASSERT_LEVEL >= 2) /* the primary router handed size to ACE: the path's decision */
         hk_legacy_check(size, entry, k, d);
-    return hk_execute(d, size, NULL);
+    return hk_execute(d, size, site, NULL);
 }

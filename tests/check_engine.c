@@ -961,13 +961,13 @@ START_TEST(test_realloc_rounds_keep_the_arena) {
 }
 END_TEST
 
-/* A block resized in place and freed twice, allocations of another class in between (given
- * back at once, its page was theirs, often at its very address): fail-closed abort. */
 /* A realloc nested in another of the same thread (a signal handler's, landing inside the
- * interrupted realloc) gives the interrupted one's token back as it found it: the block still
+ * interrupted realloc) gives the interrupted one's request back as it found it: the block still
  * to be resized, or the block already placed, which the interrupted realloc then returns
- * without copying it onto itself or freeing it. */
-START_TEST(test_nested_realloc_keeps_the_outer_token) {
+ * without copying it onto itself or freeing it. And a plain malloc of the same size from
+ * another site (a handler's) never takes the request: only the call that made it can. */
+#define OUTER_SITE ((hak_callsite_t)0x5a5a50)
+START_TEST(test_nested_realloc_keeps_the_outer_request) {
     hk_check_set_mode(_i);
     unsigned char *outer = hak_malloc(MiB - 100);
     unsigned char *inner = hak_malloc(MiB - 100);
@@ -976,6 +976,7 @@ START_TEST(test_nested_realloc_keeps_the_outer_token) {
     for (int placed = 0; placed < 2; placed++) {
         /* the interrupted realloc: before its executor ran, or after it placed the block */
         hk_tc.realloc_old = placed ? NULL : outer;
+        hk_tc.pending_site = OUTER_SITE;
         hk_tc.pending_size = 300 * KiB;
         hk_tc.realloc_placed = placed ? outer : NULL;
         pattern(inner, 100 * KiB, 4);
@@ -984,14 +985,57 @@ START_TEST(test_nested_realloc_keeps_the_outer_token) {
         pattern_check(q, 0, 100 * KiB, 4);
         ck_assert_ptr_eq(hk_tc.realloc_old, (placed ? NULL : outer));
         ck_assert_uint_eq(hk_tc.pending_size, 300 * KiB);
+        ck_assert_uint_eq(hk_tc.pending_site, OUTER_SITE);
         ck_assert_ptr_eq(hk_tc.realloc_placed, (placed ? outer : NULL));
     }
-    hk_tc.realloc_old = hk_tc.realloc_placed = NULL;
+    /* the handler's malloc of the interrupted realloc's size: a block of its own */
+    hk_tc.realloc_old = outer;
+    hk_tc.realloc_placed = NULL;
+    unsigned char *h = hak_malloc(300 * KiB);
+    ck_assert_ptr_nonnull(h);
+    ck_assert_ptr_ne(h, outer);
+    ck_assert_ptr_eq(hk_tc.realloc_old, outer);
+    ck_assert_uint_eq(hk_tc.pending_size, 300 * KiB);
+    ck_assert_ptr_null(hk_tc.realloc_placed);
+    hak_free(h);
+    /* ... and of an interrupted memalign's: no alignment taken */
+    hk_tc.realloc_old = NULL;
+    hk_tc.memalign_align = 4 * MiB;
+    hk_tc.pending_size = 4 * MiB + 100;
+    h = hak_malloc(4 * MiB + 100);
+    ck_assert_ptr_nonnull(h);
+    ck_assert_uint_eq(hk_tc.memalign_align, 4 * MiB);
+    ck_assert_uint_ge(hak_malloc_usable_size(h), 4 * MiB + 100);
+    hak_free(h);
+    hk_tc.pending_size = 0;
+    hk_tc.memalign_align = 0;
+    hk_tc.pending_site = 0;
     hak_free(inner);
     hak_free(outer);
 }
 END_TEST
 
+/* A memalign the mmap box serves maps its size, aligned, not the size plus the alignment (the
+ * room to align it inside another box's block). */
+START_TEST(test_memalign_maps_its_size) {
+    static const size_t cases[][2] = {{2 * MiB, 4 * MiB}, {64 * MiB, 4 * MiB}, {32 * MiB, MiB + 1}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        size_t align = cases[i][0], size = cases[i][1];
+        void *p = NULL;
+        ck_assert_int_eq(hak_posix_memalign(&p, align, size), 0);
+        ck_assert_uint_eq((uintptr_t)p & (align - 1), 0);
+        ck_assert_int_eq(hak_box_of(p), HAK_BOX_MMAP);
+        size_t u = hak_malloc_usable_size(p);
+        ck_assert_msg(u >= size && u < size + 64 * KiB, "memalign(%zu, %zu): %zu usable", align,
+                      size, u);
+        memset(p, 0x7e, size);
+        hak_free(p);
+    }
+}
+END_TEST
+
+/* A block resized in place and freed twice, allocations of another class in between (given
+ * back at once, its page was theirs, often at its very address): fail-closed abort. */
 START_TEST(test_resized_double_free_dies) {
     void *p = hak_malloc(MiB);
     ck_assert_ptr_nonnull(p);
@@ -1050,8 +1094,9 @@ Suite *make_engine_suite(void)
     tcase_add_loop_test(tc, test_tcache_bin_grows_with_churn, HK_CHECK_MODE_FIRST,
                         HK_CHECK_MODE_END);
     tcase_add_loop_test(tc, test_realloc_resizes_in_place, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
-    tcase_add_loop_test(tc, test_nested_realloc_keeps_the_outer_token, HK_CHECK_MODE_FIRST,
+    tcase_add_loop_test(tc, test_nested_realloc_keeps_the_outer_request, HK_CHECK_MODE_FIRST,
                         HK_CHECK_MODE_END);
+    tcase_add_test(tc, test_memalign_maps_its_size);
     tcase_add_loop_test(tc, test_realloc_rounds_keep_the_arena, HK_CHECK_MODE_FIRST,
                         HK_CHECK_MODE_END);
     suite_add_tcase(s, tc);

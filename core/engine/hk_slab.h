@@ -134,11 +134,13 @@ typedef struct hk_tcache {
     uint64_t fast_mark;           /* fast-path allocations already attributed to a path */
     uint32_t shard;
     uint32_t state; /* 0 new, 1 live, 2 retired (thread exiting: caching off) */
-    /* realloc or memalign under way (front/hakmem.c): the size it allocates (0: none), taken
-     * by hk_execute for the allocation of that size (a nested one, say a signal handler's
-     * malloc of another size, leaves it); realloc's block, and what it placed where the
-     * block was or by mremap (no copy); memalign's alignment, for the mmap box */
+    /* realloc or memalign under way (front/hakmem.c): the size it allocates (0: none) and its
+     * site, taken by hk_execute for the allocation of that size from that site only (a
+     * nested one, say a signal handler's malloc, comes from another site); realloc's block,
+     * and what it placed where the block was or by mremap (no copy); memalign's alignment,
+     * for the mmap box */
     size_t pending_size;
+    hak_callsite_t pending_site;
     void *realloc_old;
     void *realloc_placed;
     size_t memalign_align;

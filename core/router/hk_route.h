@@ -36,9 +36,11 @@ static const bool config_central_router = HAKMEM_CONFIG_CENTRAL_ROUTER;
  * (rollout) and the front door. Defined in hk_execute.c. */
 extern bool hk_central_active;
 
-/* Carry out a decision: the chosen box allocates; when it cannot, the mmap box serves and the
- * box's fallback is counted (and *fell_back set, when given). NULL with errno ENOMEM only
- * when nothing can serve. */
-void *hk_execute(hk_decision d, size_t size, bool *fell_back);
+/* Carry out a decision for a call of `size` from `site`: the chosen box allocates; when it
+ * cannot, the mmap box serves and the box's fallback is counted (and *fell_back set, when
+ * given). NULL with errno ENOMEM only when nothing can serve. The call realloc or memalign
+ * makes (front/hakmem.c) is known by its size and site: the executor carries out its request
+ * too (hk_tcache's pending_*). */
+void *hk_execute(hk_decision d, size_t size, hak_callsite_t site, bool *fell_back);
 
 #endif

@@ -82,7 +82,7 @@ void *hk_router_alloc_slow(size_t size, hak_callsite_t site, hk_entry_t entry)
 void *hk_router_execute(hk_decision d, size_t size, hak_callsite_t site)
 {
     bool fell_back = false;
-    void *p = hk_execute(d, size, &fell_back);
+    void *p = hk_execute(d, size, site, &fell_back);
     if (fell_back)
         hk_count(HK_CTR_ROUTER_FALLBACKS);
     if (!p)
