@@ -56,7 +56,7 @@ HK_INLINE void *hk_diff_alloc(size_t size, hak_callsite_t site, hk_entry_t entry
         return entry == HK_ENTRY_WRAP ? hk_diff_sampled_legacy_wrap(size, site)
                                       : hk_diff_sampled_legacy_api(size, site);
     }
-    hk_slab_count(central ? HK_TCTR_SERVED_CENTRAL : HK_TCTR_SERVED_LEGACY);
+    hk_thread_counter_id served = central ? HK_TCTR_SERVED_CENTRAL : HK_TCTR_SERVED_LEGACY;
     hk_rec_bump(&t->slot->exec[central]);
     if (HK_LIKELY(size <= HK_TINY_MAX)) {
         unsigned c = __atomic_load_n(&hk_diff_fast[central][entry][size], __ATOMIC_RELAXED);
@@ -64,15 +64,19 @@ HK_INLINE void *hk_diff_alloc(size_t size, hak_callsite_t site, hk_entry_t entry
             /* a counted pop: the statistics count each call as its path's, exactly, even
              * while another thread latches the rollback */
             void *p = hk_tiny_pop((int)c);
-            if (HK_LIKELY(p != NULL))
+            if (HK_LIKELY(p != NULL)) {
+                hk_tc.tctr[served]++; /* a block of its cache: the thread is registered */
                 return p;
+            }
         }
     } else if (HK_LIKELY(size <= (size_t)HK_DIFF_BLOCKS * HK_DIFF_BLOCK &&
                          __atomic_load_n(&hk_diff_seen_block[entry][hk_diff_block(size)],
                                          __ATOMIC_RELAXED))) {
         /* a key compared already: executed, deciding once at most */
+        hk_slab_count(served);
         return hk_diff_unsampled_seen(size, site, entry, central);
     }
+    hk_slab_count(served);
     return hk_diff_unsampled(size, site, entry, central);
 }
 

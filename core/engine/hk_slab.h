@@ -212,16 +212,17 @@ uint32_t hk_slab_purge(uint32_t now, bool all);
 /* Statistics: per-class allocation and free counts over all threads, live or exited. */
 void hk_slab_class_counts(unsigned cls, uint64_t *nalloc, uint64_t *nfree);
 uint64_t hk_slab_thread_counter(hk_thread_counter_id id);
-/* Count one event of a per-thread counter (hk_stats.h) for the calling thread. A thread
- * without a registered cache registers here (so that its counts are read and folded at its
- * exit); one whose cache is retired, or before init, counts into the totals directly. */
-void hk_slab_count_unregistered(hk_thread_counter_id id);
+/* Count one event of a per-thread counter (hk_stats.h) for the calling thread: in its cache
+ * block while the thread is registered (merged when read, folded at its exit); else (a thread
+ * that never set up a cache, or whose cache retired) into the totals directly. No call: the
+ * differential mode's paths that count stay leaf functions and tail calls. */
+extern HK_HIDDEN _Atomic uint64_t hk_slab_retired_tctr[HK_TCTR_COUNT];
 HK_INLINE void hk_slab_count(hk_thread_counter_id id)
 {
     if (HK_LIKELY(hk_tc.state == 1))
         hk_tc.tctr[id]++;
     else
-        hk_slab_count_unregistered(id);
+        atomic_fetch_add_explicit(&hk_slab_retired_tctr[id], 1, memory_order_relaxed);
 }
 size_t hk_slab_committed_bytes(void);
 /* Bytes held in thread caches (all threads) and transfer caches, per box. */

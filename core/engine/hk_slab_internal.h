@@ -56,7 +56,6 @@ extern HK_HIDDEN pthread_mutex_t hk_slab_registry_lock;
 extern HK_HIDDEN hk_tcache *hk_slab_registry;
 extern HK_HIDDEN _Atomic uint64_t hk_slab_retired_nalloc[HK_NCLASSES];
 extern HK_HIDDEN _Atomic uint64_t hk_slab_retired_nfree[HK_NCLASSES];
-extern HK_HIDDEN _Atomic uint64_t hk_slab_retired_tctr[HK_TCTR_COUNT];
 extern HK_HIDDEN pthread_key_t hk_slab_exit_key;
 /* The path the front door's fast path serves (hk_slab_fast_settle; registry_lock). */
 extern HK_HIDDEN bool hk_slab_fast_central;

@@ -174,14 +174,6 @@ static void tcache_retire(void)
     pthread_mutex_unlock(&hk_slab_registry_lock);
 }
 
-void hk_slab_count_unregistered(hk_thread_counter_id id)
-{
-    if (hk_slab_tcache_setup())
-        hk_tc.tctr[id]++;
-    else
-        atomic_fetch_add_explicit(&hk_slab_retired_tctr[id], 1, memory_order_relaxed);
-}
-
 void hk_slab_tcache_destructor(void *arg)
 {
     (void)arg;
