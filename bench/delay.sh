@@ -16,7 +16,8 @@ read -r -a delays <<<"${DELAYS:-10 100 1000}"
 [ -x /usr/bin/time ] || { echo "delay.sh: needs GNU time (/usr/bin/time)" >&2; exit 2; }
 unset LD_PRELOAD
 while read -r v; do unset "$v"; done < <(env | sed -n 's/^\(HAKMEM_[A-Za-z0-9_]*\)=.*/\1/p')
-ws=("bench_mid_large_mt 2 600000 256 42" "bench_larson 2 3000000 16 1024 1000 42"
+ws=("bench_mid_large_mt 2 600000 256 42" "bench_mid_large_mt 4 300000 2048 42"
+    "bench_larson 2 3000000 16 1024 1000 42"
     "bench_prodcons 2 1000000 50 42" "bench_realloc 80 1048576 42" "bench_mixed 2 400000 42")
 for w in "${ws[@]}"; do
     [ -x "$build/bench/${w%% *}" ] || { echo "delay.sh: $build/bench/${w%% *} not found (make bench)" >&2; exit 2; }
@@ -33,11 +34,11 @@ for ((r = 1; r <= rounds; r++)); do
             ops=$(sed -n 's/.*ops\/s=\([0-9.]*\).*/\1/p' <<<"$out" | head -n 1)
             rss=$(sed -n 's/^rss=\([0-9]*\) .*/\1/p' <<<"$out" | tail -n 1)
             flt=$(sed -n 's/.* faults=\([0-9]*\)$/\1/p' <<<"$out" | tail -n 1)
-            echo "${w%% *},$d,$ops,$rss,$flt" >>"$tmp/runs.csv"
+            echo "${w// /_},$d,$ops,$rss,$flt" >>"$tmp/runs.csv"
         done
     done
 done
-printf '%-20s %8s %14s %9s %12s %10s\n' workload delay_ms "ops/s" "x first" "peak RSS KB" faults
+printf '%-38s %8s %14s %9s %12s %10s\n' workload delay_ms "ops/s" "x first" "peak RSS KB" faults
 awk -F, -v order="${delays[*]}" '
     function med(s,   a, n, i, j, t) { n = split(s, a, " "); for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] + 0 > t + 0; j--) a[j + 1] = a[j]; a[j + 1] = t }
         return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
@@ -45,5 +46,5 @@ awk -F, -v order="${delays[*]}" '
     END { nd = split(order, D, " ")
         for (i = 1; i <= nw; i++) { base = med(o[wl[i] "|" D[1]])
             for (j = 1; j <= nd; j++) { k = wl[i] "|" D[j]
-                printf "%-20s %8s %14.0f %9.3f %12.0f %10.0f\n", wl[i], D[j], med(o[k]), med(o[k]) / base, med(r[k]), med(f[k]) } } }' "$tmp/runs.csv"
+                printf "%-38s %8s %14.0f %9.3f %12.0f %10.0f\n", wl[i], D[j], med(o[k]), med(o[k]) / base, med(r[k]), med(f[k]) } } }' "$tmp/runs.csv"
 echo "medians of $rounds interleaved round(s); $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
