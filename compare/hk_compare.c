@@ -15,6 +15,8 @@
  */
 #include "hk_compare.h"
 
+#include <string.h>
+
 #include "hk_legacy.h"
 #include "hk_diff_inline.h"
 #include "hk_log.h"
@@ -58,10 +60,15 @@ bool hk_compare_init(void)
         hk_knobs k = hk_knobs_get();
         const char *table = hk_opt_str(HK_OPT_ROUTER_TABLE);
         /* The table in force, by name; "builtin: ..." when the table asked for was not loaded
-         * (hakmem-divergence fails such a process's evidence: it compared another table). */
+         * (hakmem-divergence fails such a process's evidence: it compared another table). A
+         * file's name never reads as those: one named "builtin..." is recorded "./builtin...",
+         * and one too long for the field keeps its end, after "...". */
         static char name[HK_REC_TABLE_NAME];
-        if (hk_router_table != &hk_table_builtin && table)
-            hk_fmt(name, sizeof name, "%s", table);
+        size_t tl = table ? strlen(table) : 0;
+        if (hk_router_table != &hk_table_builtin && table && tl >= sizeof name)
+            hk_fmt(name, sizeof name, "...%s", table + tl - (sizeof name - 4));
+        else if (hk_router_table != &hk_table_builtin && table)
+            hk_fmt(name, sizeof name, "%s%s", strncmp(table, "builtin", 7) ? "" : "./", table);
         else if (table && *table && hk_router_table_error())
             hk_fmt(name, sizeof name, "builtin: HAKMEM_ROUTER_TABLE=%s not loaded (%s)", table,
                    hk_router_table_error());

@@ -227,6 +227,24 @@ else fail "routing table not loaded (exit $rc)"; cat "$tmp/notable-prog.err"; sh
 gate notable2 --accept-builtin "$tmp/notable"
 if [ "$rc" = 0 ]; then pass "--accept-builtin: exit 0"
 else fail "--accept-builtin (exit $rc)"; show notable2; fi
+# Its path in bytes that are not UTF-8, with a newline: shown escaped, every output written.
+mkdir "$tmp/odd"
+odd="$tmp/odd/t$(printf '\377')
+x.tbl"
+run_t 60 env LD_PRELOAD="$lib" HAKMEM_ROUTER_TABLE="$odd" HAKMEM_DIVERGENCE_REPORT="$tmp/odd/r.%p.json" "$prog" sizes 1 100 2>/dev/null
+gate odd --accept-builtin --html "$tmp/odd.html" --json "$tmp/odd.json" "$tmp/odd"
+if [ "$rc" = 0 ] && [ -s "$tmp/odd.html" ] && j "$tmp/odd.json" 'm["verdict"] == "pass"' &&
+    grep -q 'compared the built-in table: HAKMEM_ROUTER_TABLE=.*t\\xff\\x0ax.tbl not loaded' "$tmp/odd.out"; then
+    pass "a table path with a non-UTF-8 byte and a newline: escaped, text, HTML and JSON written"
+else fail "odd table path (exit $rc)"; show odd; fi
+# A table file named "builtin" is recorded as ./builtin, never as the built-in table.
+mkdir "$tmp/named"
+printf '0 1024 tiny\n1025 18446744073709551615 mmap\n' >"$tmp/named/builtin"
+(cd "$tmp/named" && run_t 60 env LD_PRELOAD="$lib" HAKMEM_ROUTER_TABLE=builtin HAKMEM_DIVERGENCE_REPORT="$tmp/named/r.%p.json" "$prog" sizes 1 100 2>/dev/null)
+gate named --json "$tmp/named.json" "$tmp/named"
+if j "$tmp/named.json" 'len(m["processes"]) == 1 and all(p["mode"]["table"] == "./builtin" for p in m["processes"]) and not any("could not load" in x for x in m["reasons"])'; then
+    pass "a table file named builtin: recorded as ./builtin"
+else fail "table file named builtin"; show named; fi
 unset HAKMEM_ROUTER_DIFF
 mkdir "$tmp/nodiff"
 run_t 60 env LD_PRELOAD="$lib" HAKMEM_ROUTER_ROLLOUT=50 HAKMEM_DIVERGENCE_REPORT="$tmp/nodiff/r.%p.json" "$prog" sizes 1 100 2>"$tmp/nodiff-prog.err"

@@ -57,6 +57,14 @@ def disp(s):
     return s.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
+def disp_line(s):
+    """disp(s) for one line of text: control characters (a newline in a path) shown as \\xNN."""
+    d = disp(s)
+    if d is None:
+        return None
+    return "".join(c if c.isprintable() else "\\x%02x" % ord(c) for c in d)
+
+
 def site_label(s):
     sym, obj = disp(s.get("symbol")), disp(s.get("object"))
     if s.get("offset") is not None and s.get("module"):
@@ -142,8 +150,8 @@ def normal_rows(rows):
 def table_name(p):
     t = str((p.get("mode") or {}).get("table") or "builtin")
     if t.startswith("builtin: "):  # the table asked for was not loaded: say so
-        return "built-in table (" + t[len("builtin: "):] + ")"
-    return "built-in table" if t == "builtin" else os.path.basename(disp(t))
+        return "built-in table (" + disp_line(t[len("builtin: "):]) + ")"
+    return "built-in table" if t == "builtin" else os.path.basename(disp_line(t))
 
 
 def collect_bands(procs, merged):

@@ -75,7 +75,6 @@ HK_HIDDEN void hk_slab_pressure(void);
  * in a short quarantine (a double free is named there), then its page goes back to the
  * heap. */
 HK_HIDDEN void hk_slab_resized_free(void *p, unsigned cls);
-/* Fork: the quarantine's lock taken (0), released (1). */
 /* Thread caches (hk_tcache.c). */
 HK_HIDDEN bool hk_slab_tcache_setup(void);
 HK_HIDDEN void hk_slab_tcache_tick(uint32_t now);
