@@ -205,30 +205,35 @@ static void *pages_take(unsigned cls, uint32_t want, uint32_t *got, uintptr_t *f
             /* Blocks cut on demand; from memory not yet resident at most carve_max at a time
              * (16 KiB, at least a block: cutting writes a link into each block, which makes
              * its first page resident), so that a page is touched only as far as it is used. */
-            uintptr_t blk = page_addr(pg) + (uintptr_t)pg->c.carved * ci->bsize;
-            uint32_t lim = want - n - k;
-            if (pg->c.fresh && lim > ci->carve_max)
-                lim = ci->carve_max;
+            const uintptr_t bsize = ci->bsize;
+            uintptr_t blk = page_addr(pg) + (uintptr_t)pg->c.carved * bsize;
+            uint32_t m = want - n - k;
+            if (pg->c.fresh && m > ci->carve_max)
+                m = ci->carve_max;
+            if (m > (uint32_t)ci->cap - pg->c.carved)
+                m = (uint32_t)ci->cap - pg->c.carved;
             cut = pg->c.fresh;
-            if (cut) {
-                *fresh = blk;
-                *nfresh = 0;
-            }
-            for (uint32_t i = 0; i < lim && pg->c.carved < ci->cap;
-                 i++, k++, pg->c.carved++, blk += ci->bsize) {
+            /* Each block's state byte (one per granule: a block's first granule, then every
+             * bsize / granule bytes of the map), counted once for the run. */
+            _Atomic uint8_t *st = &hk_state[(blk - hk_arena_base) >> HK_GRAN_SHIFT];
+            const uintptr_t step = bsize >> HK_GRAN_SHIFT;
+            for (uint32_t i = 0; i < m; i++, st += step) {
                 /* never cut: no state yet (a page comes from the heap with its bytes reset) */
-                hk_assert_internal(
-                    atomic_load_explicit(&hk_state[(blk - hk_arena_base) >> HK_GRAN_SHIFT],
-                                         memory_order_relaxed) == HK_ST_UNUSED);
-                atomic_store_explicit(&hk_state[(blk - hk_arena_base) >> HK_GRAN_SHIFT], HK_ST_FREE,
-                                      memory_order_relaxed);
-                if (cut) {
-                    ++*nfresh;
-                } else {
+                hk_assert_internal(atomic_load_explicit(st, memory_order_relaxed) ==
+                                   HK_ST_UNUSED);
+                atomic_store_explicit(st, HK_ST_FREE, memory_order_relaxed);
+            }
+            if (cut) { /* linked by the caller, after the lock is dropped (fresh_chain) */
+                *fresh = blk;
+                *nfresh = m;
+            } else {
+                for (uint32_t i = 0; i < m; i++, blk += bsize) {
                     *tailp = (void *)blk;
                     tailp = (void **)blk;
                 }
             }
+            k += m;
+            pg->c.carved = (uint16_t)(pg->c.carved + m);
         }
         n += k;
         hk_assert_internal((uint32_t)pg->c.used + k <= pg->c.carved);
