@@ -165,13 +165,8 @@ wl_show() { # INDEX -> how the README names the workload
 }
 
 # --- configs ---------------------------------------------------------------------------------
-find_lib() { # SONAME PACKAGE -> path on stdout, or nothing
-    local p
-    p=$(ldconfig -p 2>/dev/null | awk -v s="$1" '$1 == s && /x86-64|x86_64|64bit/ {print $NF; exit}')
-    [ -z "$p" ] && p=$(ldconfig -p 2>/dev/null | awk -v s="$1" '$1 == s {print $NF; exit}')
-    [ -z "$p" ] && p=$(dpkg -L "$2" 2>/dev/null | grep -F "/$1" | head -n 1)
-    [ -n "$p" ] && [ -f "$p" ] && echo "$p"
-}
+# shellcheck source=bench/peers.sh
+. "$here/peers.sh"
 cfg_names=(hakmem-legacy hakmem-central hakmem-diff1 hakmem-diffS glibc jemalloc mimalloc tcmalloc)
 cfg_env=("LD_PRELOAD=$hakmem HAKMEM_USE_CENTRAL_ROUTER=0"
     "LD_PRELOAD=$hakmem HAKMEM_USE_CENTRAL_ROUTER=1"
