@@ -117,7 +117,7 @@ HK_REAL_ENV="HAKMEM_ROUTER_DIFF=1" make check-real
 step "make check-stress"
 make check-stress
 
-step "benchmarks: make bench, then a smoke run of the side-by-side runner (QUICK=1)"
+step "benchmarks: make bench, then a smoke run of the side-by-side runner (QUICK=1) and of the profile"
 make -j"$jobs" bench
 rm -rf bench-smoke
 QUICK=1 OUT=bench-smoke make bench-compare
@@ -126,6 +126,13 @@ for f in results.csv summary.csv targets.csv chart.svg; do
 done
 bash bench/table.sh bench-smoke
 rm -rf bench-smoke
+# the deterministic profile of one small workload: every count present, hakmem's row first
+prof=$(bash bench/profile.sh .libs/libhakmem.so bench/bench_mid_large_mt 1 2000 64 42)
+printf '%s\n' "$prof"
+printf '%s\n' "$prof" | grep -Eq '^hakmem-central +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+$' ||
+    { echo "FAIL: bench/profile.sh printed no hakmem row" >&2; exit 1; }
+printf '%s\n' "$prof" | grep -Eq '^hakmem / fewest peer: instr [0-9.]+ d1 [0-9.]+ ll [0-9.]+ br [0-9.]+ faults [0-9.]+ syscalls [0-9.]+$' ||
+    { echo "FAIL: bench/profile.sh printed no ratios" >&2; exit 1; }
 
 step "make distcheck"
 if ! make -j"$jobs" distcheck; then
