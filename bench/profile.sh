@@ -4,7 +4,8 @@
 # last-level data-cache misses and mispredicted branches (valgrind --tool=cachegrind
 # --cache-sim=yes --branch-sim=yes, the whole process), minor page faults (GNU time's %R)
 # and system calls (strace -f -c), each with its ratio to the fewest among the peers (the
-# best of jemalloc, mimalloc and tcmalloc for that count).
+# best of jemalloc, mimalloc and tcmalloc for that count). Child processes count too (a
+# command may be `env VAR=x prog`, or a compiler driver that runs cc1).
 # Usage: bench/profile.sh LIBHAKMEM.so COMMAND ARGS...
 #   e.g. bench/profile.sh .libs/libhakmem.so bench/bench_mid_large_mt 1 200000 256 42
 # A peer that is not installed is reported missing. Valgrind simulates the caches it reads
@@ -41,10 +42,10 @@ for i in "${!names[@]}"; do
         envs[i]="LD_PRELOAD=$p"
     fi
     # shellcheck disable=SC2086
-    env ${envs[$i]} valgrind --tool=cachegrind --cache-sim=yes --branch-sim=yes \
+    env ${envs[$i]} valgrind --tool=cachegrind --cache-sim=yes --branch-sim=yes --trace-children=yes \
         --cachegrind-out-file=/dev/null "$@" >/dev/null 2>"$tmp/cg" ||
         { echo "profile.sh: $n failed under valgrind:" >&2; tail -n 5 "$tmp/cg" >&2; exit 1; }
-    num() { sed -n "s/^==[0-9]*== $1 *\([0-9,]*\).*/\1/p" "$tmp/cg" | tr -d , | tail -n 1; }
+    num() { sed -n "s/^==[0-9]*== $1 *\([0-9,]*\).*/\1/p" "$tmp/cg" | tr -d , | awk 'NF { s += $1; n++ } END { if (n) printf "%.0f\n", s }'; }
     v[$n,instr]=$(num 'I *refs:')
     v[$n,d1]=$(num 'D1 *misses:')
     v[$n,ll]=$(num 'LLd misses:')
