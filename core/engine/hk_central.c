@@ -219,8 +219,7 @@ static void *pages_take(unsigned cls, uint32_t want, uint32_t *got, uintptr_t *f
             const uintptr_t step = bsize >> HK_GRAN_SHIFT;
             for (uint32_t i = 0; i < m; i++, st += step) {
                 /* never cut: no state yet (a page comes from the heap with its bytes reset) */
-                hk_assert_internal(atomic_load_explicit(st, memory_order_relaxed) ==
-                                   HK_ST_UNUSED);
+                hk_assert_internal(atomic_load_explicit(st, memory_order_relaxed) == HK_ST_UNUSED);
                 atomic_store_explicit(st, HK_ST_FREE, memory_order_relaxed);
             }
             if (cut) { /* linked by the caller, after the lock is dropped (fresh_chain) */

@@ -112,7 +112,10 @@ bool hk_slab_init(size_t arena_bytes)
 
 void hk_slab_define_class(unsigned cls, hak_box_t box, uint32_t bsize)
 {
-    hk_assert(cls > 0 && cls < HK_NCLASSES && bsize >= HK_MIN_ALIGN && bsize % 16 == 0);
+    /* the state map has a byte per granule: blocks start on granules (a refill's carve steps
+     * by bsize >> HK_GRAN_SHIFT bytes of the map) */
+    hk_assert(cls > 0 && cls < HK_NCLASSES && bsize >= HK_MIN_ALIGN &&
+              (bsize & (((uint32_t)1 << HK_GRAN_SHIFT) - 1)) == 0);
     hk_class_info *ci = &hk_classes[cls];
     ci->bsize = bsize;
     ci->box = (uint8_t)box;
@@ -130,9 +133,6 @@ void hk_slab_define_class(unsigned cls, hak_box_t box, uint32_t bsize)
             shift++;
     }
     hk_assert(((size_t)1 << shift) >= bsize && shift < HK_SEG_SHIFT);
-    /* the state map has a byte per granule: blocks start on granules (the carve steps by
-     * bsize >> HK_GRAN_SHIFT bytes of the map) */
-    hk_assert((bsize & (((size_t)1 << HK_GRAN_SHIFT) - 1)) == 0);
     ci->page_shift = (uint8_t)shift;
     size_t cap = ((size_t)1 << shift) / bsize;
     hk_assert(cap >= 1 && cap <= UINT16_MAX);
