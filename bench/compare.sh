@@ -177,13 +177,10 @@ declare -A missing=()
 peer_so=([5]=libjemalloc.so.2 [6]=libmimalloc.so.2 [7]=libtcmalloc_minimal.so.4)
 peer_pkg=([5]=libjemalloc2 [6]=libmimalloc2.0 [7]=libtcmalloc-minimal4)
 for i in 5 6 7; do
-    p=$(find_lib "${peer_so[$i]}" "${peer_pkg[$i]}")
-    if [ -z "$p" ]; then
-        missing[${cfg_names[$i]}]="${peer_so[$i]} not found (ldconfig -p, dpkg -L ${peer_pkg[$i]}); apt-get install ${peer_pkg[$i]}"
-    elif err=$(env LD_PRELOAD="$p" true 2>&1) && [ -z "$err" ]; then
+    if p=$(peer_lib "${peer_so[$i]}" "${peer_pkg[$i]}"); then
         cfg_env[$i]="LD_PRELOAD=$p"
     else
-        missing[${cfg_names[$i]}]="$p cannot be preloaded: $(printf '%s' "$err" | head -n 1)"
+        missing[${cfg_names[$i]}]=$p
     fi
 done
 active=()
