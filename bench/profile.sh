@@ -66,10 +66,11 @@ for i in "${!names[@]}"; do
         fi
         envs[i]="LD_PRELOAD=$p"
     fi
+    rm -f "$tmp"/cg.*
     run "$n" valgrind --tool=cachegrind --cache-sim=yes --branch-sim=yes --trace-children=yes \
-        --child-silent-after-fork=yes --cachegrind-out-file=/dev/null --log-file="$tmp/cg" "$@"
-    num() { # the sum over the processes valgrind followed
-        sed -n "s/^==[0-9]*== $1 *\([0-9,]*\).*/\1/p" "$tmp/cg" | tr -d , |
+        --child-silent-after-fork=yes --cachegrind-out-file=/dev/null --log-file="$tmp/cg.%p" "$@"
+    num() { # the sum over the processes valgrind followed (a log each)
+        cat "$tmp"/cg.* | sed -n "s/^==[0-9]*== $1 *\([0-9,]*\).*/\1/p" | tr -d , |
             awk 'NF { s += $1; n++ } END { if (n) printf "%.0f\n", s }'
     }
     v[$n,instr]=$(num 'I *refs:')

@@ -133,6 +133,13 @@ printf '%s\n' "$prof" | grep -Eq '^hakmem-central +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]
     { echo "FAIL: bench/profile.sh printed no hakmem row" >&2; exit 1; }
 printf '%s\n' "$prof" | grep -Eq '^hakmem / fewest peer: instr [0-9.]+ d1 [0-9.]+ ll [0-9.]+ br [0-9.]+ faults [0-9.]+ syscalls [0-9.]+$' ||
     { echo "FAIL: bench/profile.sh printed no ratios" >&2; exit 1; }
+# a program started through exec (env, sh -c) counts as itself, not as the launcher
+via=$(bash bench/profile.sh .libs/libhakmem.so sh -c 'env LC_ALL=C bench/bench_mid_large_mt 1 2000 64 42; true')
+printf '%s\n' "$via" | head -n 2
+awk -v a="$(printf '%s\n' "$prof" | awk '$1 == "hakmem-central" {print $2}')" \
+    -v b="$(printf '%s\n' "$via" | awk '$1 == "hakmem-central" {print $2}')" \
+    'BEGIN { exit !(b >= a && b < a * 3) }' ||
+    { echo "FAIL: bench/profile.sh did not count the program a shell ran" >&2; exit 1; }
 
 step "make distcheck"
 if ! make -j"$jobs" distcheck; then
