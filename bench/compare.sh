@@ -63,10 +63,9 @@ strict=${STRICT:-0}
 cmdline="$(printf '%q ' "$0" "$@")(ROUNDS=$rounds QUICK=$quick${WORKLOADS:+ WORKLOADS=$WORKLOADS}${CONFIGS:+ CONFIGS=$CONFIGS}${BASELINE:+ BASELINE=$BASELINE}${FOOTPRINT:+ FOOTPRINT=$FOOTPRINT}${OUT:+ OUT=$OUT}${STRICT:+ STRICT=$STRICT})"
 
 # Nothing inherited may change a config: each config sets exactly its own variables.
-unset LD_PRELOAD
-while read -r v; do unset "$v"; done < <(env | sed -n 's/^\(HAKMEM_[A-Za-z0-9_]*\)=.*/\1/p')
-# Peers' own tuning variables would skew the comparison too.
-unset MALLOC_CONF MIMALLOC_OPTIONS TCMALLOC_RELEASE_RATE GLIBC_TUNABLES MALLOC_ARENA_MAX 2>/dev/null || true
+# shellcheck source=bench/peers.sh
+. "$here/peers.sh"
+clear_alloc_env
 
 hakmem=$build/.libs/libhakmem.so
 if [ ! -f "$hakmem" ]; then
@@ -165,8 +164,6 @@ wl_show() { # INDEX -> how the README names the workload
 }
 
 # --- configs ---------------------------------------------------------------------------------
-# shellcheck source=bench/peers.sh
-. "$here/peers.sh"
 cfg_names=(hakmem-legacy hakmem-central hakmem-diff1 hakmem-diffS glibc jemalloc mimalloc tcmalloc)
 cfg_env=("LD_PRELOAD=$hakmem HAKMEM_USE_CENTRAL_ROUTER=0"
     "LD_PRELOAD=$hakmem HAKMEM_USE_CENTRAL_ROUTER=1"
@@ -178,7 +175,7 @@ peer_so=([5]=libjemalloc.so.2 [6]=libmimalloc.so.2 [7]=libtcmalloc_minimal.so.4)
 peer_pkg=([5]=libjemalloc2 [6]=libmimalloc2.0 [7]=libtcmalloc-minimal4)
 for i in 5 6 7; do
     if p=$(peer_lib "${peer_so[$i]}" "${peer_pkg[$i]}"); then
-        cfg_env[$i]="LD_PRELOAD=$p"
+        cfg_env[i]="LD_PRELOAD=$p"
     else
         missing[${cfg_names[$i]}]=$p
     fi

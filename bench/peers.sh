@@ -1,6 +1,15 @@
 # shellcheck shell=bash
-# peers.sh: where the peer allocators' libraries are, and whether they load (sourced by
-# bench/compare.sh and bench/profile.sh).
+# peers.sh: where the peer allocators' libraries are, whether they load, and the environment
+# that would change what any allocator does (sourced by bench/compare.sh and bench/profile.sh).
+
+# Nothing inherited may change a config: LD_PRELOAD, GLIBC_TUNABLES and every HAKMEM_*,
+# MALLOC_* (glibc's, jemalloc's MALLOC_CONF), MIMALLOC_* and TCMALLOC_* variable are removed;
+# each config then sets exactly its own.
+clear_alloc_env() {
+    local v
+    unset LD_PRELOAD GLIBC_TUNABLES
+    while read -r v; do unset "$v"; done < <(env | sed -n 's/^\(\(HAKMEM\|MALLOC\|MIMALLOC\|TCMALLOC\)_[A-Za-z0-9_]*\)=.*/\1/p')
+}
 
 find_lib() { # SONAME PACKAGE -> path on stdout, or nothing
     local p

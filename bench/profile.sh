@@ -7,10 +7,15 @@
 # mimalloc and tcmalloc for that count).
 # Usage: bench/profile.sh LIBHAKMEM.so COMMAND ARGS...
 #   e.g. bench/profile.sh .libs/libhakmem.so bench/bench_mid_large_mt 1 200000 256 42
-# The command runs 3 times per allocator with the same standard input (read once; /dev/null
-# when it is a terminal) and the allocator's LD_PRELOAD alone (any LD_PRELOAD of the caller's
-# is dropped). Programs it execs count (`env VAR=x prog`, a compiler driver's cc1); children
-# it forks without exec do not under valgrind (their counts would repeat the parent's).
+# The command runs 3 times per allocator, each time with the same standard input: a file or
+# a pipe is read to its end first (so a pipe that never closes blocks the script: give such a
+# command </dev/null), a terminal or a closed descriptor is replaced by /dev/null. Each
+# allocator runs alone: the caller's LD_PRELOAD and allocator variables (HAKMEM_*, MALLOC_*,
+# MIMALLOC_*, TCMALLOC_*, GLIBC_TUNABLES) are dropped.
+# The programs the command execs count (`env VAR=x prog`, a shell's commands, a compiler
+# driver's cc1). A child forked without exec does not count in valgrind's columns (its counts
+# would repeat its parent's); faults and system calls include it. The script says when the
+# command made such children.
 # A peer that is not installed or does not load is reported missing. Valgrind simulates the
 # caches it reads from this machine's CPU; its slowdown makes time-driven work (hakmem's
 # delayed purge) run more often than it would natively.
@@ -19,26 +24,35 @@
 set -euo pipefail
 export LC_ALL=C
 [ $# -ge 2 ] || { echo "usage: $0 LIBHAKMEM.so COMMAND ARGS..." >&2; exit 2; }
-[ -f "$1" ] || { echo "profile.sh: $1: no such file" >&2; exit 2; }
-lib=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-shift
+[ -f "$1" ] || { echo "profile.sh: $1: not a file" >&2; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=bench/peers.sh
 . "$here/peers.sh"
 for t in valgrind strace /usr/bin/time; do
     command -v "$t" >/dev/null || { echo "profile.sh: $t is needed (apt-get install valgrind strace time)" >&2; exit 2; }
 done
-tmp=$(mktemp -d)
+# LD_PRELOAD splits on spaces and colons: the library is reached through a link whose path
+# has neither
+tmp=$(mktemp -d /tmp/hk-profile.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
+ln -s "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")" "$tmp/libhakmem.so"
+lib=$tmp/libhakmem.so
+shift
+clear_alloc_env
 # hakmem prints its statistics at exit under HAKMEM_STATS=1: a library that does not is not
 # hakmem (or did not load)
-if ! env -u LD_PRELOAD LD_PRELOAD="$lib" HAKMEM_STATS=1 true 2>"$tmp/probe" ||
+if ! env LD_PRELOAD="$lib" HAKMEM_STATS=1 true 2>"$tmp/probe" ||
     ! grep -q '^hakmem stats' "$tmp/probe"; then
     why=$(grep -v '^ ' "$tmp/probe" | head -n 1) || true
     echo "profile.sh: $lib is not a hakmem library that loads: ${why:-no \"hakmem stats\" at exit under HAKMEM_STATS=1}" >&2
     exit 2
 fi
-if [ -t 0 ]; then in=/dev/null; else in=$tmp/stdin && cat >"$in"; fi
+if [ -t 0 ] || [ ! -e /dev/stdin ]; then # a terminal, or closed
+    in=/dev/null
+else
+    in=$tmp/stdin
+    cat >"$in"
+fi
 
 names=(hakmem-central glibc jemalloc mimalloc tcmalloc)
 envs=("LD_PRELOAD=$lib HAKMEM_USE_CENTRAL_ROUTER=1" "" "" "" "")
@@ -46,16 +60,23 @@ sos=("" "" libjemalloc.so.2 libmimalloc.so.2 libtcmalloc_minimal.so.4)
 pkgs=("" "" libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4)
 keys=(instr d1 ll br faults syscalls)
 declare -A v=()
+notes=()
 run() { # NAME TOOL... : the command under the config's environment and TOOL, checked
-    local n=$1 rc=0
+    local n=$1 rc=0 why
     shift
+    # (braced: the shell's own notice of a child killed by a signal is not the report's)
     # shellcheck disable=SC2086
-    env -u LD_PRELOAD ${envs[$i]} "$@" <"$in" >"$tmp/out" 2>"$tmp/err" || rc=$?
-    if [ "$rc" != 0 ]; then
-        echo "profile.sh: $n: the command failed (exit $rc) under $1; the end of its output:" >&2
-        tail -n 5 "$tmp/out" "$tmp/err" >&2
-        exit 1
+    { env ${envs[$i]} "$@" <"$in" >"$tmp/out" 2>"$tmp/err"; } 2>/dev/null || rc=$?
+    [ "$rc" = 0 ] && return 0
+    why="exit $rc"
+    [ "$rc" -gt 128 ] && why="killed by SIG$(kill -l $((rc - 128)) 2>/dev/null || echo $((rc - 128)))"
+    echo "profile.sh: $n: the command failed ($why) under $1; the end of its output:" >&2
+    { echo "--- standard output"; tail -n 5 "$tmp/out"; echo "--- standard error"; tail -n 5 "$tmp/err"; } >&2
+    if [ "$1" = valgrind ]; then # valgrind's own reason (an instruction it cannot run, ...)
+        echo "--- valgrind" >&2
+        cat "$tmp"/cg.* 2>/dev/null | awk '/I +refs:/ { exit } !/^==[0-9]+== *$/' | tail -n 8 >&2 || true
     fi
+    exit 1
 }
 for i in "${!names[@]}"; do
     n=${names[$i]}
@@ -79,8 +100,20 @@ for i in "${!names[@]}"; do
     v[$n,br]=$(num 'Mispredicts:')
     run "$n" /usr/bin/time -f '%R' -o "$tmp/tm" "$@"
     v[$n,faults]=$(tail -n 1 "$tmp/tm")
-    run "$n" strace -f -c -o "$tmp/st" "$@"
+    # the summary, and the calls that make processes (children forked without exec)
+    run "$n" strace -f -C -qq -e trace=all -e signal=none -o "$tmp/st" "$@"
     v[$n,syscalls]=$(awk '$NF == "total" {print $4}' "$tmp/st")
+    forked=$(awk '
+        function made(thread) { if (!thread && $NF ~ /^[0-9]+$/ && $NF > 0) kid[$NF] = 1 }
+        $2 ~ /^(fork|vfork|clone|clone3)\(/ {
+            thread = $0 ~ /CLONE_THREAD/
+            if ($0 ~ /<unfinished \.\.\.>$/) pend[$1] = thread; else made(thread)
+            next
+        }
+        $2 == "<..." && $3 ~ /^(fork|vfork|clone|clone3)$/ { made(pend[$1] || $0 ~ /CLONE_THREAD/); next }
+        ($2 ~ /^execve\(/ || ($2 == "<..." && $3 == "execve")) && $NF == "0" { ex[$1] = 1 }
+        END { n = 0; for (k in kid) if (!(k in ex)) n++; print n }' "$tmp/st")
+    [ "$forked" = 0 ] || notes+=("$n: $forked child process(es) forked without exec: not in the instructions, misses and mispredicts")
     for k in "${keys[@]}"; do
         [[ "${v[$n,$k]:-}" =~ ^[0-9]+$ ]] || { echo "profile.sh: no $k count for $n" >&2; exit 1; }
     done
@@ -104,6 +137,7 @@ for k in "${keys[@]}"; do
         'BEGIN { if (b > 0) printf " %s %.3f", k, a / b; else printf " %s %s", k, (a > 0 ? "inf" : "1.000") }')
 done
 echo "$line"
+for x in "${notes[@]+"${notes[@]}"}"; do echo "note: $x"; done
 printf 'command:'
 printf ' %q' "$@"
 printf '\n'
