@@ -6,7 +6,7 @@
  * its class's size, and checked by multiplying back, so that a pointer inside a block is
  * still refused. The library's own fast paths are compiled here unchanged (hk_front_malloc,
  * hk_front_free); the denser map's differ only in where the state byte is, and reuse the
- * engine's pop and push around it. Not linked into anything: bench/statemap-model.sh
+ * engine's pop (hk_slab_unlink) and push (hk_slab_free_at) around it. Not linked into anything: bench/statemap-model.sh
  * compiles it as the library is compiled and counts each hit path's instructions, after
  * checking that the unchanged pair executes what the library's malloc and free execute. */
 #include "hk_front.h"
@@ -36,8 +36,7 @@ void *malloc_block(size_t size)
         unsigned c = hk_front_fast.cls[size];
         void *p = hk_tc.head[c];
         if (HK_LIKELY(p != NULL)) {
-            hk_tc.head[c] = *(void **)p;
-            hk_tc.nalloc[c]++;
+            hk_slab_unlink(c, p);
             uint32_t po; /* a popped block is a block's start: no check */
             uintptr_t b = model_block_byte((uintptr_t)p - hk_arena_base, c, &po);
             atomic_store_explicit(&hk_state[b], (uint8_t)c, memory_order_relaxed);

@@ -437,7 +437,7 @@ END_TEST
  * takes the path that checks it. From the case's level up the child must abort with the one
  * line "hakmem: internal check failed: <where>: ..."; below it the checks are compiled out,
  * so the corruption must go unnoticed and the child exit 0 (the test runs in every build). */
-enum { CORRUPT_STATE, CORRUPT_LINK, CORRUPT_TABLE, CORRUPT_BIN_COUNT, NCORRUPT };
+enum { CORRUPT_STATE, CORRUPT_LINK, CORRUPT_TABLE, CORRUPT_BIN_COUNT, CORRUPT_XFER_LEN, NCORRUPT };
 static const struct {
     int level; /* the lowest HK_ASSERT_LEVEL that detects it */
     const char *want;
@@ -447,6 +447,7 @@ static const struct {
     [CORRUPT_TABLE] = {2, "hakmem: internal check failed: the Central Router decided pool class 0 "
                           "for size 1500 "},
     [CORRUPT_BIN_COUNT] = {3, "hakmem: internal check failed: thread cache bin: a chain of "},
+    [CORRUPT_XFER_LEN] = {3, "hakmem: internal check failed: transfer cache: a chain of "},
 };
 
 /* In the child: corrupt, then take the checked path; 0 when nothing noticed. */
@@ -475,6 +476,31 @@ static int corrupt_and_run(int what)
         volatile size_t size = 1500; /* not a constant: gcc would warn of the Tiny branch */
         hk_decision d = hk_table_decide(&t, size, HK_ENTRY_API, k);
         return d.box == HAK_BOX_POOL ? 0 : 3;
+    }
+    case CORRUPT_XFER_LEN: { /* a transfer-cache batch that says it is one block longer */
+        /* Frees into a full bin (its bound is tc_max before any flush): the free that finds
+         * it full sends its newest blocks to the transfer cache as one batch, whose first
+         * block is the one freed just before. */
+        uint32_t lim = hk_classes[cls].tc_max, n = 2 * lim + 2;
+        void **p = calloc(n, sizeof *p), *head = NULL;
+        if (!p)
+            return 4;
+        for (uint32_t i = 0; i < n; i++)
+            p[i] = hk_slab_alloc(cls);
+        for (uint32_t i = 0; i < n; i++) {
+            if (!head && i > 0 && hk_slab_bin_count(cls) >= lim)
+                head = p[i - 1];
+            hk_slab_free(p[i]);
+        }
+        if (!head)
+            return 5;
+        ((uintptr_t *)head)[1] += (uintptr_t)1 << 40; /* its length (hk_slab_internal.h) */
+        if (HK_ASSERT_LEVEL < 3) /* unchecked, the refill would follow a NULL link: undone */
+            ((uintptr_t *)head)[1] -= (uintptr_t)1 << 40;
+        for (uint32_t i = 0; i < 2 * n; i++) /* the bin runs empty: refills take the batch */
+            (void)hk_slab_alloc(cls);
+        free(p);
+        return 0;
     }
     default: { /* a bin that counts one block more than its list holds */
         void *p = hk_slab_alloc(cls);

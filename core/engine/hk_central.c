@@ -91,18 +91,43 @@ static void central_check(const hk_central *c, unsigned cls)
     hk_assert_expensive(n0 == c->empty);
 }
 
-/* A transfer-cache shard (lock held): its count is its list's length, of free blocks of its
- * class (level 3). */
+/* ---------------------------------------------------------------- batches */
+
+/* A transfer-cache shard's batches (hk_slab_internal.h): the second word of a batch's first
+ * block holds the next batch's first block and the batch's length. */
+HK_INLINE void *xb_next(const void *b)
+{
+    uintptr_t g = ((const uintptr_t *)b)[1] & (((uintptr_t)1 << HK_XB_NEXT_BITS) - 1);
+    return g ? (void *)(hk_arena_base + ((g - 1) << HK_GRAN_SHIFT)) : NULL;
+}
+HK_INLINE uint32_t xb_len(const void *b)
+{
+    return (uint32_t)(((const uintptr_t *)b)[1] >> HK_XB_NEXT_BITS);
+}
+HK_INLINE void xb_set(void *b, const void *next, uint32_t n)
+{
+    uintptr_t g = next ? (((uintptr_t)next - hk_arena_base) >> HK_GRAN_SHIFT) + 1 : 0;
+    ((uintptr_t *)b)[1] = g | ((uintptr_t)n << HK_XB_NEXT_BITS);
+}
+
+/* A transfer-cache shard (lock held): its batches are chains of free blocks of its class,
+ * each as long as its first block says, and their lengths add up to its count (level 3). */
 static void xfer_check(const hk_xfer *x)
 {
     if (HK_ASSERT_LEVEL < 3)
         return;
     unsigned cls = (unsigned)((x - &hk_slab_xfer[0][0]) / HK_NSHARDS);
     hk_assert_expensive((x->count == 0) == (x->head == NULL));
-    if (x->count) {
-        const void *last = hk_slab_check_chain(x->head, x->count, cls, "transfer cache");
-        hk_assert_expensive(*(void *const *)last == NULL);
+    uint32_t total = 0;
+    for (const void *b = x->head; b; b = xb_next(b)) {
+        uint32_t n = xb_len(b);
+        hk_assert_expensive(n >= 1);
+        const void *last = hk_slab_check_chain(b, n, cls, "transfer cache");
+        hk_assert_expensive(*(void *const *)last == NULL); /* no longer than it says either */
+        total += n;
+        hk_assert_expensive(total <= x->count);
     }
+    hk_assert_expensive(total == x->count);
 }
 
 /* Move pg to the queue of its occupancy (none when it has no free block left). */
@@ -491,24 +516,30 @@ static void quar_flush(void)
 
 /* ---------------------------------------------------------------- transfer caches */
 
-/* Take up to want blocks from x (lock held). */
+/* Take up to want blocks from x (lock held): its top batch, the first want blocks of it when
+ * it is longer (a whole bin flushed at once). */
 static void *xfer_take(hk_xfer *x, uint32_t want, uint32_t *got)
 {
-    void *head = x->head, *p = head;
-    uint32_t n = 0;
+    void *head = x->head;
     xfer_check(x);
     if (!head) {
         *got = 0;
         return NULL;
     }
-    while (n + 1 < want && *(void **)p) {
-        p = *(void **)p;
-        n++;
+    uint32_t n = xb_len(head);
+    void *next = xb_next(head);
+    hk_assert_internal(n >= 1 && x->count >= n);
+    if (n > want) { /* split: the rest stays, a batch of its own */
+        void *p = head;
+        for (uint32_t i = 1; i < want; i++)
+            p = *(void **)p;
+        void *rest = *(void **)p;
+        *(void **)p = NULL;
+        xb_set(rest, next, n - want);
+        next = rest;
+        n = want;
     }
-    n++;
-    hk_assert_internal(x->count >= n);
-    x->head = *(void **)p;
-    *(void **)p = NULL;
+    x->head = next;
     x->count -= n;
     if (x->count < x->low)
         x->low = x->count;
@@ -525,12 +556,23 @@ static void xfer_arm(void)
     }
 }
 
-/* Put the chain into x when it fits (lock held). */
+/* Put the chain into x when it fits (lock held): a batch of its own, or, while both together
+ * make at most a batch of the class, the top batch's head (single blocks from threads
+ * without a cache, partial flushes: a refill then still takes a batch). */
 static bool xfer_fits_put(hk_xfer *x, uint32_t max, void *head, void *tail, uint32_t n)
 {
     if (x->count + n > max)
         return false;
-    *(void **)tail = x->head;
+    void *top = x->head;
+    uint32_t tn = top ? xb_len(top) : 0;
+    unsigned cls = (unsigned)((x - &hk_slab_xfer[0][0]) / HK_NSHARDS);
+    if (top && tn + n <= hk_classes[cls].batch) {
+        *(void **)tail = top;
+        xb_set(head, xb_next(top), tn + n);
+    } else {
+        *(void **)tail = NULL;
+        xb_set(head, top, n);
+    }
     x->head = head;
     x->count += n;
     atomic_store_explicit(&x->peek, x->count, memory_order_relaxed);
@@ -635,25 +677,31 @@ static void decay(bool all)
             hk_lock_counted(&x->lock, &x->ls);
             xfer_check(x);
             hk_assert_internal(x->low <= x->count);
-            uint32_t n = all ? x->count : x->low;
-            void *chain = NULL;
-            if (n == x->count) { /* all of it */
-                chain = x->head;
-                x->head = NULL;
-            } else if (n) { /* the coldest n: the end of the LIFO */
-                void *p = x->head;
-                for (uint32_t i = 1; i < x->count - n; i++)
-                    p = *(void **)p;
-                chain = *(void **)p;
-                *(void **)p = NULL;
+            /* The coldest batches (the bottom of the stack) within the low-water mark: the
+             * batches above them add up to at least count - low (a batch across the mark
+             * stays). */
+            uint32_t keep = all ? 0 : x->count - x->low, kept = 0;
+            void *chain = x->head, *prev = NULL;
+            while (chain && kept < keep) {
+                kept += xb_len(chain);
+                prev = chain;
+                chain = xb_next(chain);
             }
-            x->count -= n;
+            if (prev)
+                xb_set(prev, NULL, xb_len(prev));
+            else
+                x->head = NULL;
+            x->count = kept;
             x->low = x->count;
             atomic_store_explicit(&x->peek, x->count, memory_order_relaxed);
             held |= x->count > 0;
+            xfer_check(x);
             pthread_mutex_unlock(&x->lock);
-            if (n)
-                central_put(c, chain, n);
+            while (chain) { /* each a NULL-ended chain */
+                void *next = xb_next(chain);
+                central_put(c, chain, xb_len(chain));
+                chain = next;
+            }
         }
     }
     for (unsigned c = 1; c < HK_NCLASSES; c++)

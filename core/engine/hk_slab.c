@@ -107,7 +107,7 @@ bool hk_slab_init(size_t arena_bytes)
     hk_purge_register(hk_slab_purge);
     hk_purge_set_thread_hook(hk_slab_tcache_tick);
     hk_ph_set_pressure_hook(hk_slab_pressure);
-    return hk_ph_init(arena_bytes);
+    return hk_ph_init(arena_bytes < HK_XB_ARENA_MAX ? arena_bytes : HK_XB_ARENA_MAX);
 }
 
 void hk_slab_define_class(unsigned cls, hak_box_t box, uint32_t bsize)

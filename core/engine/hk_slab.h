@@ -253,6 +253,19 @@ HK_INLINE _Atomic uint8_t *hk_slab_state_of(const void *p)
     return (_Atomic uint8_t *)(hk_state_bias + ((uintptr_t)p >> HK_GRAN_SHIFT));
 }
 
+/* Unlink p, the first block of bin cls, and count it (the pop but for p's state byte). The
+ * next block's line is prefetched: a bin refilled from a transfer cache holds blocks no
+ * thread touched for a while, and each pop's load of the next link would otherwise wait on
+ * a miss (perf, python3 with PYTHONMALLOC=malloc: hakmem's share of the samples 10.9 % with
+ * batches taken whole, 9.8 % with this prefetch; README "What the run says"). */
+HK_INLINE void hk_slab_unlink(unsigned cls, void *p)
+{
+    void *next = *(void **)p;
+    hk_tc.head[cls] = next;
+    __builtin_prefetch(next);
+    hk_tc.nalloc[cls]++;
+}
+
 /* The pop of the front door's fast path (front/hk_front.h): a block of class cls from the
  * thread's cache, or NULL when the bin is empty. Its pops are counted only in nalloc; every
  * other caller pops with hk_slab_pop, which counts them apart, so that the front door's own
@@ -266,8 +279,7 @@ HK_INLINE void *hk_slab_pop_fast(unsigned cls)
             if (*(void **)p)
                 hk_slab_check_block(*(void **)p, cls, true, "thread cache bin link");
         }
-        hk_tc.head[cls] = *(void **)p;
-        hk_tc.nalloc[cls]++;
+        hk_slab_unlink(cls, p);
         atomic_store_explicit(hk_slab_state_of(p), (uint8_t)cls, memory_order_relaxed);
     }
     return p;
