@@ -477,27 +477,29 @@ static int corrupt_and_run(int what)
         hk_decision d = hk_table_decide(&t, size, HK_ENTRY_API, k);
         return d.box == HAK_BOX_POOL ? 0 : 3;
     }
-    case CORRUPT_XFER_LEN: { /* a transfer-cache batch that says it is one block longer */
-        /* Frees into a full bin (its bound is tc_max before any flush): the free that finds
+    case CORRUPT_XFER_LEN: { /* a transfer-cache batch said to be one block longer */
+        /* Frees into a full bin (its bound is tc_max before any flush): each free that finds
          * it full sends its newest blocks to the transfer cache as one batch, whose first
-         * block is the one freed just before. */
-        uint32_t lim = hk_classes[cls].tc_max, n = 2 * lim + 2;
+         * block is the one freed just before, and whose second word holds the length of the
+         * batch below it (hk_slab_internal.h). Two such batches: the second's says the
+         * first's. */
+        uint32_t lim = hk_classes[cls].tc_max, n = 2 * lim + 2, flushes = 0;
         void **p = calloc(n, sizeof *p), *head = NULL;
         if (!p)
             return 4;
         for (uint32_t i = 0; i < n; i++)
             p[i] = hk_slab_alloc(cls);
         for (uint32_t i = 0; i < n; i++) {
-            if (!head && i > 0 && hk_slab_bin_count(cls) >= lim)
+            if (i > 0 && hk_slab_bin_count(cls) >= lim && ++flushes == 2)
                 head = p[i - 1];
             hk_slab_free(p[i]);
         }
         if (!head)
             return 5;
-        ((uintptr_t *)head)[1] += (uintptr_t)1 << 40; /* its length (hk_slab_internal.h) */
+        ((uintptr_t *)head)[1] += (uintptr_t)1 << 40;
         if (HK_ASSERT_LEVEL < 3) /* unchecked, the refill would follow a NULL link: undone */
             ((uintptr_t *)head)[1] -= (uintptr_t)1 << 40;
-        for (uint32_t i = 0; i < 2 * n; i++) /* the bin runs empty: refills take the batch */
+        for (uint32_t i = 0; i < 2 * n; i++) /* the bin runs empty: refills take the batches */
             (void)hk_slab_alloc(cls);
         free(p);
         return 0;

@@ -94,38 +94,42 @@ static void central_check(const hk_central *c, unsigned cls)
 /* ---------------------------------------------------------------- batches */
 
 /* A transfer-cache shard's batches (hk_slab_internal.h): the second word of a batch's first
- * block holds the next batch's first block and the batch's length. */
+ * block holds the next batch's first block and that batch's length. */
 HK_INLINE void *xb_next(const void *b)
 {
     uintptr_t g = ((const uintptr_t *)b)[1] & (((uintptr_t)1 << HK_XB_NEXT_BITS) - 1);
     return g ? (void *)(hk_arena_base + ((g - 1) << HK_GRAN_SHIFT)) : NULL;
 }
-HK_INLINE uint32_t xb_len(const void *b)
+HK_INLINE uint32_t xb_next_len(const void *b)
 {
     return (uint32_t)(((const uintptr_t *)b)[1] >> HK_XB_NEXT_BITS);
 }
-HK_INLINE void xb_set(void *b, const void *next, uint32_t n)
+HK_INLINE void xb_set(void *b, const void *next, uint32_t next_len)
 {
     uintptr_t g = next ? (((uintptr_t)next - hk_arena_base) >> HK_GRAN_SHIFT) + 1 : 0;
-    ((uintptr_t *)b)[1] = g | ((uintptr_t)n << HK_XB_NEXT_BITS);
+    ((uintptr_t *)b)[1] = g | ((uintptr_t)next_len << HK_XB_NEXT_BITS);
 }
 
-/* A transfer-cache shard (lock held): its batches are chains of free blocks of its class,
- * each as long as its first block says, and their lengths add up to its count (level 3). */
+/* A transfer-cache shard (lock held): its batches are chains of free blocks of its class, as
+ * long as the shard (the top one) or the batch above says, and their lengths add up to its
+ * count (level 3). */
 static void xfer_check(const hk_xfer *x)
 {
     if (HK_ASSERT_LEVEL < 3)
         return;
     unsigned cls = (unsigned)((x - &hk_slab_xfer[0][0]) / HK_NSHARDS);
-    hk_assert_expensive((x->count == 0) == (x->head == NULL));
-    uint32_t total = 0;
-    for (const void *b = x->head; b; b = xb_next(b)) {
-        uint32_t n = xb_len(b);
+    hk_assert_expensive((x->count == 0) == (x->head == NULL) &&
+                        (x->head != NULL) == (x->head_len != 0));
+    uint32_t total = 0, n = x->head_len;
+    for (const void *b = x->head; b;) {
         hk_assert_expensive(n >= 1);
         const void *last = hk_slab_check_chain(b, n, cls, "transfer cache");
         hk_assert_expensive(*(void *const *)last == NULL); /* no longer than it says either */
         total += n;
         hk_assert_expensive(total <= x->count);
+        n = xb_next_len(b);
+        b = xb_next(b);
+        hk_assert_expensive(b != NULL || n == 0);
     }
     hk_assert_expensive(total == x->count);
 }
@@ -517,7 +521,7 @@ static void quar_flush(void)
 /* ---------------------------------------------------------------- transfer caches */
 
 /* Take up to want blocks from x (lock held): its top batch, the first want blocks of it when
- * it is longer (a whole bin flushed at once). */
+ * it is longer (a whole bin flushed at once). Reads only the blocks it hands out. */
 static void *xfer_take(hk_xfer *x, uint32_t want, uint32_t *got)
 {
     void *head = x->head;
@@ -526,20 +530,22 @@ static void *xfer_take(hk_xfer *x, uint32_t want, uint32_t *got)
         *got = 0;
         return NULL;
     }
-    uint32_t n = xb_len(head);
+    uint32_t n = x->head_len, next_len = xb_next_len(head);
     void *next = xb_next(head);
     hk_assert_internal(n >= 1 && x->count >= n);
-    if (n > want) { /* split: the rest stays, a batch of its own */
+    if (n > want) { /* split: the rest stays, the top batch */
         void *p = head;
         for (uint32_t i = 1; i < want; i++)
             p = *(void **)p;
         void *rest = *(void **)p;
         *(void **)p = NULL;
-        xb_set(rest, next, n - want);
+        xb_set(rest, next, next_len);
         next = rest;
+        next_len = n - want;
         n = want;
     }
     x->head = next;
+    x->head_len = next_len;
     x->count -= n;
     if (x->count < x->low)
         x->low = x->count;
@@ -556,22 +562,24 @@ static void xfer_arm(void)
     }
 }
 
-/* Put the chain into x when it fits (lock held): a batch of its own, or, while both together
- * make at most a batch of the class, the top batch's head (single blocks from threads
- * without a cache, partial flushes: a refill then still takes a batch). */
+/* Put the chain into x when it fits (lock held): a batch of its own, reading none of the
+ * blocks already there; or, while both together make at most a batch of the class, in front
+ * of the top batch (single blocks from threads without a cache, partial flushes: a refill
+ * then still takes a batch). */
 static bool xfer_fits_put(hk_xfer *x, uint32_t max, void *head, void *tail, uint32_t n)
 {
     if (x->count + n > max)
         return false;
     void *top = x->head;
-    uint32_t tn = top ? xb_len(top) : 0;
     unsigned cls = (unsigned)((x - &hk_slab_xfer[0][0]) / HK_NSHARDS);
-    if (top && tn + n <= hk_classes[cls].batch) {
+    if (top && x->head_len + n <= hk_classes[cls].batch) {
         *(void **)tail = top;
-        xb_set(head, xb_next(top), tn + n);
+        xb_set(head, xb_next(top), xb_next_len(top));
+        x->head_len += n;
     } else {
         *(void **)tail = NULL;
-        xb_set(head, top, n);
+        xb_set(head, top, x->head_len);
+        x->head_len = n;
     }
     x->head = head;
     x->count += n;
@@ -680,27 +688,32 @@ static void decay(bool all)
             /* The coldest batches (the bottom of the stack) within the low-water mark: the
              * batches above them add up to at least count - low (a batch across the mark
              * stays). */
-            uint32_t keep = all ? 0 : x->count - x->low, kept = 0;
+            uint32_t keep = all ? 0 : x->count - x->low, kept = 0, len = x->head_len;
             void *chain = x->head, *prev = NULL;
             while (chain && kept < keep) {
-                kept += xb_len(chain);
+                kept += len;
                 prev = chain;
+                len = xb_next_len(chain);
                 chain = xb_next(chain);
             }
-            if (prev)
-                xb_set(prev, NULL, xb_len(prev));
-            else
+            if (prev) {
+                xb_set(prev, NULL, 0);
+            } else {
                 x->head = NULL;
+                x->head_len = 0;
+            }
             x->count = kept;
             x->low = x->count;
             atomic_store_explicit(&x->peek, x->count, memory_order_relaxed);
             held |= x->count > 0;
             xfer_check(x);
             pthread_mutex_unlock(&x->lock);
-            while (chain) { /* each a NULL-ended chain */
+            while (chain) { /* each a NULL-ended chain of len blocks */
                 void *next = xb_next(chain);
-                central_put(c, chain, xb_len(chain));
+                uint32_t next_len = xb_next_len(chain);
+                central_put(c, chain, len);
                 chain = next;
+                len = next_len;
             }
         }
     }
