@@ -48,7 +48,9 @@ preload_link() {
         return 1
         ;;
     esac
-    abs=$(cd "$(dirname "$f")" && pwd)/$(basename "$f") || { echo "$f: no such directory"; return 1; }
+    [ -f "$f" ] || { echo "$f: not a file"; return 1; }
+    abs=$(cd "$(dirname "$f")" && pwd) || { echo "$f: its directory cannot be entered"; return 1; }
+    abs=$abs/$(basename "$f")
     ln -s "$abs" "$d/$3" || { echo "cannot make the link $d/$3"; return 1; }
     echo "$d/$3"
 }
