@@ -9,14 +9,14 @@
 # Usage: bench/table.sh [OUT_DIR]   (default: bench-out)
 set -euo pipefail
 out=${1:-bench-out}
-[ -f "$out/summary.csv" ] && [ -f "$out/machine.txt" ] || {
-    echo "table.sh: no $out/summary.csv or $out/machine.txt (run bench/compare.sh first)" >&2
-    exit 2
-}
-[ -f "$out/complete" ] || {
+if [ -f "$out/machine.txt" ] && [ ! -f "$out/complete" ]; then
     echo "table.sh: $out: its bench/compare.sh run did not complete (no $out/complete: interrupted, or still running); run it again" >&2
     exit 2
-}
+fi
+if [ ! -f "$out/summary.csv" ] || [ ! -f "$out/complete" ]; then
+    echo "table.sh: no $out/summary.csv or $out/complete (run bench/compare.sh first)" >&2
+    exit 2
+fi
 date=$(sed -n 's/^date: *//p' "$out/machine.txt")
 cmd=$(sed -n 's/^command: *//p' "$out/machine.txt")
 host=$(sed -n 's/^host: *//p' "$out/machine.txt")
