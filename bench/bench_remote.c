@@ -13,6 +13,7 @@
  * allocation.
  * Usage: bench_remote threads iterations ws min max remote_pct seed
  */
+#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -151,7 +152,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "bad arguments: need min <= max and remote_pct <= 100\nusage: %s\n", USAGE);
         return 2;
     }
-    struct worker *w = aligned_alloc(64, sizeof *w * (size_t)threads);
+    /* the worker array's size and the barrier's count (threads + 1, an unsigned) must not
+     * wrap */
+    size_t wbytes;
+    if ((unsigned long long)threads >= UINT_MAX ||
+        __builtin_mul_overflow(sizeof(struct worker), (size_t)threads, &wbytes)) {
+        fprintf(stderr, "bad argument '%s': too many threads\nusage: %s\n", argv[1], USAGE);
+        return 2;
+    }
+    struct worker *w = aligned_alloc(64, wbytes);
     pthread_barrier_t start;
     if (!w || pthread_barrier_init(&start, NULL, (unsigned)threads + 1))
         bu_die(prog, "setup failed");

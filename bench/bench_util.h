@@ -14,6 +14,7 @@
 #ifndef HAKMEM_BENCH_UTIL_H
 #define HAKMEM_BENCH_UTIL_H
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -120,12 +121,14 @@ bu_die(const char *prog, const char *fmt, ...)
     exit(1);
 }
 
-/* strictly positive integer argument, or exit 2 with the usage line */
+/* integer argument >= min, or exit 2 with the usage line (also when it does not fit in a
+ * long long: strtoll's ERANGE) */
 static inline long long bu_arg(const char *s, const char *usage, long long min)
 {
     char *end;
+    errno = 0;
     long long v = strtoll(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || v < min) {
+    if (*s == '\0' || *end != '\0' || errno == ERANGE || v < min) {
         fprintf(stderr, "bad argument '%s'\nusage: %s\n", s, usage);
         exit(2);
     }

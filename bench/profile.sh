@@ -35,16 +35,14 @@ done
 # has neither
 tmp=$(mktemp -d /tmp/hk-profile.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-ln -s "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")" "$tmp/libhakmem.so"
-lib=$tmp/libhakmem.so
+given=$1
+lib=$(preload_link "$tmp" "$1" libhakmem.so) || { echo "profile.sh: $lib" >&2; exit 2; }
 shift
 clear_alloc_env
 # hakmem prints its statistics at exit under HAKMEM_STATS=1: a library that does not is not
 # hakmem (or did not load)
-if ! env LD_PRELOAD="$lib" HAKMEM_STATS=1 true 2>"$tmp/probe" ||
-    ! grep -q '^hakmem stats' "$tmp/probe"; then
-    why=$(grep -v '^ ' "$tmp/probe" | head -n 1) || true
-    echo "profile.sh: $lib is not a hakmem library that loads: ${why:-no \"hakmem stats\" at exit under HAKMEM_STATS=1}" >&2
+if ! why=$(hakmem_probe "$lib"); then
+    echo "profile.sh: $given is not a hakmem library that loads: $why" >&2
     exit 2
 fi
 if [ -t 0 ] || [ ! -e /dev/stdin ]; then # a terminal, or closed
@@ -68,13 +66,14 @@ run() { # NAME TOOL... : the command under the config's environment and TOOL, ch
     # shellcheck disable=SC2086
     { env ${envs[$i]} "$@" <"$in" >"$tmp/out" 2>"$tmp/err"; } 2>/dev/null || rc=$?
     [ "$rc" = 0 ] && return 0
-    why="exit $rc"
-    [ "$rc" -gt 128 ] && why="killed by SIG$(kill -l $((rc - 128)) 2>/dev/null || echo $((rc - 128)))"
+    why=$(exit_why "$rc")
     echo "profile.sh: $n: the command failed ($why) under $1; the end of its output:" >&2
     { echo "--- standard output"; tail -n 5 "$tmp/out"; echo "--- standard error"; tail -n 5 "$tmp/err"; } >&2
     if [ "$1" = valgrind ]; then # valgrind's own reason (an instruction it cannot run, ...)
-        echo "--- valgrind" >&2
-        cat "$tmp"/cg.* 2>/dev/null | awk '/I +refs:/ { exit } !/^==[0-9]+== *$/' | tail -n 8 >&2 || true
+        why=$(cat "$tmp"/cg.* 2>/dev/null | awk '/I +refs:/ { exit }
+            !/^==[0-9]+== *$/ && !/^==[0-9]+== (Cachegrind,|Copyright|Using Valgrind|Command:|Parent PID:)/ &&
+            !/^--[0-9]+-- warning: (L3 cache found|specified LL cache|simulated LL cache)/' | tail -n 8) || true
+        [ -z "$why" ] || printf -- '--- valgrind\n%s\n' "$why" >&2
     fi
     exit 1
 }

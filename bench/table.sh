@@ -2,18 +2,30 @@
 # table.sh: the README's benchmark table, as Markdown, from a bench/compare.sh output
 # directory (summary.csv and machine.txt; instructions.csv and footprint.md when the run made
 # them), so that the numbers in the README are the runner's, never typed. Ratios are medians against glibc (ops/s: higher is faster; RSS: lower is leaner).
+# Only a directory whose run completed (compare.sh writes OUT/complete last, and removes it
+# and every other file of its own when it starts): an interrupted or running one is refused.
+# A config that ran and failed every round shows FAILED, a missing peer "missing", a config
+# that did not run "-".
 # Usage: bench/table.sh [OUT_DIR]   (default: bench-out)
 set -euo pipefail
 out=${1:-bench-out}
-[ -f "$out/summary.csv" ] && [ -f "$out/machine.txt" ] || {
-    echo "table.sh: no $out/summary.csv or $out/machine.txt (run bench/compare.sh first)" >&2
+if [ -f "$out/machine.txt" ] && [ ! -f "$out/complete" ]; then
+    echo "table.sh: $out: its bench/compare.sh run did not complete (no $out/complete: interrupted, or still running); run it again" >&2
     exit 2
-}
+fi
+if [ ! -f "$out/summary.csv" ] || [ ! -f "$out/complete" ]; then
+    echo "table.sh: no $out/summary.csv or $out/complete (run bench/compare.sh first)" >&2
+    exit 2
+fi
 date=$(sed -n 's/^date: *//p' "$out/machine.txt")
 cmd=$(sed -n 's/^command: *//p' "$out/machine.txt")
 host=$(sed -n 's/^host: *//p' "$out/machine.txt")
 load=$(sed -n 's/^load average[^:]*: *//p' "$out/machine.txt")
 echo "From \`$cmd\` on $date ($host; load average $load)."
+failed=$(sed -n 's/^failed runs: *//p' "$out/complete")
+[ "${failed:-0}" = 0 ] || echo "**$failed run(s) failed** (see \`runs.log\`): their configs' cells are FAILED or come from fewer rounds."
+lack=$(sed -n 's/^missing peers: *//p' "$out/complete")
+[ "${lack:-none}" = none ] || echo "**Missing peers: $lack** (not installed or not loadable): the targets against the peers are INCOMPLETE."
 echo "Ratios of medians against glibc; the last two columns: the Central Router against the"
 echo "fastest of jemalloc/mimalloc/tcmalloc, and its peak RSS against glibc's."
 echo
@@ -21,7 +33,13 @@ echo "| workload | legacy | central | diff-1 | diff-100 | jemalloc | mimalloc | 
 echo "|---|---|---|---|---|---|---|---|---|---|"
 # workload,config,median_ops_s,ratio_vs_glibc,ratio_vs_best_peer,best_peer,median_peak_rss_kb,rss_ratio_vs_glibc,...
 awk -F, -v wl="$(grep '^workload:' "$out/machine.txt" | sed 's/^workload: *//' | tr '\n' '|')" '
-NR > 1 { g[$1 "," $2] = $4; p[$1 "," $2] = $5; r[$1 "," $2] = $8; seen[$1] = 1 }
+# an empty cell: FAILED (ran, no round succeeded), missing (a peer not installed), or - (not run)
+function cell(k, x) {
+    if (!(k in ok)) return "-"
+    if (x != "") return sprintf("%.2f", x)
+    return (runs[k] == 0) ? "missing" : (ok[k] == 0 ? "FAILED" : "-")
+}
+NR > 1 { g[$1 "," $2] = $4; p[$1 "," $2] = $5; r[$1 "," $2] = $8; ok[$1 "," $2] = $9; runs[$1 "," $2] = $10; seen[$1] = 1 }
 END {
     n = split(wl, names, "|")
     for (i = 1; i <= n; i++) {
@@ -32,8 +50,8 @@ END {
         if (!(k in seen) || done[k]++) continue
         printf "| %s |", names[i]
         split("hakmem-legacy hakmem-central hakmem-diff1 hakmem-diffS jemalloc mimalloc tcmalloc", c, " ")
-        for (j = 1; j <= 7; j++) printf " %.2f |", g[k "," c[j]]
-        printf " %.2f | %.2f |\n", p[k ",hakmem-central"], r[k ",hakmem-central"]
+        for (j = 1; j <= 7; j++) printf " %s |", cell(k "," c[j], g[k "," c[j]])
+        printf " %s | %s |\n", cell(k ",hakmem-central", p[k ",hakmem-central"]), cell(k ",hakmem-central", r[k ",hakmem-central"])
     }
 }' "$out/summary.csv"
 # The footprint table (bench/compare.sh's footprint.md), when the run made one.
@@ -84,12 +102,12 @@ if [ -s "$out/targets.csv" ]; then
     f == 1 && $2 == "hakmem-central" { peer[$1] = $6 }
     f == 2 {
         if (!($1 in seen)) { seen[$1] = 1; order[n++] = $1 }
-        cell = sprintf("%.2f (%.2f-%.2f)", $3, $4, $5)
+        cell = ($3 == "") ? "n/a" : sprintf("%.2f (%.2f-%.2f)", $3, $4, $5)
         if ($2 == "central >= 1.00x best peer (ops/s)") { bp[$1] = cell; bv[$1] = $8 }
         else if ($2 == "central > 1.00x glibc (ops/s)") { gl[$1] = cell; gv[$1] = $8 }
         else if (index($2, "central instructions <= fewest peer") == 1) {
             fp = $2; sub(/.*\(/, "", fp); sub(/;.*/, "", fp)
-            ins[$1] = sprintf("%.3f (%s)", $3, fp); iv[$1] = $8
+            ins[$1] = ($3 == "") ? sprintf("n/a (%s)", fp) : sprintf("%.3f (%s)", $3, fp); iv[$1] = $8
         }
     }
     END {

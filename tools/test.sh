@@ -147,6 +147,11 @@ awk -v a="$(printf '%s\n' "$prof" | hkcount)" -v t="$(printf '%s\n' "$one" | hkc
     { echo "FAIL: bench/profile.sh did not count the program a shell ran exactly once" >&2; exit 1; }
 printf '%s\n' "$via" | grep -q '^note: hakmem-central: 1 child process(es) forked without exec' ||
     { echo "FAIL: bench/profile.sh did not name the child forked without exec" >&2; exit 1; }
+# the runners' refusals and failure reports (a library that is not hakmem, build paths with a
+# space and a colon, missing peers, crashed runs natively and under callgrind, ROUNDS=08,
+# TIMEOUT, a link in OUT, an interrupted run that bench/table.sh must refuse, bench_remote's
+# overflowing arguments): each check fails on the runners before they handled it
+bash tools/bench-checks.sh .
 # the README's reason for keeping the state map (a model of the fast paths with a denser one):
 # fails when the model no longer executes what the library's malloc and free execute
 bash bench/statemap-model.sh .
