@@ -6,9 +6,10 @@
  * its class's size, and checked by multiplying back, so that a pointer inside a block is
  * still refused. The library's own fast paths are compiled here unchanged (hk_front_malloc,
  * hk_front_free); the denser map's differ only in where the state byte is, and reuse the
- * engine's pop (hk_slab_unlink) and push (hk_slab_free_at) around it. Not linked into anything: bench/statemap-model.sh
- * compiles it as the library is compiled and counts each hit path's instructions, after
- * checking that the unchanged pair executes what the library's malloc and free execute. */
+ * engine's pop (hk_slab_unlink) and push (hk_slab_free_at) around it. Not linked into
+ * anything: bench/statemap-model.sh compiles it as the library is compiled and counts each
+ * hit path's instructions, after checking that the unchanged pair executes what the
+ * library's malloc and free execute. */
 #include "hk_front.h"
 
 /* What a class would need besides hk_class_info: its page mask and size's reciprocal. */

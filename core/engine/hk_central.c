@@ -93,43 +93,38 @@ static void central_check(const hk_central *c, unsigned cls)
 
 /* ---------------------------------------------------------------- batches */
 
-/* A transfer-cache shard's batches (hk_slab_internal.h): the second word of a batch's first
- * block holds the next batch's first block and that batch's length. */
-HK_INLINE void *xb_next(const void *b)
+/* A transfer-cache shard's batches (hk_slab_internal.h): slot i of the ring, from the bottom. */
+HK_INLINE uint64_t *xb_slot(const hk_xfer *x, uint32_t i)
 {
-    uintptr_t g = ((const uintptr_t *)b)[1] & (((uintptr_t)1 << HK_XB_NEXT_BITS) - 1);
-    return g ? (void *)(hk_arena_base + ((g - 1) << HK_GRAN_SHIFT)) : NULL;
+    uint32_t k = x->slot_lo + i;
+    return &x->slot[k >= x->slot_cap ? k - x->slot_cap : k];
 }
-HK_INLINE uint32_t xb_next_len(const void *b)
+HK_INLINE void *xb_head(uint64_t v)
 {
-    return (uint32_t)(((const uintptr_t *)b)[1] >> HK_XB_NEXT_BITS);
+    return (void *)(hk_arena_base +
+                    ((uintptr_t)(v & (((uint64_t)1 << HK_XB_GRAN_BITS) - 1)) << HK_GRAN_SHIFT));
 }
-HK_INLINE void xb_set(void *b, const void *next, uint32_t next_len)
+HK_INLINE uint32_t xb_len(uint64_t v) { return (uint32_t)(v >> HK_XB_GRAN_BITS); }
+HK_INLINE uint64_t xb_make(const void *head, uint32_t n)
 {
-    uintptr_t g = next ? (((uintptr_t)next - hk_arena_base) >> HK_GRAN_SHIFT) + 1 : 0;
-    ((uintptr_t *)b)[1] = g | ((uintptr_t)next_len << HK_XB_NEXT_BITS);
+    return (((uintptr_t)head - hk_arena_base) >> HK_GRAN_SHIFT) | ((uint64_t)n << HK_XB_GRAN_BITS);
 }
 
 /* A transfer-cache shard (lock held): its batches are chains of free blocks of its class, as
- * long as the shard (the top one) or the batch above says, and their lengths add up to its
- * count (level 3). */
+ * long as their slots say, and their lengths add up to its count (level 3). */
 static void xfer_check(const hk_xfer *x)
 {
     if (HK_ASSERT_LEVEL < 3)
         return;
     unsigned cls = (unsigned)((x - &hk_slab_xfer[0][0]) / HK_NSHARDS);
-    hk_assert_expensive((x->count == 0) == (x->head == NULL) &&
-                        (x->head != NULL) == (x->head_len != 0));
-    uint32_t total = 0, n = x->head_len;
-    for (const void *b = x->head; b;) {
-        hk_assert_expensive(n >= 1);
-        const void *last = hk_slab_check_chain(b, n, cls, "transfer cache");
+    hk_assert_expensive(x->nb <= x->slot_cap && x->slot_lo < x->slot_cap + (x->slot_cap == 0));
+    uint32_t total = 0;
+    for (uint32_t i = 0; i < x->nb; i++) {
+        uint64_t v = *xb_slot(x, i);
+        hk_assert_expensive(xb_len(v) >= 1);
+        const void *last = hk_slab_check_chain(xb_head(v), xb_len(v), cls, "transfer cache");
         hk_assert_expensive(*(void *const *)last == NULL); /* no longer than it says either */
-        total += n;
-        hk_assert_expensive(total <= x->count);
-        n = xb_next_len(b);
-        b = xb_next(b);
-        hk_assert_expensive(b != NULL || n == 0);
+        total += xb_len(v);
     }
     hk_assert_expensive(total == x->count);
 }
@@ -521,31 +516,29 @@ static void quar_flush(void)
 /* ---------------------------------------------------------------- transfer caches */
 
 /* Take up to want blocks from x (lock held): its top batch, the first want blocks of it when
- * it is longer (a whole bin flushed at once). Reads only the blocks it hands out. */
+ * it is longer (a whole bin flushed at once: the rest stays, the top batch). Reads no block
+ * but those it walks to split. */
 static void *xfer_take(hk_xfer *x, uint32_t want, uint32_t *got)
 {
-    void *head = x->head;
     xfer_check(x);
-    if (!head) {
+    if (x->nb == 0) {
         *got = 0;
         return NULL;
     }
-    uint32_t n = x->head_len, next_len = xb_next_len(head);
-    void *next = xb_next(head);
+    uint64_t *top = xb_slot(x, x->nb - 1);
+    void *head = xb_head(*top);
+    uint32_t n = xb_len(*top);
     hk_assert_internal(n >= 1 && x->count >= n);
-    if (n > want) { /* split: the rest stays, the top batch */
+    if (n > want) {
         void *p = head;
         for (uint32_t i = 1; i < want; i++)
             p = *(void **)p;
-        void *rest = *(void **)p;
+        *top = xb_make(*(void **)p, n - want);
         *(void **)p = NULL;
-        xb_set(rest, next, next_len);
-        next = rest;
-        next_len = n - want;
         n = want;
+    } else {
+        x->nb--;
     }
-    x->head = next;
-    x->head_len = next_len;
     x->count -= n;
     if (x->count < x->low)
         x->low = x->count;
@@ -562,26 +555,25 @@ static void xfer_arm(void)
     }
 }
 
-/* Put the chain into x when it fits (lock held): a batch of its own, reading none of the
- * blocks already there; or, while both together make at most a batch of the class, in front
- * of the top batch (single blocks from threads without a cache, partial flushes: a refill
- * then still takes a batch). */
+/* Put the chain into x when it fits (lock held): in front of the top batch while both
+ * together make at most a batch of the class (single blocks from threads without a cache,
+ * partial flushes: a refill then still takes a batch), else a batch of its own in the next
+ * slot. Reads no block already there. */
 static bool xfer_fits_put(hk_xfer *x, uint32_t max, void *head, void *tail, uint32_t n)
 {
     if (x->count + n > max)
         return false;
-    void *top = x->head;
     unsigned cls = (unsigned)((x - &hk_slab_xfer[0][0]) / HK_NSHARDS);
-    if (top && x->head_len + n <= hk_classes[cls].batch) {
-        *(void **)tail = top;
-        xb_set(head, xb_next(top), xb_next_len(top));
-        x->head_len += n;
-    } else {
+    uint64_t *top = x->nb ? xb_slot(x, x->nb - 1) : NULL;
+    if (top && xb_len(*top) + n <= hk_classes[cls].batch) {
+        *(void **)tail = xb_head(*top);
+        *top = xb_make(head, xb_len(*top) + n);
+    } else if (x->nb < x->slot_cap) {
         *(void **)tail = NULL;
-        xb_set(head, top, x->head_len);
-        x->head_len = n;
+        *xb_slot(x, x->nb++) = xb_make(head, n);
+    } else {
+        return false;
     }
-    x->head = head;
     x->count += n;
     atomic_store_explicit(&x->peek, x->count, memory_order_relaxed);
     xfer_check(x);
@@ -685,36 +677,28 @@ static void decay(bool all)
             hk_lock_counted(&x->lock, &x->ls);
             xfer_check(x);
             hk_assert_internal(x->low <= x->count);
-            /* The coldest batches (the bottom of the stack) within the low-water mark: the
-             * batches above them add up to at least count - low (a batch across the mark
-             * stays). */
-            uint32_t keep = all ? 0 : x->count - x->low, kept = 0, len = x->head_len;
-            void *chain = x->head, *prev = NULL;
-            while (chain && kept < keep) {
-                kept += len;
-                prev = chain;
-                len = xb_next_len(chain);
-                chain = xb_next(chain);
+            /* The coldest batches (the bottom of the stack), whole, up to the low-water mark
+             * (all of them when `all`), back to their pages one at a time: the shard's lock
+             * is dropped around each (freeing pages can run the pressure hook, which comes
+             * back here). */
+            uint32_t cold = all ? x->count : x->low, gone = 0;
+            for (uint32_t nb0 = x->nb; nb0-- && x->nb;) {
+                uint64_t v = *xb_slot(x, 0);
+                if (gone + xb_len(v) > cold)
+                    break;
+                x->slot_lo = x->slot_lo + 1 == x->slot_cap ? 0 : x->slot_lo + 1;
+                x->nb--;
+                x->count -= xb_len(v);
+                atomic_store_explicit(&x->peek, x->count, memory_order_relaxed);
+                pthread_mutex_unlock(&x->lock);
+                central_put(c, xb_head(v), xb_len(v));
+                gone += xb_len(v);
+                hk_lock_counted(&x->lock, &x->ls);
             }
-            if (prev) {
-                xb_set(prev, NULL, 0);
-            } else {
-                x->head = NULL;
-                x->head_len = 0;
-            }
-            x->count = kept;
             x->low = x->count;
-            atomic_store_explicit(&x->peek, x->count, memory_order_relaxed);
             held |= x->count > 0;
             xfer_check(x);
             pthread_mutex_unlock(&x->lock);
-            while (chain) { /* each a NULL-ended chain of len blocks */
-                void *next = xb_next(chain);
-                uint32_t next_len = xb_next_len(chain);
-                central_put(c, chain, len);
-                chain = next;
-                len = next_len;
-            }
         }
     }
     for (unsigned c = 1; c < HK_NCLASSES; c++)

@@ -13,21 +13,22 @@
 
 /* A transfer-cache shard: whole batches from thread caches, bounded (xfer_max blocks): a
  * stack of batches, each a chain of free blocks linked through their first word and ended by
- * NULL. The top batch's length is the shard's; the second word of each batch's first block
- * (every block has two: 16 bytes at least) holds the next batch's first block (its arena
- * granule + 1, 0 for none: HK_XB_NEXT_BITS bits) and that batch's length (the bits above).
- * A refill takes the top batch reading only its first block (which it hands out), a flush
- * pushes one reading none. (Walking a cold chain was one cache miss after another, each
- * waiting for the last: a load inside that walk had 3.5 % of python3's samples in perf; the
- * pops read the blocks later, one per allocation, and prefetch the next.) */
-#define HK_XB_NEXT_BITS 40
-/* The largest arena whose every granule a batch's link can name (hk_slab_init keeps to it). */
-#define HK_XB_ARENA_MAX ((size_t)1 << (HK_XB_NEXT_BITS + HK_GRAN_SHIFT))
+ * NULL, the batches' first blocks and lengths kept outside the blocks, in the shard's slots
+ * (a ring: the decay takes the coldest from the bottom). A refill takes the top batch and a
+ * flush pushes one without reading any block already there. (Walking a cold chain was one
+ * cache miss after another, each waiting for the last: a load inside that walk had 3.5 % of
+ * python3's samples in perf; the pops read the blocks later, one per allocation, and
+ * prefetch the next. Kept in the blocks' second word, the batches' links made a write to
+ * freed memory that hurts nothing elsewhere hand out a block inside a live one.) A slot is a
+ * block's arena granule and its batch's length in one word. */
+#define HK_XB_GRAN_BITS 40
+/* The largest arena whose every granule a slot can name (hk_slab_init keeps to it). */
+#define HK_XB_ARENA_MAX ((size_t)1 << (HK_XB_GRAN_BITS + HK_GRAN_SHIFT))
 typedef struct {
     pthread_mutex_t lock;
-    void *head;        /* the top batch's first block */
-    uint32_t head_len; /* its length (0: none) */
-    uint32_t count;
+    uint64_t *slot; /* slot_cap slots; the batches are slot_lo .. slot_lo + nb - 1 */
+    uint32_t slot_cap, slot_lo, nb;
+    uint32_t count;        /* blocks in the batches */
     uint32_t low;          /* fewest blocks held since the last decay: those were not needed */
     _Atomic uint32_t peek; /* count, for other threads' lock-free look (may be stale) */
     hk_lockstat ls;

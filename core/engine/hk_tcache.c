@@ -40,20 +40,32 @@ bool hk_slab_tcache_setup(void)
     return true;
 }
 
-/* Move all but `keep` blocks of bin cls back to the transfer cache (or the pages). */
+/* Move all but `keep` blocks of bin cls back to the transfer cache (or the pages), in batches
+ * of the class's size at most, so that a refill takes each whole (a whole bin going back at
+ * once would otherwise make one long batch, split by walking it when taken). The blocks
+ * leave the bin before any goes further (putting them can free pages, and freeing pages can
+ * run the pressure hook, which flushes this bin too). */
 void hk_slab_flush_bin(unsigned cls, uint32_t keep)
 {
     uint64_t count = hk_slab_bin_count(cls);
     if (count <= keep)
         return;
-    uint32_t n = (uint32_t)(count - keep);
+    uint32_t n = (uint32_t)(count - keep), batch = hk_classes[cls].batch;
     void *head = hk_tc.head[cls], *tail = head;
     for (uint32_t i = 1; i < n; i++)
         tail = *(void **)tail;
     hk_tc.head[cls] = *(void **)tail;
     hk_tc.in[cls] -= n;
     hk_slab_bin_arm(cls);
-    hk_slab_xfer_put(cls, hk_tc.shard, head, tail, n);
+    while (n) {
+        uint32_t k = n < batch ? n : batch;
+        void *first = head, *last = head;
+        for (uint32_t i = 1; i < k; i++)
+            last = *(void **)last;
+        head = *(void **)last;
+        hk_slab_xfer_put(cls, hk_tc.shard, first, last, k);
+        n -= k;
+    }
 }
 
 /* The thread cache's byte budget: over it, the bins of the biggest blocks are emptied
