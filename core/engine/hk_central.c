@@ -689,6 +689,7 @@ static void decay(bool all)
                 x->slot_lo = x->slot_lo + 1 == x->slot_cap ? 0 : x->slot_lo + 1;
                 x->nb--;
                 x->count -= xb_len(v);
+                x->low = x->low > xb_len(v) ? x->low - xb_len(v) : 0; /* they were the cold */
                 atomic_store_explicit(&x->peek, x->count, memory_order_relaxed);
                 pthread_mutex_unlock(&x->lock);
                 central_put(c, xb_head(v), xb_len(v));
