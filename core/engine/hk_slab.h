@@ -256,7 +256,7 @@ HK_INLINE _Atomic uint8_t *hk_slab_state_of(const void *p)
 /* Unlink p, the first block of bin cls, and count it (the pop but for p's state byte). The
  * next block's line is prefetched: a bin refilled from a transfer cache holds blocks no
  * thread touched for a while, and each pop's load of the next link would otherwise wait on
- * a miss (README, "What the run says": python3's profile). */
+ * a miss (README, "What the run says": "Transfer caches, a cold walk"). */
 HK_INLINE void hk_slab_unlink(unsigned cls, void *p)
 {
     void *next = *(void **)p;
