@@ -23,6 +23,7 @@
 #include "hk_check.h"
 #include "hk_mmap.h"
 #include "hk_purge.h"
+#include "hk_slab_internal.h"
 #include "hk_stats.h"
 #include "hk_table.h"
 #include "hk_tiny.h"
@@ -657,6 +658,263 @@ START_TEST(test_freed_word_writes_harmless) {
 }
 END_TEST
 
+/* ---------------------------------------------------------------- transfer caches */
+
+/* The transfer caches, driven directly (hk_slab_xfer_put, hk_slab_refill) on a class whose
+ * batches have several blocks (8 KiB), with blocks its pages handed out. No decay runs but the
+ * tests' own (a purge delay of an hour). */
+static unsigned xfer_class(void)
+{
+    hk_purge_delay = 3600L * 1000;
+    void *p = hak_malloc(8 * KiB);
+    ck_assert_ptr_nonnull(p);
+    unsigned cls = cls_of(p);
+    hak_free(p);
+    ck_assert_uint_ge(hk_classes[cls].batch, 4);
+    ck_assert_uint_ge(hk_classes[cls].xfer_max, 4 * hk_classes[cls].batch);
+    return cls;
+}
+
+/* Shard s of class cls, looked at under its lock: every batch as long as its slot says (its
+ * chain walked to its NULL end), at most a batch, and every batch but the top one a whole
+ * batch; their lengths add up to its count. The top batch's length goes to *top (0: none). */
+static uint32_t xfer_shape(unsigned cls, unsigned s, uint32_t *top)
+{
+    hk_xfer *x = &hk_slab_xfer[cls][s];
+    uint32_t batch = hk_classes[cls].batch, total = 0, bad = UINT32_MAX, badlen = 0;
+    pthread_mutex_lock(&x->lock);
+    uint32_t nb = x->nb, cap = x->slot_cap, count = x->count;
+    *top = 0;
+    for (uint32_t i = 0; i < nb && nb <= cap; i++) {
+        uint64_t v = *hk_xb_slot(x, i);
+        uint32_t n = hk_xb_len(v), k = 0;
+        for (void *b = hk_xb_head(v); b && k <= n; b = *(void **)b)
+            k++;
+        if (k != n || n == 0 || n > batch || (i + 1 < nb && n != batch)) {
+            bad = i, badlen = k;
+            break;
+        }
+        total += n;
+        *top = n;
+    }
+    pthread_mutex_unlock(&x->lock);
+    ck_assert_uint_le(nb, cap);
+    ck_assert_msg(bad == UINT32_MAX, "batch %u of %u: slot says %u blocks, chain has %u (batch %u)",
+                  bad, nb, hk_xb_len(*hk_xb_slot(x, bad)), badlen, batch);
+    ck_assert_uint_eq(total, count);
+    return total;
+}
+
+/* Blocks of the class held by the test, free (from its pages, or taken back). */
+typedef struct {
+    void **b;
+    uint32_t n;
+} xpool;
+
+/* The first n blocks of the pool, chained, into shard s: they must land there (room was
+ * checked), in the shape xfer_shape checks. */
+static void xpool_put(xpool *p, unsigned cls, unsigned s, uint32_t n)
+{
+    uint32_t top, before = xfer_shape(cls, s, &top);
+    ck_assert_uint_le(before + n, hk_classes[cls].xfer_max);
+    ck_assert_uint_le(n, p->n);
+    void **b = p->b + p->n - n;
+    for (uint32_t i = 0; i + 1 < n; i++)
+        *(void **)b[i] = b[i + 1];
+    *(void **)b[n - 1] = (void *)0x1; /* the put must end the chain */
+    hk_slab_xfer_put(cls, s, b[0], b[n - 1], n);
+    p->n -= n;
+    ck_assert_uint_eq(xfer_shape(cls, s, &top), before + n);
+}
+
+/* A refill of want blocks from shard s (not empty): its top batch, or the first want blocks of
+ * it; into the pool. Returns how many. */
+static uint32_t xpool_take(xpool *p, unsigned cls, unsigned s, uint32_t want)
+{
+    uint32_t top, got, before = xfer_shape(cls, s, &top);
+    ck_assert_uint_gt(before, 0);
+    void *b = hk_slab_refill(cls, s, want, &got);
+    ck_assert_uint_eq(got, want < top ? want : top);
+    for (uint32_t k = 0; k < got; k++, b = *(void **)b) {
+        ck_assert_ptr_nonnull(b);
+        p->b[p->n++] = b;
+    }
+    ck_assert_ptr_null(b); /* the chain ends where its length says */
+    ck_assert_uint_eq(xfer_shape(cls, s, &top), before - got);
+    return got;
+}
+
+/* A pool of n blocks from the class's pages (its transfer caches are empty). */
+static void xpool_fill(xpool *p, unsigned cls, uint32_t n)
+{
+    p->b = calloc(n, sizeof(void *));
+    p->n = 0;
+    ck_assert_ptr_nonnull(p->b);
+    while (p->n < n) {
+        uint32_t got;
+        void *b = hk_slab_refill(cls, 0, n - p->n, &got);
+        ck_assert_ptr_nonnull(b);
+        for (uint32_t k = 0; k < got; k++, b = *(void **)b)
+            p->b[p->n++] = b;
+    }
+}
+
+/* Single blocks between whole batches (threads without a cache free one block at a time)
+ * leave no short batch below the top: refills take whole batches, and the slots never run out
+ * (a put with room always lands in its shard). Then random puts and takes of 1 .. batch
+ * blocks, the shape checked after each. */
+START_TEST(test_xfer_batches_stay_whole) {
+    unsigned cls = xfer_class(), s = 1;
+    uint32_t batch = hk_classes[cls].batch, max = hk_classes[cls].xfer_max, top;
+    xpool p;
+    xpool_fill(&p, cls, max);
+    while (xfer_shape(cls, s, &top) + batch + 1 <= max) {
+        xpool_put(&p, cls, s, batch);
+        xpool_put(&p, cls, s, 1);
+    }
+    uint32_t first = xpool_take(&p, cls, s, batch);
+    ck_assert_uint_ge(first, 1);
+    while (xfer_shape(cls, s, &top) > 0)
+        ck_assert_uint_eq(xpool_take(&p, cls, s, batch), batch);
+    uint32_t r = 12345;
+    for (int step = 0; step < 4000; step++) {
+        r = r * 1103515245u + 12345u;
+        uint32_t held = xfer_shape(cls, s, &top), n = 1 + (r >> 8) % batch;
+        if (((r >> 20) & 1) && p.n >= n && held + n <= max)
+            xpool_put(&p, cls, s, n);
+        else if (held > 0)
+            xpool_take(&p, cls, s, n);
+    }
+    free(p.b);
+}
+END_TEST
+
+/* The ring wraps: whole batches fill a shard, a decay gives back its cold bottom ones, and
+ * the batches put after them take the freed slots at the ring's start; refills return them
+ * last in, first out, each whole. */
+START_TEST(test_xfer_ring_wraps) {
+    unsigned cls = xfer_class(), s = 2;
+    uint32_t batch = hk_classes[cls].batch, max = hk_classes[cls].xfer_max, top;
+    uint32_t nfull = max / batch;
+    hk_xfer *x = &hk_slab_xfer[cls][s];
+    xpool p;
+    xpool_fill(&p, cls, max);
+    for (uint32_t i = 0; i < nfull; i++)
+        xpool_put(&p, cls, s, batch);
+    hk_slab_purge(hk_purge_now(), false); /* nothing taken since the start: its low mark is 0 */
+    ck_assert_uint_eq(xfer_shape(cls, s, &top), nfull * batch);
+    for (int i = 0; i < 2; i++)
+        ck_assert_uint_eq(xpool_take(&p, cls, s, batch), batch);
+    hk_slab_purge(hk_purge_now(), false); /* the rest was never needed: back to the pages */
+    ck_assert_uint_eq(xfer_shape(cls, s, &top), 0);
+    ck_assert_uint_eq(x->slot_lo, nfull - 2);
+    void *head[64];
+    ck_assert_uint_le(nfull, 64);
+    free(p.b);
+    xpool_fill(&p, cls, max); /* the pool again, from the pages */
+    for (uint32_t i = 0; i < nfull; i++) {
+        head[i] = p.b[p.n - batch];
+        xpool_put(&p, cls, s, batch);
+    }
+    ck_assert_uint_gt(x->slot_lo + x->nb, x->slot_cap); /* wrapped */
+    for (uint32_t i = nfull; i-- > 0;) {
+        ck_assert_ptr_eq(hk_xb_head(*hk_xb_slot(x, x->nb - 1)), head[i]);
+        ck_assert_uint_eq(xpool_take(&p, cls, s, batch), batch);
+    }
+    free(p.b);
+}
+END_TEST
+
+/* A thread's bin going back at once (hk_slab_flush_bin) goes in whole batches, and a short
+ * one on top: the shard's shape holds, and it holds every block the bin held. */
+START_TEST(test_flush_bin_whole_batches) {
+    unsigned cls = xfer_class(), s = hk_tc.shard;
+    uint32_t lim = hk_slab_bin_lim(cls), top;
+    void **b = calloc(lim, sizeof *b);
+    ck_assert_ptr_nonnull(b);
+    for (uint32_t i = 0; i < lim; i++)
+        ck_assert_ptr_nonnull(b[i] = hak_malloc(8 * KiB));
+    for (uint32_t i = 0; i < lim; i++)
+        hak_free(b[i]);
+    uint32_t before = xfer_shape(cls, s, &top);
+    uint64_t n = hk_slab_bin_count(cls);
+    ck_assert_uint_gt(n, hk_classes[cls].batch); /* more than one batch goes */
+    hk_slab_flush_bin(cls, 0);
+    ck_assert_uint_eq(hk_slab_bin_count(cls), 0);
+    ck_assert_uint_eq(xfer_shape(cls, s, &top), before + n);
+    free(b);
+}
+END_TEST
+
+/* Decays at once (the delayed purge's in one thread, malloc_trim's in another) while threads
+ * fill and drain the transfer caches: each decay drops a shard's lock around every batch it
+ * gives back. Nothing is lost or handed out twice: the blocks come back intact, and at the
+ * end every page does. (The debug builds check each shard's counts and low-water mark at
+ * every step.) */
+#define XD_ROUNDS 150
+#define XD_N 200
+static atomic_int xd_stop, xd_bad;
+
+static void *xd_churn(void *arg)
+{
+    size_t sz = (size_t)(uintptr_t)arg;
+    void *b[XD_N];
+    for (int r = 0; r < XD_ROUNDS; r++) {
+        for (int i = 0; i < XD_N; i++) {
+            if (!(b[i] = hak_malloc(sz))) {
+                atomic_fetch_add(&xd_bad, 1);
+                return NULL;
+            }
+            memset(b[i], r & 0xff, sz);
+        }
+        for (int i = 0; i < XD_N; i++) {
+            const unsigned char *c = b[i];
+            if (c[0] != (r & 0xff) || c[sz - 1] != (r & 0xff))
+                atomic_fetch_add(&xd_bad, 1);
+            hak_free(b[i]);
+        }
+    }
+    return NULL;
+}
+
+static void *xd_decay(void *arg)
+{
+    while (!atomic_load(&xd_stop)) {
+        if (arg)
+            hak_malloc_trim(0);
+        else
+            hk_slab_purge(hk_purge_now(), false);
+    }
+    return NULL;
+}
+
+START_TEST(test_concurrent_decays) {
+    hk_purge_delay = 0;
+    pthread_t churn[3], dec[2];
+    static const size_t sz[3] = {48, 8 * KiB, 48};
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_create(&dec[i], NULL, xd_decay, i ? (void *)1 : NULL), 0);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(pthread_create(&churn[i], NULL, xd_churn, (void *)(uintptr_t)sz[i]), 0);
+    for (int i = 0; i < 3; i++)
+        pthread_join(churn[i], NULL);
+    atomic_store(&xd_stop, 1);
+    for (int i = 0; i < 2; i++)
+        pthread_join(dec[i], NULL);
+    ck_assert_int_eq(atomic_load(&xd_bad), 0);
+    hak_malloc_trim(0);
+    hk_ph_stats st;
+    hk_ph_get_stats(&st);
+    ck_assert_uint_eq(st.box_pages[HAK_BOX_TINY], 0);
+    void *p = hak_malloc(8 * KiB);
+    hak_box_t box = hak_box_of(p);
+    hak_free(p);
+    hak_malloc_trim(0);
+    hk_ph_get_stats(&st);
+    ck_assert_uint_eq(st.box_pages[box], 0);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- thread exit */
 
 #define EX_ROUNDS 25
@@ -1123,6 +1381,14 @@ Suite *make_engine_suite(void)
                         HK_CHECK_MODE_END);
     tcase_add_test_raise_signal(tc, test_double_free_dies, SIGABRT);
     tcase_add_test_raise_signal(tc, test_resized_double_free_dies, SIGABRT);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("transfer caches");
+    tcase_set_timeout(tc, 20);
+    tcase_add_test(tc, test_xfer_batches_stay_whole);
+    tcase_add_test(tc, test_xfer_ring_wraps);
+    tcase_add_test(tc, test_flush_bin_whole_batches);
+    tcase_add_test(tc, test_concurrent_decays);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("pages");

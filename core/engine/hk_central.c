@@ -93,25 +93,9 @@ static void central_check(const hk_central *c, unsigned cls)
 
 /* ---------------------------------------------------------------- batches */
 
-/* A transfer-cache shard's batches (hk_slab_internal.h): slot i of the ring, from the bottom. */
-HK_INLINE uint64_t *xb_slot(const hk_xfer *x, uint32_t i)
-{
-    uint32_t k = x->slot_lo + i;
-    return &x->slot[k >= x->slot_cap ? k - x->slot_cap : k];
-}
-HK_INLINE void *xb_head(uint64_t v)
-{
-    return (void *)(hk_arena_base +
-                    ((uintptr_t)(v & (((uint64_t)1 << HK_XB_GRAN_BITS) - 1)) << HK_GRAN_SHIFT));
-}
-HK_INLINE uint32_t xb_len(uint64_t v) { return (uint32_t)(v >> HK_XB_GRAN_BITS); }
-HK_INLINE uint64_t xb_make(const void *head, uint32_t n)
-{
-    return (((uintptr_t)head - hk_arena_base) >> HK_GRAN_SHIFT) | ((uint64_t)n << HK_XB_GRAN_BITS);
-}
-
 /* A transfer-cache shard (lock held): its batches are chains of free blocks of its class, as
- * long as their slots say, and their lengths add up to its count (level 3). */
+ * long as their slots say, whole batches of the class but the top one (xfer_fits_put), and
+ * their lengths add up to its count (level 3). */
 static void xfer_check(const hk_xfer *x)
 {
     if (HK_ASSERT_LEVEL < 3)
@@ -120,11 +104,12 @@ static void xfer_check(const hk_xfer *x)
     hk_assert_expensive(x->nb <= x->slot_cap && x->slot_lo < x->slot_cap + (x->slot_cap == 0));
     uint32_t total = 0;
     for (uint32_t i = 0; i < x->nb; i++) {
-        uint64_t v = *xb_slot(x, i);
-        hk_assert_expensive(xb_len(v) >= 1);
-        const void *last = hk_slab_check_chain(xb_head(v), xb_len(v), cls, "transfer cache");
+        uint64_t v = *hk_xb_slot(x, i);
+        hk_assert_expensive(hk_xb_len(v) >= 1 && hk_xb_len(v) <= hk_classes[cls].batch);
+        hk_assert_expensive(i + 1 == x->nb || hk_xb_len(v) == hk_classes[cls].batch);
+        const void *last = hk_slab_check_chain(hk_xb_head(v), hk_xb_len(v), cls, "transfer cache");
         hk_assert_expensive(*(void *const *)last == NULL); /* no longer than it says either */
-        total += xb_len(v);
+        total += hk_xb_len(v);
     }
     hk_assert_expensive(total == x->count);
 }
@@ -525,15 +510,15 @@ static void *xfer_take(hk_xfer *x, uint32_t want, uint32_t *got)
         *got = 0;
         return NULL;
     }
-    uint64_t *top = xb_slot(x, x->nb - 1);
-    void *head = xb_head(*top);
-    uint32_t n = xb_len(*top);
+    uint64_t *top = hk_xb_slot(x, x->nb - 1);
+    void *head = hk_xb_head(*top);
+    uint32_t n = hk_xb_len(*top);
     hk_assert_internal(n >= 1 && x->count >= n);
     if (n > want) {
         void *p = head;
         for (uint32_t i = 1; i < want; i++)
             p = *(void **)p;
-        *top = xb_make(*(void **)p, n - want);
+        *top = hk_xb_make(*(void **)p, n - want);
         *(void **)p = NULL;
         n = want;
     } else {
@@ -555,24 +540,40 @@ static void xfer_arm(void)
     }
 }
 
-/* Put the chain into x when it fits (lock held): in front of the top batch while both
- * together make at most a batch of the class (single blocks from threads without a cache,
- * partial flushes: a refill then still takes a batch), else a batch of its own in the next
- * slot. Reads no block already there. */
+/* Put the chain into x when it fits (lock held), so that every batch but the top one stays
+ * a whole batch of the class (a refill then takes a whole batch, and the slots never run out:
+ * hk_slab_define_class): in front of the top batch while both together make at most a batch
+ * (single blocks from threads without a cache, partial flushes); else its first blocks fill
+ * the top batch up to a whole one (the chain is hot: its putter just walked it) and the rest
+ * makes a batch of its own in the next slot. Reads no block already there. (Pushed as it
+ * came, a chain left a short batch below it: a flush of a whole batch after each single
+ * block filled the slots with batches of one, and each refill took one block.) */
 static bool xfer_fits_put(hk_xfer *x, uint32_t max, void *head, void *tail, uint32_t n)
 {
     if (x->count + n > max)
         return false;
     unsigned cls = (unsigned)((x - &hk_slab_xfer[0][0]) / HK_NSHARDS);
-    uint64_t *top = x->nb ? xb_slot(x, x->nb - 1) : NULL;
-    if (top && xb_len(*top) + n <= hk_classes[cls].batch) {
-        *(void **)tail = xb_head(*top);
-        *top = xb_make(head, xb_len(*top) + n);
-    } else if (x->nb < x->slot_cap) {
-        *(void **)tail = NULL;
-        *xb_slot(x, x->nb++) = xb_make(head, n);
+    uint32_t batch = hk_classes[cls].batch, k = n;
+    uint64_t *top = x->nb ? hk_xb_slot(x, x->nb - 1) : NULL;
+    uint32_t m = top ? hk_xb_len(*top) : batch;
+    if (m + n <= batch) {
+        *(void **)tail = hk_xb_head(*top);
+        *top = hk_xb_make(head, m + n);
     } else {
-        return false;
+        if (x->nb == x->slot_cap) /* cannot happen (see above); the pages take it */
+            return false;
+        if (m < batch) {
+            void *p = head, *rest;
+            for (uint32_t i = 1; i < batch - m; i++)
+                p = *(void **)p;
+            rest = *(void **)p;
+            *(void **)p = hk_xb_head(*top);
+            *top = hk_xb_make(head, batch);
+            head = rest;
+            k = n - (batch - m);
+        }
+        *(void **)tail = NULL;
+        *hk_xb_slot(x, x->nb++) = hk_xb_make(head, k);
     }
     x->count += n;
     atomic_store_explicit(&x->peek, x->count, memory_order_relaxed);
@@ -683,17 +684,17 @@ static void decay(bool all)
              * back here). */
             uint32_t cold = all ? x->count : x->low, gone = 0;
             for (uint32_t nb0 = x->nb; nb0-- && x->nb;) {
-                uint64_t v = *xb_slot(x, 0);
-                if (gone + xb_len(v) > cold)
+                uint64_t v = *hk_xb_slot(x, 0);
+                if (gone + hk_xb_len(v) > cold)
                     break;
                 x->slot_lo = x->slot_lo + 1 == x->slot_cap ? 0 : x->slot_lo + 1;
                 x->nb--;
-                x->count -= xb_len(v);
-                x->low = x->low > xb_len(v) ? x->low - xb_len(v) : 0; /* they were the cold */
+                x->count -= hk_xb_len(v);
+                x->low = x->low > hk_xb_len(v) ? x->low - hk_xb_len(v) : 0; /* they were the cold */
                 atomic_store_explicit(&x->peek, x->count, memory_order_relaxed);
                 pthread_mutex_unlock(&x->lock);
-                central_put(c, xb_head(v), xb_len(v));
-                gone += xb_len(v);
+                central_put(c, hk_xb_head(v), hk_xb_len(v));
+                gone += hk_xb_len(v);
                 hk_lock_counted(&x->lock, &x->ls);
             }
             x->low = x->count;

@@ -41,7 +41,7 @@ hk_class_info hk_classes[HK_NCLASSES];
 hk_xfer hk_slab_xfer[HK_NCLASSES][HK_NSHARDS];
 /* The transfer caches' slots, handed out as the classes are defined (untouched ones are never
  * resident): enough for every class the boxes define (hk_slab_define_class checks). */
-#define HK_XB_POOL 32768 /* 27984 for the classes of today */
+#define HK_XB_POOL 16384 /* 13828 for the classes of today */
 static uint64_t xb_pool[HK_XB_POOL];
 static uint32_t xb_pool_used;
 hk_central hk_slab_central[HK_NCLASSES];
@@ -157,11 +157,10 @@ void hk_slab_define_class(unsigned cls, hak_box_t box, uint32_t bsize)
     size_t xmin = bsize <= 8192 ? HK_XFER_MAX : HK_XFER_MIN;
     xb = xb < xmin ? xmin : xb > HK_XFER_MAX ? HK_XFER_MAX : xb;
     ci->xfer_max = (uint32_t)(xb / bsize > ci->batch ? xb / bsize : ci->batch);
-    /* A shard's slots (hk_slab_internal.h): its blocks in whole batches, and as many again for
-     * the partial ones a flush of a whole batch can leave below it (a single block, then a
-     * batch, then a single block...). Out of slots, a put goes elsewhere (another shard, the
-     * pages). */
-    uint32_t nslot = 2 * ((ci->xfer_max + ci->batch - 1) / ci->batch) + 2;
+    /* A shard's slots (hk_slab_internal.h): one per batch its blocks can make. Every batch
+     * but the top one is whole (xfer_fits_put), so its nb batches hold more than
+     * (nb - 1) * batch blocks, at most xfer_max: a put always finds a slot. */
+    uint32_t nslot = (ci->xfer_max + ci->batch - 1) / ci->batch;
     for (unsigned s = 0; s < HK_NSHARDS; s++) {
         hk_xfer *x = &hk_slab_xfer[cls][s];
         hk_assert(x->slot == NULL && xb_pool_used + nslot <= HK_XB_POOL);

@@ -1,7 +1,8 @@
 /* hk_slab_internal.h: what the block engine's slow-path files share (hk_slab.c, hk_central.c,
- * hk_tcache.c, hk_block.c; nothing outside core/engine includes it): the transfer caches'
- * and central lists' types, the engine's shared state (defined in hk_slab.c), and the slow
- * paths one file calls in another. Lock order: see hk_slab.c.
+ * hk_tcache.c, hk_block.c; outside core/engine only tests/check_engine.c includes it, to look
+ * inside the transfer caches): the transfer caches' and central lists' types, the engine's
+ * shared state (defined in hk_slab.c), and the slow paths one file calls in another. Lock
+ * order: see hk_slab.c.
  */
 #ifndef HK_SLAB_INTERNAL_H
 #define HK_SLAB_INTERNAL_H
@@ -14,8 +15,9 @@
 /* A transfer-cache shard: whole batches from thread caches, bounded (xfer_max blocks): a
  * stack of batches, each a chain of free blocks linked through their first word and ended by
  * NULL, the batches' first blocks and lengths kept outside the blocks, in the shard's slots
- * (a ring: the decay takes the coldest from the bottom). A refill takes the top batch and a
- * flush pushes one without reading any block already there. (Walking a cold chain was one
+ * (a ring: the decay takes the coldest from the bottom), every batch but the top one a whole
+ * batch of the class. A refill takes the top batch and a flush pushes one without reading any
+ * block already there. (Walking a cold chain was one
  * cache miss after another, each waiting for the last: a load inside that walk had 3.5 % of
  * python3's samples in perf; the pops read the blocks later, one per allocation, and
  * prefetch the next. Kept in the blocks' second word, the batches' links made a write to
@@ -33,6 +35,23 @@ typedef struct {
     _Atomic uint32_t peek; /* count, for other threads' lock-free look (may be stale) */
     hk_lockstat ls;
 } HK_ALIGNED_CL hk_xfer;
+
+/* Shard x's batch i, from the bottom (its slot in the ring), and a slot's parts. */
+HK_INLINE uint64_t *hk_xb_slot(const hk_xfer *x, uint32_t i)
+{
+    uint32_t k = x->slot_lo + i;
+    return &x->slot[k >= x->slot_cap ? k - x->slot_cap : k];
+}
+HK_INLINE void *hk_xb_head(uint64_t v)
+{
+    return (void *)(hk_arena_base +
+                    ((uintptr_t)(v & (((uint64_t)1 << HK_XB_GRAN_BITS) - 1)) << HK_GRAN_SHIFT));
+}
+HK_INLINE uint32_t hk_xb_len(uint64_t v) { return (uint32_t)(v >> HK_XB_GRAN_BITS); }
+HK_INLINE uint64_t hk_xb_make(const void *head, uint32_t n)
+{
+    return (((uintptr_t)head - hk_arena_base) >> HK_GRAN_SHIFT) | ((uint64_t)n << HK_XB_GRAN_BITS);
+}
 
 /* A class's pages with free blocks: queue 0 holds its empty pages (a few are kept, so that a
  * class oscillating around a page boundary does not take and give back a page each time;
