@@ -665,10 +665,19 @@ void *hk_slab_refill(unsigned cls, unsigned shard, uint32_t want, uint32_t *got)
     return nfresh ? fresh_chain(head, last, fresh, nfresh, hk_classes[cls].bsize) : head;
 }
 
+/* How deep this thread is in decays (the pressure hook runs one inside another: a page given
+ * back can cross the dirty budget). */
+static HK_TLS unsigned decay_depth;
+
 /* Blocks the transfer caches held unused since the last decay (their low-water marks; all
- * when `all`) go back to their pages, and so do the empty pages the classes kept unused. */
+ * when `all`) go back to their pages, and so do the empty pages the classes kept unused. One
+ * decay at a time (hk_slab_decay_lock; one started inside another runs nested): a batch it
+ * gives back is in no list while the shard's lock is dropped, and a fork waits for the decay
+ * (hk_slab_atfork_prepare) rather than leave that batch to the child, lost. */
 static void decay(bool all)
 {
+    if (decay_depth++ == 0)
+        pthread_mutex_lock(&hk_slab_decay_lock);
     /* Disarmed first: a flush from now on arms it again. */
     atomic_store_explicit(&xfer_armed, false, memory_order_relaxed);
     bool held = false;
@@ -705,6 +714,8 @@ static void decay(bool all)
     }
     for (unsigned c = 1; c < HK_NCLASSES; c++)
         release_empty(c, all);
+    if (--decay_depth == 0)
+        pthread_mutex_unlock(&hk_slab_decay_lock);
     if (held)
         xfer_arm();
 }

@@ -18,10 +18,10 @@
  *                                           block came back leaves the class (hk_ph_free).
  * NULL means the box cannot serve: the router falls back to the mmap box.
  *
- * Lock order, everywhere: registry_lock alone; the purge clock's lock (hk_purge.c), then a
- * transfer-cache shard's lock, then a class's central lock, then the page heap's lock. A
- * shard's lock is never held while a central lock is taken except by the decay (which
- * takes them in that order); hk_purge_tick() is called with no lock held. The quarantine
+ * Lock order, everywhere: registry_lock alone; the purge clock's lock (hk_purge.c), then the
+ * decay's lock (hk_central.c), then a transfer-cache shard's lock, then a class's central
+ * lock, then the page heap's lock. A shard's lock is never held while a central lock is
+ * taken; hk_purge_tick() is called with no lock held. The quarantine
  * of freed RESIZED blocks (hk_central.c) is one atomic slot, no lock.
  */
 #include "hk_slab_internal.h"
@@ -46,6 +46,7 @@ static uint64_t xb_pool[HK_XB_POOL];
 static uint32_t xb_pool_used;
 hk_central hk_slab_central[HK_NCLASSES];
 pthread_mutex_t hk_slab_registry_lock = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t hk_slab_decay_lock = PTHREAD_MUTEX_INITIALIZER;
 hk_tcache *hk_slab_registry;
 _Atomic uint64_t hk_slab_retired_nalloc[HK_NCLASSES], hk_slab_retired_nfree[HK_NCLASSES];
 _Atomic uint64_t hk_slab_retired_tctr[HK_TCTR_COUNT];
@@ -180,6 +181,7 @@ void hk_slab_define_class(unsigned cls, hak_box_t box, uint32_t bsize)
 void hk_slab_atfork_prepare(void)
 {
     pthread_mutex_lock(&hk_slab_registry_lock);
+    pthread_mutex_lock(&hk_slab_decay_lock);
     for (unsigned c = 0; c < HK_NCLASSES; c++)
         for (unsigned s = 0; s < HK_NSHARDS; s++)
             pthread_mutex_lock(&hk_slab_xfer[c][s].lock);
@@ -199,6 +201,7 @@ static void unlock_all(bool child)
     for (unsigned c = 0; c < HK_NCLASSES; c++)
         for (unsigned s = 0; s < HK_NSHARDS; s++)
             pthread_mutex_unlock(&hk_slab_xfer[c][s].lock);
+    pthread_mutex_unlock(&hk_slab_decay_lock);
 }
 
 void hk_slab_atfork_parent(void)

@@ -89,6 +89,8 @@ extern HK_HIDDEN hk_tcache *hk_slab_registry;
 extern HK_HIDDEN _Atomic uint64_t hk_slab_retired_nalloc[HK_NCLASSES];
 extern HK_HIDDEN _Atomic uint64_t hk_slab_retired_nfree[HK_NCLASSES];
 extern HK_HIDDEN pthread_key_t hk_slab_exit_key;
+/* Held by a decay (hk_central.c) from start to end, and by fork. */
+extern HK_HIDDEN pthread_mutex_t hk_slab_decay_lock;
 /* The path the front door's fast path serves (hk_slab_fast_settle; registry_lock). */
 extern HK_HIDDEN bool hk_slab_fast_central;
 
