@@ -699,7 +699,9 @@ static uint32_t xfer_shape(unsigned cls, unsigned s, uint32_t *top)
     }
     pthread_mutex_unlock(&x->lock);
     ck_assert_uint_le(nb, cap);
-    ck_assert_msg(bad == UINT32_MAX, "batch %u of %u: slot says %u blocks, chain has %u (batch %u)",
+    ck_assert_msg(bad == UINT32_MAX,
+                  "batch %u of %u: slot says %u blocks, chain has %u (a batch is %u, and every "
+                  "batch below the top must be whole)",
                   bad, nb, hk_xb_len(*hk_xb_slot(x, bad)), badlen, batch);
     ck_assert_uint_eq(total, count);
     return total;
@@ -825,8 +827,9 @@ START_TEST(test_xfer_ring_wraps) {
 }
 END_TEST
 
-/* A thread's bin going back at once (hk_slab_flush_bin) goes in whole batches, and a short
- * one on top: the shard's shape holds, and it holds every block the bin held. */
+/* A thread's bin going back at once (hk_slab_flush_bin), onto a shard whose top batch is a
+ * single block, goes in whole batches (the first fills that one up) and a short one on top:
+ * the shard's shape holds, and it holds every block the bin held. */
 START_TEST(test_flush_bin_whole_batches) {
     unsigned cls = xfer_class(), s = hk_tc.shard;
     uint32_t lim = hk_slab_bin_lim(cls), top;
@@ -836,12 +839,70 @@ START_TEST(test_flush_bin_whole_batches) {
         ck_assert_ptr_nonnull(b[i] = hak_malloc(8 * KiB));
     for (uint32_t i = 0; i < lim; i++)
         hak_free(b[i]);
+    xpool p; /* a single block on top of the shard first: the flush must fill it up */
+    xpool_fill(&p, cls, 1);
+    xpool_put(&p, cls, s, 1);
     uint32_t before = xfer_shape(cls, s, &top);
+    ck_assert_uint_eq(top, 1);
     uint64_t n = hk_slab_bin_count(cls);
     ck_assert_uint_gt(n, hk_classes[cls].batch); /* more than one batch goes */
     hk_slab_flush_bin(cls, 0);
     ck_assert_uint_eq(hk_slab_bin_count(cls), 0);
     ck_assert_uint_eq(xfer_shape(cls, s, &top), before + n);
+    free(b), free(p.b);
+}
+END_TEST
+
+/* A fork while another thread's decays run (malloc_trim in a loop): the child, which frees
+ * nothing more, trims and must hold no page of any class. (A batch the decay was giving back
+ * when the child was forked, in no list then, pinned its pages in the child for good: 1-2 %
+ * of forks before the decay's lock; the hostile review's reproducer.) Up to 5 s of forks. */
+#define FD_N 1000
+static atomic_int fd_stop;
+
+static void *fd_trimmer(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&fd_stop))
+        hak_malloc_trim(0);
+    return NULL;
+}
+
+START_TEST(test_fork_during_decay) {
+    void **b = calloc(FD_N, sizeof *b);
+    ck_assert_ptr_nonnull(b);
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, fd_trimmer, NULL), 0);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int it = 0, bad = 0;
+    for (; it < 300; it++) {
+        for (int i = 0; i < FD_N; i++)
+            ck_assert_ptr_nonnull(b[i] = hak_malloc(8 * KiB));
+        for (int i = 0; i < FD_N; i++)
+            hak_free(b[i]);
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+            hak_malloc_trim(0);
+            hk_ph_stats st;
+            hk_ph_get_stats(&st);
+            uint64_t pages = 0;
+            for (int c = 0; c < HK_PH_CLASSES; c++)
+                pages += st.class_pages[c];
+            _exit(pages ? 1 : 0);
+        }
+        int ws;
+        ck_assert_int_eq(waitpid(pid, &ws, 0), pid);
+        bad += !WIFEXITED(ws) || WEXITSTATUS(ws) != 0;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (it >= 5 && t1.tv_sec - t0.tv_sec >= 5)
+            break;
+    }
+    atomic_store(&fd_stop, 1);
+    pthread_join(t, NULL);
+    ck_assert_msg(bad == 0, "%d of %d children forked during decays kept pages after malloc_trim",
+                  bad, it);
     free(b);
 }
 END_TEST
@@ -1389,6 +1450,7 @@ Suite *make_engine_suite(void)
     tcase_add_test(tc, test_xfer_ring_wraps);
     tcase_add_test(tc, test_flush_bin_whole_batches);
     tcase_add_test(tc, test_concurrent_decays);
+    tcase_add_test(tc, test_fork_during_decay);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("pages");
