@@ -501,8 +501,8 @@ static void quar_flush(void)
 /* ---------------------------------------------------------------- transfer caches */
 
 /* Take up to want blocks from x (lock held): its top batch, the first want blocks of it when
- * it is longer (a whole bin flushed at once: the rest stays, the top batch). Reads no block
- * but those it walks to split. */
+ * it is longer (a refill that wants less than a batch: the rest stays, the top batch). Reads
+ * no block but those it walks to split. */
 static void *xfer_take(hk_xfer *x, uint32_t want, uint32_t *got)
 {
     xfer_check(x);
@@ -560,7 +560,10 @@ static bool xfer_fits_put(hk_xfer *x, uint32_t max, void *head, void *tail, uint
         *(void **)tail = hk_xb_head(*top);
         *top = hk_xb_make(head, m + n);
     } else {
-        if (x->nb == x->slot_cap) /* cannot happen (see above); the pages take it */
+        /* Cannot happen: one slot per batch the bound holds (hk_slab_define_class). Were it
+         * to, the pages take the chain. */
+        hk_assert_internal(x->nb < x->slot_cap);
+        if (x->nb == x->slot_cap)
             return false;
         if (m < batch) {
             void *p = head, *rest;
@@ -588,8 +591,8 @@ void hk_slab_xfer_put(unsigned cls, unsigned shard, void *head, void *tail, uint
 {
     uint32_t max = hk_classes[cls].xfer_max;
     hk_xfer *x = &hk_slab_xfer[cls][shard];
-    if (HK_ASSERT_LEVEL >= 2) /* n FREE blocks of the class, head .. tail */
-        hk_assert_internal(n >= 1 &&
+    if (HK_ASSERT_LEVEL >= 2) /* n FREE blocks of the class, head .. tail, at most a batch */
+        hk_assert_internal(n >= 1 && n <= hk_classes[cls].batch &&
                            hk_slab_check_chain(head, n, cls, "transfer cache put") == tail);
     hk_lock_counted(&x->lock, &x->ls);
     bool done = xfer_fits_put(x, max, head, tail, n);

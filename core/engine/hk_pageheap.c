@@ -13,7 +13,9 @@
  *
  * A run being purged is taken out of the lists (tagged BUSY, so no buddy merges into it)
  * while the lock is dropped for madvise, then put back clean (or still dirty if madvise
- * failed, and the purge stops until the next deadline).
+ * failed, and the purge stops until the next deadline). One purge at a time (purge_lock,
+ * taken before heap_lock): a fork waits for it, since a child forked while runs are BUSY
+ * would never get them back.
  */
 #define _GNU_SOURCE
 #include "hk_pageheap.h"
@@ -52,6 +54,7 @@ static uint8_t cls_box[256];
 static size_t meta_reserved;
 
 static pthread_mutex_t heap_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t purge_lock = PTHREAD_MUTEX_INITIALIZER; /* held by purge_runs */
 static hk_lockstat heap_ls; /* its takings by page allocations and frees */
 static size_t arena_used;   /* committed prefix of the arena (under heap_lock) */
 static uint32_t order_head[HK_MAX_ORDER + 1];
@@ -489,7 +492,7 @@ void hk_ph_state_reset(uintptr_t page, size_t bytes)
             w[i] = 0;
 }
 
-static size_t purge_runs(uint32_t now, bool all, size_t keep_dirty, bool *failed);
+static bool purge_runs(uint32_t now, bool all, size_t keep_dirty, bool *failed, bool wait);
 
 static size_t dirty_budget(void)
 {
@@ -528,7 +531,10 @@ static void after_free(uint32_t now, bool over)
         pthread_mutex_lock(&heap_lock);
         size_t keep = hk_purge_delay == 0 ? 0 : dirty_budget() / 2;
         pthread_mutex_unlock(&heap_lock);
-        purge_runs(now, hk_purge_delay == 0, keep, &failed);
+        /* Over budget with a purge under way: that one goes on while over (delay 0 waits,
+         * to leave nothing dirty). */
+        if (!purge_runs(now, hk_purge_delay == 0, keep, &failed, hk_purge_delay == 0))
+            return;
         /* Still over after failures: no purge at a free for a while (it would fail on
          * every free). */
         pthread_mutex_lock(&heap_lock);
@@ -670,18 +676,21 @@ static void released(uint32_t u, uint32_t n, unsigned r)
 }
 
 /* Purge dirty runs, oldest first: those due at `now`, every one when `all`, and any while
- * the dirty bytes exceed keep_dirty (SIZE_MAX: only the due ones). Returns the bytes
- * purged; *failed when a madvise failed. A run whose madvise failed stays resident,
+ * the dirty bytes exceed keep_dirty (SIZE_MAX: only the due ones). *failed when a madvise failed. A run whose madvise failed stays resident,
  * accounted as such and usable, and is retried after a delay (it goes back to the dirty list
- * as freed now); after PURGE_MAX_FAIL failures in one call the purge stops. */
+ * as freed now); after PURGE_MAX_FAIL failures in one call the purge stops. With a purge under
+ * way on another thread it waits for it, or returns false at once unless `wait`. */
 #define PURGE_MAX_FAIL 4
-static size_t purge_runs(uint32_t now, bool all, size_t keep_dirty, bool *failed)
+static bool purge_runs(uint32_t now, bool all, size_t keep_dirty, bool *failed, bool wait)
 {
     uint32_t batch[PURGE_BATCH], nd[PURGE_BATCH];
     unsigned rel[PURGE_BATCH];
-    size_t purged = 0;
     int nfail = 0;
     *failed = false;
+    if (wait)
+        pthread_mutex_lock(&purge_lock);
+    else if (pthread_mutex_trylock(&purge_lock) != 0)
+        return false;
     pthread_mutex_lock(&heap_lock);
     while (nfail < PURGE_MAX_FAIL) {
         int n = 0;
@@ -713,7 +722,6 @@ static size_t purge_runs(uint32_t now, bool all, size_t keep_dirty, bool *failed
             if (rel[i]) {
                 released(u, units, rel[i]);
                 st_purged += (uint64_t)nd[i] << HK_UNIT_SHIFT;
-                purged += (size_t)nd[i] << HK_UNIT_SHIFT;
                 run_merge(u, k, 0, now);
             } else {
                 st_purge_fail++;
@@ -724,7 +732,8 @@ static size_t purge_runs(uint32_t now, bool all, size_t keep_dirty, bool *failed
         }
     }
     pthread_mutex_unlock(&heap_lock);
-    return purged;
+    pthread_mutex_unlock(&purge_lock);
+    return true;
 }
 
 uint32_t hk_ph_purge(uint32_t now, bool all)
@@ -732,7 +741,7 @@ uint32_t hk_ph_purge(uint32_t now, bool all)
     if (hk_arena_size == 0 || (hk_purge_delay < 0 && !all))
         return HK_PURGE_NEVER;
     bool failed;
-    purge_runs(now, all, SIZE_MAX, &failed);
+    purge_runs(now, all, SIZE_MAX, &failed, true);
     pthread_mutex_lock(&heap_lock);
     if (dirty_cap > dirty_min && (uint32_t)(now - last_refault) >= REFAULT_MS &&
         (uint32_t)(now - last_cap_decay) >= REFAULT_MS) {
@@ -800,11 +809,20 @@ void hk_ph_get_stats(hk_ph_stats *o)
     pthread_mutex_unlock(&heap_lock);
 }
 
-void hk_ph_atfork_prepare(void) { pthread_mutex_lock(&heap_lock); }
-void hk_ph_atfork_parent(void) { pthread_mutex_unlock(&heap_lock); }
+/* Fork: after the purge under way (its runs are in no list), then the heap. */
+void hk_ph_atfork_prepare(void)
+{
+    pthread_mutex_lock(&purge_lock);
+    pthread_mutex_lock(&heap_lock);
+}
+void hk_ph_atfork_parent(void)
+{
+    pthread_mutex_unlock(&heap_lock);
+    pthread_mutex_unlock(&purge_lock);
+}
 void hk_ph_atfork_child(void)
 {
     /* A thread of the parent may have been between two locks of the pressure hook. */
     atomic_flag_clear(&in_pressure);
-    pthread_mutex_unlock(&heap_lock);
+    hk_ph_atfork_parent();
 }
