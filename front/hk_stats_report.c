@@ -147,11 +147,11 @@ void hk_stats_report(int fd)
                ph->meta_resident, ph->meta_reserved);
     const hk_os_stats *os = &sn->os;
     hk_dprintf(fd,
-               "  mmap box: %llu bytes mapped now, %llu cached, %llu unmapped from the cache "
-               "(delay or trim), %llu regions reused; ENOMEM %llu\n",
+               "  mmap box: %llu bytes mapped now, %llu cached (budget learnt %llu), %llu "
+               "unmapped from the cache (delay or trim), %llu regions reused; ENOMEM %llu\n",
                (unsigned long long)os->bytes_mapped_now, (unsigned long long)os->bytes_cached,
-               (unsigned long long)os->bytes_purged, (unsigned long long)os->reused,
-               (unsigned long long)sn->ctr[HK_CTR_ENOMEM]);
+               (unsigned long long)os->cache_budget, (unsigned long long)os->bytes_purged,
+               (unsigned long long)os->reused, (unsigned long long)sn->ctr[HK_CTR_ENOMEM]);
     /* What the OS refused, when it refused anything. */
     char line[512];
     size_t n = 0;

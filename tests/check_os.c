@@ -6,6 +6,7 @@
 
 #include "hk_check.h"
 #include "hk_mmap.h"
+#include "hk_purge.h"
 
 #define KiB ((size_t)1024)
 #define MiB ((size_t)1024 * 1024)
@@ -77,6 +78,50 @@ START_TEST(test_os_cache_grows_smaller_region) {
     hk_os_get_stats(&st1);
     ck_assert_uint_eq(st1.bytes_mapped_now, st0.bytes_mapped_now);
     hk_os_trim();
+}
+END_TEST
+
+/* A program that allocates and frees multi-MiB blocks in waves bigger than the cache's
+ * budget: the regions the cache let go were mapped again at the next wave (each a page fault
+ * per page touched, and the munmap's TLB flush). Mapped fresh so soon after, they raise the
+ * budget, and from the wave after, every region comes from the cache. A second without such
+ * a map lowers the budget again. */
+#define LW_N 24
+START_TEST(test_os_cache_learns_waves) {
+    int delay = hk_purge_delay;
+    hk_purge_delay = 3600000; /* no region is unmapped for its age during the test */
+    hk_os_trim();
+    hk_os_stats st0, st1;
+    unsigned char *b[LW_N];
+    uint64_t reused[3];
+    for (int w = 0; w < 3; w++) {
+        hk_os_get_stats(&st0);
+        for (int i = 0; i < LW_N; i++) {
+            ck_assert_ptr_nonnull(b[i] = hk_os_alloc_dirty(3 * MiB, 16));
+            b[i][0] = b[i][3 * MiB - 1] = (unsigned char)w;
+        }
+        for (int i = 0; i < LW_N; i++)
+            ck_assert(hk_os_free(b[i]));
+        hk_os_get_stats(&st1);
+        reused[w] = st1.reused - st0.reused;
+    }
+    ck_assert_uint_lt(reused[1], LW_N);            /* the first budget let regions go... */
+    ck_assert_uint_gt(st1.cache_budget, 32 * MiB); /* ...mapped again: it grew... */
+    ck_assert_uint_eq(reused[2], LW_N);            /* ...and the third wave maps nothing */
+    ck_assert_uint_ge(st1.bytes_cached, LW_N * 3 * MiB);
+    /* Seconds later with no fresh map: the budget goes back down (and the regions cached
+     * that long are unmapped). */
+    hk_purge_delay = 1000;
+    uint32_t now = hk_purge_now();
+    uint64_t learnt = st1.cache_budget;
+    hk_os_purge(now + 2000, false);
+    hk_os_purge(now + 4000, false);
+    hk_os_get_stats(&st1);
+    ck_assert_uint_lt(st1.cache_budget, learnt);
+    ck_assert_uint_ge(st1.cache_budget, 32 * MiB);
+    ck_assert_uint_eq(st1.bytes_cached, 0);
+    hk_os_trim();
+    hk_purge_delay = delay;
 }
 END_TEST
 
@@ -222,6 +267,7 @@ Suite *make_os_suite(void)
     tcase_add_test(tc, test_os_free_unknown);
     tcase_add_test(tc, test_os_resize);
     tcase_add_test(tc, test_os_cache_grows_smaller_region);
+    tcase_add_test(tc, test_os_cache_learns_waves);
     suite_add_tcase(s, tc);
     tc = tcase_create("api");
     tcase_set_timeout(tc, 20);

@@ -36,20 +36,27 @@ typedef struct hk_os_hdr {
 } hk_os_hdr;
 
 /* Freed regions kept for reuse, so that a program cycling through multi-MiB blocks does not
- * pay mmap, munmap and a page fault per page every time. Bounded: 16 regions, none above
- * 16 MiB, and at most HK_OS_CACHE_BYTES or the bytes the box has live (at least
- * HK_OS_CACHE_MIN), so that a program that keeps few large blocks keeps little cached
- * memory. HK_OS_CACHE_MIN is 32 MiB: the 80/15/4/1 % mix of issue 13 (bench_mixed, 1 % of
- * 2-4 MiB blocks, 2 threads) mapped 95 fresh regions with 16 MiB, 88 k page faults against
- * tcmalloc's 20 k, and 17-24 k with 32 MiB (perf stat -e page-faults); a budget that fell to
- * 16 MiB whenever nothing was live gave 27-56 k. A region cached for HAKMEM_PURGE_DELAY_MS
- * is unmapped by the purge clock, which the slow paths drive: a program that only idles (or
- * only takes the fast paths) after its frees keeps up to HK_OS_CACHE_MIN cached until its
- * next slow path or malloc_trim. Delay 0: nothing is cached. */
-#define HK_OS_CACHE_SLOTS 16
+ * pay mmap, munmap and a page fault per page every time. Bounded: HK_OS_CACHE_SLOTS regions,
+ * none above 16 MiB, and a byte budget: the bytes the box has live (at least HK_OS_CACHE_MIN,
+ * at most HK_OS_CACHE_BYTES), or what the cache learnt, whichever is more. HK_OS_CACHE_MIN is
+ * 32 MiB: the 80/15/4/1 % mix of issue 13 (bench_mixed, 1 % of 2-4 MiB blocks, 2 threads)
+ * mapped 95 fresh regions with 16 MiB, 88 k page faults against tcmalloc's 20 k.
+ * Learnt like the page heap's dirty budget: a region mapped fresh less than a second after
+ * the cache let one go (evicted over the budget, or unmapped by the delayed purge) raises the
+ * budget by its size, up to HK_OS_CACHE_LEARN_MAX; a second without one lowers it by a
+ * quarter of its excess over HK_OS_CACHE_MIN. (The live bytes rise and fall: the same mix's
+ * cache was full at 8 of 4 MiB regions while 1-3 were live, and each region it let go was
+ * mapped again, 768 page faults, plus the munmap's and mremap's TLB flushes: 13 % more
+ * kernel time than mimalloc in perf, the cause of its miss.) A region cached for
+ * HAKMEM_PURGE_DELAY_MS is unmapped by the purge clock, which the slow paths drive: a program
+ * that only idles (or only takes the fast paths) after its frees keeps up to the budget
+ * cached until its next slow path or malloc_trim. Delay 0: nothing is cached. */
+#define HK_OS_CACHE_SLOTS 64
 #define HK_OS_CACHE_BYTES ((size_t)64 << 20)
 #define HK_OS_CACHE_MAX_REGION ((size_t)16 << 20)
 #define HK_OS_CACHE_MIN ((size_t)32 << 20)
+#define HK_OS_CACHE_LEARN_MAX ((size_t)1 << 30)
+#define HK_OS_CACHE_LEARN_MS 1000
 typedef struct {
     uintptr_t base;
     size_t size;
@@ -59,6 +66,11 @@ static hk_os_cached cache[HK_OS_CACHE_SLOTS];
 static int cache_n;
 static size_t cache_bytes;
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The budget learnt, when the cache last let a region go and when a fresh map last raised
+ * the budget or it was last lowered (hk_purge_now(); under cache_lock). */
+static size_t cache_learnt = HK_OS_CACHE_MIN;
+static uint32_t cache_let_go, cache_raised, cache_lowered;
+static bool cache_let_any;
 
 /* Regions the OS refused to unmap, chained through their headers (under cache_lock). */
 static hk_os_hdr *kept;
@@ -261,15 +273,23 @@ static bool cache_put(uintptr_t base, size_t size)
     size_t budget = live < HK_OS_CACHE_MIN     ? HK_OS_CACHE_MIN
                     : live > HK_OS_CACHE_BYTES ? HK_OS_CACHE_BYTES
                                                : live;
-    if (size > budget)
-        return false;
     pthread_mutex_lock(&cache_lock);
+    if (cache_learnt > budget)
+        budget = cache_learnt;
+    if (size > budget) {
+        pthread_mutex_unlock(&cache_lock);
+        return false;
+    }
     while (cache_n > 0 && (cache_n == HK_OS_CACHE_SLOTS || cache_bytes + size > budget)) {
         evict[nevict++] = cache[0]; /* the oldest */
         cache_bytes -= cache[0].size;
         for (int i = 1; i < cache_n; i++)
             cache[i - 1] = cache[i];
         cache_n--;
+    }
+    if (nevict) {
+        cache_let_go = hk_purge_now();
+        cache_let_any = true;
     }
     cache[cache_n++] = (hk_os_cached){base, size, now};
     cache_bytes += size;
@@ -300,6 +320,16 @@ static uint32_t cache_purge(uint32_t now, bool all, size_t *released)
         } else {
             i++;
         }
+    }
+    if (ndue && !all) {
+        cache_let_go = now;
+        cache_let_any = true;
+    }
+    /* A second without a region mapped again: a quarter of the excess learnt goes. */
+    if (cache_learnt > HK_OS_CACHE_MIN && (uint32_t)(now - cache_raised) >= HK_OS_CACHE_LEARN_MS &&
+        (uint32_t)(now - cache_lowered) >= HK_OS_CACHE_LEARN_MS) {
+        cache_learnt -= (cache_learnt - HK_OS_CACHE_MIN + 3) / 4;
+        cache_lowered = now;
     }
     pthread_mutex_unlock(&cache_lock);
     for (int i = 0; i < ndue; i++) {
@@ -365,6 +395,22 @@ static void *region_publish(uintptr_t base, size_t map, bool fresh)
     return (void *)h->user;
 }
 
+/* A region of `need` bytes about to be mapped fresh: had the cache kept the one it let go
+ * less than a second ago, this one was not needed. The budget grows by its size. */
+static void cache_learn(size_t need)
+{
+    if (hk_purge_delay == 0)
+        return;
+    uint32_t now = hk_purge_now();
+    pthread_mutex_lock(&cache_lock);
+    if (cache_let_any && (uint32_t)(now - cache_let_go) < HK_OS_CACHE_LEARN_MS) {
+        cache_learnt = cache_learnt + need > HK_OS_CACHE_LEARN_MAX ? HK_OS_CACHE_LEARN_MAX
+                                                                   : cache_learnt + need;
+        cache_raised = now;
+    }
+    pthread_mutex_unlock(&cache_lock);
+}
+
 void *hk_os_alloc_dirty(size_t size, size_t align)
 {
     pthread_once(&stripes_once, stripes_init);
@@ -387,6 +433,8 @@ void *hk_os_alloc_dirty(size_t size, size_t align)
         atomic_fetch_add_explicit(&st_reused, 1, memory_order_relaxed);
         return region_publish(cached, got, fresh);
     }
+    if (align == HK_PAGE_SIZE && need <= HK_OS_CACHE_MAX_REGION)
+        cache_learn(need);
     void *m = hk_sys_mmap(map, PROT_READ | PROT_WRITE, 0);
     if (m == MAP_FAILED) {
         hk_os_trim(); /* the cache may hold what the kernel refused; try once more */
@@ -534,6 +582,7 @@ void hk_os_get_stats(hk_os_stats *o)
     o->bytes_purged = atomic_load(&st_purged);
     pthread_mutex_lock(&cache_lock);
     o->bytes_cached = cache_bytes;
+    o->cache_budget = cache_learnt;
     o->bytes_kept = kept_bytes;
     pthread_mutex_unlock(&cache_lock);
 }

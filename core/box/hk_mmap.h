@@ -40,6 +40,7 @@ typedef struct {
     uint64_t allocs, frees, bytes_mapped_now, bytes_total, reused, bytes_cached;
     uint64_t bytes_purged; /* cached regions unmapped by the delayed purge or malloc_trim */
     uint64_t bytes_kept;   /* regions munmap refused, kept for reuse or a later unmap */
+    uint64_t cache_budget; /* the cache's budget learnt (at least 32 MiB; see hk_mmap.c) */
 } hk_os_stats;
 void hk_os_get_stats(hk_os_stats *out);
 
