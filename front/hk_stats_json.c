@@ -141,6 +141,7 @@ bool hk_stats_json(int fd)
     num(&mm, "allocated_bytes", s->os.bytes_total);
     num(&mm, "resident_bytes", s->os.bytes_mapped_now + s->os.bytes_cached);
     num(&mm, "cached_bytes", s->os.bytes_cached);
+    num(&mm, "cache_budget_bytes", s->os.cache_budget);
     num(&mm, "purged_bytes", s->os.bytes_purged);
     num(&mm, "reused", s->os.reused);
     close_obj(&mm);
