@@ -3,7 +3,8 @@
 # step; about 30 s): a library that is not hakmem, a build path with a space and a colon, a
 # missing peer, runs that crash (natively and under callgrind), ROUNDS with a leading zero,
 # TIMEOUT, a link in OUT, an interrupted run in a reused OUT (bench/table.sh must refuse it),
-# bench/instr.sh with a library that is not hakmem, bench_remote's overflowing arguments.
+# bench/instr.sh with a library that is not hakmem, bench/vs.sh's refusals and a short run,
+# bench_remote's overflowing arguments.
 # Usage: tools/bench-checks.sh [BUILD_DIR]   (default: the tree; after `make bench`)
 #   HK_BENCH_SCRIPTS=DIR checks the scripts in DIR (compare.sh, table.sh, instr.sh and what
 #   they source) instead of bench/; HK_BENCH_REMOTE=PROGRAM another bench_remote.
@@ -109,6 +110,17 @@ refused "compare.sh with a link in OUT" "$fx/err" $? "compare.sh: .*summary.csv 
 echo "--- bench/instr.sh with a library that is not hakmem: refused"
 bash "$bs/instr.sh" "$top/README.md" true >"$fx/out" 2>"$fx/err"
 refused "instr.sh with README.md as the library" "$fx/err" $? "instr.sh: .*not a hakmem library"
+
+echo "--- bench/vs.sh: a library that is not hakmem refused; a command without ops/s fails; a run"
+bash "$bs/vs.sh" 1 "$top/README.md" true >"$fx/out" 2>"$fx/err"
+refused "vs.sh with README.md as the library" "$fx/err" $? "vs.sh: .*"
+bash "$bs/vs.sh" 1 "$build/.libs/libhakmem.so" true >"$fx/out" 2>"$fx/err"
+rc=$?
+{ [ "$rc" = 1 ] && grep -q "vs.sh: central: no ops/s=N" "$fx/err"; } || fail "vs.sh with a command that prints no ops/s: exit $rc, $(head -n 1 "$fx/err")"
+bash "$bs/vs.sh" 2 "$build/.libs/libhakmem.so" "$build/bench/bench_tiny_hot" 32 20000 >"$fx/out" 2>"$fx/err"
+rc=$?
+{ [ "$rc" = 0 ] && [ "$(grep -c '^round ' "$fx/out")" = 2 ] && grep -q '^median: central [0-9.]* ops/s, central/central = 1.000$' "$fx/out"; } ||
+    fail "vs.sh 2 rounds of bench_tiny_hot: exit $rc, $(tr '\n' ' ' <"$fx/out" | head -c 300)"
 
 echo "--- bench_remote: numbers that overflow are usage errors"
 for a in "2 100 16 16 99999999999999999999 50 1" "36400227916066690 100 16 16 32 50 1" "4294967295 100 16 16 32 50 1"; do
