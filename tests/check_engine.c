@@ -219,6 +219,41 @@ START_TEST(test_purge_delay_zero) {
 }
 END_TEST
 
+/* Delay 0 with threads freeing at once: a free does not wait for another thread's purge (it
+ * asks, and that thread purges again), yet nothing is left dirty once they are done. */
+#define PZ_THREADS 4
+static void *pz_thread(void *arg)
+{
+    unsigned seed = (unsigned)(uintptr_t)arg;
+    for (int i = 0; i < 400; i++) {
+        unsigned order = 1 + (seed = seed * 1103515245u + 12345u) % 5;
+        bool res;
+        uintptr_t a = hk_ph_alloc(order, HK_CLS_L250, &res);
+        if (!a)
+            return (void *)1;
+        memset((void *)a, 0x5a, (size_t)1 << (order + HK_UNIT_SHIFT));
+        hk_ph_free(a, order);
+    }
+    return NULL;
+}
+
+START_TEST(test_purge_delay_zero_threads) {
+    hk_purge_delay = 0;
+    pthread_t t[PZ_THREADS];
+    for (uintptr_t i = 0; i < PZ_THREADS; i++)
+        ck_assert_int_eq(pthread_create(&t[i], NULL, pz_thread, (void *)(i + 1)), 0);
+    for (int i = 0; i < PZ_THREADS; i++) {
+        void *r;
+        ck_assert_int_eq(pthread_join(t[i], &r), 0);
+        ck_assert_ptr_null(r);
+    }
+    hk_ph_stats s;
+    hk_ph_get_stats(&s);
+    ck_assert_uint_eq(s.free_resident, 0);
+    ck_assert_uint_eq(s.committed, s.in_pages + s.free_resident + s.free_purged);
+}
+END_TEST
+
 START_TEST(test_purge_delay_elapsed) {
     /* 1 s: "too early" must hold on a loaded machine under valgrind too. */
     hk_purge_delay = 1000;
@@ -1475,6 +1510,7 @@ Suite *make_engine_suite(void)
     tcase_add_test(tc, test_fullest_page_first);
     tcase_add_test(tc, test_purge_delay_never);
     tcase_add_test(tc, test_purge_delay_zero);
+    tcase_add_test(tc, test_purge_delay_zero_threads);
     tcase_add_test(tc, test_purge_delay_elapsed);
     tcase_add_test(tc, test_purge_budget);
     tcase_add_test(tc, test_purge_budget_learns);

@@ -188,6 +188,34 @@ START_TEST(test_evict_and_trim_refused) {
 }
 END_TEST
 
+/* Maps the kernel refuses teach the mmap box's cache nothing: its budget learns only from
+ * regions it let go and then mapped again (the hostile review: under ENOMEM the budget went
+ * to its maximum). */
+START_TEST(test_refused_map_learns_nothing) {
+    hk_os_trim();
+    void *p[24];
+    for (int i = 0; i < 24; i++)
+        ck_assert_ptr_nonnull(p[i] = hk_os_alloc(3 * MiB, 16));
+    for (int i = 0; i < 24; i++) /* the cache keeps 32 MiB of them, lets the others go */
+        ck_assert(hk_os_free(p[i]));
+    hk_os_stats s;
+    hk_os_get_stats(&s);
+    ck_assert_uint_eq(s.cache_budget, 32 * MiB);
+    hk_fault_arm(HK_SYS_MMAP, 1, true);
+    int got = 0;
+    for (int i = 0; i < 24; i++) /* the cached ones, then refusals */
+        got += (p[i] = hk_os_alloc(3 * MiB, 16)) != NULL;
+    hk_fault_disarm_all();
+    ck_assert_int_lt(got, 24);
+    hk_os_get_stats(&s);
+    ck_assert_uint_eq(s.cache_budget, 32 * MiB);
+    for (int i = 0; i < 24; i++)
+        if (p[i])
+            ck_assert(hk_os_free(p[i]));
+    hk_os_trim();
+}
+END_TEST
+
 START_TEST(test_aligned_trim_refused) {
     hk_os_trim();
     size_t m0 = hk_sys_mapped_bytes();
@@ -434,6 +462,7 @@ int main(void)
     tcase_add_test(tc, test_free_munmap_refused);
     tcase_add_test(tc, test_evict_and_trim_refused);
     tcase_add_test(tc, test_aligned_trim_refused);
+    tcase_add_test(tc, test_refused_map_learns_nothing);
     tcase_add_test(tc, test_cache_shrink_and_grow_refused);
     tcase_add_test(tc, test_mmap_refused_once);
     suite_add_tcase(s, tc);

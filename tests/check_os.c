@@ -125,6 +125,42 @@ START_TEST(test_os_cache_learns_waves) {
 }
 END_TEST
 
+/* A working set of large blocks that only grows, right after the cache let a few regions go:
+ * each fresh map counts only against the bytes let go, so the budget grows by those, not by
+ * the whole working set, and once it is freed the cache keeps its usual bound. malloc_trim
+ * resets the budget. (The hostile review: one region let go, then 64 fresh 15 MiB maps in a
+ * second, and an idle program kept 962 MiB.) */
+START_TEST(test_os_cache_learns_only_what_it_let_go) {
+    int delay = hk_purge_delay;
+    hk_purge_delay = 3600000;
+    hk_os_trim();
+    enum { FEW = 12, MANY = 40 };
+    unsigned char *b[MANY];
+    for (int i = 0; i < FEW; i++)
+        ck_assert_ptr_nonnull(b[i] = hk_os_alloc_dirty(3 * MiB, 16));
+    for (int i = 0; i < FEW; i++)
+        ck_assert(hk_os_free(b[i]));
+    hk_os_stats st;
+    hk_os_get_stats(&st);
+    ck_assert_uint_lt(st.bytes_cached, FEW * 3 * MiB); /* some were let go */
+    for (int i = 0; i < MANY; i++) {
+        ck_assert_ptr_nonnull(b[i] = hk_os_alloc_dirty(3 * MiB, 16));
+        b[i][0] = 1;
+    }
+    hk_os_get_stats(&st);
+    ck_assert_uint_le(st.cache_budget, 32 * MiB + FEW * (3 * MiB + 4 * KiB));
+    for (int i = 0; i < MANY; i++)
+        ck_assert(hk_os_free(b[i]));
+    hk_os_get_stats(&st);
+    ck_assert_uint_le(st.bytes_cached, 64 * MiB); /* the live bytes' bound, not 120 MiB */
+    hk_os_trim();
+    hk_os_get_stats(&st);
+    ck_assert_uint_eq(st.cache_budget, 32 * MiB);
+    ck_assert_uint_eq(st.bytes_cached, 0);
+    hk_purge_delay = delay;
+}
+END_TEST
+
 START_TEST(test_os_aligned) {
     for (size_t align = 8 * KiB; align <= 4 * MiB; align <<= 1) {
         static const size_t sizes[] = {1, 4096, 100 * KiB, 3 * MiB};
@@ -268,6 +304,7 @@ Suite *make_os_suite(void)
     tcase_add_test(tc, test_os_resize);
     tcase_add_test(tc, test_os_cache_grows_smaller_region);
     tcase_add_test(tc, test_os_cache_learns_waves);
+    tcase_add_test(tc, test_os_cache_learns_only_what_it_let_go);
     suite_add_tcase(s, tc);
     tc = tcase_create("api");
     tcase_set_timeout(tc, 20);

@@ -42,9 +42,10 @@ typedef struct hk_os_hdr {
  * 32 MiB: the 80/15/4/1 % mix of issue 13 (bench_mixed, 1 % of 2-4 MiB blocks, 2 threads)
  * mapped 95 fresh regions with 16 MiB, 88 k page faults against tcmalloc's 20 k.
  * Learnt like the page heap's dirty budget: a region mapped fresh less than a second after
- * the cache let one go (evicted over the budget, or unmapped by the delayed purge) raises the
- * budget by its size, up to HK_OS_CACHE_LEARN_MAX; a second without one lowers it by a
- * quarter of its excess over HK_OS_CACHE_MIN. (The live bytes rise and fall: the same mix's
+ * the cache let regions go (evicted over the budget, or unmapped by the delayed purge) raises
+ * the budget by its size, up to the bytes let go (each counts once) and HK_OS_CACHE_LEARN_MAX
+ * (256 MiB); a second without one lowers it by a quarter of its excess over HK_OS_CACHE_MIN,
+ * and malloc_trim resets it. (The live bytes rise and fall: the same mix's
  * cache was full at 8 of 4 MiB regions while 1-3 were live, and each region it let go was
  * mapped again, 768 page faults, plus the munmap's and mremap's TLB flushes: 13 % more
  * kernel time than mimalloc in perf, the cause of its miss.) A region cached for
@@ -55,7 +56,7 @@ typedef struct hk_os_hdr {
 #define HK_OS_CACHE_BYTES ((size_t)64 << 20)
 #define HK_OS_CACHE_MAX_REGION ((size_t)16 << 20)
 #define HK_OS_CACHE_MIN ((size_t)32 << 20)
-#define HK_OS_CACHE_LEARN_MAX ((size_t)1 << 30)
+#define HK_OS_CACHE_LEARN_MAX ((size_t)256 << 20)
 #define HK_OS_CACHE_LEARN_MS 1000
 typedef struct {
     uintptr_t base;
@@ -66,11 +67,21 @@ static hk_os_cached cache[HK_OS_CACHE_SLOTS];
 static int cache_n;
 static size_t cache_bytes;
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
-/* The budget learnt, when the cache last let a region go and when a fresh map last raised
- * the budget or it was last lowered (hk_purge_now(); under cache_lock). */
-static size_t cache_learnt = HK_OS_CACHE_MIN;
+/* The budget learnt; the bytes the cache let go in the second since cache_let_go, not yet
+ * mapped again; when a fresh map last raised the budget or it was last lowered
+ * (hk_purge_now(); under cache_lock). */
+static size_t cache_learnt = HK_OS_CACHE_MIN, cache_let_bytes;
 static uint32_t cache_let_go, cache_raised, cache_lowered;
-static bool cache_let_any;
+
+/* The cache lets `bytes` go at `now` (cache_lock held). */
+static void cache_let(uint32_t now, size_t bytes)
+{
+    if (cache_let_bytes == 0 || (uint32_t)(now - cache_let_go) >= HK_OS_CACHE_LEARN_MS) {
+        cache_let_bytes = 0;
+        cache_let_go = now;
+    }
+    cache_let_bytes += bytes;
+}
 
 /* Regions the OS refused to unmap, chained through their headers (under cache_lock). */
 static hk_os_hdr *kept;
@@ -287,10 +298,8 @@ static bool cache_put(uintptr_t base, size_t size)
             cache[i - 1] = cache[i];
         cache_n--;
     }
-    if (nevict) {
-        cache_let_go = hk_purge_now();
-        cache_let_any = true;
-    }
+    for (int i = 0; i < nevict; i++)
+        cache_let(hk_purge_now(), evict[i].size);
     cache[cache_n++] = (hk_os_cached){base, size, now};
     cache_bytes += size;
     pthread_mutex_unlock(&cache_lock);
@@ -321,10 +330,8 @@ static uint32_t cache_purge(uint32_t now, bool all, size_t *released)
             i++;
         }
     }
-    if (ndue && !all) {
-        cache_let_go = now;
-        cache_let_any = true;
-    }
+    for (int i = 0; i < ndue && !all; i++)
+        cache_let(now, due[i].size);
     /* A second without a region mapped again: a quarter of the excess learnt goes. */
     if (cache_learnt > HK_OS_CACHE_MIN && (uint32_t)(now - cache_raised) >= HK_OS_CACHE_LEARN_MS &&
         (uint32_t)(now - cache_lowered) >= HK_OS_CACHE_LEARN_MS) {
@@ -360,6 +367,12 @@ size_t hk_os_trim(void)
 {
     size_t released = kept_retry();
     cache_purge(0, true, &released); /* what munmap refuses is kept: tried at the next trim */
+    /* The program wants its memory back (or the kernel refused a map): what the cache learnt
+     * goes too. */
+    pthread_mutex_lock(&cache_lock);
+    cache_learnt = HK_OS_CACHE_MIN;
+    cache_let_bytes = 0;
+    pthread_mutex_unlock(&cache_lock);
     return released;
 }
 
@@ -395,17 +408,21 @@ static void *region_publish(uintptr_t base, size_t map, bool fresh)
     return (void *)h->user;
 }
 
-/* A region of `need` bytes about to be mapped fresh: had the cache kept the one it let go
- * less than a second ago, this one was not needed. The budget grows by its size. */
+/* A region of `need` bytes just mapped fresh: had the cache kept what it let go less than a
+ * second ago, this one was not needed. The budget grows by its size, up to the bytes let go
+ * (each byte let go counts once: a program whose large blocks only grow in number maps fresh
+ * regions after a single one was let go, and must not teach the cache to keep them all). */
 static void cache_learn(size_t need)
 {
     if (hk_purge_delay == 0)
         return;
     uint32_t now = hk_purge_now();
     pthread_mutex_lock(&cache_lock);
-    if (cache_let_any && (uint32_t)(now - cache_let_go) < HK_OS_CACHE_LEARN_MS) {
-        cache_learnt = cache_learnt + need > HK_OS_CACHE_LEARN_MAX ? HK_OS_CACHE_LEARN_MAX
-                                                                   : cache_learnt + need;
+    if (cache_let_bytes && (uint32_t)(now - cache_let_go) < HK_OS_CACHE_LEARN_MS) {
+        size_t credit = need < cache_let_bytes ? need : cache_let_bytes;
+        cache_let_bytes -= credit;
+        cache_learnt = cache_learnt + credit > HK_OS_CACHE_LEARN_MAX ? HK_OS_CACHE_LEARN_MAX
+                                                                     : cache_learnt + credit;
         cache_raised = now;
     }
     pthread_mutex_unlock(&cache_lock);
@@ -433,8 +450,6 @@ void *hk_os_alloc_dirty(size_t size, size_t align)
         atomic_fetch_add_explicit(&st_reused, 1, memory_order_relaxed);
         return region_publish(cached, got, fresh);
     }
-    if (align == HK_PAGE_SIZE && need <= HK_OS_CACHE_MAX_REGION)
-        cache_learn(need);
     void *m = hk_sys_mmap(map, PROT_READ | PROT_WRITE, 0);
     if (m == MAP_FAILED) {
         hk_os_trim(); /* the cache may hold what the kernel refused; try once more */
@@ -444,6 +459,8 @@ void *hk_os_alloc_dirty(size_t size, size_t align)
         errno = ENOMEM;
         return NULL;
     }
+    if (align == HK_PAGE_SIZE && need <= HK_OS_CACHE_MAX_REGION)
+        cache_learn(need);
     uintptr_t base = (uintptr_t)m;
     if (align > HK_PAGE_SIZE) {
         /* Trim so that base + one page is aligned. */

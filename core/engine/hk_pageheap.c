@@ -15,7 +15,8 @@
  * while the lock is dropped for madvise, then put back clean (or still dirty if madvise
  * failed, and the purge stops until the next deadline). One purge at a time (purge_lock,
  * taken before heap_lock): a fork waits for it, since a child forked while runs are BUSY
- * would never get them back.
+ * would never get them back. A free that asks for a purge while another runs does not wait:
+ * it leaves a note (purge_asked), and the thread that holds the lock purges again when done.
  */
 #define _GNU_SOURCE
 #include "hk_pageheap.h"
@@ -54,9 +55,10 @@ static uint8_t cls_box[256];
 static size_t meta_reserved;
 
 static pthread_mutex_t heap_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_mutex_t purge_lock = PTHREAD_MUTEX_INITIALIZER; /* held by purge_runs */
-static hk_lockstat heap_ls; /* its takings by page allocations and frees */
-static size_t arena_used;   /* committed prefix of the arena (under heap_lock) */
+static pthread_mutex_t purge_lock = PTHREAD_MUTEX_INITIALIZER; /* held around purge_runs */
+static atomic_bool purge_asked; /* a free's purge waits for purge_lock's holder */
+static hk_lockstat heap_ls;     /* its takings by page allocations and frees */
+static size_t arena_used;       /* committed prefix of the arena (under heap_lock) */
 static uint32_t order_head[HK_MAX_ORDER + 1];
 static uint32_t dirty_head = HK_NIL, dirty_tail = HK_NIL;
 static size_t used_units, free_units, dirty_units;
@@ -492,7 +494,7 @@ void hk_ph_state_reset(uintptr_t page, size_t bytes)
             w[i] = 0;
 }
 
-static bool purge_runs(uint32_t now, bool all, size_t keep_dirty, bool *failed, bool wait);
+static void purge_runs(uint32_t now, bool all, size_t keep_dirty, bool *failed);
 
 static size_t dirty_budget(void)
 {
@@ -516,6 +518,43 @@ static bool over_budget(uint32_t now)
            (backoff == 0 || hk_purge_due(backoff, now));
 }
 
+/* The purge a free asks for (no lock held): at delay 0 every dirty run, else the oldest
+ * down to half the budget while over it. With another purge under way the free does not wait:
+ * it asks (purge_asked), and the holder of purge_lock, once it has let the lock go, sees the
+ * question and purges again (purge_answer), so nothing a free asked for is left dirty.
+ * Returns false when this thread did not purge. */
+static bool purge_for_free(uint32_t now, bool *failed)
+{
+    bool ran = false;
+    *failed = false;
+    atomic_store(&purge_asked, true);
+    atomic_thread_fence(memory_order_seq_cst);
+    while (atomic_load(&purge_asked) && pthread_mutex_trylock(&purge_lock) == 0) {
+        atomic_store(&purge_asked, false);
+        pthread_mutex_lock(&heap_lock);
+        bool all = hk_purge_delay == 0, go = all || over_budget(now);
+        size_t keep = all ? 0 : dirty_budget() / 2;
+        pthread_mutex_unlock(&heap_lock);
+        bool f = false;
+        if (go)
+            purge_runs(now, all, keep, &f);
+        pthread_mutex_unlock(&purge_lock);
+        atomic_thread_fence(memory_order_seq_cst); /* then read the question again */
+        *failed |= f;
+        ran = true;
+    }
+    return ran;
+}
+
+/* After purge_lock was let go by a purge that is not a free's: a free asked meanwhile. */
+static void purge_answer(uint32_t now)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+    bool failed;
+    if (atomic_load(&purge_asked))
+        purge_for_free(now, &failed);
+}
+
 /* After a free (no lock held): purge what is due. */
 static void after_free(uint32_t now, bool over)
 {
@@ -528,13 +567,8 @@ static void after_free(uint32_t now, bool over)
             atomic_flag_clear(&in_pressure);
         }
         bool failed;
-        pthread_mutex_lock(&heap_lock);
-        size_t keep = hk_purge_delay == 0 ? 0 : dirty_budget() / 2;
-        pthread_mutex_unlock(&heap_lock);
-        /* Over budget with a purge under way: that one goes on while over (delay 0 waits,
-         * to leave nothing dirty). */
-        if (!purge_runs(now, hk_purge_delay == 0, keep, &failed, hk_purge_delay == 0))
-            return;
+        if (!purge_for_free(now, &failed))
+            return; /* the purge under way does it */
         /* Still over after failures: no purge at a free for a while (it would fail on
          * every free). */
         pthread_mutex_lock(&heap_lock);
@@ -678,19 +712,15 @@ static void released(uint32_t u, uint32_t n, unsigned r)
 /* Purge dirty runs, oldest first: those due at `now`, every one when `all`, and any while
  * the dirty bytes exceed keep_dirty (SIZE_MAX: only the due ones). *failed when a madvise failed. A run whose madvise failed stays resident,
  * accounted as such and usable, and is retried after a delay (it goes back to the dirty list
- * as freed now); after PURGE_MAX_FAIL failures in one call the purge stops. With a purge under
- * way on another thread it waits for it, or returns false at once unless `wait`. */
+ * as freed now); after PURGE_MAX_FAIL failures in one call the purge stops. The caller holds
+ * purge_lock. */
 #define PURGE_MAX_FAIL 4
-static bool purge_runs(uint32_t now, bool all, size_t keep_dirty, bool *failed, bool wait)
+static void purge_runs(uint32_t now, bool all, size_t keep_dirty, bool *failed)
 {
     uint32_t batch[PURGE_BATCH], nd[PURGE_BATCH];
     unsigned rel[PURGE_BATCH];
     int nfail = 0;
     *failed = false;
-    if (wait)
-        pthread_mutex_lock(&purge_lock);
-    else if (pthread_mutex_trylock(&purge_lock) != 0)
-        return false;
     pthread_mutex_lock(&heap_lock);
     while (nfail < PURGE_MAX_FAIL) {
         int n = 0;
@@ -732,8 +762,6 @@ static bool purge_runs(uint32_t now, bool all, size_t keep_dirty, bool *failed, 
         }
     }
     pthread_mutex_unlock(&heap_lock);
-    pthread_mutex_unlock(&purge_lock);
-    return true;
 }
 
 uint32_t hk_ph_purge(uint32_t now, bool all)
@@ -741,7 +769,10 @@ uint32_t hk_ph_purge(uint32_t now, bool all)
     if (hk_arena_size == 0 || (hk_purge_delay < 0 && !all))
         return HK_PURGE_NEVER;
     bool failed;
-    purge_runs(now, all, SIZE_MAX, &failed, true);
+    pthread_mutex_lock(&purge_lock);
+    purge_runs(now, all, SIZE_MAX, &failed);
+    pthread_mutex_unlock(&purge_lock);
+    purge_answer(now);
     pthread_mutex_lock(&heap_lock);
     if (dirty_cap > dirty_min && (uint32_t)(now - last_refault) >= REFAULT_MS &&
         (uint32_t)(now - last_cap_decay) >= REFAULT_MS) {
