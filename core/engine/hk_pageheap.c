@@ -518,8 +518,9 @@ static bool over_budget(uint32_t now)
            (backoff == 0 || hk_purge_due(backoff, now));
 }
 
-/* The purge a free asks for (no lock held): at delay 0 every dirty run, else the oldest
- * down to half the budget while over it. With another purge under way the free does not wait:
+/* The purge a free asks for (no lock held; the free went over the budget, or the delay is
+ * 0): at delay 0 every dirty run, else the oldest down to half the budget, and those due.
+ * With another purge under way the free does not wait:
  * it asks (purge_asked), and the holder of purge_lock, once it has let the lock go, sees the
  * question and purges again (purge_answer), so nothing a free asked for is left dirty.
  * Returns false when this thread did not purge. */
@@ -531,13 +532,16 @@ static bool purge_for_free(uint32_t now, bool *failed)
     atomic_thread_fence(memory_order_seq_cst);
     while (atomic_load(&purge_asked) && pthread_mutex_trylock(&purge_lock) == 0) {
         atomic_store(&purge_asked, false);
+        /* What the free asked for: down to half the budget, over it now or not (a purge
+         * that checked the budget again here purged less, and the pressure hook, which runs
+         * when a free crosses the budget, ran less often: `tests/footprint 1024 1000`
+         * measured 55.8 against 41.2 MiB at a_1s_kb). */
         pthread_mutex_lock(&heap_lock);
-        bool all = hk_purge_delay == 0, go = all || over_budget(now);
+        bool all = hk_purge_delay == 0;
         size_t keep = all ? 0 : dirty_budget() / 2;
         pthread_mutex_unlock(&heap_lock);
         bool f = false;
-        if (go)
-            purge_runs(now, all, keep, &f);
+        purge_runs(now, all, keep, &f);
         pthread_mutex_unlock(&purge_lock);
         atomic_thread_fence(memory_order_seq_cst); /* then read the question again */
         *failed |= f;
