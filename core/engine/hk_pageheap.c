@@ -56,7 +56,7 @@ static size_t meta_reserved;
 
 static pthread_mutex_t heap_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t purge_lock = PTHREAD_MUTEX_INITIALIZER; /* held around purge_runs */
-static atomic_bool purge_asked; /* a free's purge waits for purge_lock's holder */
+static atomic_bool purge_asked; /* a free's purge, left to purge_lock's holder */
 static hk_lockstat heap_ls;     /* its takings by page allocations and frees */
 static size_t arena_used;       /* committed prefix of the arena (under heap_lock) */
 static uint32_t order_head[HK_MAX_ORDER + 1];
@@ -520,10 +520,10 @@ static bool over_budget(uint32_t now)
 
 /* The purge a free asks for (no lock held; the free went over the budget, or the delay is
  * 0): at delay 0 every dirty run, else the oldest down to half the budget, and those due.
- * With another purge under way the free does not wait:
- * it asks (purge_asked), and the holder of purge_lock, once it has let the lock go, sees the
- * question and purges again (purge_answer), so nothing a free asked for is left dirty.
- * Returns false when this thread did not purge. */
+ * With another purge under way the free does not wait: it asks (purge_asked), and the holder
+ * of purge_lock, once it has let the lock go, sees the question and purges again (here, or
+ * purge_answer), so nothing a free asked for is left dirty. Returns false when this thread
+ * did not purge. */
 static bool purge_for_free(uint32_t now, bool *failed)
 {
     bool ran = false;
@@ -714,10 +714,10 @@ static void released(uint32_t u, uint32_t n, unsigned r)
 }
 
 /* Purge dirty runs, oldest first: those due at `now`, every one when `all`, and any while
- * the dirty bytes exceed keep_dirty (SIZE_MAX: only the due ones). *failed when a madvise failed. A run whose madvise failed stays resident,
- * accounted as such and usable, and is retried after a delay (it goes back to the dirty list
- * as freed now); after PURGE_MAX_FAIL failures in one call the purge stops. The caller holds
- * purge_lock. */
+ * the dirty bytes exceed keep_dirty (SIZE_MAX: only the due ones). *failed when a madvise
+ * failed. A run whose madvise failed stays resident, accounted as such and usable, and is
+ * retried after a delay (it goes back to the dirty list as freed now); after PURGE_MAX_FAIL
+ * failures in one call the purge stops. The caller holds purge_lock. */
 #define PURGE_MAX_FAIL 4
 static void purge_runs(uint32_t now, bool all, size_t keep_dirty, bool *failed)
 {
