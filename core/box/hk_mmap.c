@@ -45,10 +45,10 @@ typedef struct hk_os_hdr {
  * the cache let regions go (evicted over the budget, or unmapped by the delayed purge) raises
  * the budget by its size, up to the bytes let go (each counts once) and HK_OS_CACHE_LEARN_MAX
  * (256 MiB); a second without one lowers it by a quarter of its excess over HK_OS_CACHE_MIN,
- * and malloc_trim resets it. (The live bytes rise and fall: the same mix's
- * cache was full at 8 of 4 MiB regions while 1-3 were live, and each region it let go was
- * mapped again, 768 page faults, plus the munmap's and mremap's TLB flushes: 13 % more
- * kernel time than mimalloc in perf, the cause of its miss.) A region cached for
+ * and malloc_trim resets it. (The live bytes rise and fall: the same mix's cache was full,
+ * 8 regions and 29-31 MiB of its 32, while 2-3 blocks (7-10 MiB) were live, and a region it
+ * let go was mapped again, 768 page faults for 3 MiB, plus the munmap's and mremap's TLB
+ * flushes: 13 % more kernel time than mimalloc in perf, the cause of its miss; README.) A region cached for
  * HAKMEM_PURGE_DELAY_MS is unmapped by the purge clock, which the slow paths drive: a program
  * that only idles (or only takes the fast paths) after its frees keeps up to the budget
  * cached until its next slow path or malloc_trim. Delay 0: nothing is cached. */
