@@ -13,6 +13,7 @@
 #include "hk_log.h"
 #include "hk_options.h"
 #include "hk_options_check.h"
+#include "hk_pageheap.h"
 #include "hk_purge.h"
 #include "hk_stats_snap.h"
 #include "hk_sys.h"
@@ -44,6 +45,7 @@ static void atfork_parent(void)
     hk_purge_atfork_parent();
     hk_mode_atfork_parent();
     pthread_mutex_unlock(&init_lock);
+    hk_ph_atfork_done(); /* the purges asked for while the fork held the page heap */
 }
 static void atfork_child(void)
 {

@@ -254,6 +254,45 @@ START_TEST(test_purge_delay_zero_threads) {
 }
 END_TEST
 
+/* A free that crosses the dirty budget while the purge clock's purge holds the purge lock
+ * does not wait for it: it asks, and the clock's purge, once done with its due runs, purges
+ * down to half the budget for it (purge_answer). A thread stands for the clock: it purges
+ * 128 MiB of due runs (left dirty under a raised budget), the main thread meanwhile frees
+ * 48 MiB of fresh ones, none due, over the 32 MiB budget. */
+static atomic_int pa_go;
+static void *pa_clock(void *arg)
+{
+    (void)arg;
+    atomic_store(&pa_go, 1);
+    hk_ph_purge(hk_purge_now(), false);
+    return NULL;
+}
+
+START_TEST(test_purge_asked_during_clock) {
+    hk_purge_delay = 200;
+    enum { DUE = 256, FRESH = 96 }; /* runs of 512 KiB: 128 MiB due, then 48 MiB */
+    void *a[DUE + FRESH];
+    for (int i = 0; i < DUE + FRESH; i++)
+        a[i] = page_touched(6);
+    hk_ph_set_dirty_floor(256 * MiB);
+    for (int i = 0; i < DUE; i++) /* under that budget: dirty, due after 200 ms */
+        hk_ph_free((uintptr_t)a[i], 6);
+    sleep_ms(250);
+    hk_ph_set_dirty_floor(32 * MiB);
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, pa_clock, NULL), 0);
+    while (!atomic_load(&pa_go))
+        ;
+    for (int i = DUE; i < DUE + FRESH; i++)
+        hk_ph_free((uintptr_t)a[i], 6);
+    ck_assert_int_eq(pthread_join(t, NULL), 0);
+    hk_ph_stats s;
+    hk_ph_get_stats(&s);
+    ck_assert_msg(s.free_resident <= s.dirty_budget, "%zu bytes dirty over a budget of %zu",
+                  (size_t)s.free_resident, (size_t)s.dirty_budget);
+}
+END_TEST
+
 START_TEST(test_purge_delay_elapsed) {
     /* 1 s: "too early" must hold on a loaded machine under valgrind too. */
     hk_purge_delay = 1000;
@@ -1511,6 +1550,7 @@ Suite *make_engine_suite(void)
     tcase_add_test(tc, test_purge_delay_never);
     tcase_add_test(tc, test_purge_delay_zero);
     tcase_add_test(tc, test_purge_delay_zero_threads);
+    tcase_add_test(tc, test_purge_asked_during_clock);
     tcase_add_test(tc, test_purge_delay_elapsed);
     tcase_add_test(tc, test_purge_budget);
     tcase_add_test(tc, test_purge_budget_learns);

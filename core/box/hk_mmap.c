@@ -414,7 +414,7 @@ static void *region_publish(uintptr_t base, size_t map, bool fresh)
  * regions after a single one was let go, and must not teach the cache to keep them all). */
 static void cache_learn(size_t need)
 {
-    if (hk_purge_delay == 0)
+    if (hk_purge_delay <= 0) /* 0: nothing cached; -1: nothing would ever unlearn it */
         return;
     uint32_t now = hk_purge_now();
     pthread_mutex_lock(&cache_lock);

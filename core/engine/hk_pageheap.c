@@ -550,13 +550,14 @@ static bool purge_for_free(uint32_t now, bool *failed)
     return ran;
 }
 
-/* After purge_lock was let go by a purge that is not a free's: a free asked meanwhile. */
+/* After purge_lock was let go by a purge that is not a free's (or a fork): a free asked
+ * meanwhile. A madvise that failed is retried by the purge clock after a delay. */
 static void purge_answer(uint32_t now)
 {
     atomic_thread_fence(memory_order_seq_cst);
     bool failed;
-    if (atomic_load(&purge_asked))
-        purge_for_free(now, &failed);
+    if (atomic_load(&purge_asked) && purge_for_free(now, &failed) && failed)
+        hk_purge_schedule(hk_purge_deadline(now));
 }
 
 /* After a free (no lock held): purge what is due. */
@@ -855,6 +856,7 @@ void hk_ph_atfork_parent(void)
     pthread_mutex_unlock(&heap_lock);
     pthread_mutex_unlock(&purge_lock);
 }
+void hk_ph_atfork_done(void) { purge_answer(hk_purge_now()); }
 void hk_ph_atfork_child(void)
 {
     /* A thread of the parent may have been between two locks of the pressure hook. */

@@ -173,5 +173,8 @@ void hk_ph_lock_counts(hk_lockcount *out);
 void hk_ph_atfork_prepare(void);
 void hk_ph_atfork_parent(void);
 void hk_ph_atfork_child(void);
+/* In the parent, once every lock is let go after a fork: the purges frees asked for while the
+ * fork held the purge lock (no free waits for it). */
+void hk_ph_atfork_done(void);
 
 #endif
