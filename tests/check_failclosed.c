@@ -112,6 +112,56 @@ START_TEST(test_uncarved_arena) {
 }
 END_TEST
 
+/* A page's bytes outside its blocks: before its first block (its colour, hk_page_first)
+ * and past its last, for every class whose pages have slack, at every byte offset. */
+START_TEST(test_page_slack_refused) {
+    nprobes = 0;
+    unsigned coloured = 0;
+    for (unsigned c = 1; c < HK_NCLASSES; c++) {
+        const hk_class_info *ci = &hk_classes[c];
+        size_t psize = (size_t)1 << ci->page_shift, slack = psize - (size_t)ci->cap * ci->bsize;
+        if (ci->cap < 2 || slack < 64)
+            continue;
+        /* Four pages' blocks, so that every page is carved whole and one starts past 0. */
+        enum { MAXB = 4096 };
+        static void *b[MAXB];
+        unsigned n = 4u * ci->cap < MAXB ? 4u * ci->cap : MAXB;
+        for (unsigned i = 0; i < n; i++)
+            ck_assert_ptr_nonnull(b[i] = hk_slab_alloc(c));
+        for (unsigned i = 0; i < n; i++) {
+            uintptr_t page = (uintptr_t)b[i] & ~(psize - 1), first = UINTPTR_MAX;
+            unsigned inpage = 0;
+            for (unsigned j = 0; j < n; j++)
+                if (((uintptr_t)b[j] & ~(psize - 1)) == page) {
+                    inpage++;
+                    first = (uintptr_t)b[j] < first ? (uintptr_t)b[j] : first;
+                }
+            if (inpage != ci->cap || (uintptr_t)b[i] != first)
+                continue; /* a page not carved whole, or not its first block */
+            ck_assert_uint_le(first - page, slack);
+            coloured += first != page;
+            uintptr_t end = first + (size_t)ci->cap * ci->bsize;
+            for (uintptr_t a = page == first ? end : page; a < page + psize;
+                 a = a + 1 == first ? end : a + 1) {
+                hk_ptr_info info;
+                nprobes++;
+                if (hk_ptr_check((void *)a, &info) != HK_PTR_INVALID)
+                    ck_abort_msg("class %u (%u bytes): page %p + %zu (first block at + %zu) not "
+                                 "refused",
+                                 c, ci->bsize, (void *)page, (size_t)(a - page),
+                                 (size_t)(first - page));
+                ck_assert(!hk_slab_fast_ok(a - hk_arena_base));
+            }
+        }
+        for (unsigned i = 0; i < n; i++)
+            hk_slab_free(b[i]);
+    }
+    fprintf(stderr, "page slack: %lu probes, %u pages coloured\n", nprobes, coloured);
+    ck_assert_uint_gt(coloured, 0);
+    ck_assert_uint_gt(nprobes, 10000);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- aligned blocks */
 
 /* One aligned allocation through the front door at alignment al and size sz: probe its
@@ -401,6 +451,7 @@ Suite *make_failclosed_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_every_offset_every_class);
     tcase_add_test(tc, test_uncarved_arena);
+    tcase_add_test(tc, test_page_slack_refused);
     tcase_add_test(tc, test_every_offset_aligned);
     tcase_add_test(tc, test_aligned_block_start_refused);
     tcase_add_test(tc, test_mmap_offsets);

@@ -21,7 +21,10 @@ static uintptr_t block_of(uintptr_t off, unsigned cls)
 {
     const hk_class_info *ci = &hk_classes[cls];
     uintptr_t page = off & ~(((uintptr_t)1 << ci->page_shift) - 1);
-    uintptr_t blk = page + ((off - page) / ci->bsize) * ci->bsize;
+    uintptr_t first = hk_page_first(hk_arena_base + page, ci) - hk_arena_base;
+    if (off < first)
+        return UINTPTR_MAX;
+    uintptr_t blk = first + ((off - first) / ci->bsize) * ci->bsize;
     return blk + ci->bsize <= page + ((uintptr_t)1 << ci->page_shift) ? blk : UINTPTR_MAX;
 }
 

@@ -215,7 +215,7 @@ static void *pages_take(unsigned cls, uint32_t want, uint32_t *got, uintptr_t *f
              * (16 KiB, at least a block: cutting writes a link into each block, which makes
              * its first page resident), so that a page is touched only as far as it is used. */
             const uintptr_t bsize = ci->bsize;
-            uintptr_t blk = page_addr(pg) + (uintptr_t)pg->c.carved * bsize;
+            uintptr_t blk = hk_page_first(page_addr(pg), ci) + (uintptr_t)pg->c.carved * bsize;
             uint32_t m = want - n - k;
             if (pg->c.fresh && m > ci->carve_max)
                 m = ci->carve_max;
@@ -319,7 +319,8 @@ static void pages_release(hk_page *done)
             ci->bsize < 256) {
             hk_ph_state_reset(a, (size_t)1 << ci->page_shift);
         } else {
-            uint8_t *st = (uint8_t *)hk_state + ((a - hk_arena_base) >> HK_GRAN_SHIFT);
+            uint8_t *st = (uint8_t *)hk_state +
+                          ((hk_page_first(a, ci) - hk_arena_base) >> HK_GRAN_SHIFT);
             for (uint32_t k = 0, step = ci->bsize >> HK_GRAN_SHIFT; k < done->c.carved; k++)
                 st[k * step] = HK_ST_UNUSED;
         }

@@ -104,6 +104,7 @@ typedef struct {
     uint16_t carve_max; /* blocks cut from a fresh page per refill (16 KiB, at least 1) */
     uint32_t xfer_max;  /* transfer-cache capacity per shard (blocks) */
     uint32_t qmul;      /* occupancy queue of a page: 1 + (used * qmul >> 16) */
+    uint32_t colors;    /* first-block offsets a page's slack allows (hk_page_first), >= 1 */
 } hk_class_info;
 
 /* A thread's cache: per class a LIFO bin of free blocks linked through their first word.
@@ -152,6 +153,15 @@ typedef struct hk_tcache {
 
 extern HK_TLS HK_HIDDEN hk_tcache hk_tc;
 extern HK_HIDDEN hk_class_info hk_classes[HK_NCLASSES];
+
+/* Where the first block of a page of class ci at address a starts: a + a colour, a multiple
+ * of HK_COLOR_STEP inside the page's slack (its bytes past the last whole block), taken from
+ * the page's address. */
+#define HK_COLOR_STEP 64u
+HK_INLINE uintptr_t hk_page_first(uintptr_t a, const hk_class_info *ci)
+{
+    return a + ((a >> ci->page_shift) % ci->colors) * HK_COLOR_STEP;
+}
 
 /* Reserve the arena (once, from hakmem's init). Returns false when no address space at all
  * could be reserved: every small box then falls back to the mmap box. */
