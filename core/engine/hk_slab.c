@@ -150,8 +150,19 @@ void hk_slab_define_class(unsigned cls, hak_box_t box, uint32_t bsize)
      * record bench_mixed 2 20000000 42 256 1:1024-32768`: the benchmark's own loop (its
      * stamps on each block) took 74 % of 12-13 k samples uncoloured, 63 % of 11 k coloured
      * (tcmalloc: 72 % of 12 k); `BASELINE=<uncoloured> bench/vs.sh 31` of it at 10000000
-     * cycles: 1.043. A page that is a block of its own (L25) has none. */
-    ci->colors = cap > 1 ? (uint32_t)((((size_t)1 << shift) - cap * bsize) / HK_COLOR_STEP) + 1 : 1;
+     * cycles: 1.043. Offsets of 4 KiB and more change no cache set (the caches index sets
+     * by the offset in the 4 KiB page), so colours stay below 4 KiB. Their memory: free
+     * inside the slack of the page's last OS page (slack % 4 KiB, which a page uses
+     * anyway); beyond it a colour makes the blocks straddle one more OS page, which only a
+     * page of 128 KiB or more pays (at most 1/32 of it; hostile review 17 measured +6 % RSS
+     * for a full 64 KiB page of 6 KiB blocks). A page that is a block of its own (L25) has
+     * none. */
+    size_t slack = ((size_t)1 << shift) - cap * bsize, free_bytes = slack % HK_PAGE_SIZE;
+    size_t reach = ((size_t)1 << shift) >= 32 * HK_PAGE_SIZE
+                       ? (slack < HK_PAGE_SIZE - HK_COLOR_STEP ? slack
+                                                               : HK_PAGE_SIZE - HK_COLOR_STEP)
+                       : free_bytes;
+    ci->colors = cap > 1 ? (uint32_t)(reach / HK_COLOR_STEP) + 1 : 1;
     /* Cache up to 256 KiB per class per thread, between 1 and 128 blocks, growing to 1 MiB
      * where the thread churns through the class (hk_slab_bin_event; the thread's whole cache
      * stays within HK_TC_BYTES). At 256 KiB for good the blocks of 8 KiB and up (32 of them
