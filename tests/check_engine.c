@@ -159,43 +159,60 @@ START_TEST(test_state_reset_on_release) {
 END_TEST
 
 /* Pages are coloured: in every class with more than one block per page, a page starts its
- * first block at a multiple of 64 bytes below 4 KiB, and pages take different colours
- * where the class allows any. The colours' memory is bounded: a page under 128 KiB is
- * coloured only inside the slack its last OS page has anyway (slack % 4 KiB), so that its
- * blocks never straddle one more OS page (hostile review 17: +6 % RSS for full pages of
- * 6 KiB blocks before). */
+ * first block at a multiple of 64 bytes below 4 KiB, pages take different colours where the
+ * class has any, and the colours' memory is bounded. Checked for every colour the class
+ * has (not only those of the pages a run happens to get): the last block ends inside the
+ * page; a page under 128 KiB touches no more 4 KiB pages than uncoloured, a larger one at
+ * most one more (hostile review 17: +6 % RSS for full pages of 6 KiB blocks before); and
+ * every class whose last OS page leaves 64 bytes or more of slack (free colours), or whose
+ * pages are 128 KiB or more with slack, is coloured. */
 START_TEST(test_pages_coloured) {
     unsigned classes = 0;
     for (unsigned c = 1; c < HK_NCLASSES; c++) {
         const hk_class_info *ci = &hk_classes[c];
-        size_t psize = (size_t)1 << ci->page_shift, slack = psize - (size_t)ci->cap * ci->bsize;
-        if (ci->cap < 2)
+        size_t psize = (size_t)1 << ci->page_shift, span = (size_t)ci->cap * ci->bsize,
+               slack = psize - span;
+        if (ci->cap < 2) {
+            ck_assert_uint_eq(ci->colors, 1);
             continue;
-        size_t reach = psize >= 128 * KiB ? (slack < 4032 ? slack : 4032) : slack % 4096;
+        }
+        size_t pages0 = (span + 4095) / 4096;
+        for (size_t k = 0; k < ci->colors; k++) {
+            size_t col = k * 64; /* colour k (hk_page_first) */
+            ck_assert_msg(col < 4096 && col + span <= psize,
+                          "class %u (%u bytes, %zu KiB pages): colour %zu of %u", c, ci->bsize,
+                          psize / KiB, col, ci->colors);
+            size_t pages = (col + span + 4095) / 4096 - col / 4096;
+            ck_assert_msg(pages <= pages0 + (psize >= 128 * KiB),
+                          "class %u (%u bytes, %zu KiB pages): colour %zu touches %zu OS pages, "
+                          "%zu uncoloured",
+                          c, ci->bsize, psize / KiB, col, pages, pages0);
+        }
+        bool want = slack % 4096 >= 64 || (psize >= 128 * KiB && slack >= 64);
+        ck_assert_msg(!want || ci->colors > 1, "class %u (%u bytes, %zu of slack): no colours", c,
+                      ci->bsize, slack);
+        if (ci->colors < 2)
+            continue;
+        /* Placed pages: at a colour, and not all at the same one. */
         enum { MAXB = 4096 };
         static void *b[MAXB];
         unsigned n = 4u * ci->cap < MAXB ? 4u * ci->cap : MAXB;
-        size_t offs[8];
-        unsigned noffs = 0;
+        size_t first = SIZE_MAX;
+        bool differ = false;
         for (unsigned i = 0; i < n; i++) {
             ck_assert_ptr_nonnull(b[i] = hk_slab_alloc(c));
             size_t off = ((uintptr_t)b[i] & (psize - 1)) % ci->bsize; /* the page's colour */
-            ck_assert_msg(off % 64 == 0 && off <= reach,
-                          "class %u (%u bytes, %zu KiB pages, %zu of slack): colour %zu", c,
-                          ci->bsize, psize / KiB, slack, off);
-            bool seen = false;
-            for (unsigned k = 0; k < noffs; k++)
-                seen |= offs[k] == off;
-            if (!seen && noffs < 8)
-                offs[noffs++] = off;
+            ck_assert_uint_eq(off % 64, 0);
+            ck_assert_uint_lt(off / 64, ci->colors);
+            if (first == SIZE_MAX)
+                first = off;
+            differ |= off != first;
         }
-        if (reach >= 64) {
-            ck_assert_msg(noffs >= 2, "class %u (%u bytes, %zu of slack): %u pages, all at + %zu",
-                          c, ci->bsize, slack, n / ci->cap, offs[0]);
-            classes++;
-        }
+        ck_assert_msg(differ, "class %u (%u bytes, %u colours): %u pages, all at + %zu", c,
+                      ci->bsize, ci->colors, n / ci->cap, first);
         for (unsigned i = 0; i < n; i++)
             hk_slab_free(b[i]);
+        classes++;
     }
     ck_assert_uint_ge(classes, 8); /* Pool and Mid classes among them */
 }
