@@ -35,9 +35,10 @@ void *malloc_block(size_t size)
 {
     if (HK_LIKELY(size < hk_front_fast.end)) {
         unsigned c = hk_front_fast.cls[size];
-        void *p = hk_tc.head[c];
+        hk_tcache *t = hk_tc_self();
+        void *p = t->head[c];
         if (HK_LIKELY(p != NULL)) {
-            hk_slab_unlink(c, p);
+            hk_slab_unlink_in(t, c, p);
             uint32_t po; /* a popped block is a block's start: no check */
             uintptr_t b = model_block_byte((uintptr_t)p - hk_arena_base, c, &po);
             atomic_store_explicit(&hk_state[b], (uint8_t)c, memory_order_relaxed);
