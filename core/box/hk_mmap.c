@@ -162,6 +162,18 @@ static hk_os_hdr *registry_find(uintptr_t p, size_t *usable)
     return h;
 }
 
+/* The header of the region at base, written: what it is (magic), the pointer it was handed
+ * out as, its mapping's size, whether its pages are known to be zero. */
+static hk_os_hdr *hdr_set(uintptr_t base, uint64_t magic, uintptr_t user, size_t size, bool fresh)
+{
+    hk_os_hdr *h = (hk_os_hdr *)base;
+    h->magic = magic;
+    h->user = user;
+    h->map_size = size;
+    h->fresh = fresh;
+    return h;
+}
+
 static void kept_push_locked(hk_os_hdr *h)
 {
     h->next = kept;
@@ -182,12 +194,7 @@ static void kept_push(hk_os_hdr *h)
  * held): the purge is off. */
 static void region_hold_locked(uintptr_t base, size_t size)
 {
-    hk_os_hdr *h = (hk_os_hdr *)base;
-    h->magic = HK_OS_HELD;
-    h->user = base + HK_PAGE_SIZE;
-    h->map_size = size;
-    h->fresh = false;
-    kept_push_locked(h);
+    kept_push_locked(hdr_set(base, HK_OS_HELD, base + HK_PAGE_SIZE, size, false));
 }
 
 /* Unmap [base, base + size), writable whole pages; when the OS refuses, keep the region
@@ -197,13 +204,9 @@ static bool region_unmap(uintptr_t base, size_t size, uintptr_t user)
 {
     if (hk_sys_munmap((void *)base, size) == 0)
         return true;
-    hk_os_hdr *h = (hk_os_hdr *)base;
-    h->magic = HK_OS_KEPT;
-    h->user = user;
-    h->map_size = size;
-    h->fresh = size > HK_PAGE_SIZE && hk_sys_madvise((void *)(base + HK_PAGE_SIZE),
-                                                     size - HK_PAGE_SIZE, MADV_DONTNEED) == 0;
-    kept_push(h);
+    bool zero = size > HK_PAGE_SIZE && hk_sys_madvise((void *)(base + HK_PAGE_SIZE),
+                                                      size - HK_PAGE_SIZE, MADV_DONTNEED) == 0;
+    kept_push(hdr_set(base, HK_OS_KEPT, user, size, zero));
     return false;
 }
 
@@ -471,11 +474,7 @@ bool hk_os_fresh(const void *p)
  * the statistics; fresh when its pages are known to be zero. Returns the user pointer. */
 static void *region_publish(uintptr_t base, size_t map, bool fresh)
 {
-    hk_os_hdr *h = (hk_os_hdr *)base;
-    h->magic = HK_OS_MAGIC;
-    h->user = base + HK_PAGE_SIZE;
-    h->map_size = map;
-    h->fresh = fresh;
+    hk_os_hdr *h = hdr_set(base, HK_OS_MAGIC, base + HK_PAGE_SIZE, map, fresh);
     registry_insert(h);
     note_region(map);
     atomic_fetch_add_explicit(&st_allocs, 1, memory_order_relaxed);
