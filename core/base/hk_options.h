@@ -34,7 +34,8 @@
     X(ARENA_GB, NUM, SECURE, "HAKMEM_ARENA_GB", 64, 1, 4096,                                       \
       "address space (GiB) reserved for the small boxes; halved until the reservation succeeds")   \
     X(PURGE_DELAY_MS, NUM, SECURE, "HAKMEM_PURGE_DELAY_MS", 100, -1, 3600000,                      \
-      "free memory goes back to the OS after this many ms free (0: at once, -1: never)")           \
+      "free memory goes back to the OS after this many ms free (0: at once, -1: never; the "       \
+      "mmap box keeps freed regions up to its peak)")                                              \
     X(USE_CENTRAL_ROUTER, NUM, SECURE, "HAKMEM_USE_CENTRAL_ROUTER", -1, -1, 1,                     \
       "1: the Central Router routes, 0: the legacy path; -1 (unset): the build's default")         \
     X(ROUTER_TABLE, STR, INSECURE, "HAKMEM_ROUTER_TABLE", 0, 0, 0,                                 \

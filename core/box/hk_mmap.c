@@ -24,7 +24,6 @@
 
 #define HK_OS_MAGIC 0x686b6d6d61702121ULL /* "hkmmap!!" */
 #define HK_OS_KEPT 0x686b6b6570742121ULL  /* "hkkept!!": a region munmap refused */
-#define HK_OS_HELD 0x686b68656c642121ULL  /* "hkheld!!": one kept while the purge is off */
 #define HK_OS_NBUCKETS 65536
 #define HK_OS_NSTRIPES 256
 
@@ -52,8 +51,8 @@ typedef struct hk_os_hdr {
  * flushes: 13 % more kernel time than mimalloc in perf, the cause of its miss; README.) A region cached for
  * HAKMEM_PURGE_DELAY_MS is unmapped by the purge clock, which the slow paths drive: a program
  * that only idles (or only takes the fast paths) after its frees keeps up to the budget
- * cached until its next slow path or malloc_trim. Delay 0: nothing is cached; -1: every
- * freed region is, with no byte budget (cache_put). */
+ * cached until its next slow path or malloc_trim. Delay 0: nothing is cached; -1: up to the
+ * most bytes the box had live (cache_put). */
 #define HK_OS_CACHE_SLOTS 64
 #define HK_OS_CACHE_BYTES ((size_t)64 << 20)
 #define HK_OS_CACHE_MAX_REGION ((size_t)16 << 20)
@@ -85,13 +84,9 @@ static void cache_let(uint32_t now, size_t bytes)
     cache_let_bytes += bytes;
 }
 
-/* Regions the OS refused to unmap, and (HK_OS_HELD) regions the cache could not hold while
- * the purge is off (delay -1: nothing goes back to the OS but through malloc_trim), chained
- * through their headers (under cache_lock): reused by kept_take, unmapped by malloc_trim (and
- * the held ones by the delayed purge, once a delay is set again). */
+/* Regions the OS refused to unmap, chained through their headers (under cache_lock). */
 static hk_os_hdr *kept;
 static _Atomic size_t kept_bytes; /* written under cache_lock, read without it too */
-static size_t held_bytes;         /* of which HK_OS_HELD (under cache_lock) */
 /* The last user pointers freed (fault messages name a second free of one a double free),
  * and the largest region ever mapped (how far back a pointer's region may start). */
 #define HK_OS_RECENT 256
@@ -103,6 +98,20 @@ static hk_os_hdr *buckets[HK_OS_NBUCKETS];
 static pthread_mutex_t stripes[HK_OS_NSTRIPES];
 static pthread_once_t stripes_once = PTHREAD_ONCE_INIT;
 static _Atomic uint64_t st_allocs, st_frees, st_bytes_now, st_bytes_total, st_reused, st_purged;
+/* The most bytes the box had live at once since the start or the last malloc_trim: the
+ * cache's budget while the purge is off (cache_put). */
+static _Atomic uint64_t st_bytes_peak;
+
+/* st_bytes_now grew by `by`: the peak follows. */
+static void bytes_grew(size_t by)
+{
+    uint64_t now = atomic_fetch_add_explicit(&st_bytes_now, by, memory_order_relaxed) + by;
+    uint64_t peak = atomic_load_explicit(&st_bytes_peak, memory_order_relaxed);
+    while (now > peak &&
+           !atomic_compare_exchange_weak_explicit(&st_bytes_peak, &peak, now, memory_order_relaxed,
+                                                  memory_order_relaxed))
+        ;
+}
 
 static void note_region(size_t size)
 {
@@ -162,39 +171,13 @@ static hk_os_hdr *registry_find(uintptr_t p, size_t *usable)
     return h;
 }
 
-/* The header of the region at base, written: what it is (magic), the pointer it was handed
- * out as, its mapping's size, whether its pages are known to be zero. */
-static hk_os_hdr *hdr_set(uintptr_t base, uint64_t magic, uintptr_t user, size_t size, bool fresh)
-{
-    hk_os_hdr *h = (hk_os_hdr *)base;
-    h->magic = magic;
-    h->user = user;
-    h->map_size = size;
-    h->fresh = fresh;
-    return h;
-}
-
-static void kept_push_locked(hk_os_hdr *h)
-{
-    h->next = kept;
-    kept = h;
-    kept_bytes += h->map_size;
-    if (h->magic == HK_OS_HELD)
-        held_bytes += h->map_size;
-}
-
 static void kept_push(hk_os_hdr *h)
 {
     pthread_mutex_lock(&cache_lock);
-    kept_push_locked(h);
+    h->next = kept;
+    kept = h;
+    kept_bytes += h->map_size;
     pthread_mutex_unlock(&cache_lock);
-}
-
-/* Keep [base, base + size), a freed region, mapped on the kept list as HK_OS_HELD (cache_lock
- * held): the purge is off. */
-static void region_hold_locked(uintptr_t base, size_t size)
-{
-    kept_push_locked(hdr_set(base, HK_OS_HELD, base + HK_PAGE_SIZE, size, false));
 }
 
 /* Unmap [base, base + size), writable whole pages; when the OS refuses, keep the region
@@ -204,9 +187,13 @@ static bool region_unmap(uintptr_t base, size_t size, uintptr_t user)
 {
     if (hk_sys_munmap((void *)base, size) == 0)
         return true;
-    bool zero = size > HK_PAGE_SIZE && hk_sys_madvise((void *)(base + HK_PAGE_SIZE),
-                                                      size - HK_PAGE_SIZE, MADV_DONTNEED) == 0;
-    kept_push(hdr_set(base, HK_OS_KEPT, user, size, zero));
+    hk_os_hdr *h = (hk_os_hdr *)base;
+    h->magic = HK_OS_KEPT;
+    h->user = user;
+    h->map_size = size;
+    h->fresh = size > HK_PAGE_SIZE && hk_sys_madvise((void *)(base + HK_PAGE_SIZE),
+                                                     size - HK_PAGE_SIZE, MADV_DONTNEED) == 0;
+    kept_push(h);
     return false;
 }
 
@@ -222,8 +209,6 @@ static uintptr_t kept_take(size_t need, size_t *got, bool *fresh)
             h = *pp;
             *pp = h->next;
             kept_bytes -= h->map_size;
-            if (h->magic == HK_OS_HELD)
-                held_bytes -= h->map_size;
             break;
         }
     }
@@ -242,7 +227,6 @@ static size_t kept_retry(void)
     hk_os_hdr *list = kept;
     kept = NULL;
     kept_bytes = 0;
-    held_bytes = 0;
     pthread_mutex_unlock(&cache_lock);
     size_t released = 0;
     while (list) {
@@ -294,7 +278,7 @@ static uintptr_t cache_take(size_t need, size_t *got)
             base = (uintptr_t)m;
             have = need;
         }
-    } else if (base && have > 2 * need && hk_purge_delay >= 0) {
+    } else if (base && have > 2 * need) {
         /* Give back the excess; when the OS refuses, the region serves whole. */
         if (hk_sys_munmap((void *)(base + need), have - need) == 0)
             have = need;
@@ -303,33 +287,9 @@ static uintptr_t cache_take(size_t need, size_t *got)
     return base;
 }
 
-/* Keep a freed region for reuse; false when it does not fit the cache's bounds (never at
- * delay -1). */
+/* Keep a freed region for reuse; false when it does not fit the cache's bounds. */
 static bool cache_put(uintptr_t base, size_t size)
 {
-    if (hk_purge_delay < 0) {
-        /* The purge is off: nothing goes back to the OS but through malloc_trim, so no byte
-         * budget; what the slots cannot hold (or a region above their bound) is held on the
-         * kept list. (With the budget of the default delay, and nothing that learns without
-         * the purge clock, `bench_mixed 2 30000 42 256 1:2097152-4194304` ran 0.34x as fast
-         * as at the default delay: 1500 more fresh maps.) */
-        pthread_mutex_lock(&cache_lock);
-        if (size > HK_OS_CACHE_MAX_REGION) {
-            region_hold_locked(base, size);
-        } else {
-            if (cache_n == HK_OS_CACHE_SLOTS) { /* the oldest makes room */
-                region_hold_locked(cache[0].base, cache[0].size);
-                cache_bytes -= cache[0].size;
-                for (int i = 1; i < cache_n; i++)
-                    cache[i - 1] = cache[i];
-                cache_n--;
-            }
-            cache[cache_n++] = (hk_os_cached){base, size, hk_purge_now()};
-            cache_bytes += size;
-        }
-        pthread_mutex_unlock(&cache_lock);
-        return true;
-    }
     if (size > HK_OS_CACHE_MAX_REGION || hk_purge_delay == 0)
         return false;
     uint32_t now = hk_purge_delay > 0 ? hk_purge_now() : 0;
@@ -339,6 +299,16 @@ static bool cache_put(uintptr_t base, size_t size)
     size_t budget = live < HK_OS_CACHE_MIN     ? HK_OS_CACHE_MIN
                     : live > HK_OS_CACHE_BYTES ? HK_OS_CACHE_BYTES
                                                : live;
+    /* The purge off (-1): nothing learns the budget (the purge clock does, and it does not
+     * run), so the cache keeps up to the most the box ever had live: a program's freed
+     * regions are all kept for its next wave, and no more than its peak footprint. (With the
+     * default's budget, `bench_mixed 2 30000 42 256 1:2097152-4194304` at -1 mapped 1500 more
+     * fresh regions than at the default delay, 0.34x as fast; keeping every region whatever
+     * its size made a program alternating 3 and 20 MiB blocks grow by 20 MiB a round.) */
+    if (hk_purge_delay < 0) {
+        size_t peak = (size_t)atomic_load_explicit(&st_bytes_peak, memory_order_relaxed);
+        budget = peak > budget ? peak : budget;
+    }
     pthread_mutex_lock(&cache_lock);
     if (cache_learnt > budget)
         budget = cache_learnt;
@@ -393,32 +363,7 @@ static uint32_t cache_purge(uint32_t now, bool all, size_t *released)
         cache_learnt -= (cache_learnt - HK_OS_CACHE_MIN + 3) / 4;
         cache_lowered = now;
     }
-    /* Held while the purge was off, and a delay set since (or malloc_trim): they go now. */
-    hk_os_hdr *held = NULL;
-    if (held_bytes && (all || hk_purge_delay >= 0)) {
-        for (hk_os_hdr **pp = &kept; *pp;) {
-            hk_os_hdr *h = *pp;
-            if (h->magic != HK_OS_HELD) {
-                pp = &h->next;
-                continue;
-            }
-            *pp = h->next;
-            kept_bytes -= h->map_size;
-            held_bytes -= h->map_size;
-            h->next = held;
-            held = h;
-        }
-    }
     pthread_mutex_unlock(&cache_lock);
-    while (held) {
-        hk_os_hdr *h = held;
-        held = h->next;
-        size_t size = h->map_size;
-        if (region_unmap((uintptr_t)h, size, (uintptr_t)h + HK_PAGE_SIZE)) {
-            *released += size;
-            atomic_fetch_add_explicit(&st_purged, size, memory_order_relaxed);
-        }
-    }
     for (int i = 0; i < ndue; i++) {
         if (region_unmap(due[i].base, due[i].size, due[i].base + HK_PAGE_SIZE)) {
             *released += due[i].size;
@@ -453,6 +398,7 @@ size_t hk_os_trim(void)
     cache_learnt = HK_OS_CACHE_MIN;
     cache_let_bytes = 0;
     pthread_mutex_unlock(&cache_lock);
+    atomic_store_explicit(&st_bytes_peak, atomic_load(&st_bytes_now), memory_order_relaxed);
     return released;
 }
 
@@ -474,11 +420,15 @@ bool hk_os_fresh(const void *p)
  * the statistics; fresh when its pages are known to be zero. Returns the user pointer. */
 static void *region_publish(uintptr_t base, size_t map, bool fresh)
 {
-    hk_os_hdr *h = hdr_set(base, HK_OS_MAGIC, base + HK_PAGE_SIZE, map, fresh);
+    hk_os_hdr *h = (hk_os_hdr *)base;
+    h->magic = HK_OS_MAGIC;
+    h->user = base + HK_PAGE_SIZE;
+    h->map_size = map;
+    h->fresh = fresh;
     registry_insert(h);
     note_region(map);
     atomic_fetch_add_explicit(&st_allocs, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&st_bytes_now, map, memory_order_relaxed);
+    bytes_grew(map);
     atomic_fetch_add_explicit(&st_bytes_total, map, memory_order_relaxed);
     hk_purge_tick();
     return (void *)h->user;
@@ -657,7 +607,7 @@ void *hk_os_resize(void *p, size_t size)
     registry_insert(h);
     note_region(need);
     if (need > old) {
-        atomic_fetch_add_explicit(&st_bytes_now, need - old, memory_order_relaxed);
+        bytes_grew(need - old);
         atomic_fetch_add_explicit(&st_bytes_total, need - old, memory_order_relaxed);
     } else {
         atomic_fetch_sub_explicit(&st_bytes_now, old - need, memory_order_relaxed);
@@ -674,9 +624,9 @@ void hk_os_get_stats(hk_os_stats *o)
     o->reused = atomic_load(&st_reused);
     o->bytes_purged = atomic_load(&st_purged);
     pthread_mutex_lock(&cache_lock);
-    o->bytes_cached = cache_bytes + held_bytes;
+    o->bytes_cached = cache_bytes;
     o->cache_budget = cache_learnt;
-    o->bytes_kept = kept_bytes - held_bytes;
+    o->bytes_kept = kept_bytes;
     pthread_mutex_unlock(&cache_lock);
 }
 
