@@ -241,6 +241,34 @@ static size_t kept_retry(void)
     return released;
 }
 
+/* The purge off (-1): the room the cache has when `live` bytes are live, so that live and
+ * cached bytes stay within the box's peak (cache_put, and a fresh map: hostile review 20, an
+ * aligned request, which the cache never serves, mapped fresh while a wave of freed regions
+ * stayed cached, twice the peak). */
+static size_t never_room(size_t live)
+{
+    size_t peak = (size_t)atomic_load_explicit(&st_bytes_peak, memory_order_relaxed);
+    return peak > live ? peak - live : 0;
+}
+
+/* Evict the oldest cached regions until the cache holds at most `keep` bytes. */
+static void cache_shrink_to(size_t keep)
+{
+    hk_os_cached evict[HK_OS_CACHE_SLOTS];
+    int nevict = 0;
+    pthread_mutex_lock(&cache_lock);
+    while (cache_n > 0 && cache_bytes > keep) {
+        evict[nevict++] = cache[0];
+        cache_bytes -= cache[0].size;
+        for (int i = 1; i < cache_n; i++)
+            cache[i - 1] = cache[i];
+        cache_n--;
+    }
+    pthread_mutex_unlock(&cache_lock);
+    for (int i = 0; i < nevict; i++)
+        region_unmap(evict[i].base, evict[i].size, evict[i].base + HK_PAGE_SIZE);
+}
+
 /* A cached region for a default-aligned request of `need` bytes; *got is its size. The best
  * fit (its excess unmapped when it is more than twice what is needed); else the biggest
  * smaller region, grown with mremap: its pages stay resident, so only the added part
@@ -306,8 +334,8 @@ static bool cache_put(uintptr_t base, size_t size)
      * fresh regions than at the default delay, 0.34x as fast; keeping every region whatever
      * its size made a program alternating 3 and 20 MiB blocks grow by 20 MiB a round.) */
     if (hk_purge_delay < 0) {
-        size_t peak = (size_t)atomic_load_explicit(&st_bytes_peak, memory_order_relaxed);
-        budget = peak > budget ? peak : budget;
+        size_t room = never_room(live - size); /* live still counts the region freed */
+        budget = room > HK_OS_CACHE_MIN ? room : HK_OS_CACHE_MIN;
     }
     pthread_mutex_lock(&cache_lock);
     if (cache_learnt > budget)
@@ -475,6 +503,11 @@ void *hk_os_alloc_dirty(size_t size, size_t align)
     if (cached) {
         atomic_fetch_add_explicit(&st_reused, 1, memory_order_relaxed);
         return region_publish(cached, got, fresh);
+    }
+    if (hk_purge_delay < 0) {
+        size_t live = (size_t)atomic_load_explicit(&st_bytes_now, memory_order_relaxed);
+        size_t room = never_room(live + map);
+        cache_shrink_to(room > HK_OS_CACHE_MIN ? room : HK_OS_CACHE_MIN);
     }
     void *m = hk_sys_mmap(map, PROT_READ | PROT_WRITE, 0);
     if (m == MAP_FAILED) {
