@@ -420,6 +420,30 @@ START_TEST(test_purge_delay_elapsed) {
 }
 END_TEST
 
+/* A request finds only purged runs of its size, and a bigger free run is resident: the bigger
+ * one is split, so the block needs no page faults and the resident run does not stay idle
+ * until purged (the 64 KiB-1 MiB mix refaulted 70 MB a second the other way). */
+START_TEST(test_resident_runs_first) {
+    hk_purge_delay = 3600000;
+    enum { N = 16 };
+    void *s[N];
+    for (int i = 0; i < N; i++)
+        s[i] = page_touched(6); /* 16 x 512 KiB */
+    void *b = page_touched(7);  /* 1 MiB */
+    for (int i = 0; i < N; i += 2)
+        hk_ph_free((uintptr_t)s[i], 6); /* every other one: they cannot all merge */
+    hk_ph_purge(hk_purge_now(), true);
+    hk_ph_free((uintptr_t)b, 7);
+    bool res = false;
+    uintptr_t p = hk_ph_alloc(6, HK_CLS_L250, &res);
+    ck_assert_uint_ne(p, 0);
+    ck_assert_msg(res && p >= (uintptr_t)b && p < (uintptr_t)b + MiB,
+                  "512 KiB run at %#lx (resident %d), the resident 1 MiB run at %p",
+                  (unsigned long)p, res, b);
+    ck_assert_uint_eq(resident((void *)p, 512 * KiB), 512 * KiB);
+}
+END_TEST
+
 /* Over the dirty budget (32 MiB here) the oldest free runs go at once, whatever the delay. */
 START_TEST(test_purge_budget) {
     hk_purge_delay = 3600000;
@@ -1664,6 +1688,7 @@ Suite *make_engine_suite(void)
     tcase_add_test(tc, test_purge_asked_during_clock);
     tcase_add_test(tc, test_purge_delay_elapsed);
     tcase_add_test(tc, test_purge_budget);
+    tcase_add_test(tc, test_resident_runs_first);
     tcase_add_test(tc, test_purge_budget_learns);
     tcase_add_test(tc, test_mmap_cache_delay);
     tcase_add_loop_test(tc, test_trim_returns_small_blocks, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);

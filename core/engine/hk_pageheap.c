@@ -433,6 +433,17 @@ uintptr_t hk_ph_alloc_room(unsigned order, unsigned cls, bool *resident, bool ro
         run_insert(s, HK_MAX_ORDER, 0, NEVER_PURGED);
         j = HK_MAX_ORDER;
     }
+    /* The smallest run holds no resident byte: a larger one that does (its resident part as
+     * big as the request) is split instead, so free resident memory is used before purged
+     * memory faults in again (and stays below the dirty budget without purges). */
+    if (D(order_head[j])->f.ndirty == 0) {
+        for (unsigned k = j + 1; k <= HK_MAX_ORDER; k++) {
+            if (order_head[k] != HK_NIL && D(order_head[k])->f.ndirty >= (uint32_t)1 << order) {
+                j = k;
+                break;
+            }
+        }
+    }
     uint32_t u = order_head[j];
     hk_page *p = D(u);
     uint32_t nd = p->f.ndirty, freed = p->f.freed;
