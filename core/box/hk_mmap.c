@@ -318,9 +318,10 @@ static uintptr_t cache_take(size_t need, size_t *got)
 /* Keep a freed region for reuse; false when it does not fit the cache's bounds. */
 static bool cache_put(uintptr_t base, size_t size)
 {
-    if (size > HK_OS_CACHE_MAX_REGION || hk_purge_delay == 0)
+    long delay = hk_purge_delay; /* one reading: a mallopt may change it meanwhile */
+    if (size > HK_OS_CACHE_MAX_REGION || delay == 0)
         return false;
-    uint32_t now = hk_purge_delay > 0 ? hk_purge_now() : 0;
+    uint32_t now = delay > 0 ? hk_purge_now() : 0;
     hk_os_cached evict[HK_OS_CACHE_SLOTS];
     int nevict = 0;
     size_t live = atomic_load_explicit(&st_bytes_now, memory_order_relaxed);
@@ -333,7 +334,7 @@ static bool cache_put(uintptr_t base, size_t size)
      * default's budget, `bench_mixed 2 30000 42 256 1:2097152-4194304` at -1 mapped 1500 more
      * fresh regions than at the default delay, 0.34x as fast; keeping every region whatever
      * its size made a program alternating 3 and 20 MiB blocks grow by 20 MiB a round.) */
-    if (hk_purge_delay < 0) {
+    if (delay < 0) {
         size_t room = never_room(live - size); /* live still counts the region freed */
         budget = room > HK_OS_CACHE_MIN ? room : HK_OS_CACHE_MIN;
     }
@@ -358,7 +359,7 @@ static bool cache_put(uintptr_t base, size_t size)
     pthread_mutex_unlock(&cache_lock);
     for (int i = 0; i < nevict; i++)
         region_unmap(evict[i].base, evict[i].size, evict[i].base + HK_PAGE_SIZE);
-    if (hk_purge_delay > 0)
+    if (delay > 0)
         hk_purge_schedule(hk_purge_deadline(now));
     return true;
 }

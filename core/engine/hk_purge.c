@@ -5,7 +5,7 @@
 #include <stdatomic.h>
 #include <time.h>
 
-long hk_purge_delay = -1;
+_Atomic long hk_purge_delay = -1;
 static _Atomic uint32_t hk_purge_next = HK_PURGE_NEVER;
 static hk_purge_thread_fn thread_hook;
 

@@ -15,6 +15,8 @@
 #ifndef HK_PURGE_H
 #define HK_PURGE_H
 
+#include <stdatomic.h>
+
 #include "hk_internal.h"
 
 #define HK_PURGE_NEVER UINT32_MAX
@@ -24,8 +26,9 @@
  * compare with hk_purge_due, never with <). */
 uint32_t hk_purge_now(void);
 /* The delay in force (ms; -1: never). Read at init from HAKMEM_PURGE_DELAY_MS; changed
- * only by hk_purge_set_delay (mallopt). */
-extern long hk_purge_delay;
+ * only by hk_purge_set_delay (mallopt), while other threads' frees read it without a lock:
+ * atomic, so each read sees the old delay or the new one (a plain load on x86-64). */
+extern _Atomic long hk_purge_delay;
 /* A new delay from now on: the owners' purge functions run at once to reschedule (what the
  * new delay makes due is released now). */
 void hk_purge_set_delay(long ms);
@@ -36,9 +39,10 @@ HK_INLINE bool hk_purge_due(uint32_t deadline, uint32_t now)
 /* The deadline of something freed now (HK_PURGE_NEVER when the delay is -1). */
 HK_INLINE uint32_t hk_purge_deadline(uint32_t now)
 {
-    if (hk_purge_delay < 0)
+    long delay = hk_purge_delay;
+    if (delay < 0)
         return HK_PURGE_NEVER;
-    uint32_t d = now + (uint32_t)hk_purge_delay;
+    uint32_t d = now + (uint32_t)delay;
     return d == HK_PURGE_NEVER ? d - 1 : d;
 }
 

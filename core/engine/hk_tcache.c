@@ -101,7 +101,8 @@ static void tcache_gc(uint32_t now)
             hk_slab_bin_reset(c);
         }
     hk_tc.active = 0;
-    hk_tc.gc_at = now + (uint32_t)(hk_purge_delay > 10 ? hk_purge_delay : 10);
+    long delay = hk_purge_delay;
+    hk_tc.gc_at = now + (uint32_t)(delay > 10 ? delay : 10);
 }
 
 /* The purge clock's per-thread hook (every tick: one slow path in 8 here, every mmap box
