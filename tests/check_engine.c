@@ -444,6 +444,98 @@ START_TEST(test_resident_runs_first) {
 }
 END_TEST
 
+/* Takes runs of `order` until one comes from a fresh segment (every free unit taken before,
+ * none left free elsewhere): returns that run, the fresh segment's first. */
+static uintptr_t drain_to_fresh_segment(unsigned order)
+{
+    hk_ph_stats s;
+    hk_ph_get_stats(&s);
+    size_t committed = s.committed;
+    bool res;
+    uintptr_t a;
+    do {
+        a = hk_ph_alloc(order, HK_CLS_L250, &res);
+        ck_assert_uint_ne(a, 0);
+        hk_ph_get_stats(&s);
+    } while (s.committed == committed);
+    ck_assert_uint_eq((a - hk_arena_base) & (HK_SEG_SIZE - 1), 0);
+    return a;
+}
+
+/* A run freed into a segment never purged: the clean halves of its later splits were never
+ * purged, so taking them is no refault (hostile review 21: they inherited the freed part's
+ * time as if it were a purge's, and raised the dirty budget with nothing purged). */
+START_TEST(test_split_clean_no_refault) {
+    hk_purge_delay = 3600000;
+    hk_ph_stats s0, s1;
+    uintptr_t a = drain_to_fresh_segment(0);
+    hk_ph_get_stats(&s0);
+    hk_ph_free(a, 0); /* the segment: one dirty unit, the rest never purged */
+    bool res;
+    for (int i = 0; i < 8; i++)
+        ck_assert_uint_ne(hk_ph_alloc(1, HK_CLS_L250, &res), 0);
+    hk_ph_get_stats(&s1);
+    ck_assert_uint_eq(s1.purged_bytes, s0.purged_bytes);
+    ck_assert_msg(s1.refaulted == s0.refaulted, "%llu bytes refaulted, none purged",
+                  (unsigned long long)(s1.refaulted - s0.refaulted));
+    ck_assert_uint_eq(s1.dirty_budget, s0.dirty_budget);
+}
+END_TEST
+
+/* A piece taken from a run purged in part less than a second ago teaches the budget its
+ * purged pages (before, only a run purged whole did). */
+START_TEST(test_partly_purged_piece_learns) {
+    hk_purge_delay = 3600000;
+    uintptr_t a = drain_to_fresh_segment(6), b = (uintptr_t)page_touched(6);
+    ck_assert_uint_eq(b, a + 512 * KiB);
+    memset((void *)a, 0x5a, 512 * KiB);
+    hk_ph_free(a, 6);
+    hk_ph_purge(hk_purge_now(), true); /* a purged; the segment's rest never touched */
+    hk_ph_free(b, 6);                  /* the segment free: b resident, a purged */
+    hk_ph_stats s0, s1;
+    hk_ph_get_stats(&s0);
+    bool res = true;
+    ck_assert_uint_eq(hk_ph_alloc(7, HK_CLS_L250, &res), a); /* a and b */
+    ck_assert(!res);
+    hk_ph_get_stats(&s1);
+    ck_assert_uint_eq(s1.refaulted - s0.refaulted, 512 * KiB);
+}
+END_TEST
+
+/* A larger run is split for a request only when the piece it ends on is wholly resident: a
+ * 4 MiB run whose resident 64 KiB pieces are scattered (one per 512 KiB) stays whole for
+ * the 4 MiB request after a 512 KiB one, which takes the purged 512 KiB run (hostile review
+ * 21: the split gave a piece that faulted in anyway and a new segment for the 4 MiB). */
+START_TEST(test_split_ends_resident) {
+    hk_purge_delay = 3600000;
+    enum { PIECES = 64 }; /* 64 KiB pieces of a 4 MiB segment */
+    uintptr_t seg = drain_to_fresh_segment(3), piece[PIECES];
+    piece[0] = seg;
+    for (int i = 1; i < PIECES; i++) {
+        piece[i] = (uintptr_t)page_touched(3);
+        ck_assert_uint_eq(piece[i], seg + (uintptr_t)i * 64 * KiB);
+    }
+    memset((void *)seg, 0x5a, 64 * KiB);
+    uintptr_t P = (uintptr_t)page_touched(6), Pb = (uintptr_t)page_touched(6);
+    ck_assert_uint_eq((P - hk_arena_base) ^ (Pb - hk_arena_base), 512 * KiB); /* buddies */
+    for (int i = 0; i < PIECES; i++)
+        if (i % 8)
+            hk_ph_free(piece[i], 3);
+    hk_ph_free(P, 6);
+    hk_ph_purge(hk_purge_now(), true); /* P and 7/8 of the segment purged */
+    for (int i = 0; i < PIECES; i += 8)
+        hk_ph_free(piece[i], 3); /* the segment free: 8 resident pieces, scattered */
+    bool res;
+    uintptr_t x = hk_ph_alloc(6, HK_CLS_L250, &res);
+    ck_assert_msg(x == P, "512 KiB at %#lx, the purged run at %#lx, the segment at %#lx",
+                  (unsigned long)x, (unsigned long)P, (unsigned long)seg);
+    ck_assert(!res);
+    uintptr_t y = hk_ph_alloc(HK_MAX_ORDER, HK_CLS_L250, &res);
+    ck_assert_msg(y == seg, "4 MiB at %#lx, the free segment at %#lx", (unsigned long)y,
+                  (unsigned long)seg);
+}
+END_TEST
+
 /* Over the dirty budget (32 MiB here) the oldest free runs go at once, whatever the delay. */
 START_TEST(test_purge_budget) {
     hk_purge_delay = 3600000;
@@ -1689,6 +1781,9 @@ Suite *make_engine_suite(void)
     tcase_add_test(tc, test_purge_delay_elapsed);
     tcase_add_test(tc, test_purge_budget);
     tcase_add_test(tc, test_resident_runs_first);
+    tcase_add_test(tc, test_split_clean_no_refault);
+    tcase_add_test(tc, test_partly_purged_piece_learns);
+    tcase_add_test(tc, test_split_ends_resident);
     tcase_add_test(tc, test_purge_budget_learns);
     tcase_add_test(tc, test_mmap_cache_delay);
     tcase_add_loop_test(tc, test_trim_returns_small_blocks, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);

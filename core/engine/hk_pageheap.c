@@ -43,7 +43,7 @@ enum { UT_FREE = 0x40, UT_USED = 0x80, UT_BUSY = 0xC0, UT_KIND = 0xC0, UT_ORDER 
 #define DIRTY_MIN ((size_t)32 << 20) /* free resident bytes always allowed */
 #define DIRTY_SHIFT 3                /* ... or 1/8 of the bytes in pages */
 #define DIRTY_CAP_MAX ((size_t)1 << 30)
-#define REFAULT_MS 1000 /* a run taken again this soon after its purge was purged too soon */
+#define REFAULT_MS 1000 /* pages taken again this soon after their purge went too soon */
 #define NEVER_PURGED UINT32_MAX
 #define STATE_PER_UNIT (HK_UNIT >> HK_GRAN_SHIFT)
 
@@ -62,9 +62,9 @@ static size_t arena_used;       /* committed prefix of the arena (under heap_loc
 static uint32_t order_head[HK_MAX_ORDER + 1];
 static uint32_t dirty_head = HK_NIL, dirty_tail = HK_NIL;
 static size_t used_units, free_units, dirty_units;
-/* The dirty budget learnt: DIRTY_MIN, raised by the bytes of runs taken again soon after the
+/* The dirty budget learnt: DIRTY_MIN, raised by the purged bytes taken again soon after the
  * budget purged them (a program that frees and allocates again in waves), and brought back
- * down a quarter of the way every REFAULT_MS without such a run. */
+ * down a quarter of the way every REFAULT_MS without such bytes. */
 static size_t dirty_cap = DIRTY_MIN;
 /* The floor the learnt budget comes back down to: DIRTY_MIN, or mallopt(M_TRIM_THRESHOLD). */
 static size_t dirty_min = DIRTY_MIN;
@@ -277,8 +277,9 @@ static void mark_desc_live(uint32_t u)
     }
 }
 
-/* A free run [u, 2^k units) with `nd` dirty units, freed at `freed`, into the lists. */
-static void run_insert(uint32_t u, unsigned k, uint32_t nd, uint32_t freed)
+/* A free run [u, 2^k units) with `nd` dirty units, freed at `freed` and a part of it purged
+ * last at `purged`, into the lists. */
+static void run_insert(uint32_t u, unsigned k, uint32_t nd, uint32_t freed, uint32_t purged)
 {
     hk_page *p = D(u);
     mark_desc_live(u);
@@ -286,6 +287,7 @@ static void run_insert(uint32_t u, unsigned k, uint32_t nd, uint32_t freed)
     p->cls = 0;
     p->f.ndirty = nd;
     p->f.freed = freed;
+    p->purged = purged;
     unit_tag[u] = (uint8_t)(UT_FREE | k);
     order_push(u, k, nd > 0); /* resident runs are taken first */
     if (nd)
@@ -306,28 +308,47 @@ static void run_remove(uint32_t u)
 }
 
 /* Insert the free run [u, 2^k) after coalescing it with its free buddies. */
-static void run_merge(uint32_t u, unsigned k, uint32_t nd, uint32_t freed)
+static void run_merge(uint32_t u, unsigned k, uint32_t nd, uint32_t freed, uint32_t purged)
 {
     while (k < HK_MAX_ORDER) {
         uint32_t b = u ^ ((uint32_t)1 << k);
         if (unit_tag[b] != (UT_FREE | k))
             break;
         hk_page *bp = D(b);
-        uint32_t bnd = bp->f.ndirty, bfreed = bp->f.freed;
+        uint32_t bnd = bp->f.ndirty, bfreed = bp->f.freed, bpurged = bp->purged;
         run_remove(b);
-        /* `freed`: when the newest resident part was freed, or for a run with no resident
-         * part, when it was purged last (NEVER_PURGED: never). */
+        /* `freed`: when the newest resident part was freed; `purged`: the newest purge of a
+         * part (a clean part's `freed` is no purge: hostile review 21 saw never-purged halves
+         * of a split counted as refaulted). */
         if (bnd)
             freed = (nd == 0 || (int32_t)(bfreed - freed) > 0) ? bfreed : freed;
-        else if (nd == 0 && bfreed != NEVER_PURGED &&
-                 (freed == NEVER_PURGED || (int32_t)(bfreed - freed) > 0))
-            freed = bfreed;
+        if (bpurged != NEVER_PURGED && (purged == NEVER_PURGED || (int32_t)(bpurged - purged) > 0))
+            purged = bpurged;
         nd += bnd;
         unit_tag[u > b ? u : b] = 0;
         u = u < b ? u : b;
         k++;
     }
-    run_insert(u, k, nd, freed);
+    run_insert(u, k, nd, freed, purged);
+}
+
+/* One step of a split of the free run [*u, 2^(j+1) units) holding *nd dirty units: keep the
+ * half with more resident units (*u and *nd become it); returns the other half's first unit,
+ * *ond its dirty units. */
+static uint32_t split_step(uint32_t *u, unsigned j, uint32_t *nd, uint32_t *ond)
+{
+    uint32_t half = (uint32_t)1 << j, lo = *nd ? dirty_count(*u, half) : 0, hi = *nd - lo;
+    uint32_t other = *u + half;
+    if (hi > lo) {
+        other = *u;
+        *u += half;
+        *ond = lo;
+        *nd = hi;
+    } else {
+        *ond = hi;
+        *nd = lo;
+    }
+    return other;
 }
 
 /* ---------------------------------------------------------------- segments */
@@ -430,15 +451,22 @@ uintptr_t hk_ph_alloc_room(unsigned order, unsigned cls, bool *resident, bool ro
             pthread_mutex_unlock(&heap_lock);
             return 0;
         }
-        run_insert(s, HK_MAX_ORDER, 0, NEVER_PURGED);
+        run_insert(s, HK_MAX_ORDER, 0, NEVER_PURGED, NEVER_PURGED);
         j = HK_MAX_ORDER;
     }
-    /* The smallest run holds no resident byte: a larger one that does (its resident part as
-     * big as the request) is split instead, so free resident memory is used before purged
-     * memory faults in again (and stays below the dirty budget without purges). */
+    /* The smallest run holds no resident byte: a larger one whose split ends on a wholly
+     * resident piece is split instead, so free resident memory is used before purged memory
+     * faults in again (and stays below the dirty budget without purges). A split that would
+     * end on a piece with purged pages is not taken (hostile review 21: a run with its
+     * resident pages scattered was cut for a piece that faulted in anyway). At most
+     * HK_MAX_ORDER heads, each followed down its split: no list walk. */
+    uint32_t n = (uint32_t)1 << order;
     if (D(order_head[j])->f.ndirty == 0) {
         for (unsigned k = j + 1; k <= HK_MAX_ORDER; k++) {
-            if (order_head[k] != HK_NIL && D(order_head[k])->f.ndirty >= (uint32_t)1 << order) {
+            uint32_t v = order_head[k], vnd = v == HK_NIL ? 0 : D(v)->f.ndirty, ond;
+            for (unsigned i = k; i > order && vnd >= n; i--)
+                split_step(&v, i - 1, &vnd, &ond);
+            if (vnd == n) {
                 j = k;
                 break;
             }
@@ -446,33 +474,27 @@ uintptr_t hk_ph_alloc_room(unsigned order, unsigned cls, bool *resident, bool ro
     }
     uint32_t u = order_head[j];
     hk_page *p = D(u);
-    uint32_t nd = p->f.ndirty, freed = p->f.freed;
-    if (nd == 0 && freed != NEVER_PURGED && hk_purge_delay >= 0) {
-        /* Purged less than REFAULT_MS ago and wanted again: the budget learns the wave. */
+    uint32_t nd = p->f.ndirty, freed = p->f.freed, purged = p->purged;
+    run_remove(u);
+    while (j > order) { /* split: keep the half with more resident units */
+        j--;
+        uint32_t ond, o = split_step(&u, j, &nd, &ond);
+        run_insert(o, j, ond, freed, purged);
+    }
+    if (nd < n && purged != NEVER_PURGED && hk_purge_delay >= 0) {
+        /* The piece's pages that are not resident, from a run purged less than REFAULT_MS
+         * ago, wanted again: the budget learns the wave. (Counted whether the whole run was
+         * purged or a part: a split run's purged part is wanted as much; a run no part of
+         * which was ever purged counts nothing.) */
         uint32_t now = hk_purge_now();
-        if ((uint32_t)(now - freed) < REFAULT_MS) {
-            size_t b = (size_t)1 << (order + HK_UNIT_SHIFT);
+        if ((uint32_t)(now - purged) < REFAULT_MS) {
+            size_t b = (size_t)(n - nd) << HK_UNIT_SHIFT;
             size_t top = dirty_min > DIRTY_CAP_MAX ? dirty_min : DIRTY_CAP_MAX;
             dirty_cap = top - dirty_cap > b ? dirty_cap + b : top; /* no overflow at SIZE_MAX */
             last_refault = now;
             st_refault += b;
         }
     }
-    run_remove(u);
-    while (j > order) { /* split: keep the half with more resident units */
-        j--;
-        uint32_t half = (uint32_t)1 << j, lo_nd = nd ? dirty_count(u, half) : 0;
-        uint32_t hi_nd = nd - lo_nd;
-        if (hi_nd > lo_nd) {
-            run_insert(u, j, lo_nd, freed);
-            u += half;
-            nd = hi_nd;
-        } else {
-            run_insert(u + half, j, hi_nd, freed);
-            nd = lo_nd;
-        }
-    }
-    uint32_t n = (uint32_t)1 << order;
     *resident = nd == n;
     unit_tag[u] = (uint8_t)(UT_USED | order);
     st_alloc++;
@@ -519,7 +541,7 @@ static void run_free(uint32_t u, unsigned k, uint32_t now)
 {
     uint32_t n = (uint32_t)1 << k;
     dirty_fill(u, n, true);
-    run_merge(u, k, n, now);
+    run_merge(u, k, n, now, NEVER_PURGED);
 }
 
 /* After a free (heap_lock held): over the dirty budget, and no backoff in the way. */
@@ -733,7 +755,7 @@ static void released(uint32_t u, uint32_t n, unsigned r)
 #define PURGE_MAX_FAIL 4
 static void purge_runs(uint32_t now, bool all, size_t keep_dirty, bool *failed)
 {
-    uint32_t batch[PURGE_BATCH], nd[PURGE_BATCH];
+    uint32_t batch[PURGE_BATCH], nd[PURGE_BATCH], was_purged[PURGE_BATCH];
     unsigned rel[PURGE_BATCH];
     int nfail = 0;
     *failed = false;
@@ -749,6 +771,7 @@ static void purge_runs(uint32_t now, bool all, size_t keep_dirty, bool *failed)
             if (!hk_purge_due(p->f.freed, now) && nfail)
                 break; /* only runs that failed in this call are left */
             nd[n] = p->f.ndirty;
+            was_purged[n] = p->purged;
             run_remove(u);
             unit_tag[u] = (uint8_t)(UT_BUSY | (unit_tag[u] & UT_ORDER));
             batch[n++] = u;
@@ -768,12 +791,13 @@ static void purge_runs(uint32_t now, bool all, size_t keep_dirty, bool *failed)
             if (rel[i]) {
                 released(u, units, rel[i]);
                 st_purged += (uint64_t)nd[i] << HK_UNIT_SHIFT;
-                run_merge(u, k, 0, now);
+                run_merge(u, k, 0, now, now);
             } else {
                 st_purge_fail++;
                 nfail++;
                 *failed = true;
-                run_merge(u, k, nd[i], now + 1); /* the newest: retried after a delay */
+                /* the newest: retried after a delay */
+                run_merge(u, k, nd[i], now + 1, was_purged[i]);
             }
         }
     }

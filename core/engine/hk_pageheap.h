@@ -25,8 +25,8 @@
  * whole pages of descriptors are covered), by hk_ph_purge from the delayed-purge clock
  * (hk_purge.h); and whenever the free-but-resident bytes exceed max(32 MiB, 1/8 of the bytes
  * in pages), the oldest are released at once, so a program that frees most of its memory
- * and then idles gives it back without a timer thread. The 32 MiB grows by the bytes of runs
- * taken again less than a second after such a purge (a program freeing and allocating in
+ * and then idles gives it back without a timer thread. The 32 MiB grows by the purged bytes
+ * taken again less than a second after their purge (a program freeing and allocating in
  * waves keeps its wave resident), up to 1 GiB, and shrinks back a quarter of the way every
  * second without one. A failed madvise leaves the run resident, accounted as such and
  * usable.
@@ -66,7 +66,11 @@ typedef struct hk_page {
     };
     uint32_t next, prev; /* class queue / order free list */
     uint8_t cls, order;
+    /* A free run: hk_purge_now() when a part of it was purged last (NEVER_PURGED: no part
+     * ever was, so taking it is no refault). In the padding: a descriptor stays 32 bytes. */
+    uint32_t purged;
 } hk_page;
+_Static_assert(sizeof(hk_page) == 32, "a descriptor is 32 bytes");
 
 extern HK_HIDDEN uintptr_t hk_arena_base;
 extern HK_HIDDEN size_t hk_arena_size;
@@ -156,7 +160,7 @@ typedef struct {
     size_t free_purged;   /* free and purged */
     uint64_t purged_bytes, purge_calls, purge_failures; /* cumulative */
     size_t dirty_budget; /* free resident bytes allowed now (learnt, see hk_pageheap.c) */
-    uint64_t refaulted;  /* bytes of runs taken again soon after their purge (cumulative) */
+    uint64_t refaulted;  /* purged bytes taken again soon after their purge (cumulative) */
     uint64_t pages_alloc, pages_freed, pages_moved, pages_moved_box, bytes_moved;
     uint64_t pages_shrunk; /* pages whose tail went back to the heap (hk_ph_shrink) */
     uint64_t pages_grown;  /* pages that took their free buddies (hk_ph_grow) */
