@@ -536,6 +536,34 @@ START_TEST(test_split_ends_resident) {
 }
 END_TEST
 
+/* A thread cache's idle bins go back a delay after its last collection under the delay as
+ * it is now: a mallopt lowering it from an hour takes effect at once (hostile review 21:
+ * the next collection stayed scheduled an hour away). */
+START_TEST(test_tcache_gc_follows_delay) {
+    hk_purge_set_delay(3600000);
+    void *p[64];
+    for (int i = 0; i < 64; i++)
+        p[i] = hak_malloc(48);
+    for (int i = 0; i < 64; i++)
+        hak_free(p[i]);
+    size_t bytes = 0;
+    for (unsigned c = 1; c < HK_NCLASSES; c++)
+        bytes += (size_t)hk_slab_bin_count(c) * hk_classes[c].bsize;
+    ck_assert_uint_gt(bytes, 0);
+    sleep_ms(15);
+    hk_purge_tick();
+    hk_purge_set_delay(20);
+    for (int round = 0; round < 2; round++) { /* active bins survive one collection */
+        sleep_ms(30);
+        hk_purge_tick();
+    }
+    bytes = 0;
+    for (unsigned c = 1; c < HK_NCLASSES; c++)
+        bytes += (size_t)hk_slab_bin_count(c) * hk_classes[c].bsize;
+    ck_assert_msg(bytes == 0, "%zu bytes still in the idle bins", bytes);
+}
+END_TEST
+
 /* Over the dirty budget (32 MiB here) the oldest free runs go at once, whatever the delay. */
 START_TEST(test_purge_budget) {
     hk_purge_delay = 3600000;
@@ -1784,6 +1812,7 @@ Suite *make_engine_suite(void)
     tcase_add_test(tc, test_split_clean_no_refault);
     tcase_add_test(tc, test_partly_purged_piece_learns);
     tcase_add_test(tc, test_split_ends_resident);
+    tcase_add_test(tc, test_tcache_gc_follows_delay);
     tcase_add_test(tc, test_purge_budget_learns);
     tcase_add_test(tc, test_mmap_cache_delay);
     tcase_add_loop_test(tc, test_trim_returns_small_blocks, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);

@@ -359,7 +359,9 @@ static bool cache_put(uintptr_t base, size_t size)
     pthread_mutex_unlock(&cache_lock);
     for (int i = 0; i < nevict; i++)
         region_unmap(evict[i].base, evict[i].size, evict[i].base + HK_PAGE_SIZE);
-    if (delay > 0)
+    /* Also when a mallopt turned the purge on since `delay` was read: its recomputation ran
+     * before this region was in the cache (cached at time 0 then: due at once). */
+    if (delay > 0 || hk_purge_delay >= 0)
         hk_purge_schedule(hk_purge_deadline(now));
     return true;
 }

@@ -145,9 +145,9 @@ typedef struct hk_tcache {
     void *realloc_old;
     void *realloc_placed;
     size_t memalign_align;
-    uint32_t ticks;  /* slow-path events, for the purge clock's check */
-    uint32_t gc_at;  /* when the idle bins go back (hk_purge_now() time) */
-    uint64_t active; /* bit c: bin c had a slow-path event since the last collection */
+    uint32_t ticks;   /* slow-path events, for the purge clock's check */
+    uint32_t gc_last; /* the idle bins' last collection (hk_purge_now() time) */
+    uint64_t active;  /* bit c: bin c had a slow-path event since the last collection */
     struct hk_tcache *next, *prev;
 } hk_tcache;
 

@@ -32,7 +32,7 @@ bool hk_slab_tcache_setup(void)
         hk_slab_registry->prev = &hk_tc;
     hk_slab_registry = &hk_tc;
     pthread_mutex_unlock(&hk_slab_registry_lock);
-    hk_tc.gc_at = hk_purge_now();
+    hk_tc.gc_last = hk_purge_now();
     hk_tc.state = 1;
     for (unsigned c = 1; c < HK_NCLASSES; c++)
         hk_slab_bin_arm(c);
@@ -101,15 +101,17 @@ static void tcache_gc(uint32_t now)
             hk_slab_bin_reset(c);
         }
     hk_tc.active = 0;
-    long delay = hk_purge_delay;
-    hk_tc.gc_at = now + (uint32_t)(delay > 10 ? delay : 10);
+    hk_tc.gc_last = now;
 }
 
 /* The purge clock's per-thread hook (every tick: one slow path in 8 here, every mmap box
  * call). */
 void hk_slab_tcache_tick(uint32_t now)
 {
-    if (hk_tc.state == 1 && hk_purge_due(hk_tc.gc_at, now))
+    /* The period under the delay as it is now, not as it was at the last collection (hostile
+     * review 21: a mallopt lowering the delay from an hour left the bins pinned an hour). */
+    long delay = hk_purge_delay;
+    if (hk_tc.state == 1 && now - hk_tc.gc_last >= (uint32_t)(delay > 10 ? delay : 10))
         tcache_gc(now);
 }
 
