@@ -622,6 +622,27 @@ START_TEST(test_mmap_cache_delay) {
 }
 END_TEST
 
+/* A region cached while the purge is off keeps the time it was cached: a mallopt turning the
+ * purge on makes it due a delay after that, not a delay after the process started (hostile
+ * review 22: stamped 0, it went at once, or, in a process older than 24.8 days, only after
+ * weeks). */
+START_TEST(test_mmap_cache_stamped_when_off) {
+    hk_os_stats s;
+    hk_purge_set_delay(-1);
+    sleep_ms(1000); /* the process is at least 1 s old */
+    hk_os_free(hk_os_alloc(3 * MiB, 16));
+    hk_os_get_stats(&s);
+    ck_assert_uint_gt(s.bytes_cached, 0);
+    long age = (long)hk_purge_now();
+    hk_purge_set_delay(age + 200); /* a delay after the start: 200 ms from now */
+    sleep_ms(400);
+    hk_purge_tick();
+    hk_os_get_stats(&s);
+    ck_assert_msg(s.bytes_cached > 0, "cached at %ld ms, gone 400 ms later at a delay of %ld ms",
+                  age, age + 200);
+}
+END_TEST
+
 /* malloc_trim returns everything free, small classes included. */
 START_TEST(test_trim_returns_small_blocks) {
     hk_check_set_mode(_i);
@@ -1815,6 +1836,7 @@ Suite *make_engine_suite(void)
     tcase_add_test(tc, test_tcache_gc_follows_delay);
     tcase_add_test(tc, test_purge_budget_learns);
     tcase_add_test(tc, test_mmap_cache_delay);
+    tcase_add_test(tc, test_mmap_cache_stamped_when_off);
     tcase_add_loop_test(tc, test_trim_returns_small_blocks, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
     tcase_add_loop_test(tc, test_tcache_byte_budget, HK_CHECK_MODE_FIRST, HK_CHECK_MODE_END);
     tcase_add_loop_test(tc, test_tcache_bin_grows_with_churn, HK_CHECK_MODE_FIRST,

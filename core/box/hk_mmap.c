@@ -321,7 +321,7 @@ static bool cache_put(uintptr_t base, size_t size)
     long delay = hk_purge_delay; /* one reading: a mallopt may change it meanwhile */
     if (size > HK_OS_CACHE_MAX_REGION || delay == 0)
         return false;
-    uint32_t now = delay > 0 ? hk_purge_now() : 0;
+    uint32_t now = hk_purge_now(); /* at -1 too: a mallopt may turn the purge on later */
     hk_os_cached evict[HK_OS_CACHE_SLOTS];
     int nevict = 0;
     size_t live = atomic_load_explicit(&st_bytes_now, memory_order_relaxed);
@@ -360,7 +360,7 @@ static bool cache_put(uintptr_t base, size_t size)
     for (int i = 0; i < nevict; i++)
         region_unmap(evict[i].base, evict[i].size, evict[i].base + HK_PAGE_SIZE);
     /* Also when a mallopt turned the purge on since `delay` was read: its recomputation ran
-     * before this region was in the cache (cached at time 0 then: due at once). */
+     * before this region was in the cache. */
     if (delay > 0 || hk_purge_delay >= 0)
         hk_purge_schedule(hk_purge_deadline(now));
     return true;
