@@ -536,6 +536,15 @@ START_TEST(test_split_ends_resident) {
 }
 END_TEST
 
+/* The bytes of blocks in the calling thread's cache. */
+static size_t tcache_bytes(void)
+{
+    size_t bytes = 0;
+    for (unsigned c = 1; c < HK_NCLASSES; c++)
+        bytes += (size_t)hk_slab_bin_count(c) * hk_classes[c].bsize;
+    return bytes;
+}
+
 /* A thread cache's idle bins go back a delay after its last collection under the delay as
  * it is now: a mallopt lowering it from an hour takes effect at once (hostile review 21:
  * the next collection stayed scheduled an hour away). */
@@ -546,10 +555,7 @@ START_TEST(test_tcache_gc_follows_delay) {
         p[i] = hak_malloc(48);
     for (int i = 0; i < 64; i++)
         hak_free(p[i]);
-    size_t bytes = 0;
-    for (unsigned c = 1; c < HK_NCLASSES; c++)
-        bytes += (size_t)hk_slab_bin_count(c) * hk_classes[c].bsize;
-    ck_assert_uint_gt(bytes, 0);
+    ck_assert_uint_gt(tcache_bytes(), 0);
     sleep_ms(15);
     hk_purge_tick();
     hk_purge_set_delay(20);
@@ -557,9 +563,7 @@ START_TEST(test_tcache_gc_follows_delay) {
         sleep_ms(30);
         hk_purge_tick();
     }
-    bytes = 0;
-    for (unsigned c = 1; c < HK_NCLASSES; c++)
-        bytes += (size_t)hk_slab_bin_count(c) * hk_classes[c].bsize;
+    size_t bytes = tcache_bytes();
     ck_assert_msg(bytes == 0, "%zu bytes still in the idle bins", bytes);
 }
 END_TEST
@@ -686,9 +690,7 @@ START_TEST(test_tcache_byte_budget) {
         q[i] = hak_malloc(48);
     for (int i = 0; i < 20000; i++)
         hak_free(q[i]);
-    size_t bytes = 0;
-    for (unsigned c = 1; c < HK_NCLASSES; c++)
-        bytes += (size_t)hk_slab_bin_count(c) * hk_classes[c].bsize;
+    size_t bytes = tcache_bytes();
     ck_assert_msg(bytes <= HK_TC_BYTES + 256 * KiB, "thread cache holds %zu bytes", bytes);
 }
 END_TEST
