@@ -8,7 +8,8 @@
 # Environment:
 #   ROUNDS=N        rounds (default 5; at least 1). Each round runs every config of every
 #                   workload once; the config order rotates by one from round to round.
-#   QUICK=1         smoke run: 1 round (unless ROUNDS is set), tiny sizes, well under 30 s.
+#   QUICK=1         smoke run: 1 round (unless ROUNDS is set), tiny sizes (about two minutes
+#                   of CPU with INSTR=0 on a 2-core machine: mostly the real programs).
 #   WORKLOADS=a,b   only these workloads (names as in the table, e.g. bench_larson).
 #   OUT=DIR         output directory (default: ./bench-out).
 #   STRICT=1        exit 1 when a target is MISS or INCOMPLETE too (default: only failed runs
@@ -89,7 +90,7 @@ fi
 [ -z "${FOOTPRINT_SCALE:-}" ] || FOOTPRINT_SCALE=$(posint FOOTPRINT_SCALE "$FOOTPRINT_SCALE") || exit 2
 out=${OUT:-bench-out}
 strict=${STRICT:-0}
-cmdline="$(printf '%q ' "$0" "$@")(ROUNDS=$rounds QUICK=$quick${WORKLOADS:+ WORKLOADS=$WORKLOADS}${CONFIGS:+ CONFIGS=$CONFIGS}${BASELINE:+ BASELINE=$BASELINE}${FOOTPRINT:+ FOOTPRINT=$FOOTPRINT}${OUT:+ OUT=$OUT}${STRICT:+ STRICT=$STRICT})"
+cmdline="$(printf '%q ' "$0" "$@")(ROUNDS=$rounds QUICK=$quick${WORKLOADS:+ WORKLOADS=$WORKLOADS}${CONFIGS:+ CONFIGS=$CONFIGS}${BASELINE:+ BASELINE=$BASELINE}${FOOTPRINT:+ FOOTPRINT=$FOOTPRINT}${INSTR:+ INSTR=$INSTR}${TIMEOUT:+ TIMEOUT=$TIMEOUT}${OUT:+ OUT=$OUT}${STRICT:+ STRICT=$STRICT})"
 
 # Nothing inherited may change a config: each config sets exactly its own variables.
 # shellcheck source=bench/peers.sh
@@ -177,6 +178,7 @@ if [ -n "${WORKLOADS:-}" ]; then
     IFS=, read -r -a want <<<"$WORKLOADS"
     declare -A wl_seen=()
     for w in "${want[@]}"; do
+        [ -n "$w" ] || { echo "compare.sh: an empty workload name in WORKLOADS='$WORKLOADS'" >&2; exit 2; }
         [ -z "${wl_seen[$w]:-}" ] || continue # named twice: run once
         wl_seen[$w]=1
         found=0

@@ -4,7 +4,8 @@
 # missing peer, runs that crash (natively and under callgrind), ROUNDS with a leading zero,
 # TIMEOUT, a link in OUT, an interrupted run in a reused OUT (bench/table.sh must refuse it),
 # bench/instr.sh with a library that is not hakmem, bench/vs.sh's refusals and a short run,
-# bench_remote's overflowing arguments.
+# an empty name in WORKLOADS, bench/pair.sh's refusals and failures, bench_remote's
+# overflowing arguments.
 # Usage: tools/bench-checks.sh [BUILD_DIR]   (default: the tree; after `make bench`)
 #   HK_BENCH_SCRIPTS=DIR checks the scripts in DIR (compare.sh, table.sh, instr.sh and what
 #   they source) instead of bench/; HK_BENCH_REMOTE=PROGRAM another bench_remote.
@@ -121,6 +122,28 @@ bash "$bs/vs.sh" 2 "$build/.libs/libhakmem.so" "$build/bench/bench_tiny_hot" 32 
 rc=$?
 { [ "$rc" = 0 ] && [ "$(grep -c '^round ' "$fx/out")" = 2 ] && grep -q '^median: central [0-9.]* ops/s, central/central = 1.000$' "$fx/out"; } ||
     fail "vs.sh 2 rounds of bench_tiny_hot: exit $rc, $(tr '\n' ' ' <"$fx/out" | head -c 300)"
+
+echo "--- WORKLOADS with an empty name: refused, not every workload run"
+env QUICK=1 INSTR=0 FOOTPRINT=0 WORKLOADS=,bench_tiny_hot OUT="$fx/o4" bash "$bs/compare.sh" "$build" >"$fx/out" 2>"$fx/err"
+refused "compare.sh with WORKLOADS=,bench_tiny_hot" "$fx/err" $? "compare.sh: an empty workload name"
+
+echo "--- bench/pair.sh: a file that does not preload, a failing A run, a path LD_PRELOAD splits, PAIRS 08"
+bash "$bs/pair.sh" 1 "$top/README.md" "$build/.libs/libhakmem.so" "$build/bench/bench_tiny_hot" 32 20000 >"$fx/out" 2>"$fx/err"
+rc=$?
+{ [ "$rc" = 1 ] && grep -q "pair.sh: .*README.md could not be preloaded" "$fx/err"; } ||
+    fail "pair.sh with README.md as LIB_A: exit $rc, $(head -n 1 "$fx/err")"
+printf '#!/bin/sh\ncase "$LD_PRELOAD" in *README*) exit 3 ;; esac\nexec "$@"\n' >"$fx/onlyb.sh" && chmod +x "$fx/onlyb.sh"
+cp "$top/README.md" "$fx/README.so"
+bash "$bs/pair.sh" 1 "$fx/README.so" "$build/.libs/libhakmem.so" "$fx/onlyb.sh" "$build/bench/bench_tiny_hot" 32 20000 >"$fx/out" 2>"$fx/err"
+rc=$?
+{ [ "$rc" = 1 ] && grep -q "pair.sh: the run under .*README.so failed" "$fx/err"; } ||
+    fail "pair.sh whose A run fails: exit $rc, $(head -n 1 "$fx/err")"
+bash "$bs/pair.sh" 1 "$fx/a b:c/.libs/libhakmem.so" "$build/.libs/libhakmem.so" true >"$fx/out" 2>"$fx/err"
+refused "pair.sh with a space and a colon in LIB_A" "$fx/err" $? "pair.sh: .*space or colon"
+bash "$bs/pair.sh" 08 "$build/.libs/libhakmem.so" "$build/.libs/libhakmem.so" "$build/bench/bench_tiny_hot" 32 20000 >"$fx/out" 2>"$fx/err"
+rc=$?
+{ [ "$rc" = 0 ] && grep -q '^B/A per pair: median [0-9.]* (quartiles .*, n=8)$' "$fx/out"; } ||
+    fail "pair.sh 08 pairs: exit $rc, $(tr '\n' ' ' <"$fx/err" | head -c 300)"
 
 echo "--- bench_remote: numbers that overflow are usage errors"
 for a in "2 100 16 16 99999999999999999999 50 1" "36400227916066690 100 16 16 32 50 1" "4294967295 100 16 16 32 50 1"; do
