@@ -1,8 +1,10 @@
 /* check_os.c: the mmap box (core/box/hk_mmap.h), directly and through hak_alloc_at (>= 2 MiB):
  * zero fill, alignment, ownership, usable size, resize, statistics, fail-closed frees. */
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "hk_check.h"
 #include "hk_mmap.h"
@@ -161,6 +163,70 @@ START_TEST(test_os_cache_learns_only_what_it_let_go) {
 }
 END_TEST
 
+/* A region the cache may keep is mapped at its class (the power of two at or above the
+ * request and its header page), so a later request of the same octave takes it as it is:
+ * no mremap, nothing mapped (a moved region's pages cost a page-table resync each on first
+ * touch). Among regions that fit equally, the newest freed serves first. */
+START_TEST(test_os_cache_class_newest_first) {
+    hk_os_trim();
+    size_t m0 = hk_sys_mapped_bytes();
+    unsigned char *a = hk_os_alloc(2 * MiB + 512 * KiB, 16);
+    unsigned char *b = hk_os_alloc(3 * MiB, 16);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_uint_eq(hk_os_usable(a), 4 * MiB - 4 * KiB); /* its class, less the header */
+    ck_assert_uint_eq(hk_os_usable(b), 4 * MiB - 4 * KiB);
+    ck_assert_uint_eq(hk_sys_mapped_bytes(), m0 + 8 * MiB);
+    memset(a, 0x11, 2 * MiB + 512 * KiB);
+    memset(b, 0x22, 3 * MiB);
+    ck_assert(hk_os_free(a));
+    ck_assert(hk_os_free(b)); /* the newest */
+    hk_os_stats st0, st1;
+    hk_os_get_stats(&st0);
+    unsigned char *c = hk_os_alloc(4 * MiB - 8 * KiB, 16); /* bigger than either request */
+    ck_assert_ptr_eq(c, b);
+    ck_assert_msg(all_zero_sampled(c, hk_os_usable(c)), "a reused region not zeroed");
+    unsigned char *d = hk_os_alloc(2 * MiB + 8 * KiB, 16);
+    ck_assert_ptr_eq(d, a);
+    hk_os_get_stats(&st1);
+    ck_assert_uint_eq(st1.reused, st0.reused + 2);
+    ck_assert_uint_eq(hk_sys_mapped_bytes(), m0 + 8 * MiB); /* nothing mapped or grown */
+    ck_assert(hk_os_free(c));
+    ck_assert(hk_os_free(d));
+    hk_os_trim();
+    ck_assert_uint_eq(hk_sys_mapped_bytes(), m0);
+}
+END_TEST
+
+/* The class's slack is only address space: when the kernel refuses it (RLIMIT_AS here), the
+ * request is mapped at its own size rather than failing. */
+START_TEST(test_os_class_refused_exact_fits) {
+    hk_os_trim();
+    FILE *f = fopen("/proc/self/status", "r");
+    ck_assert_ptr_nonnull(f);
+    char line[256];
+    unsigned long long vm_kb = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmSize: %llu kB", &vm_kb) == 1)
+            break;
+    fclose(f);
+    ck_assert_uint_gt(vm_kb, 0);
+    struct rlimit old, lim;
+    ck_assert_int_eq(getrlimit(RLIMIT_AS, &old), 0);
+    lim = old;
+    lim.rlim_cur = (rlim_t)vm_kb * 1024 + 12 * MiB; /* room for 9 MiB, not for its 16 */
+    ck_assert_int_eq(setrlimit(RLIMIT_AS, &lim), 0);
+    unsigned char *p = hk_os_alloc(9 * MiB, 16);
+    ck_assert_int_eq(setrlimit(RLIMIT_AS, &old), 0);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_ge(hk_os_usable(p), 9 * MiB);
+    ck_assert_uint_lt(hk_os_usable(p), 10 * MiB);
+    memset(p, 0x33, 9 * MiB);
+    ck_assert(hk_os_free(p));
+    hk_os_trim();
+}
+END_TEST
+
 /* HAKMEM_PURGE_DELAY_MS=-1: no purge, and nothing that learns a budget (the purge clock
  * does). The cache keeps up to the most bytes the box had live: a wave of regions larger
  * than the default's budget (64 MiB at most) comes back whole from the cache (with that
@@ -186,7 +252,8 @@ START_TEST(test_os_cache_never_keeps_peak) {
             ck_assert(hk_os_free(b[i]));
         hk_os_get_stats(&st);
         ck_assert_uint_eq(st.bytes_purged, st0.bytes_purged); /* nothing unmapped */
-        ck_assert_uint_eq(st.bytes_cached, (size_t)NV_N * (3 * MiB + 4 * KiB)); /* all kept */
+        /* all kept, each mapped at its class (3 MiB and the header page: 4 MiB) */
+        ck_assert_uint_eq(st.bytes_cached, (size_t)NV_N * 4 * MiB);
         if (w == 1)
             ck_assert_uint_eq(st.reused - st0.reused, NV_N); /* the second wave maps nothing */
     }
@@ -371,6 +438,8 @@ Suite *make_os_suite(void)
     tcase_add_test(tc, test_os_cache_learns_waves);
     tcase_add_test(tc, test_os_cache_learns_only_what_it_let_go);
     tcase_add_test(tc, test_os_cache_never_keeps_peak);
+    tcase_add_test(tc, test_os_cache_class_newest_first);
+    tcase_add_test(tc, test_os_class_refused_exact_fits);
     suite_add_tcase(s, tc);
     tc = tcase_create("api");
     tcase_set_timeout(tc, 20);

@@ -81,7 +81,10 @@ for it in items:
     box = box_of(size)
     if box == "mmap":
         mm[0] += n; mm[1] += f
-        mm[2] += (n - f) * (((size + 4095) // 4096) * 4096 + 4096)  # whole pages + header page
+        m = ((size + 4095) // 4096) * 4096 + 4096  # whole pages + header page
+        if m <= 16 << 20:  # a region the cache may keep: mapped at its class, a power of two
+            m = 1 << (m - 1).bit_length()
+        mm[2] += (n - f) * m
         continue
     k = (box, class_of(box, size))
     e = exp.setdefault(k, [0, 0])
