@@ -9,6 +9,7 @@
 #include "hk_check.h"
 #include "hk_mmap.h"
 #include "hk_purge.h"
+#include "hk_sys.h"
 
 #define KiB ((size_t)1024)
 #define MiB ((size_t)1024 * 1024)
@@ -166,33 +167,42 @@ END_TEST
 /* A region the cache may keep is mapped at its class (the power of two at or above the
  * request and its header page), so a later request of the same octave takes it as it is:
  * no mremap, nothing mapped (a moved region's pages cost a page-table resync each on first
- * touch). Among regions that fit equally, the newest freed serves first. */
-START_TEST(test_os_cache_class_newest_first) {
+ * touch). Among regions that fit, the one whose largest request served is nearest above the
+ * new one (resident, the fewest pages past it), else the largest served; the newest among
+ * equals. */
+START_TEST(test_os_cache_class_fit) {
     hk_os_trim();
     size_t m0 = hk_sys_mapped_bytes();
     unsigned char *a = hk_os_alloc(2 * MiB + 512 * KiB, 16);
     unsigned char *b = hk_os_alloc(3 * MiB, 16);
+    unsigned char *e = hk_os_alloc(3 * MiB, 16);
     ck_assert_ptr_nonnull(a);
     ck_assert_ptr_nonnull(b);
+    ck_assert_ptr_nonnull(e);
     ck_assert_uint_eq(hk_os_usable(a), 4 * MiB - 4 * KiB); /* its class, less the header */
     ck_assert_uint_eq(hk_os_usable(b), 4 * MiB - 4 * KiB);
-    ck_assert_uint_eq(hk_sys_mapped_bytes(), m0 + 8 * MiB);
+    ck_assert_uint_eq(hk_sys_mapped_bytes(), m0 + 12 * MiB);
     memset(a, 0x11, 2 * MiB + 512 * KiB);
     memset(b, 0x22, 3 * MiB);
-    ck_assert(hk_os_free(a));
-    ck_assert(hk_os_free(b)); /* the newest */
+    memset(e, 0x33, 3 * MiB);
+    ck_assert(hk_os_free(b));
+    ck_assert(hk_os_free(e)); /* served as much as b, and newer */
+    ck_assert(hk_os_free(a)); /* the newest, but it served less than b and e */
     hk_os_stats st0, st1;
     hk_os_get_stats(&st0);
-    unsigned char *c = hk_os_alloc(4 * MiB - 8 * KiB, 16); /* bigger than either request */
-    ck_assert_ptr_eq(c, b);
-    ck_assert_msg(all_zero_sampled(c, hk_os_usable(c)), "a reused region not zeroed");
-    unsigned char *d = hk_os_alloc(2 * MiB + 8 * KiB, 16);
+    unsigned char *c = hk_os_alloc(2 * MiB + 768 * KiB, 16); /* resident in b and e */
+    ck_assert_ptr_eq(c, e);
+    ck_assert_msg(all_zero_sampled(c, 2 * MiB + 768 * KiB), "a reused region not zeroed");
+    unsigned char *d = hk_os_alloc(2 * MiB + 8 * KiB, 16); /* a: the nearest above */
     ck_assert_ptr_eq(d, a);
+    unsigned char *f = hk_os_alloc(4 * MiB - 8 * KiB, 16); /* more than any served: b */
+    ck_assert_ptr_eq(f, b);
     hk_os_get_stats(&st1);
-    ck_assert_uint_eq(st1.reused, st0.reused + 2);
-    ck_assert_uint_eq(hk_sys_mapped_bytes(), m0 + 8 * MiB); /* nothing mapped or grown */
+    ck_assert_uint_eq(st1.reused, st0.reused + 3);
+    ck_assert_uint_eq(hk_sys_mapped_bytes(), m0 + 12 * MiB); /* nothing mapped or grown */
     ck_assert(hk_os_free(c));
     ck_assert(hk_os_free(d));
+    ck_assert(hk_os_free(f));
     hk_os_trim();
     ck_assert_uint_eq(hk_sys_mapped_bytes(), m0);
 }
@@ -336,9 +346,12 @@ START_TEST(test_os_resize) {
     unsigned char *p = hk_os_alloc(n, 16);
     ck_assert_ptr_nonnull(p);
     hk_check_stamp(p, n, 42, 4096);
-    /* Fits and is not much too big: in place. */
+    /* Fits and is not much too big: in place (4 MiB and its header page: an 8 MiB class;
+     * 3 MiB is under half of it, so the region shrinks, in place). */
     ck_assert_ptr_eq(hk_os_resize(p, n - 100), p);
     ck_assert_ptr_eq(hk_os_resize(p, 3 * MiB), p);
+    ck_assert_uint_lt(hk_os_usable(p), 4 * MiB);
+    size_t kept = 3 * MiB; /* what the resize keeps of the stamped n */
     /* Growth: content kept. */
     unsigned char *q = hk_os_resize(p, 64 * MiB);
     ck_assert_ptr_nonnull(q);
@@ -346,7 +359,7 @@ START_TEST(test_os_resize) {
     ck_assert_uint_ge(hk_os_usable(q), 64 * MiB);
     if (q != p)
         ck_assert(!hk_os_owns(p));
-    ck_assert(hk_check_verify_prefix(q, n, n, 42, 4096) == HK_CHECK_INTACT);
+    ck_assert(hk_check_verify_prefix(q, kept, n, 42, 4096) == HK_CHECK_INTACT);
     ck_assert_msg(all_zero_sampled(q + n + 8192, 60 * MiB - 8192), "grown part not zero");
     q[64 * MiB - 1] = 1;
     /* Shrink far: content prefix kept. */
@@ -357,6 +370,14 @@ START_TEST(test_os_resize) {
     ck_assert(hk_check_verify_prefix(r, 2 * MiB, n, 42, 4096) == HK_CHECK_INTACT);
     ck_assert(hk_os_free(r));
     ck_assert(!hk_os_owns(r));
+    /* Far below its class, a block gives the excess back: 15 MiB (a 16 MiB class) to 5 MiB. */
+    unsigned char *b = hk_os_alloc(15 * MiB, 16);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_uint_eq(hk_os_usable(b), 16 * MiB - 4 * KiB);
+    ck_assert_ptr_eq(hk_os_resize(b, 5 * MiB), b);
+    ck_assert_uint_ge(hk_os_usable(b), 5 * MiB);
+    ck_assert_uint_lt(hk_os_usable(b), 8 * MiB);
+    ck_assert(hk_os_free(b));
 }
 END_TEST
 
@@ -438,7 +459,7 @@ Suite *make_os_suite(void)
     tcase_add_test(tc, test_os_cache_learns_waves);
     tcase_add_test(tc, test_os_cache_learns_only_what_it_let_go);
     tcase_add_test(tc, test_os_cache_never_keeps_peak);
-    tcase_add_test(tc, test_os_cache_class_newest_first);
+    tcase_add_test(tc, test_os_cache_class_fit);
     tcase_add_test(tc, test_os_class_refused_exact_fits);
     suite_add_tcase(s, tc);
     tc = tcase_create("api");

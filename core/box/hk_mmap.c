@@ -33,6 +33,9 @@ typedef struct hk_os_hdr {
     uintptr_t user;
     size_t map_size;
     bool fresh; /* straight from mmap: still zero-filled */
+    /* The largest request (header page included) it served: past it, pages are resident only
+     * if a program wrote beyond its request, into the usable size. */
+    size_t hw;
 } hk_os_hdr;
 
 /* Freed regions kept for reuse, so that a program cycling through multi-MiB blocks does not
@@ -62,6 +65,7 @@ typedef struct hk_os_hdr {
 typedef struct {
     uintptr_t base;
     size_t size;
+    size_t hw;      /* as in its header */
     uint32_t freed; /* hk_purge_now() when it was cached */
 } hk_os_cached;
 static hk_os_cached cache[HK_OS_CACHE_SLOTS];
@@ -275,9 +279,8 @@ static void cache_shrink_to(size_t keep)
  * of its octave as it is: growing a smaller one with mremap moves its page tables, and the
  * first touch of each moved page cost about 2 us on the AMD machine (a probe timed 2.1 ms for
  * a 4 MiB region against 14 us for its second touch), more than the region's reuse saved.
- * `bench/pair.sh 31 <build before> <this> bench/bench_mixed 2 150000 42 256` with the
- * 80/15/4/1 % mix: 1.16 with the newest-first choice below; `bench_mixed 2 400000 42`: 1.15
- * (21 pairs). */
+ * With the choice below, `bench/pair.sh 21 <build before> <this> bench/bench_mixed 2 150000
+ * 42 256` with the 80/15/4/1 % mix: 1.19; `bench_mixed 2 400000 42`: 1.16 (15 pairs). */
 static size_t region_class(size_t need)
 {
     if (need > HK_OS_CACHE_MAX_REGION)
@@ -286,14 +289,19 @@ static size_t region_class(size_t need)
     return c == need ? c : c << 1;
 }
 
-/* A cached region for a default-aligned request of `need` bytes; *got is its size. The
- * smallest that fits, the newest of those (its pages and page tables are the likeliest still
- * in the caches: 1.27x the oldest-first choice on `bench_mixed 1 20000 42 16
- * 1:2097152-4194304`, 7 pairs), its excess unmapped when it is more than twice the request's
- * class (region_class); else the biggest smaller region, grown with mremap to the class: its
- * pages stay resident, so only the added part faults in, not the whole region as with a
- * fresh mmap. 0 when the cache is empty. The cache stays oldest first (eviction). */
-static uintptr_t cache_take(size_t need, size_t *got)
+/* A cached region for a default-aligned request of `need` bytes; *got is its size and *hw
+ * its header's hw. Among the regions that fit, the one whose largest request served (hw) is
+ * nearest above `need` (its pages are resident, and the fewest past the request), else the
+ * one with the largest hw (the fewest pages to fault in); the newest among equals (its pages
+ * and page tables are the likeliest still in the caches). Against the smallest fit taken
+ * newest first, on the 80/15/4/1 % mix: 1.19x the build before (21 pairs, was 1.11x in the
+ * same run) at the base's peak RSS (median of 9 runs 71.9 MB, base 72.6, newest first 76.3:
+ * a 4 MiB region that once served 4 MiB kept it resident under a 2 MiB block). Its excess
+ * is unmapped when it is more than twice the request's class (region_class). None fits: the
+ * biggest smaller region, grown with mremap to the class (its pages stay resident, so only
+ * the added part faults in, not the whole region as with a fresh mmap). 0 when the cache is
+ * empty. The cache stays oldest first (eviction). */
+static uintptr_t cache_take(size_t need, size_t *got, size_t *hw)
 {
     uintptr_t base = 0;
     size_t have = 0, cls = region_class(need);
@@ -301,7 +309,13 @@ static uintptr_t cache_take(size_t need, size_t *got)
     int best = -1, below = -1;
     for (int i = cache_n - 1; i >= 0; i--) {
         if (cache[i].size >= need) {
-            if (best < 0 || cache[i].size < cache[best].size)
+            if (best < 0) {
+                best = i;
+                continue;
+            }
+            size_t h = cache[i].hw, bh = cache[best].hw;
+            bool in = h >= need, bin = bh >= need; /* resident up to the request */
+            if (in != bin ? in : in ? h < bh : h > bh)
                 best = i;
         } else if (below < 0 || cache[i].size > cache[below].size) {
             below = i;
@@ -312,6 +326,7 @@ static uintptr_t cache_take(size_t need, size_t *got)
     if (best >= 0) {
         base = cache[best].base;
         have = cache[best].size;
+        *hw = cache[best].hw;
         cache_bytes -= have;
         for (int i = best + 1; i < cache_n; i++)
             cache[i - 1] = cache[i];
@@ -330,15 +345,18 @@ static uintptr_t cache_take(size_t need, size_t *got)
         }
     } else if (base && have > 2 * cls) {
         /* Give back the excess; when the OS refuses, the region serves whole. */
-        if (hk_sys_munmap((void *)(base + cls), have - cls) == 0)
+        if (hk_sys_munmap((void *)(base + cls), have - cls) == 0) {
             have = cls;
+            if (*hw > cls)
+                *hw = cls;
+        }
     }
     *got = have;
     return base;
 }
 
 /* Keep a freed region for reuse; false when it does not fit the cache's bounds. */
-static bool cache_put(uintptr_t base, size_t size)
+static bool cache_put(uintptr_t base, size_t size, size_t hw)
 {
     long delay = hk_purge_delay; /* one reading: a mallopt may change it meanwhile */
     if (size > HK_OS_CACHE_MAX_REGION || delay == 0)
@@ -376,7 +394,7 @@ static bool cache_put(uintptr_t base, size_t size)
     }
     for (int i = 0; i < nevict; i++)
         cache_let(hk_purge_now(), evict[i].size);
-    cache[cache_n++] = (hk_os_cached){base, size, now};
+    cache[cache_n++] = (hk_os_cached){base, size, hw, now};
     cache_bytes += size;
     pthread_mutex_unlock(&cache_lock);
     for (int i = 0; i < nevict; i++)
@@ -471,9 +489,10 @@ bool hk_os_fresh(const void *p)
 
 /* A region of map bytes at base (header page first) handed out: its header, the registry,
  * the statistics; fresh when its pages are known to be zero. Returns the user pointer. */
-static void *region_publish(uintptr_t base, size_t map, bool fresh)
+static void *region_publish(uintptr_t base, size_t map, bool fresh, size_t hw)
 {
     hk_os_hdr *h = (hk_os_hdr *)base;
+    h->hw = hw;
     h->magic = HK_OS_MAGIC;
     h->user = base + HK_PAGE_SIZE;
     h->map_size = map;
@@ -521,13 +540,16 @@ void *hk_os_alloc_dirty(size_t size, size_t align)
     size_t map = need + (align > HK_PAGE_SIZE ? align : 0);
     size_t got = 0;
     bool fresh = false;
-    uintptr_t cached = align == HK_PAGE_SIZE ? cache_take(need, &got) : 0;
+    size_t hw = 0;
+    uintptr_t cached = align == HK_PAGE_SIZE ? cache_take(need, &got, &hw) : 0;
     if (!cached && align == HK_PAGE_SIZE &&
-        HK_UNLIKELY(atomic_load_explicit(&kept_bytes, memory_order_relaxed) != 0))
+        HK_UNLIKELY(atomic_load_explicit(&kept_bytes, memory_order_relaxed) != 0)) {
         cached = kept_take(need, &got, &fresh);
+        hw = got;
+    }
     if (cached) {
         atomic_fetch_add_explicit(&st_reused, 1, memory_order_relaxed);
-        return region_publish(cached, got, fresh);
+        return region_publish(cached, got, fresh, hw > need ? hw : need);
     }
     if (align == HK_PAGE_SIZE)
         map = region_class(need);
@@ -564,7 +586,7 @@ void *hk_os_alloc_dirty(size_t size, size_t align)
         base = nbase;
         map = need;
     }
-    return region_publish(base, map, true);
+    return region_publish(base, map, true, need);
 }
 
 bool hk_os_owns(const void *p) { return registry_find((uintptr_t)p, NULL) != NULL; }
@@ -639,7 +661,7 @@ bool hk_os_free(void *p)
     atomic_store_explicit(&recent[atomic_fetch_add_explicit(&recent_next, 1, memory_order_relaxed) %
                                   HK_OS_RECENT],
                           (uintptr_t)p, memory_order_relaxed);
-    if (!cache_put((uintptr_t)h, map))
+    if (!cache_put((uintptr_t)h, map, h->hw))
         region_unmap((uintptr_t)h, map, (uintptr_t)p);
     atomic_fetch_add_explicit(&st_frees, 1, memory_order_relaxed);
     atomic_fetch_sub_explicit(&st_bytes_now, map, memory_order_relaxed);
@@ -656,8 +678,11 @@ void *hk_os_resize(void *p, size_t size)
     if (!h)
         return NULL;
     size_t old = h->map_size;
-    if (need <= old && old / 2 <= region_class(need)) {
-        registry_insert(h); /* fits and not much too big for its class: keep it */
+    size_t roomy = 2 * need > region_class(need) ? 2 * need : region_class(need);
+    if (need <= old && old <= roomy) {
+        if (need > h->hw)
+            h->hw = need;
+        registry_insert(h); /* fits, and not much too big, nor past its class: keep it */
         return p;
     }
     void *m = hk_sys_mremap(h, old, need);
@@ -667,6 +692,8 @@ void *hk_os_resize(void *p, size_t size)
     }
     h = m;
     h->map_size = need;
+    if (need > old || h->hw > need)
+        h->hw = need; /* grown: the program may write it all; shrunk: the rest is gone */
     h->user = (uintptr_t)m + HK_PAGE_SIZE;
     registry_insert(h);
     note_region(need);
