@@ -276,6 +276,24 @@ START_TEST(test_cache_shrink_and_grow_refused) {
 }
 END_TEST
 
+/* A region refused with its class's slack is mapped at its own size at once, before the
+ * cache is emptied and the class tried again (hostile review 24: every such refusal ran
+ * malloc_trim). */
+START_TEST(test_class_refused_maps_exact) {
+    hk_os_trim();
+    hk_fault_arm(HK_SYS_MMAP, 1, false);
+    void *p = hk_os_alloc(9 * MiB, 16);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq(hk_fault_injected(HK_SYS_MMAP), 1);
+    ck_assert_uint_eq(hk_fault_calls(HK_SYS_MMAP), 2);
+    hk_fault_disarm_all();
+    ck_assert_uint_ge(hk_os_usable(p), 9 * MiB);
+    ck_assert_uint_lt(hk_os_usable(p), 10 * MiB);
+    ck_assert(hk_os_free(p));
+    hk_os_trim();
+}
+END_TEST
+
 START_TEST(test_mmap_refused_once) {
     hk_os_trim();
     void *c = hk_os_alloc(3 * MiB, 16);
@@ -464,6 +482,7 @@ int main(void)
     tcase_add_test(tc, test_aligned_trim_refused);
     tcase_add_test(tc, test_refused_map_learns_nothing);
     tcase_add_test(tc, test_cache_shrink_and_grow_refused);
+    tcase_add_test(tc, test_class_refused_maps_exact);
     tcase_add_test(tc, test_mmap_refused_once);
     suite_add_tcase(s, tc);
     tc = tcase_create("slab");

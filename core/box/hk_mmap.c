@@ -17,9 +17,11 @@
 #include "hk_sys.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define HK_OS_MAGIC 0x686b6d6d61702121ULL /* "hkmmap!!" */
@@ -273,14 +275,40 @@ static void cache_shrink_to(size_t keep)
         region_unmap(evict[i].base, evict[i].size, evict[i].base + HK_PAGE_SIZE);
 }
 
+/* Whether a class's slack is free: no RLIMIT_AS (the slack counts against it: hostile review 24
+ * held half as many 8.1 MiB blocks under `ulimit -v`), and the kernel not in strict
+ * overcommit (vm.overcommit_memory 2 charges a writable mapping whole). Read at every fresh
+ * map (a program may set a limit at any time); the sysctl once. */
+static int overcommit_strict = -1; /* -1: not read yet */
+static bool slack_free(void)
+{
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_AS, &lim) != 0 || lim.rlim_cur != RLIM_INFINITY)
+        return false;
+    int strict = __atomic_load_n(&overcommit_strict, __ATOMIC_RELAXED);
+    if (strict < 0) {
+        char c = '2'; /* unreadable: assume strict */
+        int fd = hk_sys_open("/proc/sys/vm/overcommit_memory", O_RDONLY | O_CLOEXEC, 0);
+        if (fd >= 0) {
+            if (hk_sys_read(fd, &c, 1) != 1)
+                c = '2';
+            hk_sys_close(fd);
+        }
+        strict = c == '2';
+        __atomic_store_n(&overcommit_strict, strict, __ATOMIC_RELAXED);
+    }
+    return !strict;
+}
+
 /* The size a region the cache may keep is mapped at, for `need` bytes: the power of two at
- * or above it (up to HK_OS_CACHE_MAX_REGION; above, `need`). Only the pages a program touches
- * become resident; the rest is address space. A cached region then serves any later request
- * of its octave as it is: growing a smaller one with mremap moves its page tables, and the
- * first touch of each moved page cost about 2 us on the AMD machine (a probe timed 2.1 ms for
- * a 4 MiB region against 14 us for its second touch), more than the region's reuse saved.
- * With the choice below, `bench/pair.sh 21 <build before> <this> bench/bench_mixed 2 150000
- * 42 256` with the 80/15/4/1 % mix: 1.19; `bench_mixed 2 400000 42`: 1.16 (15 pairs). */
+ * or above it (up to HK_OS_CACHE_MAX_REGION; above, `need`), when its slack is free
+ * (slack_free). The pages past the request become resident only if a program writes past its
+ * request. A cached region then serves any later request of its octave as it is: growing a
+ * smaller one with mremap moves its page tables, and the first touch of each moved page cost
+ * about 2 us on the AMD machine (a probe timed 2.1 ms for a 4 MiB region against 14 us for
+ * its second touch), more than the region's reuse saved. With the choice in cache_take,
+ * `bench/pair.sh 21 <ba812b8> <c602ac4> bench/bench_mixed 2 150000 42 256` with the 80/15/4/1
+ * % mix: 1.101; `bench_mixed 2 400000 42`: 1.147 (15 pairs). */
 static size_t region_class(size_t need)
 {
     if (need > HK_OS_CACHE_MAX_REGION)
@@ -293,14 +321,13 @@ static size_t region_class(size_t need)
  * its header's hw. Among the regions that fit, the one whose largest request served (hw) is
  * nearest above `need` (its pages are resident, and the fewest past the request), else the
  * one with the largest hw (the fewest pages to fault in); the newest among equals (its pages
- * and page tables are the likeliest still in the caches). Against the smallest fit taken
- * newest first, on the 80/15/4/1 % mix: 1.19x the build before (21 pairs, was 1.11x in the
- * same run) at the base's peak RSS (median of 9 runs 71.9 MB, base 72.6, newest first 76.3:
- * a 4 MiB region that once served 4 MiB kept it resident under a 2 MiB block). Its excess
- * is unmapped when it is more than twice the request's class (region_class). None fits: the
- * biggest smaller region, grown with mremap to the class (its pages stay resident, so only
- * the added part faults in, not the whole region as with a fresh mmap). 0 when the cache is
- * empty. The cache stays oldest first (eviction). */
+ * and page tables are the likeliest still in the caches). The smallest fit taken newest first
+ * had a peak RSS of 1.115 of ba812b8 on the 80/15/4/1 % mix (`bench/compare.sh`, 11 rounds:
+ * a 4 MiB region that once served 4 MiB kept them resident under a 2 MiB block); this
+ * choice: medians of 9 runs 70.4 MB against ba812b8's 75.9. What is past the request's class
+ * is unmapped. None fits: the biggest smaller region, grown with mremap to the class (its
+ * pages stay resident, so only the added part faults in, not the whole region as with a
+ * fresh mmap). 0 when the cache is empty. The cache stays oldest first (eviction). */
 static uintptr_t cache_take(size_t need, size_t *got, size_t *hw)
 {
     uintptr_t base = 0;
@@ -343,8 +370,10 @@ static uintptr_t cache_take(size_t need, size_t *got, size_t *hw)
             base = (uintptr_t)m;
             have = cls;
         }
-    } else if (base && have > 2 * cls) {
-        /* Give back the excess; when the OS refuses, the region serves whole. */
+    } else if (base && have > cls) {
+        /* Give back what is past the request's class (hostile review 24: an 8 MiB region that
+         * served 7.9 MiB kept them resident under a 2.1 MiB block); when the OS refuses, the
+         * region serves whole. */
         if (hk_sys_munmap((void *)(base + cls), have - cls) == 0) {
             have = cls;
             if (*hw > cls)
@@ -551,7 +580,7 @@ void *hk_os_alloc_dirty(size_t size, size_t align)
         atomic_fetch_add_explicit(&st_reused, 1, memory_order_relaxed);
         return region_publish(cached, got, fresh, hw > need ? hw : need);
     }
-    if (align == HK_PAGE_SIZE)
+    if (align == HK_PAGE_SIZE && slack_free())
         map = region_class(need);
     if (hk_purge_delay < 0) {
         size_t live = (size_t)atomic_load_explicit(&st_bytes_now, memory_order_relaxed);
@@ -559,12 +588,12 @@ void *hk_os_alloc_dirty(size_t size, size_t align)
         cache_shrink_to(room > HK_OS_CACHE_MIN ? room : HK_OS_CACHE_MIN);
     }
     void *m = hk_sys_mmap(map, PROT_READ | PROT_WRITE, 0);
-    if (m == MAP_FAILED) {
-        hk_os_trim(); /* the cache may hold what the kernel refused; try once more */
+    if (m == MAP_FAILED && map > need && align == HK_PAGE_SIZE) {
+        map = need; /* refused with its class's slack: without it, before emptying the cache */
         m = hk_sys_mmap(map, PROT_READ | PROT_WRITE, 0);
     }
-    if (m == MAP_FAILED && map > need && align == HK_PAGE_SIZE) {
-        map = need; /* a class's slack is only address space: not worth a failure */
+    if (m == MAP_FAILED) {
+        hk_os_trim(); /* the cache may hold what the kernel refused; try once more */
         m = hk_sys_mmap(map, PROT_READ | PROT_WRITE, 0);
     }
     if (m == MAP_FAILED) {
@@ -678,11 +707,10 @@ void *hk_os_resize(void *p, size_t size)
     if (!h)
         return NULL;
     size_t old = h->map_size;
-    size_t roomy = 2 * need > region_class(need) ? 2 * need : region_class(need);
-    if (need <= old && old <= roomy) {
+    if (need <= old && need >= old / 2) {
         if (need > h->hw)
             h->hw = need;
-        registry_insert(h); /* fits, and not much too big, nor past its class: keep it */
+        registry_insert(h); /* fits and not much too big: keep it */
         return p;
     }
     void *m = hk_sys_mremap(h, old, need);
