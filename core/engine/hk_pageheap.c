@@ -8,7 +8,8 @@
  *   hk_ph_free(page, order)
  *     -> (class map cleared: a stale pointer into the page is refused)
  *     -> run_merge()           coalesce with free buddies, then on the dirty list (newest);
- *     -> purge_runs()          over the dirty budget (or delay 0): the oldest go at once.
+ *     -> purge_runs()          over the dirty budget (or delay 0): the oldest big runs go
+ *                              at once, then the oldest small ones.
  *   hk_ph_purge(now, all)      the delayed purge (hk_purge.h): the runs free long enough.
  *
  * A run being purged is taken out of the lists (tagged BUSY, so no buddy merges into it)
@@ -60,7 +61,8 @@ static atomic_bool purge_asked; /* a free's purge, left to purge_lock's holder *
 static hk_lockstat heap_ls;     /* its takings by page allocations and frees */
 static size_t arena_used;       /* committed prefix of the arena (under heap_lock) */
 static uint32_t order_head[HK_MAX_ORDER + 1];
-static uint32_t dirty_head = HK_NIL, dirty_tail = HK_NIL;
+/* The dirty lists, oldest first: [0] runs under DIRTY_BIG_ORDER, [1] the others. */
+static uint32_t dirty_head[2] = {HK_NIL, HK_NIL}, dirty_tail[2] = {HK_NIL, HK_NIL};
 static size_t used_units, free_units, dirty_units;
 /* The dirty budget learnt: DIRTY_MIN, raised by the purged bytes taken again soon after the
  * budget purged them (a program that frees and allocates again in waves), and brought back
@@ -235,37 +237,55 @@ static void order_remove(uint32_t u, unsigned k)
         order_head[k] = p->next;
 }
 
-/* The dirty list, oldest first: inserted at its place by `freed` (looking back at most 64
- * runs from the newest; beyond that, approximately). */
-static void dirty_insert(uint32_t u)
+/* The dirty list of a run of order k. A pressure purge takes the big runs first: a madvise
+ * of at most 33 pages flushes the TLB page by page (x86's tlb_single_page_flush_ceiling), and
+ * on a VM every flush of a page is an exit: 13 us a page on the AMD machine for runs of 8 to
+ * 128 KiB, against 0.8 us from 256 KiB up (96 MiB madvised in chunks of each size). */
+#define DIRTY_BIG_ORDER 5 /* 32 units: 256 KiB */
+static inline unsigned dirty_list(unsigned k) { return k >= DIRTY_BIG_ORDER; }
+
+/* Into the dirty list of its order, at its place by `freed` (looking back at most 64 runs
+ * from the newest; beyond that, approximately). */
+static void dirty_insert(uint32_t u, unsigned k)
 {
     hk_page *p = D(u);
-    uint32_t after = dirty_tail;
+    unsigned l = dirty_list(k);
+    uint32_t after = dirty_tail[l];
     for (int i = 0; i < 64 && after != HK_NIL && (int32_t)(D(after)->f.freed - p->f.freed) > 0; i++)
         after = D(after)->f.dprev;
     p->f.dprev = after;
-    p->f.dnext = after == HK_NIL ? dirty_head : D(after)->f.dnext;
+    p->f.dnext = after == HK_NIL ? dirty_head[l] : D(after)->f.dnext;
     if (after == HK_NIL)
-        dirty_head = u;
+        dirty_head[l] = u;
     else
         D(after)->f.dnext = u;
     if (p->f.dnext == HK_NIL)
-        dirty_tail = u;
+        dirty_tail[l] = u;
     else
         D(p->f.dnext)->f.dprev = u;
 }
 
-static void dirty_remove(uint32_t u)
+static void dirty_remove(uint32_t u, unsigned k)
 {
     hk_page *p = D(u);
+    unsigned l = dirty_list(k);
     if (p->f.dprev == HK_NIL)
-        dirty_head = p->f.dnext;
+        dirty_head[l] = p->f.dnext;
     else
         D(p->f.dprev)->f.dnext = p->f.dnext;
     if (p->f.dnext == HK_NIL)
-        dirty_tail = p->f.dprev;
+        dirty_tail[l] = p->f.dprev;
     else
         D(p->f.dnext)->f.dprev = p->f.dprev;
+}
+
+/* The oldest dirty run of either list (HK_NIL: none). */
+static uint32_t dirty_oldest(void)
+{
+    uint32_t s = dirty_head[0], b = dirty_head[1];
+    if (s == HK_NIL || b == HK_NIL)
+        return s == HK_NIL ? b : s;
+    return (int32_t)(D(b)->f.freed - D(s)->f.freed) < 0 ? b : s;
 }
 
 static void mark_desc_live(uint32_t u)
@@ -291,7 +311,7 @@ static void run_insert(uint32_t u, unsigned k, uint32_t nd, uint32_t freed, uint
     unit_tag[u] = (uint8_t)(UT_FREE | k);
     order_push(u, k, nd > 0); /* resident runs are taken first */
     if (nd)
-        dirty_insert(u);
+        dirty_insert(u, k);
     free_units += (size_t)1 << k;
     dirty_units += nd;
 }
@@ -302,13 +322,14 @@ static void run_remove(uint32_t u)
     unsigned k = unit_tag[u] & UT_ORDER;
     order_remove(u, k);
     if (p->f.ndirty)
-        dirty_remove(u);
+        dirty_remove(u, k);
     free_units -= (size_t)1 << k;
     dirty_units -= p->f.ndirty;
 }
 
-/* Insert the free run [u, 2^k) after coalescing it with its free buddies. */
-static void run_merge(uint32_t u, unsigned k, uint32_t nd, uint32_t freed, uint32_t purged)
+/* Insert the free run [u, 2^k) after coalescing it with its free buddies; returns the first
+ * unit of the run inserted. */
+static uint32_t run_merge(uint32_t u, unsigned k, uint32_t nd, uint32_t freed, uint32_t purged)
 {
     while (k < HK_MAX_ORDER) {
         uint32_t b = u ^ ((uint32_t)1 << k);
@@ -330,6 +351,7 @@ static void run_merge(uint32_t u, unsigned k, uint32_t nd, uint32_t freed, uint3
         k++;
     }
     run_insert(u, k, nd, freed, purged);
+    return u;
 }
 
 /* One step of a split of the free run [*u, 2^(j+1) units) holding *nd dirty units: keep the
@@ -704,25 +726,47 @@ bool hk_ph_grow(uintptr_t page, unsigned order, unsigned to_order, unsigned to_c
 /* What release_run managed to give back (bookkeeping is done under the lock). */
 enum { REL_DATA = 1, REL_STATE = 2, REL_DESC = 4 };
 
-/* Release the arena pages, the state-map pages and the descriptor pages wholly inside the
- * run [u, 2^k units); the run is BUSY (out of the lists) and the lock is not held. */
+/* Release the metadata of the whole-segment run [u, 2^HK_MAX_ORDER units): its state-map
+ * pages, and its descriptor pages after the first (the run's own descriptor lives there).
+ * Best effort: a failure leaves them resident; they are zero either way. Only whole
+ * segments: a run's state map is 1/32 of it, 64 pages for a segment (one TLB flush), at
+ * most 32 for a smaller run (a flush per page, 13 us each on the AMD machine: see
+ * DIRTY_BIG_ORDER). What smaller runs leave resident goes with their segment, once it is
+ * free whole (purge_runs). */
+static unsigned release_meta(uint32_t u)
+{
+    size_t n = (size_t)1 << HK_MAX_ORDER, per = HK_PAGE_SIZE / sizeof(hk_page);
+    unsigned r = 0;
+    if (hk_sys_madvise((uint8_t *)hk_state + (size_t)u * STATE_PER_UNIT, n * STATE_PER_UNIT,
+                       MADV_DONTNEED) == 0)
+        r |= REL_STATE;
+    if (hk_sys_madvise(&hk_pages[u + per], (n - per) * sizeof(hk_page), MADV_DONTNEED) == 0)
+        r |= REL_DESC;
+    return r;
+}
+
+/* A free whole-segment run whose metadata is still resident. */
+static bool meta_resident(uint32_t u)
+{
+    size_t per = HK_PAGE_SIZE / sizeof(hk_page), n = (size_t)1 << HK_MAX_ORDER;
+    for (size_t g = u >> 3; g < (u + n) >> 3; g++)
+        if (bit_get(state_live, g))
+            return true;
+    for (size_t g = (u + per) / per; g < (u + n) / per; g++)
+        if (bit_get(desc_live, g))
+            return true;
+    return false;
+}
+
+/* Release the arena pages of the run [u, 2^k units), and its metadata when it is a whole
+ * segment; the run is BUSY (out of the lists) and the lock is not held. */
 static unsigned release_run(uint32_t u, unsigned k)
 {
-    size_t n = (size_t)1 << k, per = HK_PAGE_SIZE / sizeof(hk_page);
+    size_t n = (size_t)1 << k;
     uintptr_t a = hk_arena_base + ((uintptr_t)u << HK_UNIT_SHIFT);
     if (hk_sys_madvise((void *)a, n << HK_UNIT_SHIFT, MADV_DONTNEED) != 0)
         return 0;
-    unsigned r = REL_DATA;
-    /* Metadata: best effort (a failure leaves it resident; it is zero either way). */
-    if (n * STATE_PER_UNIT >= HK_PAGE_SIZE &&
-        hk_sys_madvise((uint8_t *)hk_state + (size_t)u * STATE_PER_UNIT, n * STATE_PER_UNIT,
-                       MADV_DONTNEED) == 0)
-        r |= REL_STATE;
-    /* Descriptor pages after the first (the run's own descriptor lives there). */
-    if (n > per &&
-        hk_sys_madvise(&hk_pages[u + per], (n - per) * sizeof(hk_page), MADV_DONTNEED) == 0)
-        r |= REL_DESC;
-    return r;
+    return REL_DATA | (k == HK_MAX_ORDER ? release_meta(u) : 0);
 }
 
 /* Bookkeeping of a released run (heap lock held). */
@@ -756,25 +800,31 @@ static void released(uint32_t u, uint32_t n, unsigned r)
 static void purge_runs(uint32_t now, bool all, size_t keep_dirty, bool *failed)
 {
     uint32_t batch[PURGE_BATCH], nd[PURGE_BATCH], was_purged[PURGE_BATCH];
+    uint32_t seg[PURGE_BATCH], seg_freed[PURGE_BATCH], seg_purged[PURGE_BATCH];
     unsigned rel[PURGE_BATCH];
-    int nfail = 0;
+    int nfail = 0, nseg = 0;
+    uint32_t v;
     *failed = false;
     pthread_mutex_lock(&heap_lock);
     while (nfail < PURGE_MAX_FAIL) {
         int n = 0;
-        while (n < PURGE_BATCH && dirty_head != HK_NIL) {
-            uint32_t u = dirty_head;
-            hk_page *p = D(u);
-            if (!all && (dirty_units << HK_UNIT_SHIFT) <= keep_dirty &&
-                !hk_purge_due(hk_purge_deadline(p->f.freed), now))
-                break;
+        while (n < PURGE_BATCH && (v = dirty_oldest()) != HK_NIL) {
+            hk_page *p = D(v);
+            if (!all && !hk_purge_due(hk_purge_deadline(p->f.freed), now)) {
+                if ((dirty_units << HK_UNIT_SHIFT) <= keep_dirty)
+                    break;
+                /* Over keep_dirty: the oldest big run first (one flush), small ones when
+                 * no big one is left. */
+                if (dirty_head[1] != HK_NIL)
+                    p = D(v = dirty_head[1]);
+            }
             if (!hk_purge_due(p->f.freed, now) && nfail)
                 break; /* only runs that failed in this call are left */
             nd[n] = p->f.ndirty;
             was_purged[n] = p->purged;
-            run_remove(u);
-            unit_tag[u] = (uint8_t)(UT_BUSY | (unit_tag[u] & UT_ORDER));
-            batch[n++] = u;
+            run_remove(v);
+            unit_tag[v] = (uint8_t)(UT_BUSY | (unit_tag[v] & UT_ORDER));
+            batch[n++] = v;
         }
         if (n == 0)
             break;
@@ -791,7 +841,19 @@ static void purge_runs(uint32_t now, bool all, size_t keep_dirty, bool *failed)
             if (rel[i]) {
                 released(u, units, rel[i]);
                 st_purged += (uint64_t)nd[i] << HK_UNIT_SHIFT;
-                run_merge(u, k, 0, now, now);
+                uint32_t h = run_merge(u, k, 0, now, now);
+                /* A whole segment free and clean now, its metadata still resident (its last
+                 * part was freed while this one was BUSY: a free that completes a segment
+                 * otherwise makes it dirty, and its purge releases the metadata): released
+                 * below. */
+                if (unit_tag[h] == (UT_FREE | HK_MAX_ORDER) && D(h)->f.ndirty == 0 &&
+                    meta_resident(h)) {
+                    seg_purged[nseg] = D(h)->purged;
+                    seg_freed[nseg] = D(h)->f.freed;
+                    run_remove(h);
+                    unit_tag[h] = (uint8_t)(UT_BUSY | HK_MAX_ORDER);
+                    seg[nseg++] = h;
+                }
             } else {
                 st_purge_fail++;
                 nfail++;
@@ -799,6 +861,18 @@ static void purge_runs(uint32_t now, bool all, size_t keep_dirty, bool *failed)
                 /* the newest: retried after a delay */
                 run_merge(u, k, nd[i], now + 1, was_purged[i]);
             }
+        }
+        if (nseg) {
+            pthread_mutex_unlock(&heap_lock);
+            for (int i = 0; i < nseg; i++)
+                rel[i] = release_meta(seg[i]);
+            pthread_mutex_lock(&heap_lock);
+            for (int i = 0; i < nseg; i++) {
+                unit_tag[seg[i]] = 0;
+                released(seg[i], (uint32_t)1 << HK_MAX_ORDER, rel[i]);
+                run_insert(seg[i], HK_MAX_ORDER, 0, seg_freed[i], seg_purged[i]);
+            }
+            nseg = 0;
         }
     }
     pthread_mutex_unlock(&heap_lock);
@@ -819,8 +893,8 @@ uint32_t hk_ph_purge(uint32_t now, bool all)
         dirty_cap -= (dirty_cap - dirty_min + 3) / 4;
         last_cap_decay = now;
     }
-    uint32_t next = dirty_head == HK_NIL ? HK_PURGE_NEVER
-                                         : hk_purge_deadline(D(dirty_head)->f.freed);
+    uint32_t oldest = dirty_oldest();
+    uint32_t next = oldest == HK_NIL ? HK_PURGE_NEVER : hk_purge_deadline(D(oldest)->f.freed);
     pthread_mutex_unlock(&heap_lock);
     if (failed && next != HK_PURGE_NEVER && hk_purge_due(next, now))
         next = hk_purge_deadline(now); /* retry after a delay, not in a loop */
