@@ -260,14 +260,21 @@ START_TEST(test_cache_shrink_and_grow_refused) {
     ck_assert_ptr_nonnull(g);
     ck_assert_uint_eq(hk_fault_injected(HK_SYS_MREMAP), 1);
     hk_fault_disarm_all();
-    /* resize refused: NULL, the block unchanged and still live */
+    /* resize refused, with its slack and without: NULL, the block unchanged and still live */
     memset(g, 0x5a, 4096);
-    hk_fault_arm(HK_SYS_MREMAP, 1, false);
+    hk_fault_arm(HK_SYS_MREMAP, 1, true);
     ck_assert_ptr_null(hk_os_resize(g, 40 * MiB));
+    ck_assert_uint_eq(hk_fault_injected(HK_SYS_MREMAP), 2);
+    hk_fault_disarm_all();
     ck_assert_uint_eq(((unsigned char *)g)[4095], 0x5a);
     ck_assert(hk_os_owns(g));
-    void *g2 = hk_os_resize(g, 40 * MiB); /* the next call goes through */
+    /* refused with its slack only: the request's own size */
+    hk_fault_arm(HK_SYS_MREMAP, 1, false);
+    void *g2 = hk_os_resize(g, 40 * MiB);
     ck_assert_ptr_nonnull(g2);
+    ck_assert_uint_eq(hk_fault_injected(HK_SYS_MREMAP), 1);
+    ck_assert_uint_ge(hk_os_usable(g2), 40 * MiB);
+    ck_assert_uint_lt(hk_os_usable(g2), 40 * MiB + 8192);
     ck_assert_uint_eq(((unsigned char *)g2)[4095], 0x5a);
     hk_fault_disarm_all();
     ck_assert(hk_os_free(g2));

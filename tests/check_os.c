@@ -397,6 +397,46 @@ START_TEST(test_os_resize) {
 }
 END_TEST
 
+/* A block grown a step at a time moves once an octave: growth maps the power of two at or
+ * above the request, a quarter more above the cache's largest region (16 MiB), when the slack
+ * is free; without it (RLIMIT_AS, strict overcommit), the request's own size. 2 to 16 MiB by
+ * 64 KiB steps: 3 new mappings (4 to 8, 8 to 16, 16 to 20 MiB), not one a step. */
+START_TEST(test_os_resize_grows_by_octave) {
+    struct rlimit lim;
+    ck_assert_int_eq(getrlimit(RLIMIT_AS, &lim), 0);
+    FILE *f = fopen("/proc/sys/vm/overcommit_memory", "r");
+    int oc = f ? fgetc(f) : '2';
+    if (f)
+        fclose(f);
+    bool slack = lim.rlim_cur == RLIM_INFINITY && oc != '2';
+    size_t n = 2 * MiB;
+    unsigned char *p = hk_os_alloc(n, 16);
+    ck_assert_ptr_nonnull(p);
+    hk_check_stamp(p, n, 7, 4096);
+    size_t usable = hk_os_usable(p), changes = 0, steps = 0;
+    while (n < 16 * MiB) {
+        n += 64 * KiB;
+        p = hk_os_resize(p, n);
+        ck_assert_ptr_nonnull(p);
+        ck_assert_uint_ge(hk_os_usable(p), n);
+        p[n - 1] = 1;
+        changes += hk_os_usable(p) != usable;
+        usable = hk_os_usable(p);
+        steps++;
+    }
+    ck_assert(hk_check_verify_prefix(p, 2 * MiB, 2 * MiB, 7, 4096) == HK_CHECK_INTACT);
+    if (slack) {
+        ck_assert_msg(changes == 3, "%zu new mappings in %zu steps", changes, steps);
+        ck_assert_uint_eq(usable,
+                          hk_align_up(16 * MiB + 4 * KiB + (16 * MiB + 4 * KiB) / 4, 4 * KiB) -
+                              4 * KiB);
+    } else {
+        ck_assert_uint_eq(changes, steps);
+    }
+    ck_assert(hk_os_free(p));
+}
+END_TEST
+
 START_TEST(test_os_via_alloc_at) {
     hk_check_set_mode(_i);
     static const size_t sizes[] = {2 * MiB, 2 * MiB + 1, 3 * MiB + 12345, 64 * MiB};
@@ -471,6 +511,7 @@ Suite *make_os_suite(void)
     tcase_add_test(tc, test_os_aligned);
     tcase_add_test(tc, test_os_free_unknown);
     tcase_add_test(tc, test_os_resize);
+    tcase_add_test(tc, test_os_resize_grows_by_octave);
     tcase_add_test(tc, test_os_cache_grows_smaller_region);
     tcase_add_test(tc, test_os_cache_learns_waves);
     tcase_add_test(tc, test_os_cache_learns_only_what_it_let_go);
