@@ -245,20 +245,24 @@ START_TEST(test_cache_shrink_and_grow_refused) {
     hk_os_trim();
     size_t m0 = hk_sys_mapped_bytes();
     void *p = hk_os_alloc(12 * MiB, 16);
+    memset(p, 0x11, 12 * MiB);
     ck_assert(hk_os_free(p)); /* cached */
-    hk_fault_arm(HK_SYS_MUNMAP, 1, false);
+    hk_fault_arm(HK_SYS_MADVISE, 1, false);
     void *q = hk_os_alloc(3 * MiB, 16); /* the 12 MiB region, its excess not given back */
     ck_assert_ptr_eq(q, p);
+    ck_assert_uint_eq(hk_fault_injected(HK_SYS_MADVISE), 1);
     ck_assert_uint_ge(hk_os_usable(q), 12 * MiB);
     ck_assert(hk_os_free(q));
     hk_fault_disarm_all();
-    void *r = hk_os_alloc(2 * MiB, 16); /* cached again, now shrunk */
+    hk_os_trim();
+    void *r = hk_os_alloc(2 * MiB, 16); /* a 4 MiB region cached */
     ck_assert(hk_os_free(r));
-    /* growth by mremap refused: the cached region goes, a fresh mapping serves */
-    hk_fault_arm(HK_SYS_MREMAP, 1, false);
+    /* growth by mremap refused (with the class and without): the cached region goes, a fresh
+     * mapping serves */
+    hk_fault_arm(HK_SYS_MREMAP, 1, true);
     void *g = hk_os_alloc(14 * MiB, 16);
     ck_assert_ptr_nonnull(g);
-    ck_assert_uint_eq(hk_fault_injected(HK_SYS_MREMAP), 1);
+    ck_assert_uint_eq(hk_fault_injected(HK_SYS_MREMAP), 2);
     hk_fault_disarm_all();
     /* resize refused, with its slack and without: NULL, the block unchanged and still live */
     memset(g, 0x5a, 4096);
@@ -285,9 +289,15 @@ END_TEST
 
 /* A region refused with its class's slack is mapped at its own size at once, before the
  * cache is emptied and the class tried again (hostile review 24: every such refusal ran
- * malloc_trim). */
+ * malloc_trim). Two regions cached: the request takes one to grow it, refused; the class is
+ * refused; its own size is mapped, and the other region is still cached (review 25: the test
+ * emptied the cache first, so it held for the other order too). */
 START_TEST(test_class_refused_maps_exact) {
     hk_os_trim();
+    void *c1 = hk_os_alloc(2 * MiB + 512 * 1024, 16), *c2 = hk_os_alloc(3 * MiB, 16);
+    ck_assert(hk_os_free(c1));
+    ck_assert(hk_os_free(c2));
+    hk_fault_arm(HK_SYS_MREMAP, 1, true);
     hk_fault_arm(HK_SYS_MMAP, 1, false);
     void *p = hk_os_alloc(9 * MiB, 16);
     ck_assert_ptr_nonnull(p);
@@ -296,6 +306,9 @@ START_TEST(test_class_refused_maps_exact) {
     hk_fault_disarm_all();
     ck_assert_uint_ge(hk_os_usable(p), 9 * MiB);
     ck_assert_uint_lt(hk_os_usable(p), 10 * MiB);
+    hk_os_stats s;
+    hk_os_get_stats(&s);
+    ck_assert_uint_gt(s.bytes_cached, 0);
     ck_assert(hk_os_free(p));
     hk_os_trim();
 }

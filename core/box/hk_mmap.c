@@ -324,14 +324,21 @@ static size_t region_class(size_t need)
  * and page tables are the likeliest still in the caches). The smallest fit taken newest first
  * had a peak RSS of 1.115 of ba812b8 on the 80/15/4/1 % mix (`bench/compare.sh`, 11 rounds:
  * a 4 MiB region that once served 4 MiB kept them resident under a 2 MiB block); this
- * choice: medians of 9 runs 70.4 MB against ba812b8's 75.9. What is past the request's class
- * is unmapped. None fits: the biggest smaller region, grown with mremap to the class (its
- * pages stay resident, so only the added part faults in, not the whole region as with a
- * fresh mmap). 0 when the cache is empty. The cache stays oldest first (eviction). */
+ * choice: medians of 9 runs 70.4 MB against ba812b8's 75.9. A region taken keeps its mapping
+ * (its slack is only address space, so a block alternating 3 and 5 MiB is served without a
+ * system call: cutting it at the class cost a munmap and an mremap a cycle, 0.10x ba812b8,
+ * hostile review 25); what it holds resident past the request goes back when that is more
+ * than the request again (7.9 MiB written, then 2.1 MiB served: 2.1 resident, as ba812b8).
+ * Without free slack (slack_free) the address space counts: a region over twice the request
+ * is cut at it (ba812b8's rule). None fits: the biggest smaller region, grown with mremap to
+ * the class, or to the request without free slack (its pages stay resident, so only the
+ * added part faults in, not the whole region as with a fresh mmap). 0 when the cache is
+ * empty. The cache stays oldest first (eviction). */
 static uintptr_t cache_take(size_t need, size_t *got, size_t *hw)
 {
     uintptr_t base = 0;
-    size_t have = 0, cls = region_class(need);
+    bool slack = slack_free();
+    size_t have = 0, cls = slack ? region_class(need) : need;
     pthread_mutex_lock(&cache_lock);
     int best = -1, below = -1;
     for (int i = cache_n - 1; i >= 0; i--) {
@@ -362,6 +369,8 @@ static uintptr_t cache_take(size_t need, size_t *got, size_t *hw)
     pthread_mutex_unlock(&cache_lock);
     if (base && have < need) {
         void *m = hk_sys_mremap((void *)base, have, cls);
+        if (m == MAP_FAILED && cls > need)
+            m = hk_sys_mremap((void *)base, have, cls = need); /* without the slack */
         if (m == MAP_FAILED) {
             region_unmap(base, have, base + HK_PAGE_SIZE);
             base = 0;
@@ -370,15 +379,19 @@ static uintptr_t cache_take(size_t need, size_t *got, size_t *hw)
             base = (uintptr_t)m;
             have = cls;
         }
-    } else if (base && have > cls) {
-        /* Give back what is past the request's class (hostile review 24: an 8 MiB region that
-         * served 7.9 MiB kept them resident under a 2.1 MiB block); when the OS refuses, the
-         * region serves whole. */
-        if (hk_sys_munmap((void *)(base + cls), have - cls) == 0) {
-            have = cls;
-            if (*hw > cls)
-                *hw = cls;
+    } else if (base && !slack && have > 2 * need) {
+        /* Give back the excess; when the OS refuses, the region serves whole. */
+        if (hk_sys_munmap((void *)(base + need), have - need) == 0) {
+            have = need;
+            if (*hw > need)
+                *hw = need;
         }
+    } else if (base && *hw > 2 * need) {
+        /* Resident past twice the request: the pages past it go back (when the OS refuses,
+         * they serve). */
+        size_t res = *hw < have ? *hw : have;
+        if (hk_sys_madvise((void *)(base + need), res - need, MADV_DONTNEED) == 0)
+            *hw = need;
     }
     *got = have;
     return base;
