@@ -21,16 +21,16 @@
  * releases a page.
  *
  * Purge: free runs keep the time they were freed; runs free for HAKMEM_PURGE_DELAY_MS are
- * released with MADV_DONTNEED (a whole segment's state-map and descriptor pages too: a
- * smaller run's stay until its segment is free whole), by hk_ph_purge from the delayed-purge
- * clock (hk_purge.h); and whenever the free-but-resident bytes exceed max(32 MiB, 1/8 of the
- * bytes in pages), the oldest runs of 256 KiB or more are released at once (then the oldest
- * smaller ones: a madvise of up to 33 pages flushes the TLB page by page, a VM exit each),
- * so a program that frees most of its memory and then idles gives it back without a timer
- * thread. The 32 MiB grows by the purged bytes taken again less than a second after their
- * purge (a program freeing and allocating in waves keeps its wave resident), up to 1 GiB,
- * and shrinks back a quarter of the way every second without one. A failed madvise leaves
- * the run resident, accounted as such and usable.
+ * released with MADV_DONTNEED (their state-map and descriptor pages too), by hk_ph_purge from
+ * the delayed-purge clock (hk_purge.h); and whenever the free-but-resident bytes exceed max(32
+ * MiB, 1/8 of the bytes in pages), the oldest runs of 256 KiB or more are released at once (then
+ * the oldest smaller ones: a madvise of up to 33 pages flushes the TLB page by page, a VM exit
+ * each), their metadata a delay later by the clock, or by malloc_trim (but a whole segment's at
+ * once), so a program that frees most of its memory and then idles gives it back without a timer
+ * thread. The 32 MiB grows by the purged bytes taken again less than a second after their purge
+ * (a program freeing and allocating in waves keeps its wave resident), up to 1 GiB, and shrinks
+ * back a quarter of the way every second without one. A failed madvise leaves the run resident,
+ * accounted as such and usable.
  */
 #ifndef HK_PAGEHEAP_H
 #define HK_PAGEHEAP_H
