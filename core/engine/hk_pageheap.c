@@ -940,7 +940,7 @@ static uint32_t meta_ring_purge(uint32_t now, bool all)
         pthread_mutex_lock(&heap_lock);
         unit_tag[h] = 0;
         meta_released(u, (uint32_t)1 << k, r);
-        run_insert(h, j, nd, freed, purged);
+        run_merge(h, j, nd, freed, purged); /* with a buddy freed meanwhile (review 27) */
     }
     uint32_t next = meta_n ? hk_purge_deadline(meta_ring[meta_head].t) : HK_PURGE_NEVER;
     pthread_mutex_unlock(&heap_lock);
