@@ -374,9 +374,11 @@ static void op_usable(slot_t *s)
         FAIL("usable size %zu < %zu", u, s->size);
     size_t tail = u - s->size;
     /* Generous: a class block (up to 2 MiB: a table may send any size to the L25 box), an
-     * aligned block's slack, or a reused mmap region (the mmap box's cache hands out regions
-     * up to twice what is needed: the size rounded up to pages, plus the header page). */
-    if (u > 2 * (s->size + s->align + 8192) && u > ((size_t)2 << 20) + 2 * s->align)
+     * aligned block's slack, or a reused mmap region: the mmap box's cache hands out a region
+     * with its whole mapping (up to its largest region, 16 MiB: a table may send any size
+     * there), its pages past twice the request given back. */
+    size_t cap = hak_box_of(s->p) == HAK_BOX_MMAP ? (size_t)16 << 20 : (size_t)2 << 20;
+    if (u > 2 * (s->size + s->align + 8192) && u > cap + 2 * s->align)
         FAIL("usable size %zu for a block of %zu bytes (align %zu)", u, s->size, s->align);
     memset(s->p + s->size, 0xee, tail); /* the tail is the caller's (malloc_usable_size(3)) */
     verify(s, "usable tail write");
